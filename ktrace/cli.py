@@ -1,0 +1,96 @@
+"""Entry points: `ktrace` (interactive view, the default), `trace`, `check` and `sim`.
+
+Heavy modules (textual, kubernetes, aiohttp) are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ktrace import __version__
+
+_SOURCE_HELP = """sources (every command):
+  default        the current context of your kubeconfig (KUBECONFIG or ~/.kube/config)
+  -f PATH        offline manifests: files, directories or - (repeatable); YAML or JSON
+  --demo         the embedded demo cluster
+"""
+
+
+def _source_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Options shared by every command. Subcommands use SUPPRESS defaults so an option given
+    before the subcommand (`ktrace -A check`) is not reset by the subparser."""
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    g = parser.add_argument_group("source options")
+    g.add_argument("--kubeconfig", metavar="PATH", default=d(None), help="kubeconfig file(s) to use")
+    g.add_argument("--context", metavar="NAME", default=d(None), help="kubeconfig context to use")
+    g.add_argument("-n", "--namespace", metavar="NS", default=d(None), help="only this namespace")
+    g.add_argument("-A", "--all-namespaces", action="store_true", default=d(False),
+                   help="every namespace you may list")
+    g.add_argument("-f", "--filename", metavar="PATH", action="append", default=d(None),
+                   help="offline manifests: file, directory or - (repeatable)")
+    g.add_argument("--demo", action="store_true", default=d(False), help="use the embedded demo cluster")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ktrace",
+        description="Trace where traffic for a host goes (Ingress -> Service -> EndpointSlices -> Pods) "
+        "and flag every broken hop.",
+        epilog=_SOURCE_HELP + "\nexit codes: 0 healthy, 1 findings or broken path, 2 usage or connection error",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ktrace {__version__}")
+    parser.add_argument("--host", metavar="HOST[/PATH]", help="start with this request path selected")
+    _source_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("trace", help="trace one host or URL and report each hop",
+                       description="Trace a request for TARGET (host, host/path or URL) hop by hop.")
+    p.add_argument("target", help="host, host/path or http(s)://host[:port]/path")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    _source_options(p, suppress=True)
+
+    p = sub.add_parser("check", help="report every finding in scope",
+                       description="Check every ingress, service and pod in scope and list the findings.")
+    p.add_argument("-o", "--output", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    _source_options(p, suppress=True)
+
+    p = sub.add_parser("sim", help="serve the embedded Kubernetes API simulator",
+                       description="Serve a simulated Kubernetes API on 127.0.0.1 for kubectl and ktrace.")
+    p.add_argument("--scenario", choices=("demo",), help="load a built-in scenario")
+    p.add_argument("--synthetic", metavar="PODS", type=int, help="generate a large cluster with about PODS pods")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p.add_argument("--write-kubeconfig", metavar="PATH", help="write a kubeconfig for the simulator here")
+    _source_options(p, suppress=True)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ktrace.errors import KtraceError
+    from ktrace.loader import ManifestError
+
+    args = parse_args(argv)
+    try:
+        if args.command == "sim":
+            from ktrace.sim.cli import run
+        elif args.command in ("trace", "check"):
+            from ktrace.commands import run_check, run_trace
+
+            run = run_trace if args.command == "trace" else run_check
+        else:
+            from ktrace.commands import run_default as run
+        return run(args)
+    except (KtraceError, ManifestError) as e:
+        print(f"ktrace: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `ktrace check | head`
+        sys.stderr.close()
+        return 0

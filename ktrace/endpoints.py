@@ -1,0 +1,134 @@
+"""What Kubernetes' EndpointSlice controller computes for a Service, as a pure function.
+
+The simulator's controller publishes these slices; offline manifests without slices derive
+them the same way, so both agree with a real cluster:
+- pods in the Service's namespace matched by its selector; terminal pods (Succeeded/Failed)
+  and pods without an IP are excluded; terminating pods stay, marked `terminating`;
+- a numeric targetPort is used as given; a named one is looked up in the pod's containers,
+  and a pod that lacks the name gets no port for it (its endpoints land in a slice whose
+  port set lacks that port, so no traffic reaches it on that port);
+- endpoints are grouped by their resolved port set, at most 100 per slice;
+- ExternalName services and services without a selector get no managed slices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from ktrace import selectors
+
+MANAGED_BY = "endpointslice-controller.k8s.io"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+MAX_ENDPOINTS_PER_SLICE = 100
+
+
+def manages(service: Mapping) -> bool:
+    """Whether the controller keeps slices for this Service at all."""
+    spec = service.get("spec") or {}
+    return spec.get("type") != "ExternalName" and bool(spec.get("selector"))
+
+
+def find_container_port(pod: Mapping, target: int | str | None, protocol: str = "TCP") -> int | None:
+    """Resolve a Service targetPort against one pod, as the controller does."""
+    if isinstance(target, int):
+        return target
+    if isinstance(target, str) and target.isdigit():
+        return int(target)
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == target and (port.get("protocol") or "TCP") == protocol:
+                return port.get("containerPort")
+    return None
+
+
+def pod_in_endpoints(pod: Mapping) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") not in ("Succeeded", "Failed") and bool(status.get("podIP"))
+
+
+def pod_ready(pod: Mapping) -> bool:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def endpoint_ports(service: Mapping, pod: Mapping) -> list[dict]:
+    ports = []
+    for sp in (service.get("spec") or {}).get("ports") or []:
+        protocol = sp.get("protocol") or "TCP"
+        number = find_container_port(pod, sp.get("targetPort", sp.get("port")), protocol)
+        if number is None:
+            continue
+        ports.append({"name": sp.get("name") or "", "port": number, "protocol": protocol})
+    return ports
+
+
+def endpoint_for(service: Mapping, pod: Mapping) -> dict:
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    terminating = bool(meta.get("deletionTimestamp"))
+    serving = pod_ready(pod) or bool((service.get("spec") or {}).get("publishNotReadyAddresses"))
+    endpoint = {
+        "addresses": [status["podIP"]],
+        "conditions": {"ready": serving and not terminating, "serving": serving, "terminating": terminating},
+        "targetRef": {"kind": "Pod", "namespace": meta.get("namespace"), "name": meta.get("name"),
+                      "uid": meta.get("uid", "")},
+    }
+    node = (pod.get("spec") or {}).get("nodeName")
+    if node:
+        endpoint["nodeName"] = node
+    return endpoint
+
+
+def compute_slices(service: Mapping, pods: Iterable[Mapping]) -> list[dict]:
+    """The EndpointSlices the controller would publish for `service`, given the pods of its
+    namespace (the caller may pass more; namespace and selector are checked here)."""
+    if not manages(service):
+        return []
+    meta = service.get("metadata") or {}
+    namespace, name = meta.get("namespace") or "default", meta.get("name")
+    selector = selectors.from_match_labels((service.get("spec") or {}).get("selector"))
+    groups: dict[tuple, list[dict]] = {}
+    for pod in sorted(pods, key=lambda p: (p.get("metadata") or {}).get("name") or ""):
+        pmeta = pod.get("metadata") or {}
+        if (pmeta.get("namespace") or "default") != namespace or not pod_in_endpoints(pod):
+            continue
+        if not selectors.matches(selector, pmeta.get("labels")):
+            continue
+        ports = endpoint_ports(service, pod)
+        key = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
+        groups.setdefault(key, []).append(endpoint_for(service, pod))
+    slices = []
+    for key, endpoints in groups.items():
+        for start in range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE):
+            chunk = endpoints[start : start + MAX_ENDPOINTS_PER_SLICE]
+            ipv6 = ":" in chunk[0]["addresses"][0]
+            slices.append(_slice(service, namespace, name, key, start // MAX_ENDPOINTS_PER_SLICE, chunk, ipv6))
+    return slices
+
+
+def _slice(service: Mapping, namespace: str, name: str, key: tuple, index: int, endpoints: list[dict],
+           ipv6: bool) -> dict:
+    # Deterministic names (the controller uses generateName): the same input yields the same slice.
+    digest = hashlib.sha1(repr((key, index)).encode()).hexdigest()[:5]
+    labels = dict((service.get("metadata") or {}).get("labels") or {})
+    labels.update({SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY})
+    meta = service.get("metadata") or {}
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{name}-{digest}",
+            "namespace": namespace,
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
+                                 "uid": meta.get("uid", ""), "controller": True,
+                                 "blockOwnerDeletion": True}],
+        },
+        "addressType": "IPv6" if ipv6 else "IPv4",
+        "endpoints": endpoints,
+        "ports": [{"name": n, "port": p, "protocol": proto} for n, p, proto in key],
+    }
