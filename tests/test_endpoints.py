@@ -1,0 +1,83 @@
+"""ktrace.endpoints computes what Kubernetes' EndpointSlice controller publishes."""
+
+from ktrace.endpoints import compute_slices
+
+
+def pod(name: str, labels: dict, *, ip: str | None = "10.0.0.1", ready: bool = True, phase: str = "Running",
+        ports: list | None = None, deleting: bool = False, ns: str = "shop") -> dict:
+    meta = {"name": name, "namespace": ns, "labels": labels, "uid": f"uid-{name}"}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    status = {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
+    if ip:
+        status["podIP"] = ip
+    return {"kind": "Pod", "metadata": meta, "spec": {"nodeName": "node-1", "containers": [
+        {"name": "app", "ports": ports if ports is not None else [{"name": "http", "containerPort": 8080}]}]},
+        "status": status}
+
+
+def service(selector: dict | None, ports: list, **spec) -> dict:
+    return {"kind": "Service", "metadata": {"name": "web", "namespace": "shop", "uid": "svc-uid"},
+            "spec": {"selector": selector, "ports": ports, **spec}}
+
+
+def endpoints_by_pod(slices: list[dict]) -> dict[str, tuple]:
+    out = {}
+    for s in slices:
+        ports = tuple((p["name"], p["port"]) for p in s["ports"])
+        for ep in s["endpoints"]:
+            c = ep["conditions"]
+            out[ep["targetRef"]["name"]] = (ports, c["ready"], c["serving"], c["terminating"])
+    return out
+
+
+def test_selection_readiness_and_exclusions() -> None:
+    pods = [
+        pod("a", {"app": "web"}, ip="10.0.0.1"),
+        pod("b", {"app": "web"}, ip="10.0.0.2", ready=False),
+        pod("c", {"app": "web"}, ip="10.0.0.3", deleting=True),
+        pod("d", {"app": "web"}, ip=None),                    # no IP yet: excluded
+        pod("e", {"app": "web"}, ip="10.0.0.5", phase="Succeeded"),  # terminal: excluded
+        pod("f", {"App": "web"}, ip="10.0.0.6"),              # does not match the selector
+        pod("g", {"app": "web"}, ip="10.0.0.7", ns="other"),  # another namespace
+    ]
+    slices = compute_slices(service({"app": "web"}, [{"name": "http", "port": 80, "targetPort": "http"}]), pods)
+    eps = endpoints_by_pod(slices)
+    assert eps == {
+        "a": ((("http", 8080),), True, True, False),
+        "b": ((("http", 8080),), False, False, False),
+        "c": ((("http", 8080),), False, True, True),
+    }
+    (s,) = slices
+    assert s["metadata"]["labels"]["kubernetes.io/service-name"] == "web"
+    assert s["metadata"]["ownerReferences"][0]["uid"] == "svc-uid"
+    assert compute_slices(service({"app": "web"}, [{"name": "http", "port": 80, "targetPort": "http"}]), pods) == slices
+
+
+def test_named_target_port_missing_leaves_pod_without_that_port() -> None:
+    pods = [pod("a", {"app": "web"}), pod("b", {"app": "web"}, ip="10.0.0.2", ports=[{"containerPort": 8080}])]
+    slices = compute_slices(service({"app": "web"}, [{"name": "http", "port": 80, "targetPort": "http"}]), pods)
+    eps = endpoints_by_pod(slices)
+    assert eps["a"][0] == (("http", 8080),)
+    assert eps["b"][0] == ()  # no port for b: traffic to the service port never reaches it
+    assert len(slices) == 2
+
+
+def test_numeric_target_port_needs_no_declaration() -> None:
+    pods = [pod("a", {"app": "web"}, ports=[])]
+    (s,) = compute_slices(service({"app": "web"}, [{"port": 80, "targetPort": 9090}]), pods)
+    assert s["ports"] == [{"name": "", "port": 9090, "protocol": "TCP"}]
+
+
+def test_unmanaged_services() -> None:
+    pods = [pod("a", {"app": "web"})]
+    assert compute_slices(service(None, [{"port": 80}]), pods) == []
+    assert compute_slices(service({"app": "web"}, [], type="ExternalName", externalName="x.example"), pods) == []
+
+
+def test_headless_publish_not_ready_and_slice_size() -> None:
+    pods = [pod(f"p{i:03}", {"app": "web"}, ip=f"10.1.{i // 250}.{i % 250}", ready=False) for i in range(230)]
+    slices = compute_slices(service({"app": "web"}, [], clusterIP="None", publishNotReadyAddresses=True), pods)
+    assert [len(s["endpoints"]) for s in slices] == [100, 100, 30]
+    assert all(ep["conditions"]["ready"] for s in slices for ep in s["endpoints"])
+    assert len({s["metadata"]["name"] for s in slices}) == 3
