@@ -1,0 +1,101 @@
+"""Findings and the catalog of their stable codes.
+
+Codes never change meaning once published: users grep for them and suppress them. Each entry:
+the default severity and a one-line description (the README's table is generated from it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("info", "warning", "error")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    severity: str
+    description: str
+
+
+CATALOG: dict[str, CatalogEntry] = {
+    "ingress-backend-service-missing": CatalogEntry(
+        "error", "An Ingress backend names a Service that does not exist in the Ingress's namespace."),
+    "ingress-backend-port-missing": CatalogEntry(
+        "error", "An Ingress backend names a port (number or name) the Service does not expose."),
+    "ingress-tls-secret-missing": CatalogEntry(
+        "error", "An Ingress TLS entry names a Secret that does not exist in the Ingress's namespace."),
+    "ingress-tls-secret-wrong-type": CatalogEntry(
+        "error", "An Ingress TLS Secret is not of type kubernetes.io/tls."),
+    "ingress-class-missing": CatalogEntry(
+        "error", "spec.ingressClassName names an IngressClass that does not exist."),
+    "ingress-class-unset": CatalogEntry(
+        "warning", "An Ingress has no class and no IngressClass is marked default: no controller may serve it."),
+    "ingress-not-admitted": CatalogEntry(
+        "warning", "An Ingress has no load-balancer address in its status: no controller has admitted it."),
+    "ingress-host-conflict": CatalogEntry(
+        "warning", "Two Ingresses of one class claim the same host, path and pathType; one of them wins."),
+    "ingress-resource-backend": CatalogEntry(
+        "info", "An Ingress backend is a resource reference, not a Service; ktrace does not follow it."),
+    "host-no-route": CatalogEntry(
+        "error", "No Ingress rule and no default backend serves the traced host and path."),
+    "service-selector-no-match": CatalogEntry(
+        "error", "A Service selector matches no pod in its namespace (near misses listed)."),
+    "service-no-ready-endpoints": CatalogEntry(
+        "error", "A Service has no ready endpoint: every request through it fails."),
+    "service-partially-ready": CatalogEntry(
+        "warning", "Some of a Service's endpoints are not ready."),
+    "service-target-port-missing": CatalogEntry(
+        "error", "Selected pods do not declare the Service's targetPort (error for a named port: the pods get no "
+                 "endpoint; warning for a number: traffic may still flow)."),
+    "service-externalname": CatalogEntry(
+        "info", "An ExternalName Service: the path ends at a DNS name outside the cluster."),
+    "pod-not-ready": CatalogEntry(
+        "warning", "A pod behind a Service is not ready (crash loop, image pull, probe, pending, terminating)."),
+    "source-kind-unreadable": CatalogEntry(
+        "info", "A kind could not be read from the source; the checks that need it were skipped."),
+    "source-document-skipped": CatalogEntry(
+        "info", "A document in the input files was not used (unknown kind, no name)."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: str
+    kind: str
+    namespace: str
+    name: str
+    message: str
+    hint: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK.get(self.severity, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "object": {"kind": self.kind, "namespace": self.namespace or None, "name": self.name},
+            "message": self.message,
+            "hint": self.hint,
+            "details": self.details,
+        }
+
+
+def finding(code: str, kind: str, namespace: str, name: str, message: str, hint: str = "",
+            severity: str | None = None, **details: Any) -> Finding:
+    """A Finding with the catalog's severity unless one is given (codes must be in the catalog)."""
+    return Finding(code, severity or CATALOG[code].severity, kind, namespace, name, message, hint, details)
+
+
+def sort_key(f: Finding) -> tuple:
+    return (-f.rank, f.code, f.namespace, f.kind, f.name, f.message)
+
+
+def at_least(findings: list[Finding], min_severity: str) -> list[Finding]:
+    floor = SEVERITY_RANK.get(min_severity, 0)
+    return [f for f in findings if f.rank >= floor]

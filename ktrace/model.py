@@ -1,0 +1,507 @@
+"""Slim, immutable records built straight from raw API dicts.
+
+The kubernetes client's model classes cost ~1.3 ms a pod; these keep only what the tracer and
+the checks read (labels, selectors, ports, conditions, statuses, owners) and drop the rest
+(managedFields, env, volumes, Secret data). Every builder accepts any input: a field of the
+wrong type reads as absent, so a malformed object can never crash the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+# Set on pods that ktrace synthesises from a workload's pod template (offline manifests).
+TEMPLATE_ANNOTATION = "ktrace.dev/template-of"
+REPLICAS_ANNOTATION = "ktrace.dev/replicas"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+
+
+def _d(x: Any) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _l(x: Any) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _s(x: Any) -> str:
+    return x if isinstance(x, str) else ""
+
+
+def _i(x: Any) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _str_map(x: Any) -> dict[str, str]:
+    """Labels, annotations and selectors: string keys; values coerced to text as the API does."""
+    out: dict[str, str] = {}
+    for k, v in _d(x).items():
+        if isinstance(k, str) and isinstance(v, str | int | float | bool):
+            out[k] = v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+    return out
+
+
+def _port_ref(x: Any) -> int | str | None:
+    """A port given by number or by name (`targetPort`, backend ports)."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x
+    if isinstance(x, str) and x:
+        return int(x) if x.isdigit() else x
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    kind: str
+    namespace: str  # "" for cluster-scoped kinds
+    name: str
+    uid: str = ""
+    resource_version: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[tuple[str, str], ...] = ()  # (kind, name) of ownerReferences, controller first
+    deleting: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+
+def meta_of(obj: Any, kind: str, namespaced: bool = True) -> Meta | None:
+    """The identity of a raw object, or None when it has no usable name."""
+    m = _d(_d(obj).get("metadata"))
+    name = _s(m.get("name"))
+    if not name:
+        return None
+    owners = [o for o in _l(m.get("ownerReferences")) if isinstance(o, dict)]
+    owners.sort(key=lambda o: not o.get("controller"))
+    # Annotations kept minus the big ones nobody reads (last-applied holds a whole object copy).
+    annotations = _str_map(m.get("annotations"))
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    return Meta(
+        kind=kind,
+        namespace=(_s(m.get("namespace")) or "default") if namespaced else "",
+        name=name,
+        uid=_s(m.get("uid")),
+        resource_version=_s(m.get("resourceVersion")),
+        labels=_str_map(m.get("labels")),
+        annotations=annotations,
+        owners=tuple((_s(o.get("kind")), _s(o.get("name"))) for o in owners),
+        deleting=bool(m.get("deletionTimestamp")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    name: str
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    ports: tuple[ContainerPort, ...] = ()
+
+
+def _containers(spec: dict) -> tuple[Container, ...]:
+    out = []
+    for c in _l(spec.get("containers")):
+        c = _d(c)
+        ports = []
+        for p in _l(c.get("ports")):
+            p = _d(p)
+            number = _i(p.get("containerPort"))
+            if number is not None:
+                ports.append(ContainerPort(_s(p.get("name")), number, _s(p.get("protocol")) or "TCP"))
+        out.append(Container(_s(c.get("name")), tuple(ports)))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerStatus:
+    name: str
+    ready: bool
+    restarts: int
+    waiting: str = ""  # waiting.reason: CrashLoopBackOff, ImagePullBackOff, ...
+    message: str = ""
+    terminated: str = ""  # last or current terminated.reason: Error, OOMKilled, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+
+
+def _conditions(x: Any) -> tuple[Condition, ...]:
+    return tuple(
+        Condition(_s(c.get("type")), _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
+        for c in map(_d, _l(x))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    meta: Meta
+    containers: tuple[Container, ...]
+    phase: str = ""  # "" when the object carries no status (manifests, pod templates)
+    ip: str = ""
+    node: str = ""
+    conditions: tuple[Condition, ...] = ()
+    statuses: tuple[ContainerStatus, ...] = ()
+    template_of: str = ""  # "Deployment/web" for a pod standing in for a workload's template
+    replicas: int | None = None
+
+    @property
+    def ready(self) -> bool | None:
+        """The Ready condition; None when readiness is not knowable (no status at all)."""
+        for c in self.conditions:
+            if c.type == "Ready":
+                return c.status == "True"
+        return None if not self.phase else False
+
+    @property
+    def restarts(self) -> int:
+        return sum(s.restarts for s in self.statuses)
+
+    def find_port(self, target: int | str | None, protocol: str = "TCP") -> ContainerPort | None:
+        """The container port a Service targetPort resolves to: names compared with names, numbers
+        with numbers."""
+        for c in self.containers:
+            for p in c.ports:
+                if p.protocol == protocol and (p.name == target if isinstance(target, str) else p.port == target):
+                    return p
+        return None
+
+
+def pod_from_dict(obj: Any) -> Pod | None:
+    meta = meta_of(obj, "Pod")
+    if meta is None:
+        return None
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
+    statuses = []
+    for cs in map(_d, _l(status.get("containerStatuses"))):
+        state, last = _d(cs.get("state")), _d(cs.get("lastState"))
+        waiting, terminated = _d(state.get("waiting")), _d(state.get("terminated")) or _d(last.get("terminated"))
+        statuses.append(ContainerStatus(
+            name=_s(cs.get("name")), ready=cs.get("ready") is True, restarts=_i(cs.get("restartCount")) or 0,
+            waiting=_s(waiting.get("reason")), message=_s(waiting.get("message")),
+            terminated=_s(terminated.get("reason")),
+        ))
+    replicas = meta.annotations.get(REPLICAS_ANNOTATION, "")
+    return Pod(
+        meta=meta,
+        containers=_containers(spec),
+        phase=_s(status.get("phase")),
+        ip=_s(status.get("podIP")),
+        node=_s(spec.get("nodeName")),
+        conditions=_conditions(status.get("conditions")),
+        statuses=tuple(statuses),
+        template_of=meta.annotations.get(TEMPLATE_ANNOTATION, ""),
+        replicas=int(replicas) if replicas.isdigit() else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str
+    port: int
+    target: int | str  # targetPort; defaults to `port`
+    protocol: str = "TCP"
+
+    def label(self) -> str:
+        return f"{self.port}/{self.name}" if self.name else str(self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    meta: Meta
+    type: str
+    selector: Mapping[str, str] | None  # None: selector-less (endpoints managed by hand)
+    ports: tuple[ServicePort, ...]
+    cluster_ip: str = ""
+    external_name: str = ""
+    publish_not_ready: bool = False
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ip == "None"
+
+
+def service_from_dict(obj: Any) -> Service | None:
+    meta = meta_of(obj, "Service")
+    if meta is None:
+        return None
+    spec = _d(obj.get("spec"))
+    ports = []
+    for p in map(_d, _l(spec.get("ports"))):
+        number = _i(p.get("port"))
+        if number is None:
+            continue
+        target = _port_ref(p.get("targetPort"))
+        ports.append(ServicePort(_s(p.get("name")), number, number if target is None else target,
+                                 _s(p.get("protocol")) or "TCP"))
+    selector = _str_map(spec.get("selector"))
+    return Service(
+        meta=meta,
+        type=_s(spec.get("type")) or "ClusterIP",
+        selector=selector or None,
+        ports=tuple(ports),
+        cluster_ip=_s(spec.get("clusterIP")),
+        external_name=_s(spec.get("externalName")),
+        publish_not_ready=spec.get("publishNotReadyAddresses") is True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    addresses: tuple[str, ...]
+    ready: bool
+    serving: bool
+    terminating: bool
+    target_kind: str = ""
+    target_name: str = ""
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SlicePort:
+    name: str
+    port: int | None
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    meta: Meta
+    service: str  # the kubernetes.io/service-name label
+    address_type: str
+    ports: tuple[SlicePort, ...]
+    endpoints: tuple[Endpoint, ...]
+
+
+def slice_from_dict(obj: Any) -> EndpointSlice | None:
+    meta = meta_of(obj, "EndpointSlice")
+    if meta is None:
+        return None
+    endpoints = []
+    for e in map(_d, _l(obj.get("endpoints"))):
+        cond, ref = _d(e.get("conditions")), _d(e.get("targetRef"))
+        # API semantics: a nil `ready` means ready; `serving` defaults to `ready`.
+        ready = cond.get("ready") is not False
+        serving = cond.get("serving") is not False if "serving" in cond else ready
+        endpoints.append(Endpoint(
+            addresses=tuple(a for a in _l(e.get("addresses")) if isinstance(a, str)),
+            ready=ready, serving=serving, terminating=cond.get("terminating") is True,
+            target_kind=_s(ref.get("kind")), target_name=_s(ref.get("name")), node=_s(e.get("nodeName")),
+        ))
+    ports = tuple(SlicePort(_s(p.get("name")), _i(p.get("port")), _s(p.get("protocol")) or "TCP")
+                  for p in map(_d, _l(obj.get("ports"))))
+    return EndpointSlice(meta, meta.labels.get(SERVICE_NAME_LABEL, ""), _s(obj.get("addressType")), ports,
+                         tuple(endpoints))
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """An Ingress backend: a Service and port (by number or name), or a resource reference."""
+    service: str = ""
+    port: int | str | None = None
+    resource_kind: str = ""
+    resource_name: str = ""
+
+    def label(self) -> str:
+        if self.resource_kind:
+            return f"{self.resource_kind}/{self.resource_name}"
+        return f"{self.service}:{self.port}" if self.port is not None else self.service
+
+
+def _backend(x: Any) -> Backend | None:
+    x = _d(x)
+    svc, res = _d(x.get("service")), _d(x.get("resource"))
+    if svc:
+        port = _d(svc.get("port"))
+        number = _i(port.get("number"))
+        return Backend(service=_s(svc.get("name")), port=number if number is not None else _s(port.get("name")) or None)
+    if res:
+        return Backend(resource_kind=_s(res.get("kind")), resource_name=_s(res.get("name")))
+    if "serviceName" in x:  # networking.k8s.io/v1beta1 shape, still found in old dumps
+        return Backend(service=_s(x.get("serviceName")), port=_port_ref(x.get("servicePort")))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class IngressPath:
+    path: str
+    path_type: str
+    backend: Backend
+
+
+@dataclass(frozen=True, slots=True)
+class IngressRule:
+    host: str  # "" matches every host
+    paths: tuple[IngressPath, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IngressTLS:
+    hosts: tuple[str, ...]
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    meta: Meta
+    class_name: str  # spec.ingressClassName
+    class_annotation: str  # kubernetes.io/ingress.class
+    default_backend: Backend | None
+    rules: tuple[IngressRule, ...]
+    tls: tuple[IngressTLS, ...]
+    addresses: tuple[str, ...]  # status.loadBalancer.ingress ip/hostname
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(r.host for r in self.rules)
+
+
+def ingress_from_dict(obj: Any) -> Ingress | None:
+    meta = meta_of(obj, "Ingress")
+    if meta is None:
+        return None
+    spec = _d(obj.get("spec"))
+    rules = []
+    for r in map(_d, _l(spec.get("rules"))):
+        paths = []
+        for p in map(_d, _l(_d(r.get("http")).get("paths"))):
+            backend = _backend(p.get("backend"))
+            if backend is not None:
+                paths.append(IngressPath(_s(p.get("path")) or "/", _s(p.get("pathType")) or "ImplementationSpecific",
+                                         backend))
+        rules.append(IngressRule(_s(r.get("host")).lower(), tuple(paths)))
+    tls = tuple(IngressTLS(tuple(h.lower() for h in _l(t.get("hosts")) if isinstance(h, str)), _s(t.get("secretName")))
+                for t in map(_d, _l(spec.get("tls"))))
+    lb = _d(_d(_d(obj.get("status")).get("loadBalancer")))
+    addresses = tuple(_s(a.get("ip")) or _s(a.get("hostname")) for a in map(_d, _l(lb.get("ingress"))))
+    return Ingress(
+        meta=meta,
+        class_name=_s(spec.get("ingressClassName")),
+        class_annotation=meta.annotations.get(CLASS_ANNOTATION, ""),
+        default_backend=_backend(spec.get("defaultBackend") or spec.get("backend")),
+        rules=tuple(rules),
+        tls=tls,
+        addresses=tuple(a for a in addresses if a),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClass:
+    meta: Meta
+    controller: str
+
+    @property
+    def is_default(self) -> bool:
+        return self.meta.annotations.get(DEFAULT_CLASS_ANNOTATION) == "true"
+
+
+def ingress_class_from_dict(obj: Any) -> IngressClass | None:
+    meta = meta_of(obj, "IngressClass", namespaced=False)
+    return None if meta is None else IngressClass(meta, _s(_d(obj.get("spec")).get("controller")))
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """Metadata and type only: ktrace never reads Secret data."""
+    meta: Meta
+    type: str
+
+
+def secret_from_dict(obj: Any) -> Secret | None:
+    meta = meta_of(obj, "Secret")
+    return None if meta is None else Secret(meta, _s(obj.get("type")) or "Opaque")
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob: its selector and pod template."""
+    meta: Meta
+    selector: Mapping  # the raw LabelSelector (matchLabels/matchExpressions)
+    template_labels: Mapping[str, str]
+    containers: tuple[Container, ...]
+    replicas: int | None
+
+
+def workload_from_dict(obj: Any, kind: str) -> Workload | None:
+    meta = meta_of(obj, kind)
+    if meta is None:
+        return None
+    spec = _d(obj.get("spec"))
+    if kind == "CronJob":
+        spec = _d(_d(spec.get("jobTemplate")).get("spec"))
+    template = _d(spec.get("template"))
+    selector = _d(spec.get("selector"))
+    return Workload(
+        meta=meta,
+        selector={"matchLabels": _str_map(selector.get("matchLabels")),
+                  "matchExpressions": [e for e in _l(selector.get("matchExpressions")) if isinstance(e, dict)]},
+        template_labels=_str_map(_d(template.get("metadata")).get("labels")),
+        containers=_containers(_d(template.get("spec"))),
+        replicas=_i(spec.get("replicas")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    meta: Meta
+    phase: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawObject:
+    """Kinds read by later analyses (NetworkPolicy, Gateway API): spec and status kept as they came."""
+    meta: Meta
+    spec: Mapping
+    status: Mapping
+
+
+Record = Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | RawObject
+
+CLUSTER_SCOPED = frozenset({"Namespace", "IngressClass", "GatewayClass"})
+
+
+def record_from_dict(obj: Any) -> Record | None:
+    """The slim record for a raw object of any kind ktrace reads; None for anything unusable."""
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("kind")
+    if not isinstance(kind, str):
+        return None
+    builder = _BUILDERS.get(kind)
+    if builder is not None:
+        return builder(obj)
+    if kind in WORKLOAD_KINDS:
+        return workload_from_dict(obj, kind)
+    meta = meta_of(obj, kind, namespaced=kind not in CLUSTER_SCOPED)
+    if meta is None:
+        return None
+    if kind == "Namespace":
+        return Namespace(meta, _s(_d(obj.get("status")).get("phase")))
+    return RawObject(meta, _d(obj.get("spec")), _d(obj.get("status")))
+
+
+_BUILDERS = {
+    "Pod": pod_from_dict,
+    "Service": service_from_dict,
+    "EndpointSlice": slice_from_dict,
+    "Ingress": ingress_from_dict,
+    "IngressClass": ingress_class_from_dict,
+    "Secret": secret_from_dict,
+}

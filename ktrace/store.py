@@ -1,0 +1,228 @@
+"""ClusterStore: the objects in scope as slim records, with the indexes the tracer and the checks use.
+
+Every change goes through one place (`_put`/`_drop`) that updates the indexes for just that
+object, so a watch event costs O(what changed), never a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+
+from ktrace.model import (
+    EndpointSlice,
+    Ingress,
+    IngressClass,
+    Namespace,
+    Pod,
+    Record,
+    Secret,
+    Service,
+    Workload,
+    record_from_dict,
+)
+
+_EMPTY: frozenset = frozenset()
+
+
+class ClusterStore:
+    def __init__(self, objs: Iterable[dict] = ()) -> None:
+        self._by_kind: dict[str, dict[tuple[str, str], Record]] = defaultdict(dict)
+        self.version = 0
+        # Kinds the source could not read (forbidden, absent from the files): checks that need
+        # them are skipped rather than reporting everything "missing".
+        self.unreadable: set[str] = set()
+        # pods by (namespace, label key, value); services by the same over their selectors
+        self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self._pods_by_ns: dict[str, set[str]] = defaultdict(set)
+        self._svc_selectors: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self._slices_by_svc: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._ingress_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)  # "" = host-less rules
+        self._names_to_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, name) -> namespaces
+        self.load(objs)
+
+    # -- changes -------------------------------------------------------------------------------
+
+    def load(self, objs: Iterable[dict]) -> None:
+        for obj in objs:
+            self.apply("ADDED", obj)
+
+    def apply(self, event_type: str, obj: dict) -> bool:
+        """Apply one watch event; returns whether anything changed."""
+        record = record_from_dict(obj)
+        if record is None:
+            return False
+        if event_type == "DELETED":
+            return self._drop(record.meta.kind, record.meta.key)
+        if event_type not in ("ADDED", "MODIFIED"):
+            return False
+        return self._put(record)
+
+    def replace(self, kind: str, objs: list[dict], namespace: str | None = None) -> None:
+        """Reconcile one kind after a relist: objects of `kind` (in `namespace`, when given) that
+        are not in `objs` are removed; the others are added or updated."""
+        seen: set[tuple[str, str]] = set()
+        for obj in objs:
+            record = record_from_dict(_with_kind(obj, kind))
+            if record is None or record.meta.kind != kind:
+                continue
+            seen.add(record.meta.key)
+            self._put(record)
+        gone = [k for k in self._by_kind.get(kind, {}) if k not in seen and (namespace is None or k[0] == namespace)]
+        for key in gone:
+            self._drop(kind, key)
+
+    def _put(self, record: Record) -> bool:
+        meta = record.meta
+        table = self._by_kind[meta.kind]
+        old = table.get(meta.key)
+        if old is not None:
+            if meta.resource_version and old.meta.resource_version == meta.resource_version:
+                return False  # a relist or a replayed event: nothing new
+            self._unindex(old)
+        table[meta.key] = record
+        self._index(record)
+        self.version += 1
+        return True
+
+    def _drop(self, kind: str, key: tuple[str, str]) -> bool:
+        old = self._by_kind.get(kind, {}).pop(key, None)
+        if old is None:
+            return False
+        self._unindex(old)
+        self.version += 1
+        return True
+
+    def _index(self, r: Record) -> None:
+        self._index_entries(r, add=True)
+
+    def _unindex(self, r: Record) -> None:
+        self._index_entries(r, add=False)
+
+    def _index_entries(self, r: Record, add: bool) -> None:
+        ns, name = r.meta.key
+        entries: list[tuple[dict, object, str | tuple[str, str]]] = [
+            (self._names_to_ns, (r.meta.kind, name), ns)]
+        if isinstance(r, Pod):
+            entries.append((self._pods_by_ns, ns, name))
+            entries.extend((self._pod_labels, (ns, k, v), name) for k, v in r.meta.labels.items())
+        elif isinstance(r, Service):
+            entries.extend((self._svc_selectors, (ns, k, v), name) for k, v in (r.selector or {}).items())
+        elif isinstance(r, EndpointSlice) and r.service:
+            entries.append((self._slices_by_svc, (ns, r.service), name))
+        elif isinstance(r, Ingress):
+            hosts = set(r.hosts)
+            if r.default_backend is not None:
+                hosts.add("")
+            entries.extend((self._ingress_by_host, h, (ns, name)) for h in hosts)
+        for index, key, value in entries:
+            if add:
+                index[key].add(value)
+            else:
+                members = index.get(key)
+                if members is not None:
+                    members.discard(value)
+                    if not members:
+                        del index[key]
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, kind: str, namespace: str, name: str) -> Record | None:
+        return self._by_kind.get(kind, {}).get((namespace, name))
+
+    def objects(self, kind: str, namespace: str | None = None) -> Iterator[Record]:
+        for (ns, _), r in self._by_kind.get(kind, {}).items():
+            if namespace is None or ns == namespace:
+                yield r
+
+    def count(self, kind: str) -> int:
+        return len(self._by_kind.get(kind, {}))
+
+    def kinds(self) -> list[str]:
+        return [k for k, table in self._by_kind.items() if table]
+
+    def namespaces(self) -> list[str]:
+        """Every namespace that holds something, plus the Namespace objects themselves."""
+        found = {ns for table in self._by_kind.values() for ns, _ in table if ns}
+        found.update(name for _, name in self._by_kind.get("Namespace", {}))
+        return sorted(found)
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self._by_kind.values())
+
+    def namespaces_with(self, kind: str, name: str) -> set[str]:
+        """Namespaces holding an object of `kind` named `name` (hints: "it exists in namespace X")."""
+        return set(self._names_to_ns.get((kind, name), _EMPTY))
+
+    def pods(self, namespace: str | None = None) -> Iterator[Pod]:
+        return self.objects("Pod", namespace)  # type: ignore[return-value]
+
+    def service(self, namespace: str, name: str) -> Service | None:
+        return self._by_kind.get("Service", {}).get((namespace, name))  # type: ignore[return-value]
+
+    def services(self, namespace: str | None = None) -> Iterator[Service]:
+        return self.objects("Service", namespace)  # type: ignore[return-value]
+
+    def ingresses(self, namespace: str | None = None) -> Iterator[Ingress]:
+        return self.objects("Ingress", namespace)  # type: ignore[return-value]
+
+    def ingress_classes(self) -> list[IngressClass]:
+        return list(self.objects("IngressClass"))  # type: ignore[arg-type]
+
+    def secret(self, namespace: str, name: str) -> Secret | None:
+        return self._by_kind.get("Secret", {}).get((namespace, name))  # type: ignore[return-value]
+
+    def workloads(self, namespace: str | None = None) -> Iterator[Workload]:
+        for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"):
+            yield from self.objects(kind, namespace)  # type: ignore[misc]
+
+    def namespace(self, name: str) -> Namespace | None:
+        return self._by_kind.get("Namespace", {}).get(("", name))  # type: ignore[return-value]
+
+    def pods_matching(self, namespace: str, labels: Mapping[str, str]) -> list[Pod]:
+        """Pods of `namespace` carrying every label in `labels` (a Service selector), by index."""
+        if not labels:
+            return []
+        sets = []
+        for k, v in labels.items():
+            members = self._pod_labels.get((namespace, k, v))
+            if not members:
+                return []
+            sets.append(members)
+        sets.sort(key=len)
+        names = set(sets[0]).intersection(*sets[1:]) if len(sets) > 1 else sets[0]
+        table = self._by_kind["Pod"]
+        return [table[(namespace, n)] for n in sorted(names)]  # type: ignore[misc]
+
+    def services_selecting(self, pod: Pod) -> list[Service]:
+        """Services whose selector matches the pod (the reverse path: pod -> services)."""
+        ns = pod.meta.namespace
+        candidates: set[str] = set()
+        for k, v in pod.meta.labels.items():
+            candidates |= self._svc_selectors.get((ns, k, v), _EMPTY)
+        out = []
+        for name in sorted(candidates):
+            svc = self.service(ns, name)
+            if svc is not None and svc.selector and all(pod.meta.labels.get(k) == v for k, v in svc.selector.items()):
+                out.append(svc)
+        return out
+
+    def slices_for(self, namespace: str, service: str) -> list[EndpointSlice]:
+        table = self._by_kind.get("EndpointSlice", {})
+        names = self._slices_by_svc.get((namespace, service), _EMPTY)
+        return [table[(namespace, n)] for n in sorted(names)]  # type: ignore[misc]
+
+    def ingresses_for_host(self, host: str) -> list[Ingress]:
+        """Ingresses with a rule for exactly `host` (a literal "*.x.y" for wildcard rules; "" for
+        host-less rules and default backends)."""
+        table = self._by_kind.get("Ingress", {})
+        return [table[k] for k in sorted(self._ingress_by_host.get(host, _EMPTY))]  # type: ignore[misc]
+
+    def hosts(self) -> list[str]:
+        """Every host named by an ingress rule (wildcards included), sorted."""
+        return sorted(h for h in self._ingress_by_host if h)
+
+
+def _with_kind(obj: object, kind: str) -> object:
+    # List responses carry items without kind/apiVersion.
+    return {**obj, "kind": kind} if isinstance(obj, dict) and "kind" not in obj else obj
