@@ -1,0 +1,7 @@
+"""An embedded Kubernetes API simulator: an in-memory object store with watch history,
+EndpointSlice and workload controllers, and an aiohttp server that the official client and
+kubectl use as a real cluster.
+
+Entry points: `ktrace.sim.handle.Simulator` (tests, benchmarks), `ktrace.sim.cli.run` (`ktrace sim`),
+`ktrace.sim.demo.demo_objects` (the demo cluster without a server).
+"""

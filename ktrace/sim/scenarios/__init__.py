@@ -1,0 +1,1 @@
+"""Built-in scenario manifests (package data)."""
