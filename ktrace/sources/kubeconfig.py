@@ -1,0 +1,173 @@
+"""Which cluster, user and namespace to talk to: kubeconfig resolved the way kubectl resolves it.
+
+The context is resolved here (not by the client) because with several KUBECONFIG files the
+official client takes `current-context` from the last file that sets it and kubectl from the
+first. The client then only builds one private Configuration for the context we name.
+Nothing here imports `kubernetes` except `connect()`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ktrace.errors import SourceError
+
+IN_CLUSTER = "in-cluster"
+_SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass(frozen=True, slots=True)
+class ContextInfo:
+    """A resolved context: enough to connect and to name it in messages."""
+
+    name: str  # the context name, or IN_CLUSTER
+    namespace: str  # the context's namespace ("default" when it sets none)
+    server: str
+    user: str
+    files: tuple[str, ...]  # kubeconfig files in precedence order; empty in-cluster
+
+
+def kubeconfig_files(explicit: str | None, environ: os._Environ | dict[str, str] = os.environ) -> list[str]:
+    """kubectl's loading rules: --kubeconfig alone (it must exist), else every existing KUBECONFIG
+    entry (missing ones are skipped), else ~/.kube/config if it exists."""
+    if explicit:
+        paths = [os.path.expanduser(p) for p in explicit.split(os.pathsep) if p]
+        for p in paths:
+            if not os.path.isfile(p):
+                raise SourceError(f"kubeconfig {p} does not exist")
+        return paths
+    if environ.get("KUBECONFIG"):
+        seen: list[str] = []
+        for p in environ["KUBECONFIG"].split(os.pathsep):
+            p = os.path.expanduser(p)
+            if p and p not in seen and os.path.isfile(p):
+                seen.append(p)
+        return seen
+    default = os.path.expanduser("~/.kube/config")
+    return [default] if os.path.isfile(default) else []
+
+
+def _read(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as e:
+        raise SourceError(f"cannot read kubeconfig {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise SourceError(f"kubeconfig {path}{where} is not valid YAML") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise SourceError(f"kubeconfig {path} is not a kubeconfig (expected a mapping)")
+    return doc
+
+
+def _named(doc: dict[str, Any], section: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for entry in doc.get(section) or []:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            out[entry["name"]] = entry
+    return out
+
+
+def resolve_context(kubeconfig: str | None, context: str | None,
+                    environ: os._Environ | dict[str, str] = os.environ) -> ContextInfo:
+    """The context kubectl would use for these options, or SourceError with one line."""
+    files = kubeconfig_files(kubeconfig, environ)
+    if not files:
+        if environ.get("KUBERNETES_SERVICE_HOST") and environ.get("KUBERNETES_SERVICE_PORT") and not context:
+            return _in_cluster(environ)
+        raise SourceError("no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running inside a cluster: "
+                          "use --kubeconfig PATH, -f FILES or --demo")
+    # Named entries and current-context: the first file that defines them wins, as in kubectl.
+    contexts: dict[str, dict[str, Any]] = {}
+    clusters: dict[str, dict[str, Any]] = {}
+    current = ""
+    for path in files:
+        doc = _read(path)
+        for section, into in (("contexts", contexts), ("clusters", clusters)):
+            for name, entry in _named(doc, section).items():
+                into.setdefault(name, entry)
+        if not current and isinstance(doc.get("current-context"), str):
+            current = doc["current-context"]
+    where = ", ".join(files)
+    name = context or current
+    if not name:
+        known = ", ".join(sorted(contexts)) or "none"
+        raise SourceError(f"{where} sets no current-context: pass --context NAME (contexts: {known})")
+    if name not in contexts:
+        known = ", ".join(sorted(contexts)) or "none"
+        raise SourceError(f"context {name!r} is not in {where} (contexts: {known})")
+    ctx = contexts[name].get("context") or {}
+    cluster_name = ctx.get("cluster", "")
+    cluster = (clusters.get(cluster_name) or {}).get("cluster") or {}
+    if not cluster.get("server"):
+        raise SourceError(f"context {name!r} refers to cluster {cluster_name!r}, which has no server in {where}")
+    return ContextInfo(name=name, namespace=ctx.get("namespace") or "default", server=cluster["server"],
+                       user=str(ctx.get("user") or ""), files=tuple(files))
+
+
+def _in_cluster(environ: os._Environ | dict[str, str]) -> ContextInfo:
+    try:
+        namespace = (_SA_DIR / "namespace").read_text().strip() or "default"
+    except OSError:
+        namespace = "default"
+    host = environ["KUBERNETES_SERVICE_HOST"]
+    host = f"[{host}]" if ":" in host else host
+    return ContextInfo(name=IN_CLUSTER, namespace=namespace, server=f"https://{host}:{environ['KUBERNETES_SERVICE_PORT']}",
+                       user="serviceaccount", files=())
+
+
+_private_dir: str | None = None
+
+
+def _temp_dir() -> str:
+    """Inline certificate data goes to files: keep them in one private directory removed at exit."""
+    global _private_dir
+    if _private_dir is None:
+        _private_dir = tempfile.mkdtemp(prefix="ktrace-kube-")
+        atexit.register(shutil.rmtree, _private_dir, True)
+    return _private_dir
+
+
+def connect(info: ContextInfo, pool_size: int, timeout_retries: int = 2) -> Any:
+    """A private kubernetes ApiClient for this context (never the client's global default).
+
+    `pool_size` should cover every request or watch that may be open at once: each holds a connection.
+    Exec plugins and OIDC refresh run inside the client, on the first request and when tokens expire.
+    """
+    from kubernetes import client, config
+    from urllib3.util.retry import Retry
+
+    cfg = client.Configuration()
+    try:
+        if info.name == IN_CLUSTER:
+            config.load_incluster_config(client_configuration=cfg)
+        else:
+            config.load_kube_config(config_file=os.pathsep.join(info.files), context=info.name,
+                                    client_configuration=cfg, temp_file_path=_temp_dir())
+    except (config.ConfigException, OSError, ValueError, KeyError, TypeError) as e:
+        raise SourceError(f"context {info.name!r}: cannot load credentials: {_first_line(e)}") from None
+    cfg.connection_pool_maxsize = pool_size
+    cfg.keep_alive = True  # TCP keepalive: a dead VPN or NAT entry surfaces as an error, not a hang
+    # Connection failures are retried a little; reads never are (a list is retried by us, a watch resumed).
+    cfg.retries = Retry(total=timeout_retries, connect=timeout_retries, read=0, status=0, redirect=0,
+                        backoff_factor=0.1, raise_on_status=False)
+    api = client.ApiClient(configuration=cfg)
+    api.user_agent = "ktrace (read-only)"
+    return api
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0]

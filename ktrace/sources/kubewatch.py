@@ -1,0 +1,257 @@
+"""Watch streams that survive a misbehaving cluster: one thread per watched collection.
+
+Each stream reads the raw watch response line by line (the client's `Watch.stream` never advances
+its resourceVersion when not deserializing, and raises on ERROR events) and remembers the
+resourceVersion of the last event it applied or the last bookmark. After any break it resumes from
+there: the server replays exactly what came later, so nothing is lost and nothing applied twice.
+A 410 Expired means that version is gone: the collection is listed again and reconciled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ktrace.sources.kubeapi import JSON_ACCEPT, META_WATCH_ACCEPT, ApiFailure, KubeApi, Target
+
+log = logging.getLogger("ktrace.live")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTimeouts:
+    """How long to wait before calling a connection dead, and how to back off.
+
+    `read` must exceed the server's bookmark interval: no byte for that long means the connection
+    died silently (a dropped VPN, a NAT entry gone). `server` is the watch's timeoutSeconds: the
+    server ends the stream then and we resume, so even a half-dead proxy cannot hold it forever."""
+
+    connect: float = 10.0
+    read: float = 90.0
+    server: int = 300
+    backoff_base: float = 0.25
+    backoff_cap: float = 30.0
+    stale_after: float = 5.0  # down longer than this: the data shown is stale
+
+
+@dataclass(frozen=True, slots=True)
+class WatchStatus:
+    """What a status bar shows: `state` is live, reconnecting, stale or stopped; `since` is when the
+    data stopped being current (None while live)."""
+
+    state: str
+    since: float | None
+    last_error: str | None
+    streams: int
+    down: int
+
+
+class BrokenStream(Exception):
+    """The stream ended mid-event or sent something that is not a watch event."""
+
+
+class _Stream:
+    """One watch: a target, the resourceVersion to resume from, and its connection state."""
+
+    def __init__(self, watcher: Watcher, target: Target, rv: str) -> None:
+        self.w = watcher
+        self.target = target
+        self.rv = rv
+        self.down_since: float | None = None
+        self.resp: Any = None
+        self.thread = threading.Thread(target=self._run, name=f"ktrace-watch-{target.describe()}", daemon=True)
+
+    def _params(self) -> list[tuple[str, str]]:
+        t = self.w.timeouts
+        # Spread the server-side timeouts so the streams do not all reconnect at the same moment.
+        seconds = int(t.server * random.uniform(0.8, 1.0)) or 1
+        params = [("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", str(seconds))]
+        if self.rv:
+            params.append(("resourceVersion", self.rv))
+        if self.target.field_selector:
+            params.append(("fieldSelector", self.target.field_selector))
+        return params
+
+    def _run(self) -> None:
+        w = self.w
+        attempt = 0
+        while not w.stopping.is_set():
+            try:
+                resp = w.api.get(self.target.path, self._params(),
+                                 META_WATCH_ACCEPT if self.target.metadata_only else JSON_ACCEPT,
+                                 timeout=(w.timeouts.connect, w.timeouts.read))
+            except ApiFailure as e:
+                if e.gone:
+                    self._relist()
+                    continue
+                self._fail(f"{self.target.describe()}: {_describe(e)}")
+                attempt += 1
+                w.stopping.wait(w.backoff(attempt))
+                continue
+            self.resp = resp
+            attempt = 0
+            self._up()
+            try:
+                self._consume(resp)
+            except BrokenStream as e:
+                self._fail(f"{self.target.describe()}: {e}")
+                attempt += 1
+            except Exception as e:  # any read failure: reset, timeout, shutdown by stop()
+                if w.stopping.is_set():
+                    break
+                self._fail(f"{self.target.describe()}: {_read_error(e)}")
+                attempt += 1
+            finally:
+                # Never hand a half-read stream back to the pool: close, and the pool reconnects.
+                self.resp = None
+                resp.close()
+                resp.release_conn()
+            if attempt:
+                w.stopping.wait(w.backoff(attempt))
+
+    def _consume(self, resp: Any) -> None:
+        for line in _lines(resp):
+            if not line.strip():
+                continue
+            try:
+                event = orjson.loads(line)
+                etype, obj = event["type"], event["object"]
+                meta = obj.get("metadata") or {}
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                raise BrokenStream(f"not a watch event: {line[:80]!r}") from None
+            if etype == "ERROR":
+                if obj.get("code") == 410:
+                    self._relist()
+                    return
+                raise BrokenStream(f"server error {obj.get('code')}: {obj.get('message', '')}")
+            rv = str(meta.get("resourceVersion") or "")
+            if etype != "BOOKMARK":
+                if etype not in ("ADDED", "MODIFIED", "DELETED"):
+                    raise BrokenStream(f"unknown event type {etype!r}")
+                self.w.on_event(self.target, etype, obj)
+            if rv:
+                self.rv = rv
+
+    def _relist(self) -> None:
+        """The version to resume from is gone: list again, reconcile, and watch from the new list."""
+        log.info("watch %s: resourceVersion %s expired, listing again", self.target.describe(), self.rv)
+        try:
+            self.rv = self.w.relist(self.target)
+        except ApiFailure as e:
+            self._fail(f"{self.target.describe()}: relist failed: {_describe(e)}")
+            self.w.stopping.wait(self.w.backoff(1))
+            return
+        self.w.relists += 1
+
+    def _up(self) -> None:
+        if self.down_since is not None:
+            log.info("watch %s: connected again", self.target.describe())
+        self.down_since = None
+
+    def _fail(self, message: str) -> None:
+        log.warning("watch %s", message)
+        if self.down_since is None:
+            self.down_since = time.time()
+        self.w.note_error(message)
+
+
+class Watcher:
+    """All watch streams of one source. `on_event(target, type, obj)` applies an event; `relist(target)`
+    lists a target again, reconciles the store and returns the resourceVersion to watch from."""
+
+    def __init__(self, api: KubeApi, targets: dict[Target, str],
+                 on_event: Callable[[Target, str, dict], None],
+                 relist: Callable[[Target], str],
+                 timeouts: WatchTimeouts | None = None) -> None:
+        self.api = api
+        self.on_event = on_event
+        self.relist = relist
+        self.timeouts = timeouts or WatchTimeouts()
+        self.stopping = threading.Event()
+        self.streams = [_Stream(self, t, rv) for t, rv in targets.items()]
+        self.errors: deque[tuple[float, str]] = deque(maxlen=50)  # recent problems, newest last
+        self.relists = 0
+        self._stopped = False
+
+    def start(self) -> None:
+        for s in self.streams:
+            s.thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop every stream: shut their sockets so blocked reads return at once."""
+        self.stopping.set()
+        for s in self.streams:
+            resp = s.resp
+            if resp is not None:
+                # ValueError/RuntimeError: already released or closed, the thread is not blocked on it
+                with contextlib.suppress(ValueError, RuntimeError, OSError):
+                    resp.shutdown()
+        deadline = time.monotonic() + timeout
+        for s in self.streams:
+            if s.thread.is_alive():
+                s.thread.join(max(0.0, deadline - time.monotonic()))
+        self._stopped = True
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter, so many clients do not return in lockstep."""
+        t = self.timeouts
+        return min(t.backoff_cap, t.backoff_base * 2 ** min(attempt - 1, 16)) * random.uniform(0.5, 1.0)
+
+    def note_error(self, message: str) -> None:
+        self.errors.append((time.time(), message))
+
+    def resource_versions(self) -> dict[Target, str]:
+        return {s.target: s.rv for s in self.streams}
+
+    @property
+    def status(self) -> WatchStatus:
+        if self._stopped:
+            return WatchStatus("stopped", None, self._last_error(), len(self.streams), 0)
+        downs = [s.down_since for s in self.streams if s.down_since is not None]
+        if not downs:
+            return WatchStatus("live", None, None, len(self.streams), 0)
+        since = min(downs)
+        state = "stale" if time.time() - since >= self.timeouts.stale_after else "reconnecting"
+        return WatchStatus(state, since, self._last_error(), len(self.streams), len(downs))
+
+    def _last_error(self) -> str | None:
+        return self.errors[-1][1] if self.errors else None
+
+
+def _lines(resp: Any) -> Iterator[bytes]:
+    """Complete lines of a streamed body as they arrive (read1: whatever is there, no waiting for
+    a full buffer). A last line without its newline is an event cut in half."""
+    buf = b""
+    while True:
+        chunk = resp.read1(65536)
+        if not chunk:
+            break
+        parts = (buf + chunk).split(b"\n")
+        buf = parts.pop()
+        yield from parts
+    if buf.strip():
+        raise BrokenStream("the stream ended in the middle of an event")
+
+
+def _describe(e: ApiFailure) -> str:
+    if e.status:
+        return f"{e.status} {e.reason}" + (f": {e.message}" if e.message else "")
+    return e.reason
+
+
+def _read_error(e: Exception) -> str:
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    if isinstance(e, ReadTimeoutError):
+        return "no data within the read timeout: connection presumed dead"
+    if isinstance(e, ProtocolError):
+        return "the connection broke"
+    return f"{type(e).__name__}: {e}"

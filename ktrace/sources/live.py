@@ -1,0 +1,312 @@
+"""The live cluster source: everything ktrace reads, listed once and fast, then kept current by watches.
+
+Lists run concurrently (one thread per kind), page by page, decoded with orjson while the garbage
+collector is paused, and each page goes straight into the store, which keeps slim records only.
+Secrets are read as metadata (their data never crosses the wire); a second metadata list filtered
+on `type=kubernetes.io/tls` tells which of them are TLS secrets.
+
+Thread safety: list and watch threads change the store only while holding `LiveSource.lock`;
+readers in other threads (the TUI) take the same lock.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ktrace.errors import SourceError
+from ktrace.findings import Finding, finding
+from ktrace.kinds import BY_KIND, Kind
+from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
+from ktrace.sources.kubeconfig import ContextInfo, connect, resolve_context
+from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
+from ktrace.store import ClusterStore
+
+# What the analysis reads, cheapest first so small kinds never wait behind the pods.
+LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
+    "Namespace", "IngressClass", "Ingress", "Service", "Secret", "EndpointSlice", "Pod"))
+
+# What is lost when a kind cannot be read at all (the info finding says so).
+_LOST = {
+    "Secret": "TLS checks skipped",
+    "Pod": "pod checks skipped and selectors cannot be matched",
+    "Service": "service checks skipped",
+    "EndpointSlice": "endpoint readiness unknown",
+    "Ingress": "no ingress to trace",
+    "IngressClass": "ingress class checks skipped",
+    "Namespace": "namespaces known only from the objects in them",
+}
+TLS_TYPE = "kubernetes.io/tls"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change applied to the store by a watch (type RELIST: a whole kind was reconciled)."""
+
+    kind: str
+    type: str
+    namespace: str
+    name: str
+
+
+def scope_namespace(args: Any, info: ContextInfo) -> str | None:
+    """The namespace to read, None for all. `-n` and `-A` as in kubectl; without them `check` reads the
+    context's namespace (like `kubectl get`), while `trace` and the TUI look for hosts everywhere."""
+    if getattr(args, "namespace", None):
+        return args.namespace
+    if getattr(args, "all_namespaces", False):
+        return None
+    return info.namespace if getattr(args, "command", None) == "check" else None
+
+
+def open_live(args: Any) -> LiveSource:
+    """The live source for the CLI options (kubeconfig, context, namespace, all_namespaces)."""
+    info = resolve_context(getattr(args, "kubeconfig", None), getattr(args, "context", None))
+    return LiveSource(info, scope_namespace(args, info))
+
+
+class LiveSource:
+    live = True
+
+    def __init__(self, context: ContextInfo, namespace: str | None, kinds: tuple[Kind, ...] = LIVE_KINDS,
+                 connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:
+        self.context = context
+        self.namespace = namespace  # None: every namespace
+        self.kinds = kinds
+        self.notes: list[Finding] = []
+        self.unreadable: dict[str, str] = {}  # kind -> why it could not be read anywhere
+        self.partial: dict[str, tuple[str, ...]] = {}  # kind -> the only namespaces it could be read in
+        self.absent: set[str] = set()  # kinds the server does not serve (404): nothing to read, nothing missing
+        self.lock = threading.RLock()
+        self.store: ClusterStore | None = None
+        self._watch_from: dict[Target, str] = {}  # what was listed, and the resourceVersion to watch from
+        self._tls: set[tuple[str, str]] = set()  # (namespace, name) of TLS secrets
+        self._watcher: Watcher | None = None
+        self._on_change: Callable[[Change], None] | None = None
+        # Every list and watch holds a connection of its own: size the pool for all of them.
+        pool = 2 * len(kinds) + 4
+        self.api = KubeApi(connect(context, pool), context, connect_timeout, read_timeout)
+
+    def describe(self) -> str:
+        where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+        return f"context {self.context.name} ({self.context.server}), {where}"
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def load(self) -> ClusterStore:
+        """List every kind into a new store; SourceError (one line) when the cluster cannot be read."""
+        store = ClusterStore()
+        results: queue.Queue[tuple[Kind, dict[Target, str] | ApiFailure]] = queue.Queue()
+
+        def work(kind: Kind) -> None:
+            try:
+                results.put((kind, self._load_kind(kind, store)))
+            except ApiFailure as e:
+                results.put((kind, e))
+
+        with gc_paused():
+            # Daemon threads: when one kind fails fatally we report at once, not after the others time out.
+            for kind in self.kinds:
+                threading.Thread(target=work, args=(kind,), name=f"ktrace-list-{kind.plural}", daemon=True).start()
+            for _ in self.kinds:
+                kind, result = results.get()
+                if isinstance(result, ApiFailure):
+                    raise SourceError(self._fatal(result, kind))
+                self._watch_from.update(result)
+        if self.unreadable and len(self.unreadable) + len(self.absent) == len(self.kinds):
+            raise SourceError(f"context {self.context.name!r} (user {self.context.user or 'unknown'}) may not list "
+                              f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
+        store.unreadable.update(self.unreadable)
+        self.notes.sort(key=lambda f: (f.kind, f.namespace))
+        self.store = store
+        return store
+
+    def _load_kind(self, kind: Kind, store: ClusterStore) -> dict[Target, str]:
+        """List one kind in scope, falling back to the context's namespace when the whole cluster is
+        forbidden. Returns the listed targets with the resourceVersion to watch them from."""
+        ns = self.namespace if kind.namespaced else None
+        try:
+            return self._fill(store, kind, ns)
+        except ApiFailure as e:
+            if e.status == 404:
+                self.absent.add(kind.kind)
+                return {}
+            if e.status != 403:
+                raise
+            forbidden = e
+        fallback = self.context.namespace
+        if kind.namespaced and ns is None and fallback:
+            try:
+                found = self._fill(store, kind, fallback)
+            except ApiFailure as e:
+                if e.status != 403:
+                    raise
+            else:
+                self.partial[kind.kind] = (fallback,)
+                self._note(kind, "", f"cannot list {kind.plural} in all namespaces: only namespace {fallback} is read",
+                           f"ask for list/watch on {kind.plural} cluster-wide, or narrow with -n", forbidden)
+                return found
+        where = f" in namespace {ns}" if ns else ""
+        self.unreadable[kind.kind] = forbidden.message or "forbidden"
+        self._note(kind, ns or "", f"cannot list {kind.plural}{where}: {_LOST.get(kind.kind, 'checks skipped')}",
+                   f"ask for list/watch permission on {kind.plural}", forbidden)
+        return {}
+
+    def _note(self, kind: Kind, namespace: str, message: str, hint: str, cause: ApiFailure) -> None:
+        with self.lock:
+            self.notes.append(finding("source-kind-unreadable", kind.kind, namespace, "", message, hint,
+                                      status=cause.status, reason=cause.message or cause.reason))
+
+    def _targets(self, kind: Kind, namespace: str | None) -> list[Target]:
+        if kind.kind == "Secret":
+            # TLS first: the full list is then typed as it arrives.
+            return [Target(kind, namespace, TLS_SECRETS, metadata_only=True),
+                    Target(kind, namespace, None, metadata_only=True)]
+        return [Target(kind, namespace)]
+
+    def _fill(self, store: ClusterStore, kind: Kind, namespace: str | None) -> dict[Target, str]:
+        out: dict[Target, str] = {}
+        for target in self._targets(kind, namespace):
+            try:
+                out[target] = ""
+                for items, rv in self.api.list_pages(target):
+                    with self.lock:
+                        self._add_pages(store, target, items)
+                    out[target] = rv
+            except ApiFailure as e:
+                if not e.gone:
+                    raise
+                out[target] = self._relist(store, target)  # the paging snapshot expired: list again, reconcile
+        return out
+
+    def _add_pages(self, store: ClusterStore, target: Target, items: list[dict]) -> None:
+        if target.field_selector == TLS_SECRETS:
+            self._tls.update(_key(i) for i in items)
+            return
+        if target.kind.kind == "Secret":
+            self._type_secrets(items)
+        store.load(items)
+
+    def _type_secrets(self, items: list[dict]) -> None:
+        for item in items:
+            if _key(item) in self._tls:
+                item["type"] = TLS_TYPE
+
+    def _relist(self, store: ClusterStore, target: Target) -> str:
+        """List a target again and reconcile the store with it (objects gone meanwhile are removed).
+
+        Pages are fed to the store as they arrive, under the lock, so memory stays bounded."""
+        rv = [""]
+        if target.field_selector == TLS_SECRETS:
+            items, rv[0] = self.api.list_all(target)
+            with self.lock:
+                self._retype_tls({_key(i): i for i in items}, store, target.namespace)
+            return rv[0]
+
+        def pages() -> Any:
+            for items, rv[0] in self.api.list_pages(target):
+                if target.kind.kind == "Secret":
+                    self._type_secrets(items)
+                yield from items
+
+        with self.lock:
+            store.replace(target.kind.kind, pages(), target.namespace)  # type: ignore[arg-type]
+        return rv[0]
+
+    def _retype_tls(self, current: dict[tuple[str, str], dict], store: ClusterStore, namespace: str | None) -> None:
+        """Bring the TLS set up to date after the TLS list was read again."""
+        stale = {k for k in self._tls if namespace is None or k[0] == namespace}
+        self._tls -= stale
+        self._tls.update(current)
+        for key, item in current.items():
+            if key not in stale:
+                self._mark_tls(store, item)
+
+    def _mark_tls(self, store: ClusterStore, item: dict) -> bool:
+        """A secret learnt to be TLS after it was stored untyped: store it again with its type (the
+        store ignores a same-resourceVersion update, hence remove and add, atomic under the lock)."""
+        key = _key(item)
+        record = store.get("Secret", *key)
+        if record is None or getattr(record, "type", "") == TLS_TYPE:
+            return False
+        item["type"] = TLS_TYPE
+        store.apply("DELETED", item)
+        store.apply("ADDED", item)
+        return True
+
+    # -- watching ------------------------------------------------------------------------------
+
+    def watch(self, store: ClusterStore, on_change: Callable[[Change], None] | None = None,
+              timeouts: WatchTimeouts | None = None) -> Watcher:
+        """Keep `store` (the one load() returned) current from threads; `on_change` is called from
+        those threads after each change. Returns the started Watcher (stop(), status)."""
+        if self._watcher is not None:
+            raise RuntimeError("already watching")
+        self.store = store
+        self._on_change = on_change
+        self._watcher = Watcher(self.api, dict(self._watch_from), self._on_event,
+                                lambda t: self._relist_and_tell(store, t), timeouts)
+        self._watcher.start()
+        return self._watcher
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+    def close(self) -> None:
+        self.stop()
+        self.api.client.close()
+
+    @property
+    def status(self) -> WatchStatus | None:
+        return self._watcher.status if self._watcher is not None else None
+
+    def _relist_and_tell(self, store: ClusterStore, target: Target) -> str:
+        rv = self._relist(store, target)
+        if self._on_change is not None:
+            self._on_change(Change(target.kind.kind, "RELIST", target.namespace or "", ""))
+        return rv
+
+    def _on_event(self, target: Target, etype: str, obj: dict) -> None:
+        kind = target.kind
+        obj["kind"], obj["apiVersion"] = kind.kind, kind.api_version  # metadata watches say PartialObjectMetadata
+        store = self.store
+        assert store is not None
+        with self.lock:
+            if target.field_selector == TLS_SECRETS:
+                # This stream only says which secrets are TLS; the full stream adds and removes them.
+                if etype == "DELETED":
+                    self._tls.discard(_key(obj))
+                    return
+                self._tls.add(_key(obj))
+                changed = self._mark_tls(store, obj)
+            else:
+                if kind.kind == "Secret" and _key(obj) in self._tls:
+                    obj["type"] = TLS_TYPE
+                changed = store.apply(etype, obj)
+        if changed and self._on_change is not None:
+            ns, name = _key(obj)
+            self._on_change(Change(kind.kind, etype, ns, name))
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _fatal(self, e: ApiFailure, kind: Kind) -> str:
+        c = self.context
+        at = f"{c.server} (context {c.name!r})"
+        if e.status == 401:
+            return (f"the API server at {at} rejected the credentials (401 Unauthorized): they may have expired; "
+                    f"log in again for context {c.name!r} and retry")
+        if e.status == 0 and e.reason.startswith("TLS verification failed"):
+            return f"{e.reason} for {at}: check the cluster's certificate-authority in your kubeconfig"
+        if e.status == 0:
+            return f"cannot reach the API server at {at}: {e.reason}"
+        detail = f": {e.message}" if e.message else ""
+        return f"the API server at {at} answered {e.status} {e.reason} listing {kind.plural}{detail}"
+
+
+def _key(obj: dict) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
