@@ -1,0 +1,169 @@
+"""Ingress checks: class, backends (Service and port), TLS secrets, admission, host conflicts.
+
+The small functions are shared with the tracer, which reports them for the hops on its path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ktrace.findings import Finding, finding
+from ktrace.model import Backend, Ingress, IngressTLS, Service, ServicePort
+from ktrace.nearmiss import is_typo
+from ktrace.routing import ingress_class
+from ktrace.store import ClusterStore
+
+TLS_TYPE = "kubernetes.io/tls"
+
+
+def _where(ing: Ingress) -> tuple[str, str, str]:
+    return ("Ingress", ing.meta.namespace, ing.meta.name)
+
+
+def _others(names: set[str], exclude: str) -> str:
+    return ", ".join(sorted(names - {exclude}))
+
+
+def class_findings(store: ClusterStore, ing: Ingress, default: str) -> list[Finding]:
+    if "IngressClass" in store.unreadable:
+        return []
+    classes = sorted(c.meta.name for c in store.ingress_classes())
+    if ing.class_name and store.get("IngressClass", "", ing.class_name) is None:
+        hint = f"existing classes: {', '.join(classes)}" if classes else "no IngressClass exists in the cluster"
+        return [finding("ingress-class-missing", *_where(ing), f"IngressClass {ing.class_name!r} does not exist",
+                        f"set spec.ingressClassName to an existing class ({hint})", ingress_class=ing.class_name,
+                        classes=classes)]
+    if not ingress_class(ing, default).name:
+        hint = (f"set spec.ingressClassName (classes: {', '.join(classes)}) or mark one IngressClass with "
+                "ingressclass.kubernetes.io/is-default-class: \"true\"") if classes else \
+            "set spec.ingressClassName to the class of your ingress controller"
+        return [finding("ingress-class-unset", *_where(ing), "no ingress class and no default IngressClass", hint,
+                        classes=classes)]
+    return []
+
+
+def find_service_port(svc: Service, port: int | str | None) -> ServicePort | None:
+    """The Service port an Ingress backend names: numbers compared with numbers, names with names
+    (an unnamed Service port never matches a name). A missing port matches a single-port Service."""
+    if port is None:
+        return svc.ports[0] if len(svc.ports) == 1 else None
+    for p in svc.ports:
+        if (p.port == port) if isinstance(port, int) else (p.name == port and p.name != ""):
+            return p
+    return None
+
+
+def backend_findings(store: ClusterStore, ing: Ingress, backend: Backend, paths: list[str]) -> list[Finding]:
+    ns = ing.meta.namespace
+    where = ", ".join(paths)
+    if backend.resource_kind:
+        return [finding("ingress-resource-backend", *_where(ing),
+                        f"backend {backend.label()} ({where}) is a resource, not a Service",
+                        "ktrace does not follow resource backends; check that resource yourself",
+                        backend=backend.label(), paths=paths)]
+    svc = store.service(ns, backend.service)
+    if svc is None:
+        elsewhere = store.namespaces_with("Service", backend.service) - {ns}
+        hint = (f"a Service {backend.service!r} exists in namespace {', '.join(sorted(elsewhere))}, but backends "
+                f"never cross namespaces: create it in {ns!r} (or an ExternalName Service pointing there)"
+                if elsewhere else f"create Service {backend.service!r} in namespace {ns!r} or fix the name")
+        close = sorted(s.meta.name for s in store.services(ns) if _close(s.meta.name, backend.service))
+        if close and not elsewhere:
+            hint += f" (similar: {', '.join(close)})"
+        return [finding("ingress-backend-service-missing", *_where(ing),
+                        f"backend Service {backend.service!r} ({where}) does not exist in namespace {ns!r}", hint,
+                        service=backend.service, paths=paths, namespaces_with_service=sorted(elsewhere))]
+    if find_service_port(svc, backend.port) is None:
+        available = [p.label() for p in svc.ports]
+        what = f"port {backend.port!r}" if backend.port is not None else "no port (and the Service has several)"
+        hint = f"Service {svc.meta.name} exposes {', '.join(available) or 'no ports'}"
+        if isinstance(backend.port, str) and any(p.name == "" for p in svc.ports):
+            hint += "; an unnamed port never matches a port name: use port.number"
+        return [finding("ingress-backend-port-missing", *_where(ing),
+                        f"backend Service {svc.meta.name!r} has {what} ({where})" if backend.port is None else
+                        f"backend Service {svc.meta.name!r} has no {what} ({where})", hint,
+                        service=svc.meta.name, port=backend.port, service_ports=available, paths=paths)]
+    return []
+
+
+def _close(a: str, b: str) -> bool:
+    return a.lower() == b.lower() or is_typo(a, b)
+
+
+def tls_findings(store: ClusterStore, ing: Ingress, tls: IngressTLS) -> list[Finding]:
+    if not tls.secret or "Secret" in store.unreadable:
+        return []  # no secretName: the controller's default certificate is used
+    ns = ing.meta.namespace
+    secret = store.secret(ns, tls.secret)
+    hosts = list(tls.hosts)
+    if secret is None:
+        elsewhere = sorted(store.namespaces_with("Secret", tls.secret) - {ns})
+        hint = (f"it exists in namespace {', '.join(elsewhere)}; TLS secrets are read from the Ingress's own "
+                f"namespace: copy it to {ns!r}" if elsewhere else
+                f"create a kubernetes.io/tls Secret {tls.secret!r} in namespace {ns!r} (or fix the name)")
+        return [finding("ingress-tls-secret-missing", *_where(ing),
+                        f"TLS secret {tls.secret!r} does not exist in namespace {ns!r}", hint,
+                        secret=tls.secret, hosts=hosts, namespaces_with_secret=elsewhere)]
+    if secret.type != TLS_TYPE:
+        return [finding("ingress-tls-secret-wrong-type", *_where(ing),
+                        f"TLS secret {tls.secret!r} has type {secret.type}, not {TLS_TYPE}",
+                        f"recreate it with `kubectl create secret tls {tls.secret} --cert=... --key=...`",
+                        secret=tls.secret, type=secret.type, hosts=hosts)]
+    return []
+
+
+def admission_findings(ing: Ingress) -> list[Finding]:
+    if ing.addresses:
+        return []
+    return [finding("ingress-not-admitted", *_where(ing), "no load-balancer address in status: not admitted by "
+                    "any controller (yet)", "check that the ingress controller for its class is running and "
+                    "watching this namespace; its logs say why it skipped the Ingress")]
+
+
+def backends_of(ing: Ingress) -> dict[Backend, list[str]]:
+    """Each distinct backend with the rule paths ("host/path") that use it."""
+    out: dict[Backend, list[str]] = defaultdict(list)
+    if ing.default_backend is not None:
+        out[ing.default_backend].append("defaultBackend")
+    for rule in ing.rules:
+        for p in rule.paths:
+            out[p.backend].append(f"{rule.host or '*'}{p.path}")
+    return out
+
+
+def check_ingress(store: ClusterStore, ing: Ingress, *, live: bool, default: str) -> list[Finding]:
+    out = class_findings(store, ing, default)
+    for backend, paths in backends_of(ing).items():
+        out += backend_findings(store, ing, backend, paths)
+    for tls in ing.tls:
+        out += tls_findings(store, ing, tls)
+    if live:
+        out += admission_findings(ing)
+    return out
+
+
+def host_conflicts(store: ClusterStore, default: str, ingresses: list[Ingress] | None = None) -> list[Finding]:
+    """Rules claimed twice within one class, over `ingresses` (all of them by default)."""
+    claims: dict[tuple[str, str, str, str], list[Ingress]] = defaultdict(list)
+    for ing in store.ingresses() if ingresses is None else ingresses:
+        cls = ingress_class(ing, default).name
+        seen = set()
+        for rule in ing.rules:
+            for p in rule.paths:
+                key = (cls, rule.host, p.path, p.path_type)
+                if key not in seen:
+                    seen.add(key)
+                    claims[key].append(ing)
+    out = []
+    for (cls, host, path, path_type), ings in sorted(claims.items()):
+        if len(ings) < 2:
+            continue
+        ings.sort(key=lambda i: i.meta.key)
+        names = [f"{i.meta.namespace}/{i.meta.name}" for i in ings]
+        for loser in ings[1:]:
+            out.append(finding(
+                "ingress-host-conflict", *_where(loser),
+                f"{host or '*'}{path} ({path_type}) is also claimed by {names[0]} (class {cls or 'none'})",
+                "controllers pick one of them (usually the oldest); remove or change one rule",
+                host=host, path=path, path_type=path_type, ingress_class=cls, ingresses=names))
+    return out

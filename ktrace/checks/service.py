@@ -1,0 +1,187 @@
+"""Service checks: selector near misses, target ports, readiness of endpoints, pods not ready."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ktrace.backends import EXCLUDED, NOT_READY, ServiceBackends, service_backends
+from ktrace.findings import Finding, finding
+from ktrace.model import Pod, Service
+from ktrace.nearmiss import Candidate, near_misses
+from ktrace.store import ClusterStore
+
+# Labels that differ between pods of one workload: ignored when grouping identical pods.
+_VOLATILE_LABELS = ("pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
+                    "apps.kubernetes.io/pod-index", "batch.kubernetes.io/controller-uid", "controller-uid",
+                    "batch.kubernetes.io/job-name", "job-name")
+
+
+def _svc(svc: Service) -> tuple[str, str, str]:
+    return ("Service", svc.meta.namespace, svc.meta.name)
+
+
+def selector_text(selector: dict | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in (selector or {}).items())
+
+
+def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
+    """Pods of the namespace grouped by owner and labels, then workload pod templates whose labels
+    no pod group already shows (a workload scaled to zero still counts)."""
+    groups: dict[tuple, list[Pod]] = defaultdict(list)
+    for pod in store.pods(namespace):
+        labels = {k: v for k, v in pod.meta.labels.items() if k not in _VOLATILE_LABELS}
+        owner = ("template", pod.template_of) if pod.template_of else pod.meta.owners[0] if pod.meta.owners else \
+            ("Pod", pod.meta.name)
+        groups[(owner, frozenset(labels.items()))].append(pod)
+    out, shown = [], set()
+    for ((okind, oname), labels), pods in groups.items():
+        if okind == "template":
+            kind, _, name = oname.partition("/")
+            label = f"the pod template of {kind} {name}"
+        elif len(pods) == 1:
+            label = f"pod {pods[0].meta.name}"
+        else:
+            label = f"pods of {okind} {oname}"
+        out.append(Candidate(label, dict(labels), len(pods)))
+        shown.add(labels)
+    for w in store.workloads(namespace):
+        labels = frozenset((k, v) for k, v in w.template_labels.items() if k not in _VOLATILE_LABELS)
+        if labels and labels not in shown:
+            shown.add(labels)
+            out.append(Candidate(f"the pod template of {w.meta.kind} {w.meta.name}", dict(labels)))
+    return out
+
+
+def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[Candidate]] | None = None
+                      ) -> list[Finding]:
+    """`service-selector-no-match` with ranked near misses, or nothing when some pod matches."""
+    if not svc.selector or svc.type == "ExternalName":
+        return []
+    ns = svc.meta.namespace
+    if store.pods_matching(ns, svc.selector):
+        return []
+    if cache is None:
+        cache = {}
+    if ns not in cache:
+        cache[ns] = candidates(store, ns)
+    misses = near_misses(svc.selector, cache[ns])
+    sel = selector_text(svc.selector)
+    other_ns = [n for n in store.namespaces() if n != ns and store.pods_matching(n, svc.selector)]
+    if misses:
+        message = f"selector {sel} matches no pod; {misses[0].describe()}"
+        best = misses[0]
+        fixes = [f"{d.selector_key}={d.selector_value} -> {d.label_key}={d.label_value}" for d in best.diffs
+                 if d.label_key]
+        hint = (f"change the selector ({', '.join(fixes)}) or relabel the pods" if fixes else
+                f"add the missing label to the pods or drop it from the selector ({best.diffs[0].selector_key})")
+        if len(misses) > 1:
+            hint += "; other near misses: " + "; ".join(m.describe() for m in misses[1:3])
+    else:
+        message = f"selector {sel} matches no pod in namespace {ns}"
+        values = sorted({f"{k}={p.meta.labels[k]}" for p in store.pods(ns) for k in svc.selector if k in p.meta.labels})
+        hint = (f"pods here have {', '.join(values[:5])}" if values else
+                f"no pod in namespace {ns} has any of the selector's keys") + "; fix the selector or the pod labels"
+    if other_ns:
+        hint += f"; pods in namespace {', '.join(other_ns)} match, but a Service selects only in its own namespace"
+    return [finding("service-selector-no-match", *_svc(svc), message, hint, selector=dict(svc.selector),
+                    near_misses=[m.to_dict() for m in misses], namespaces_with_matches=other_ns)]
+
+
+def target_port_findings(store: ClusterStore, svc: Service) -> list[Finding]:
+    if not svc.selector or svc.type == "ExternalName":
+        return []
+    pods = store.pods_matching(svc.meta.namespace, svc.selector)
+    out = []
+    for port in svc.ports:
+        lacking = [p for p in pods if p.find_port(port.target, port.protocol) is None]
+        if not lacking:
+            continue
+        names = _pod_names(lacking)
+        if isinstance(port.target, str):
+            declared = sorted({f"{cp.name or '-'}:{cp.port}" for p in pods for c in p.containers for cp in c.ports})
+            out.append(finding(
+                "service-target-port-missing", *_svc(svc),
+                f"port {port.label()}: targetPort {port.target!r} is declared by no container of {names}",
+                "the EndpointSlice controller leaves those pods out; name the container port "
+                f"{port.target!r} or use the number as targetPort"
+                + (f" (declared: {', '.join(declared)})" if declared else ""),
+                port=port.label(), target_port=port.target, pods=[p.meta.name for p in lacking]))
+        elif len(lacking) == len(pods) and any(c.ports for p in pods for c in p.containers):
+            # Only when the pods declare other ports: many images simply declare none.
+            out.append(finding(
+                "service-target-port-missing", *_svc(svc),
+                f"port {port.label()}: targetPort {port.target} is declared by no container of {names}",
+                "traffic still reaches the pods if they listen on it; check the number",
+                severity="warning", port=port.label(), target_port=port.target,
+                pods=[p.meta.name for p in lacking]))
+    return out
+
+
+def _pod_names(pods: list[Pod], limit: int = 3) -> str:
+    names = [p.meta.name for p in pods[:limit]]
+    more = f" and {len(pods) - limit} more" if len(pods) > limit else ""
+    return ", ".join(names) + more
+
+
+def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBackends) -> list[Finding]:
+    """Counted over every endpoint of the Service; pods of unknown readiness (offline templates)
+    and pods that cannot be endpoints (finished, named port missing) are left out."""
+    if svc.type == "ExternalName" or backends.known == 0:
+        return []
+    known = [p for p in backends.pods if p.state not in (EXCLUDED, "unknown")]
+    bad = [p for p in known if p.state == NOT_READY]
+    bad_orphans = [e for e in backends.orphans if not e.ready]
+    total, ready = backends.known, backends.ready
+    why = "; ".join(f"{p.pod.meta.name}: {p.reason}" for p in bad[:4]) + (" ..." if len(bad) > 4 else "")
+    if bad_orphans:
+        why = (why + "; " if why else "") + f"{len(bad_orphans)} endpoint(s) without a pod not ready"
+    details = {"ready": ready, "total": total,
+               "not_ready": [{"pod": p.pod.meta.name, "reason": p.reason} for p in bad]}
+    if ready == 0:
+        return [finding("service-no-ready-endpoints", *_svc(svc), f"none of {total} endpoint(s) is ready: {why}",
+                        "requests through this Service fail; fix the pods (see pod-not-ready findings)", **details)]
+    if bad or bad_orphans:
+        return [finding("service-partially-ready", *_svc(svc), f"{ready} of {total} endpoint(s) ready: {why}",
+                        "traffic goes only to the ready pods; fix or remove the others", **details)]
+    return []
+
+
+def pod_findings(backends: ServiceBackends, seen: set[tuple[str, str]]) -> list[Finding]:
+    out = []
+    for b in backends.pods:
+        if b.state == NOT_READY and b.pod.meta.key not in seen:
+            seen.add(b.pod.meta.key)
+            svc = backends.service.meta.name
+            out.append(finding("pod-not-ready", "Pod", b.pod.meta.namespace, b.pod.meta.name,
+                               f"not ready ({b.reason}), behind Service {svc}",
+                               _POD_HINTS.get(_reason_key(b.reason), "see `kubectl describe pod`"),
+                               reason=b.reason, service=svc, restarts=b.pod.restarts))
+    return out
+
+
+_POD_HINTS = {
+    "CrashLoopBackOff": "the container keeps exiting: read `kubectl logs --previous`",
+    "ImagePullBackOff": "the image cannot be pulled: check the image name, tag and pull secret",
+    "ErrImagePull": "the image cannot be pulled: check the image name, tag and pull secret",
+    "readiness": "the readiness probe fails: check the probe's path and port and the app's logs",
+    "Pending": "the pod is not running: `kubectl describe pod` shows the scheduler's reason",
+    "terminating": "the pod is shutting down; a replacement should appear",
+}
+
+
+def _reason_key(reason: str) -> str:
+    for key in _POD_HINTS:
+        if key in reason:
+            return key
+    return ""
+
+
+def check_service(store: ClusterStore, svc: Service, seen_pods: set[tuple[str, str]],
+                  cache: dict[str, list[Candidate]]) -> list[Finding]:
+    if svc.type == "ExternalName":
+        return [finding("service-externalname", *_svc(svc), f"ExternalName service: resolves to "
+                        f"{svc.external_name or '(no externalName)'}", "ktrace does not follow DNS names",
+                        external_name=svc.external_name)]
+    out = selector_findings(store, svc, cache) + target_port_findings(store, svc)
+    backends = service_backends(store, svc, None)
+    return out + readiness_findings(store, svc, backends) + pod_findings(backends, seen_pods)

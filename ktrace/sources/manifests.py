@@ -1,0 +1,155 @@
+"""Offline manifests (`-f FILE|DIR|-`): what the files say, completed the way a cluster would.
+
+- Workloads stand in for their pods through their pod templates (readiness unknown) unless the
+  files hold pods of theirs; pods with a status are used as they are.
+- EndpointSlices in the files are used; for other Services they are derived as the controller
+  would (ktrace.endpoints), from the pods that have a status.
+- Kinds absent from the files (Secrets, IngressClasses) are marked unreadable, so their checks
+  are skipped instead of calling everything missing.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ktrace import selectors
+from ktrace.endpoints import SERVICE_NAME_LABEL, compute_slices
+from ktrace.errors import UsageError
+from ktrace.findings import Finding, finding
+from ktrace.loader import LoadResult, load_paths
+from ktrace.model import REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
+from ktrace.store import ClusterStore
+
+_CLUSTER_SCOPED = {"Namespace", "IngressClass", "GatewayClass"}
+# Kinds whose absence from the files would otherwise read as "missing" in the checks.
+_NEEDED = {"Secret": "TLS secret checks skipped", "IngressClass": "ingress class checks skipped"}
+
+
+def _meta(obj: dict) -> dict:
+    m = obj.get("metadata")
+    return m if isinstance(m, dict) else {}
+
+
+def _ns(obj: dict) -> str:
+    ns = _meta(obj).get("namespace")
+    return ns if isinstance(ns, str) and ns else "default"
+
+
+def _spec(obj: dict) -> dict:
+    s = obj.get("spec")
+    return s if isinstance(s, dict) else {}
+
+
+def _pod_template_spec(workload: dict) -> dict:
+    spec = _spec(workload)
+    if workload.get("kind") == "CronJob":
+        jt = spec.get("jobTemplate")
+        spec = jt.get("spec") if isinstance(jt, dict) and isinstance(jt.get("spec"), dict) else {}
+    t = spec.get("template")
+    return t if isinstance(t, dict) else {}
+
+
+def _workload_selector(workload: dict) -> selectors.Selector:
+    """The workload's selector; Jobs and CronJobs usually have none: their template labels stand in."""
+    sel = _spec(workload).get("selector")
+    try:
+        parsed = selectors.from_label_selector(sel) if isinstance(sel, dict) else ()
+    except selectors.SelectorError:
+        parsed = ()
+    if parsed:
+        return parsed
+    return selectors.from_match_labels(_meta(_pod_template_spec(workload)).get("labels") or {})
+
+
+def template_pod(workload: dict) -> dict:
+    """A pod without status standing in for the pods of `workload`."""
+    template = _pod_template_spec(workload)
+    meta = _meta(workload)
+    kind = workload["kind"]
+    replicas = _spec(workload).get("replicas")
+    if not isinstance(replicas, int) or isinstance(replicas, bool):
+        replicas = 1 if kind in ("Deployment", "StatefulSet", "ReplicaSet") else None
+    annotations = {TEMPLATE_ANNOTATION: f"{kind}/{meta.get('name')}"}
+    if replicas is not None:
+        annotations[REPLICAS_ANNOTATION] = str(replicas)
+    labels = _meta(template).get("labels")
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": meta.get("name"), "namespace": _ns(workload),
+                     "labels": dict(labels) if isinstance(labels, dict) else {}, "annotations": annotations,
+                     "ownerReferences": [{"kind": kind, "name": meta.get("name"), "controller": True}]},
+        "spec": copy.deepcopy(template.get("spec")) if isinstance(template.get("spec"), dict) else {},
+    }
+
+
+def complete(objects: list[dict]) -> list[dict]:
+    """The files' objects plus template pods and derived EndpointSlices."""
+    pods = [o for o in objects if o.get("kind") == "Pod"]
+    present = {(o.get("kind"), _ns(o), _meta(o).get("name")) for o in objects}
+    extra: list[dict] = []
+    for w in objects:
+        if w.get("kind") not in WORKLOAD_KINDS:
+            continue
+        owners = _meta(w).get("ownerReferences")
+        if isinstance(owners, list) and any(isinstance(o, dict) and (o.get("kind"), _ns(w), o.get("name")) in present
+                                            for o in owners):
+            continue  # a ReplicaSet of a Deployment in the files, a Job of a CronJob: the owner stands in
+        sel = _workload_selector(w)
+        if not sel or any(_ns(p) == _ns(w) and selectors.matches(sel, _labels(p)) for p in pods):
+            continue
+        extra.append(template_pod(w))
+    all_pods = pods + extra
+    with_slices = {(_ns(o), _labels(o).get(SERVICE_NAME_LABEL)) for o in objects if o.get("kind") == "EndpointSlice"}
+    for svc in objects:
+        if svc.get("kind") == "Service" and (_ns(svc), _meta(svc).get("name")) not in with_slices:
+            extra += compute_slices(svc, [p for p in all_pods if _ns(p) == _ns(svc)])
+    return objects + extra
+
+
+def _labels(obj: dict) -> dict:
+    labels = _meta(obj).get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
+class ManifestSource:
+    live = False
+
+    def __init__(self, paths: list[str], namespace: str | None = None, stdin_text: str | None = None) -> None:
+        self.paths = paths
+        self.namespace = namespace  # None: every namespace in the files
+        self.stdin_text = stdin_text
+        self.notes: list[Finding] = []
+        self.result: LoadResult | None = None
+
+    def describe(self) -> str:
+        where = f", namespace {self.namespace}" if self.namespace else ""
+        return f"files: {', '.join(self.paths)}{where}"
+
+    def load(self) -> ClusterStore:
+        result = load_paths(self.paths, self.stdin_text)
+        self.result = result
+        objects = [o for o in result.objects
+                   if self.namespace is None or o["kind"] in _CLUSTER_SCOPED or _ns(o) == self.namespace]
+        if not objects:
+            where = f" in namespace {self.namespace}" if self.namespace and result.objects else ""
+            raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
+        if result.skipped:
+            first = result.skipped[0]
+            more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
+            self.notes.append(finding("source-document-skipped", "File", "", first.partition(": ")[0],
+                                      f"{len(result.skipped)} document(s) not used: {first}{more}",
+                                      "ktrace reads ingresses, services, pods, workloads and the kinds around them",
+                                      skipped=result.skipped))
+        store = ClusterStore(complete(objects))
+        kinds = {o["kind"] for o in objects}
+        for kind, lost in _NEEDED.items():
+            if kind not in kinds:
+                store.unreadable.add(kind)
+                self.notes.append(finding("source-kind-unreadable", kind, "", "",
+                                          f"no {kind} in the files: {lost}",
+                                          f"add the {kind} objects to the files to check them"))
+        return store
+
+    def close(self) -> None:
+        """Nothing to release: the files were read in full by load()."""
