@@ -1,0 +1,216 @@
+"""Live loading at scale: ktrace against kubectl and the raw floor, on `ktrace sim --synthetic N`.
+
+Prints one table (median of --runs runs, each a fresh process measured from its start):
+  ktrace store ready     process start -> every kind listed into the store
+  ktrace check -A        process start -> `ktrace check -A -o json` finished
+  kubectl get            `kubectl get pods,services,ingresses,endpointslices -A` (analyses nothing)
+  floor                  raw HTTP GET of those four lists + orjson parse, nothing else
+then the watch latency: pods patched at --rate per second by another process, and the time from
+each PATCH being sent to the change being visible in ktrace's store.
+
+    .venv/bin/python benchmarks/bench_live.py [--pods 10000] [--runs 5] [--rate 1000] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOOR_KINDS = ("/api/v1/pods", "/api/v1/services", "/apis/networking.k8s.io/v1/ingresses",
+               "/apis/discovery.k8s.io/v1/endpointslices")
+TARGETS = {"ktrace check": 0.5, "floor": 1.5}  # ktrace's full check: <= 0.5x kubectl, <= 1.5x the floor
+STORE_READY = """
+import sys
+from argparse import Namespace
+from ktrace.sources.live import open_live
+store = open_live(Namespace(kubeconfig=sys.argv[1], context=None, namespace=None, all_namespaces=True,
+                            command="check")).load()
+print(len(store))
+"""
+
+
+def _server(kubeconfig: str) -> tuple[str, str]:
+    doc = yaml.safe_load(Path(kubeconfig).read_text())
+    ctx = {c["name"]: c["context"] for c in doc["contexts"]}[doc["current-context"]]
+    cluster = {c["name"]: c["cluster"] for c in doc["clusters"]}[ctx["cluster"]]
+    user = {u["name"]: u["user"] for u in doc.get("users") or []}.get(ctx.get("user"), {})
+    return cluster["server"], user.get("token", "")
+
+
+def _headers(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra} if token else dict(extra)
+
+
+def floor(server: str, token: str) -> None:
+    """The least any client must do: GET each list whole and parse it."""
+    import urllib3
+
+    http = urllib3.PoolManager()
+    total = 0
+    for path in FLOOR_KINDS:
+        resp = http.request("GET", server + path, headers=_headers(token, Accept="application/json"))
+        total += len(orjson.loads(resp.data)["items"])
+    print(total)
+
+
+def writer(server: str, token: str, rate: float, seconds: float) -> None:
+    """Patch one pod annotation after another at `rate` per second; the annotation carries the send time."""
+    import urllib3
+
+    http = urllib3.PoolManager(maxsize=2)
+    pods = orjson.loads(http.request("GET", server + "/api/v1/pods", headers=_headers(token)).data)["items"]
+    names = [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pods]
+    start = time.perf_counter()
+    sent = 0
+    while (now := time.perf_counter() - start) < seconds:
+        due = int(now * rate) + 1
+        while sent < due:
+            ns, name = names[sent % len(names)]
+            body = orjson.dumps({"metadata": {"annotations": {"bench/sent": repr(time.time())}}})
+            http.request("PATCH", f"{server}/api/v1/namespaces/{ns}/pods/{name}", body=body,
+                         headers=_headers(token, **{"Content-Type": "application/merge-patch+json"}))
+            sent += 1
+        time.sleep(max(0.0, (sent / rate) - (time.perf_counter() - start)))
+    print(sent / (time.perf_counter() - start))
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process run to completion."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0, 1):  # check exits 1 when it has findings
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({proc.returncode}): {err.strip()[-300:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def start_sim(pods: int, workdir: str) -> tuple[subprocess.Popen, str]:
+    kubeconfig = os.path.join(workdir, "kubeconfig")
+    sim = subprocess.Popen([sys.executable, "-m", "ktrace", "sim", "--synthetic", str(pods),
+                            "--write-kubeconfig", kubeconfig], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import urllib3
+
+    http = urllib3.PoolManager()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if sim.poll() is not None:
+            raise SystemExit(f"the simulator exited: {sim.stderr.read().decode()[-500:] if sim.stderr else ''}")
+        if os.path.exists(kubeconfig):
+            try:
+                server, token = _server(kubeconfig)
+                if http.request("GET", server + "/version", headers=_headers(token), retries=False).status == 200:
+                    return sim, kubeconfig
+            except Exception:  # not written completely or not listening yet
+                pass
+        time.sleep(0.2)
+    sim.kill()
+    raise SystemExit("the simulator did not come up within 180 s")
+
+
+def watch_latency(kubeconfig: str, rate: float, seconds: float) -> tuple[list[float], float]:
+    from argparse import Namespace
+
+    from ktrace.sources.live import Change, open_live
+
+    source = open_live(Namespace(kubeconfig=kubeconfig, context=None, namespace=None, all_namespaces=True,
+                                 command="check"))
+    store = source.load()
+    latencies: list[float] = []
+
+    def on_change(change: Change) -> None:
+        if change.kind != "Pod" or change.type != "MODIFIED":
+            return
+        now = time.time()
+        with source.lock:
+            record = store.get("Pod", change.namespace, change.name)
+            sent = record.meta.annotations.get("bench/sent") if record is not None else None
+        if sent:
+            latencies.append(now - float(sent))
+
+    source.watch(store, on_change)
+    time.sleep(0.5)  # every stream connected
+    server, token = _server(kubeconfig)
+    out = subprocess.run([sys.executable, __file__, "--writer", server, token, str(rate), str(seconds)],
+                         capture_output=True, text=True, check=True)
+    time.sleep(0.5)  # the last events drain
+    source.close()
+    return latencies, float(out.stdout.strip() or 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pods", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rate", type=float, default=1000.0)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--floor", nargs=2, metavar=("SERVER", "TOKEN"), help=argparse.SUPPRESS)
+    ap.add_argument("--writer", nargs=4, metavar=("SERVER", "TOKEN", "RATE", "SECONDS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.floor:
+        return floor(*args.floor)
+    if args.writer:
+        return writer(args.writer[0], args.writer[1], float(args.writer[2]), float(args.writer[3]))
+
+    kubectl = shutil.which("kubectl")
+    with tempfile.TemporaryDirectory(prefix="ktrace-bench-") as workdir:
+        sim, kubeconfig = start_sim(args.pods, workdir)
+        try:
+            server, token = _server(kubeconfig)
+            py = sys.executable
+            cases = {
+                "ktrace store ready": [py, "-c", STORE_READY, kubeconfig],
+                "ktrace check": [py, "-m", "ktrace", "check", "-A", "-o", "json", "--kubeconfig", kubeconfig],
+                "floor": [py, __file__, "--floor", server, token],
+            }
+            if kubectl:
+                cases["kubectl"] = [kubectl, "--kubeconfig", kubeconfig, "get",
+                                    "pods,services,ingresses,endpointslices", "-A"]
+            results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+            for cmd in cases.values():
+                measure(cmd)  # warm up: page cache, the simulator's serialized objects
+            for _ in range(args.runs):
+                for name, cmd in cases.items():  # interleaved, so drift hits every case alike
+                    results[name].append(measure(cmd))
+            latencies, achieved = watch_latency(kubeconfig, args.rate, args.seconds)
+        finally:
+            sim.terminate()
+            sim.wait(10)
+
+    med = {name: (statistics.median(w for w, _ in r), statistics.median(m for _, m in r))
+           for name, r in results.items()}
+    check = med["ktrace check"][0]
+    print(f"\n{args.pods} synthetic pods, median of {args.runs} runs, {os.cpu_count()} CPUs\n")
+    print(f"{'case':<22} {'seconds':>8} {'peak RSS MB':>12} {'ktrace check / case':>20}")
+    for name, (wall, rss) in med.items():
+        print(f"{name:<22} {wall:>8.2f} {rss:>12.0f} {check / wall:>19.2f}x")
+    verdicts = []
+    if "kubectl" in med:
+        verdicts.append(f"vs kubectl {check / med['kubectl'][0]:.2f}x (target <= 0.5x)")
+    verdicts.append(f"vs floor {check / med['floor'][0]:.2f}x (target <= 1.5x)")
+    verdicts.append(f"peak RSS {med['ktrace check'][1]:.0f} MB (target <= 250 MB)")
+    print("ktrace check: " + "; ".join(verdicts))
+    if latencies:
+        ms = sorted(x * 1000 for x in latencies)
+        p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+        print(f"\nwatch: {len(ms)} pod changes at {achieved:.0f}/s: store updated after p50 {p(0.5):.1f} ms, "
+              f"p99 {p(0.99):.1f} ms, max {ms[-1]:.1f} ms (target <= 50 ms)")
+    else:
+        print("\nwatch: no change observed")
+
+
+if __name__ == "__main__":
+    main()
