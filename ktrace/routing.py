@@ -143,3 +143,17 @@ def _tls_for(ings: list[Ingress], serving: Ingress, host: str) -> tuple[IngressT
             if any(host_matches(h, host) for h in tls.hosts if h):
                 return tls, ing
     return None, None
+
+
+def rule_targets(store: ClusterStore) -> list[tuple[str, str]]:
+    """Every (host, path) an Ingress rule names, for listing paths: "" is the host of host-less
+    rules and default backends; a path's trailing `*` (ImplementationSpecific) is dropped."""
+    out: set[tuple[str, str]] = set()
+    for ing in store.ingresses():
+        if ing.default_backend is not None:
+            out.add(("", "/"))
+        for rule in ing.rules:
+            for p in rule.paths:
+                path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
+                out.add((rule.host, path or "/"))
+    return sorted(out)

@@ -124,8 +124,8 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
     if r.ipath is None:
         reasons.append(f"no rule matches {r.host}{r.path}: defaultBackend")
     else:
-        host_how = ("exact host" if r.rule_host == r.host else f"wildcard {r.rule_host}" if r.rule_host
-                    else "rule without host (any host)")
+        host_how = ("rule without host (any host)" if not r.rule_host else "exact host" if r.rule_host == r.host
+                    else f"wildcard {r.rule_host}")
         reasons.append(f"{host_how}; {r.ipath.path_type} {r.ipath.path} matches {r.path}")
         if r.ipath.path_type not in ("Exact", "Prefix"):
             reasons.append(f"pathType {r.ipath.path_type} treated as Prefix")

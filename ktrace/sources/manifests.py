@@ -16,7 +16,7 @@ from ktrace import selectors
 from ktrace.endpoints import SERVICE_NAME_LABEL, compute_slices
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, finding
-from ktrace.loader import LoadResult, load_paths
+from ktrace.loader import load_paths
 from ktrace.model import REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
 from ktrace.store import ClusterStore
 
@@ -120,7 +120,7 @@ class ManifestSource:
         self.namespace = namespace  # None: every namespace in the files
         self.stdin_text = stdin_text
         self.notes: list[Finding] = []
-        self.result: LoadResult | None = None
+        self.origins: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) -> "file:line"
 
     def describe(self) -> str:
         where = f", namespace {self.namespace}" if self.namespace else ""
@@ -128,17 +128,19 @@ class ManifestSource:
 
     def load(self) -> ClusterStore:
         result = load_paths(self.paths, self.stdin_text)
-        self.result = result
+        for obj, origin in zip(result.objects, result.origins, strict=True):
+            ns = "" if obj["kind"] in _CLUSTER_SCOPED else _ns(obj)
+            self.origins.setdefault((obj["kind"], ns, obj["metadata"]["name"]), origin)
         objects = [o for o in result.objects
                    if self.namespace is None or o["kind"] in _CLUSTER_SCOPED or _ns(o) == self.namespace]
         if not objects:
             where = f" in namespace {self.namespace}" if self.namespace and result.objects else ""
             raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
         if result.skipped:
-            first = result.skipped[0]
-            more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
-            self.notes.append(finding("source-document-skipped", "File", "", first.partition(": ")[0],
-                                      f"{len(result.skipped)} document(s) not used: {first}{more}",
+            n = len(result.skipped)
+            self.notes.append(finding("source-document-skipped", "File", "", "",
+                                      f"{n} document(s) not used" + (f", e.g. {result.skipped[0]}" if n > 1 else
+                                                                     f": {result.skipped[0]}"),
                                       "ktrace reads ingresses, services, pods, workloads and the kinds around them",
                                       skipped=result.skipped))
         store = ClusterStore(complete(objects))

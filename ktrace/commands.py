@@ -1,0 +1,167 @@
+"""`ktrace trace`, `ktrace check` and (until the TUI exists) the default command, as plain output.
+
+Exit codes: 0 healthy (`ok`/`unknown` path, no error finding), 1 broken or degraded path or an
+error finding, 2 usage or source errors (raised as KtraceError; cli.main prints them).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+
+from ktrace import __version__
+from ktrace.checks import run_checks
+from ktrace.errors import UsageError
+from ktrace.findings import CATALOG, Finding, at_least, sort_key
+from ktrace.routing import rule_targets
+from ktrace.sources import Source, open_source
+from ktrace.store import ClusterStore
+from ktrace.targets import Target, parse_target
+from ktrace.trace import RequestPath, trace
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _load(args: Any) -> tuple[Source, ClusterStore]:
+    source = open_source(args)
+    try:
+        store = source.load()
+    except BaseException:
+        source.close()
+        raise
+    if len(store) == 0:
+        source.close()
+        raise UsageError(f"nothing to analyse: {source.describe()} holds no objects ktrace reads")
+    return source, store
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, emoji=False)
+
+
+def _ascii_only(console) -> bool:
+    return not (console.encoding or "").lower().startswith("utf")
+
+
+def _write_json(doc: object) -> None:
+    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def _trace_exit(path: RequestPath) -> int:
+    return 1 if path.status in ("degraded", "broken") else 0
+
+
+def run_trace(args: Any) -> int:
+    target = parse_target(args.target)
+    source, store = _load(args)
+    try:
+        path = trace(store, target, live=source.live)
+    finally:
+        source.close()
+    if not path.routed:
+        f = path.findings[0]
+        if not f.details.get("paths"):  # nothing at all for this host: a usage error, not a finding
+            raise UsageError(f"unknown host {target.host}: no Ingress rule or default backend serves it "
+                             f"in {source.describe()}; {f.hint}")
+    if getattr(args, "output", "text") == "json":
+        _write_json(path.to_dict())
+    else:
+        from ktrace.render import trace_view
+
+        console = _console()
+        console.print(trace_view(path, _ascii_only(console)))
+    return _trace_exit(path)
+
+
+def check_document(findings: list[Finding], source: Source, store: ClusterStore) -> dict:
+    summary = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+    summary.update(total=len(findings), source=source.describe(),
+                   objects={k: store.count(k) for k in sorted(store.kinds())})
+    return {"findings": [f.to_dict() for f in findings], "summary": summary}
+
+
+def sarif_document(findings: list[Finding], origins: dict) -> dict:
+    results = []
+    for f in findings:
+        logical = {"name": f.name, "fullyQualifiedName": "/".join(x for x in (f.kind, f.namespace, f.name) if x),
+                   "kind": "resource"}
+        location: dict = {"logicalLocations": [logical]}
+        origin = origins.get((f.kind, f.namespace, f.name))
+        if origin:
+            file, _, line = origin.rpartition(":")
+            location["physicalLocation"] = {"artifactLocation": {"uri": file},
+                                            "region": {"startLine": int(line) if line.isdigit() else 1}}
+        text = f"{f.message}. {f.hint}" if f.hint else f.message
+        results.append({"ruleId": f.code, "level": _SARIF_LEVEL[f.severity], "message": {"text": text},
+                        "locations": [location]})
+    rules = [{"id": code, "name": code, "shortDescription": {"text": e.description},
+              "defaultConfiguration": {"level": _SARIF_LEVEL[e.severity]}} for code, e in CATALOG.items()]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "ktrace", "version": __version__,
+                                      "informationUri": "https://github.com/ktrace/ktrace", "rules": rules}},
+                  "results": results}],
+    }
+
+
+def run_check(args: Any) -> int:
+    source, store = _load(args)
+    try:
+        findings = sorted(source.notes + run_checks(store, live=source.live), key=sort_key)
+    finally:
+        source.close()
+    shown = at_least(findings, getattr(args, "min_severity", "info") or "info")
+    output = getattr(args, "output", "text")
+    origins = getattr(source, "origins", {})
+    if output == "json":
+        _write_json(check_document(shown, source, store))
+    elif output == "sarif":
+        _write_json(sarif_document(shown, origins))
+    else:
+        from rich.text import Text
+
+        from ktrace.render import finding_lines, summary_line
+
+        console = _console()
+        ascii_only = _ascii_only(console)
+        if shown:
+            console.print(finding_lines(shown, ascii_only, origins), end="")
+        line = Text(f"{source.describe()}: ")
+        line.append_text(summary_line(shown, ascii_only))
+        console.print(line)
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def run_default(args: Any) -> int:
+    """Every request path in scope (or the one --host names) and a findings summary."""
+    from rich.text import Text
+
+    from ktrace.render import summary_line, trace_view
+
+    source, store = _load(args)
+    try:
+        if getattr(args, "host", None):
+            targets = [parse_target(args.host)]
+        else:
+            targets = [Target(host, path) for host, path in rule_targets(store)]
+        paths = [trace(store, t, live=source.live) for t in targets]
+        findings = sorted(source.notes + run_checks(store, live=source.live), key=sort_key)
+    finally:
+        source.close()
+    console = _console()
+    ascii_only = _ascii_only(console)
+    console.print(Text(source.describe(), style="bold"))
+    if not paths:
+        console.print("no Ingress rules in scope")
+    for path in paths:
+        console.print(trace_view(path, ascii_only))
+    line = Text("findings: ")
+    line.append_text(summary_line(findings, ascii_only))
+    console.print(line.append("  (ktrace check lists them)", style="dim"))
+    broken = any(_trace_exit(p) for p in paths) or any(f.severity == "error" for f in findings)
+    return 1 if broken else 0

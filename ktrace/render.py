@@ -1,0 +1,130 @@
+"""Rich renderables shared by the CLI and the TUI: the request path as a tree, findings as lines.
+
+Meaning never rests on colour alone: every status has a symbol and a word. Symbols avoid the ones
+terminals draw as 2-cell emoji (✔ ✖ ⚠, anything with U+FE0F); an ASCII set serves terminals whose
+encoding is not UTF-8. Every string that came from the cluster goes through `clean()` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from rich.tree import Tree
+
+from ktrace.findings import Finding
+from ktrace.trace import ENDPOINTS, INGRESS, PODS, SERVICE, Hop, RequestPath
+
+SYMBOLS = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?", "info": "i",
+           "degraded": "!", "broken": "✗"}
+ASCII_SYMBOLS = {"ok": "+", "warning": "!", "error": "x", "unknown": "?", "info": "i",
+                 "degraded": "!", "broken": "x"}
+STYLES = {"ok": "green", "warning": "yellow", "degraded": "yellow", "error": "red", "broken": "red",
+          "unknown": "dim", "info": "cyan"}
+# C0/C1 controls, DEL, and bidi overrides that could reorder what the terminal shows.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_READY_PODS = 10  # ready pods shown per path; not-ready pods are always shown
+
+
+def clean(text: object) -> str:
+    """A cluster-provided value made safe to print: control characters and bidi overrides dropped,
+    newlines and tabs turned into spaces."""
+    return _CONTROL.sub("", str(text).replace("\n", " ").replace("\t", " ").replace("\r", " "))
+
+
+def badge(status: str, ascii_only: bool = False) -> Text:
+    sym = (ASCII_SYMBOLS if ascii_only else SYMBOLS).get(status, "?")
+    return Text(f"{sym} {status}", style=STYLES.get(status, ""))
+
+
+def _hop_label(hop: Hop, ascii_only: bool) -> Text:
+    t = badge(hop.status, ascii_only)
+    ref = f"{hop.namespace}/{hop.name}" if hop.namespace and hop.name else hop.name or "(none)"
+    t.append(f"  {hop.kind} ", style="bold")
+    t.append(clean(ref))
+    x = hop.extra
+    if hop.level == INGRESS:
+        bits = [x.get("host") or "*", "defaultBackend" if x.get("defaultBackend") else
+                f"{x.get('pathType')} {x.get('path')}"]
+        if x.get("tlsSecret"):
+            bits.append(f"tls {x['tlsSecret']}")
+        t.append("  " + clean("  ".join(bits)), style="dim")
+    elif hop.level == SERVICE and hop.kind == "Service" and x.get("targetPort") is not None:
+        name = f" ({x['portName']})" if x.get("portName") else ""
+        t.append(clean(f":{x.get('port')}{name} -> {x.get('targetPort')}"), style="dim")
+    elif hop.level == ENDPOINTS and "total" in x:
+        t.append(f"  {x['ready']}/{x['total']} ready", style="dim")
+    elif hop.level == PODS:
+        bits = [f":{x['containerPort']}" if x.get("containerPort") else "", x.get("ip") or ""]
+        if x.get("templateOf"):
+            bits.append(f"template x{x['replicas']}" if x.get("replicas") else "template")
+        t.append("  " + clean("  ".join(b for b in bits if b)), style="dim")
+    return t
+
+
+def _reasons(node: Tree, hop: Hop) -> None:
+    # Pods that are fine need no explanation; everything else says why.
+    if hop.level == PODS and hop.status == "ok":
+        return
+    for r in hop.reasons:
+        node.add(Text(clean(r), style="dim" if hop.status in ("ok", "unknown") else ""))
+
+
+def path_tree(path: RequestPath, ascii_only: bool = False) -> Tree:
+    root_label = badge(path.status, ascii_only)
+    root_label.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
+    root = Tree(root_label, guide_style="dim")
+    parents: dict[int, Tree] = {-1: root}
+    ready_shown = hidden = 0
+    for hop in path.hops:
+        if hop.level == PODS and hop.status == "ok":
+            if ready_shown >= MAX_READY_PODS:
+                hidden += 1
+                continue
+            ready_shown += 1
+        parent = parents.get(hop.level - 1) or parents[max(k for k in parents if k < hop.level)]
+        node = parent.add(_hop_label(hop, ascii_only))
+        _reasons(node, hop)
+        parents[hop.level] = node
+        for deeper in [k for k in parents if k > hop.level]:
+            del parents[deeper]
+    if hidden:
+        parent = parents.get(ENDPOINTS) or parents.get(SERVICE) or root
+        parent.add(Text(f"... and {hidden} more ready pod(s)", style="dim"))
+    return root
+
+
+def finding_lines(findings: Iterable[Finding], ascii_only: bool = False, origins: dict | None = None) -> Text:
+    out = Text()
+    for f in findings:
+        out.append_text(badge(f.severity, ascii_only))
+        out.append(f"  {f.code}", style="bold")
+        where = f"{f.namespace}/{f.name}" if f.namespace else f.name
+        out.append(clean(f"  {f.kind} {where}" if where else f"  {f.kind}"))
+        origin = (origins or {}).get((f.kind, f.namespace, f.name))
+        if origin:
+            out.append(f"  ({clean(origin)})", style="dim")
+        out.append("\n    " + clean(f.message) + "\n")
+        if f.hint:
+            out.append("    hint: " + clean(f.hint) + "\n", style="dim")
+    return out
+
+
+def summary_line(findings: list[Finding], ascii_only: bool = False) -> Text:
+    counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+    t = Text()
+    for s, n in counts.items():
+        if t:
+            t.append(", ")
+        t.append(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}", style=STYLES[s] if n else "dim")
+    return t
+
+
+def trace_view(path: RequestPath, ascii_only: bool = False) -> RenderableType:
+    parts: list[RenderableType] = [path_tree(path, ascii_only)]
+    if path.findings:
+        parts.append(Text(""))
+        parts.append(finding_lines(path.findings, ascii_only))
+    return Group(*parts)
