@@ -149,9 +149,10 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
     label = "defaultBackend" if r.ipath is None else f"{r.rule_host or '*'}{r.ipath.path}"
     backend_problems = backend_findings(store, ing, backend, [label])
     findings += backend_problems
-    reasons += [f.message for f in findings]
+    own = [f for f in findings if f not in backend_problems]  # backend problems show on the Service hop
+    reasons += [f.message for f in own]
     result.findings += findings
-    result.hops.append(Hop("Ingress", ns, ing.meta.name, _worst([f for f in findings if f not in backend_problems]),
+    result.hops.append(Hop("Ingress", ns, ing.meta.name, _worst(own),
                            reasons, INGRESS, {
                                "host": r.rule_host or None, "path": r.ipath.path if r.ipath else None,
                                "pathType": r.ipath.path_type if r.ipath else None,
@@ -204,11 +205,11 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
     elif known == 0:
         status, why = ERROR, "no endpoints" + ("" if svc.selector else ": no selector and no EndpointSlice")
     elif ready == 0:
-        status, why = ERROR, f"0 of {known} endpoint(s) ready"
+        status, why = ERROR, f"0 of {known} ready"
     elif ready < known:
-        status, why = WARNING, f"{ready} of {known} endpoint(s) ready"
+        status, why = WARNING, f"{ready} of {known} ready"
     else:
-        status, why = OK, f"{ready} of {known} endpoint(s) ready"
+        status, why = OK, f"{ready} of {known} ready"
     counts = {"ready": ready, "total": known}
     if not b.slices:
         reasons = [why, "no EndpointSlice for this port"] if known == 0 and not unknown else [why]

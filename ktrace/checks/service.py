@@ -138,10 +138,10 @@ def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBacke
     details = {"ready": ready, "total": total,
                "not_ready": [{"pod": p.pod.meta.name, "reason": p.reason} for p in bad]}
     if ready == 0:
-        return [finding("service-no-ready-endpoints", *_svc(svc), f"none of {total} endpoint(s) is ready: {why}",
+        return [finding("service-no-ready-endpoints", *_svc(svc), f"none of {total} backend(s) ready: {why}",
                         "requests through this Service fail; fix the pods (see pod-not-ready findings)", **details)]
     if bad or bad_orphans:
-        return [finding("service-partially-ready", *_svc(svc), f"{ready} of {total} endpoint(s) ready: {why}",
+        return [finding("service-partially-ready", *_svc(svc), f"{ready} of {total} backend(s) ready: {why}",
                         "traffic goes only to the ready pods; fix or remove the others", **details)]
     return []
 
