@@ -1,0 +1,129 @@
+"""Table-driven: every scenario manifest under tests/scenarios/ loaded offline, checked and traced,
+compared with tests/scenarios/expectations.yaml (shared with the simulator-backed tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ktrace.checks import run_checks
+from ktrace.findings import CATALOG
+from ktrace.sources.manifests import ManifestSource
+from ktrace.trace import trace
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+EXPECT = yaml.safe_load((SCENARIOS / "expectations.yaml").read_text())
+REAL_WORLD = Path("/work/shared/real-world/online-boutique")
+
+
+def _load(name: str):
+    source = ManifestSource([str(SCENARIOS / name)])
+    return source, source.load()
+
+
+def _line(f) -> str:
+    return f"{f.code} {f.kind} {f.namespace}/{f.name}"
+
+
+def test_every_scenario_file_has_expectations() -> None:
+    assert sorted(p.name for p in SCENARIOS.glob("*.yaml") if p.name != "expectations.yaml") == sorted(EXPECT)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_check_offline(name: str) -> None:
+    _, store = _load(name)
+    findings = run_checks(store, live=False)
+    assert sorted(_line(f) for f in findings if f.severity != "info") == sorted(EXPECT[name]["check"])
+    info = {f.code for f in findings if f.severity == "info"}
+    assert set(EXPECT[name].get("info", [])) <= info
+    assert not set(EXPECT[name].get("live_only", [])) & {f.code for f in findings}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_check_live_adds_only_live_codes(name: str) -> None:
+    _, store = _load(name)
+    offline = sorted(_line(f) for f in run_checks(store, live=False))
+    live = sorted(_line(f) for f in run_checks(store, live=True))
+    extra = [x for x in live if x not in offline]
+    assert {x.split()[0] for x in extra} <= set(EXPECT[name].get("live_only", []))
+
+
+@pytest.mark.parametrize(("name", "target"), [(n, t) for n in sorted(EXPECT) for t in EXPECT[n]["traces"]])
+def test_trace_offline(name: str, target: str) -> None:
+    _, store = _load(name)
+    want = EXPECT[name]["traces"][target]
+    path = trace(store, target, live=False)
+    assert path.status == want["status"], [h.to_dict() for h in path.hops]
+    assert sorted(f.code for f in path.findings) == sorted(want["codes"])
+
+
+def test_every_catalog_code_is_exercised() -> None:
+    seen: set[str] = {"host-no-route", "source-kind-unreadable", "source-document-skipped"}
+    for name, exp in EXPECT.items():
+        seen |= {line.split()[0] for line in exp["check"]} | set(exp.get("info", [])) | set(exp.get("live_only", []))
+        for t in exp["traces"].values():
+            seen |= set(t["codes"])
+    assert seen == set(CATALOG)
+
+
+def test_near_miss_details() -> None:
+    _, store = _load("selector-near-miss.yaml")
+    by_name = {f.name: f for f in run_checks(store, live=False) if f.code == "service-selector-no-match"}
+    asp = by_name["aspnetapp"]
+    assert asp.message == ("selector App=aspnetapp matches no pod; pods of ReplicaSet aspnetapp-7d9f (3) have "
+                           "app=aspnetapp (key differs in case)")
+    best = asp.details["near_misses"][0]
+    assert best["count"] == 3
+    assert best["differences"] == [{"difference": "key-case", "selector": "App=aspnetapp",
+                                    "label": "app=aspnetapp", "explanation": "key differs in case"}]
+    fe = by_name["frontend"].details["near_misses"][0]
+    assert fe["candidate"] == "the pod template of Deployment frontend"
+    assert fe["differences"][0]["difference"] == "value-typo"
+    api = by_name["api"].details["near_misses"][0]
+    assert api["matched"] == 1 and api["differences"][0]["difference"] == "missing"
+
+
+def test_hints_name_the_other_namespace() -> None:
+    _, store = _load("ingress-problems.yaml")
+    by_code = {f.code: f for f in run_checks(store, live=False)}
+    assert "namespace backend" in by_code["ingress-backend-service-missing"].hint
+    assert by_code["ingress-backend-service-missing"].details["namespaces_with_service"] == ["backend"]
+    assert by_code["ingress-tls-secret-missing"].details["namespaces_with_secret"] == ["certs"]
+    assert "unnamed port never matches a port name" in by_code["ingress-backend-port-missing"].hint or any(
+        "unnamed" in f.hint for f in run_checks(store, live=False) if f.code == "ingress-backend-port-missing")
+
+
+def test_readiness_reasons() -> None:
+    _, store = _load("readiness.yaml")
+    reasons = {f.name: f.details["reason"] for f in run_checks(store, live=False) if f.code == "pod-not-ready"}
+    assert "CrashLoopBackOff" in reasons["down-crash"] and "7 restarts" in reasons["down-crash"]
+    assert "ImagePullBackOff" in reasons["down-pull"]
+    assert reasons["flaky-old"] == "terminating"
+    assert "Unschedulable" in reasons["flaky-pending"]
+    assert "readiness probe failing" in reasons["flaky-probe"]
+
+
+def test_trace_lists_every_selected_pod_with_readiness() -> None:
+    _, store = _load("readiness.yaml")
+    pods = {h.name: h.extra["ready"] for h in trace(store, "flaky.example.com", live=False).hops if h.kind == "Pod"}
+    assert pods == {"flaky-ok": True, "flaky-old": False, "flaky-pending": False, "flaky-probe": False}
+
+
+def test_offline_templates_stand_in_for_pods() -> None:
+    _, store = _load("offline-templates.yaml")
+    pods = [h for h in trace(store, "chart.example.com/", live=False).hops if h.kind == "Pod"]
+    assert [(p.name, p.status, p.extra["templateOf"], p.extra["replicas"], p.extra["containerPort"]) for p in pods] \
+        == [("chart-web", "unknown", "Deployment/chart-web", 3, 8080)]
+
+
+@pytest.mark.skipif(not REAL_WORLD.is_dir(), reason="real-world manifests not present")
+def test_online_boutique_has_no_errors() -> None:
+    source = ManifestSource([str(REAL_WORLD / "kubernetes-manifests.yaml"), str(REAL_WORLD / "frontend-ingress.yaml")])
+    store = source.load()
+    assert [f for f in run_checks(store, live=False) if f.severity == "error"] == []
+    path = trace(store, "boutique.example.com/cart", live=False)  # host-less rule: any host
+    assert path.status == "unknown"
+    assert [h.name for h in path.hops[:2]] == ["frontend-ingress", "frontend"]
+    assert "pathType ImplementationSpecific treated as Prefix" in path.hops[0].reasons
