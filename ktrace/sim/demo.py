@@ -4,14 +4,13 @@ behaviour that makes a watching user see the path change (a pod flapping readine
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 from datetime import UTC, datetime
 from importlib import resources
 
 from ktrace.loader import LoadResult, load_text
 from ktrace.sim.cluster import Cluster, utc_now
-from ktrace.sim.state import ApiError
+from ktrace.sim.state import ApiError, clone
 
 # Objects of the offline demo are created "at" this moment, so its output never changes.
 DEMO_TIME = "2026-01-15T09:00:00Z"
@@ -44,7 +43,7 @@ def demo_objects() -> list[dict]:
     cluster = demo_cluster()
     from ktrace.kinds import KINDS
 
-    return [copy.deepcopy(e.obj) for k in KINDS for e in cluster.store.entries(k.kind)]
+    return [clone(e.obj) for k in KINDS for e in cluster.store.entries(k.kind)]
 
 
 class DemoLife:
@@ -77,7 +76,7 @@ class DemoLife:
                        and not e.obj["metadata"].get("deletionTimestamp")),
                       key=lambda p: p["metadata"]["name"])
         if pods:
-            pod = copy.deepcopy(pods[0])
+            pod = clone(pods[0])
             ready = _toggle_ready(pod, utc_now())
             if ready is not None:
                 self.cluster.write_status(pod, pod["status"])

@@ -50,6 +50,7 @@ class Entry:
 
     obj: dict
     _raw: bytes | None = None
+    _item_raw: bytes | None = None
     _meta_raw: bytes | None = None
 
     @property
@@ -57,6 +58,13 @@ class Entry:
         if self._raw is None:
             self._raw = orjson.dumps(self.obj)
         return self._raw
+
+    @property
+    def item_raw(self) -> bytes:
+        """As an item of a typed list: the API server leaves out kind and apiVersion there."""
+        if self._item_raw is None:
+            self._item_raw = orjson.dumps({k: v for k, v in self.obj.items() if k not in ("kind", "apiVersion")})
+        return self._item_raw
 
     @property
     def meta_raw(self) -> bytes:
@@ -72,6 +80,11 @@ class Entry:
     @property
     def rv(self) -> int:
         return int(self.meta["resourceVersion"])
+
+
+def clone(obj: dict) -> dict:
+    """A deep copy of a JSON-like object; several times faster than copy.deepcopy."""
+    return orjson.loads(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS))
 
 
 def partial_metadata(obj: dict) -> dict:

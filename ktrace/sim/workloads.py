@@ -7,13 +7,13 @@ with hand-written statuses) is left alone: those pods are the truth and nothing 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from typing import TYPE_CHECKING
 
 import orjson
 
 from ktrace import selectors
+from ktrace.sim.state import clone
 
 if TYPE_CHECKING:
     from ktrace.sim.cluster import Cluster
@@ -117,9 +117,9 @@ def _deployment(cluster: Cluster, dep: dict) -> None:
     if current is None:
         h = template_hash(template)
         labels = {**((template.get("metadata") or {}).get("labels") or {}), HASH_LABEL: h}
-        rs_template = copy.deepcopy(template)
+        rs_template = clone(template)
         rs_template.setdefault("metadata", {})["labels"] = labels
-        sel = copy.deepcopy(spec.get("selector") or {})
+        sel = clone(spec.get("selector") or {})
         sel.setdefault("matchLabels", {})[HASH_LABEL] = h
         current = cluster.create({
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -141,7 +141,7 @@ def _deployment(cluster: Cluster, dep: dict) -> None:
 
 
 def _create_pod(cluster: Cluster, owner: dict, name: str, extra_labels: dict, node: str | None = None) -> None:
-    template = copy.deepcopy(owner["spec"].get("template") or {})
+    template = clone(owner["spec"].get("template") or {})
     tmeta = template.get("metadata") or {}
     meta = {"name": name, "namespace": owner["metadata"]["namespace"],
             "labels": {**(tmeta.get("labels") or {}), **extra_labels}, "ownerReferences": [owner_ref(owner)]}

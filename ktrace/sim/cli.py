@@ -1,0 +1,67 @@
+"""`ktrace sim`: serve manifests, the demo scenario or a synthetic cluster until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import threading
+
+from ktrace.errors import UsageError
+
+# KTRACE_SIM_LIVE=0 keeps a served demo still (no readiness flaps, no rollouts)
+LIVE_ENV = "KTRACE_SIM_LIVE"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ktrace.loader import load_paths
+    from ktrace.sim.demo import DemoLife, load_scenario
+    from ktrace.sim.handle import Simulator
+    from ktrace.sim.synthetic import synthetic_objects
+
+    scenario = getattr(args, "scenario", None) or ("demo" if getattr(args, "demo", False) else None)
+    files = getattr(args, "filename", None) or []
+    synthetic = getattr(args, "synthetic", None)
+    if synthetic is not None and synthetic < 1:
+        raise UsageError("--synthetic needs a positive number of pods")
+    objects: list[dict] = []
+    if files:
+        loaded = load_paths(files)
+        for line in loaded.skipped:
+            print(f"ktrace sim: {line}", file=sys.stderr)
+        objects += loaded.objects
+    if scenario:
+        objects += load_scenario(scenario).objects
+    if synthetic:
+        objects += synthetic_objects(synthetic)
+
+    sim = Simulator(objects)
+    sim.port = getattr(args, "port", 0) or 0
+    url = sim.start()
+    try:
+        path = getattr(args, "write_kubeconfig", None)
+        if not path:
+            fd, path = tempfile.mkstemp(prefix="ktrace-sim-", suffix=".kubeconfig")
+            os.close(fd)
+        sim.write_kubeconfig(path)
+        if scenario == "demo" and os.environ.get(LIVE_ENV, "1") != "0":
+            sim.call(DemoLife(sim.cluster).start)
+        store = sim.cluster.store
+        print(f"ktrace sim: serving {store.count('Pod')} pods, {store.count('Service')} services and "
+              f"{store.count('Ingress')} ingresses at {url}")
+        print(f"kubeconfig: {path}")
+        print(f"try:        kubectl --kubeconfig {path} get pods -A -o wide")
+        print(f"            ktrace --kubeconfig {path}")
+        print("Ctrl-C to stop", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        sim.stop()
+    return 0

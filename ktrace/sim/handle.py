@@ -1,0 +1,187 @@
+"""`Simulator`: the simulator driven from ordinary (threaded) code such as tests, benchmarks
+and `ktrace sim`. The server and every change to the cluster run on one event loop in a
+daemon thread; the methods here hand work to that loop and wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+
+from ktrace.kinds import BY_KIND
+from ktrace.sim.cluster import Cluster
+from ktrace.sim.server import ApiServer
+
+T = TypeVar("T")
+CONTEXT = "ktrace-sim"
+
+
+class Simulator:
+    def __init__(self, objects: Iterable[dict] = (), *, cluster: Cluster | None = None, port: int = 0,
+                 tokens: Iterable[str] | None = None, bookmark_interval: float = 1.0, pod_grace: float = 0.0,
+                 user: str = "ktrace-sim"):
+        self.cluster = cluster or Cluster(pod_grace=pod_grace)
+        if objects:
+            self.cluster.load(objects)
+        self.server = ApiServer(self.cluster, tokens=set(tokens) if tokens is not None else None,
+                                bookmark_interval=bookmark_interval, user=user)
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        """Serve (again, on the same port after stop()); returns the base URL."""
+        if self._loop is None:
+            ready = threading.Event()
+            loop = asyncio.new_event_loop()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            self._thread = threading.Thread(target=run, name="ktrace-sim", daemon=True)
+            self._thread.start()
+            ready.wait()
+            self._loop = loop
+            self.cluster.schedule = lambda delay, fn: loop.call_later(delay, fn)
+        self.port = self._await(self.server.start(self.port))
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and end the loop thread; the cluster's state is kept."""
+        if self._loop is None:
+            return
+        self.stop_serving()
+        loop, self._loop = self._loop, None
+        self.cluster.schedule = None
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+        loop.close()
+
+    def stop_serving(self) -> None:
+        """The server goes away (connections reset, port closed) but the loop stays."""
+        if self._loop is not None:
+            self._await(self.server.stop())
+
+    def restart(self, downtime: float = 0.0) -> str:
+        """The API server goes away and comes back on the same port."""
+        self.stop_serving()
+        if downtime:
+            time.sleep(downtime)
+        return self.start()
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # driving the cluster
+    def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run `fn` on the server's loop (where the cluster lives) and return its result."""
+        if self._loop is None or threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
+
+        async def run() -> T:
+            return fn(*args, **kwargs)
+
+        return self._await(run())
+
+    def _await(self, coro) -> T:  # type: ignore[no-untyped-def]
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+
+    def apply(self, obj: dict) -> dict:
+        """Create or replace an object; controllers run before this returns."""
+        return self.call(self.cluster.apply, obj)
+
+    def load(self, objects: Iterable[dict]) -> None:
+        self.call(self.cluster.load, list(objects))
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        return self.call(self.cluster.get, kind, namespace, name)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        return self.call(lambda: [e.obj for e in self.cluster.store.entries(kind, namespace)])
+
+    def patch(self, kind: str, namespace: str | None, name: str, patch: dict) -> dict:
+        """A JSON merge patch."""
+        return self.call(self.cluster.patch, kind, namespace, name, patch)
+
+    def delete(self, kind: str, namespace: str | None, name: str, grace: float | None = None) -> dict:
+        return self.call(self.cluster.delete, kind, namespace, name, grace)
+
+    @property
+    def resource_version(self) -> int:
+        return self.cluster.store.rv
+
+    def compact(self) -> int:
+        """Forget the event history: older watches and continue tokens get 410, and open
+        watches end with an ERROR 410 event. Returns the compaction point."""
+
+        def run() -> int:
+            floor = self.cluster.store.compact()
+            self.server.wake_all()
+            return floor
+
+        return self.call(run)
+
+    def forbid(self, kind: str, namespaces: Iterable[str] | None = None) -> None:
+        """Refuse every verb on `kind` (403) everywhere, or only in `namespaces` (then
+        cluster-wide requests are refused too, as with namespace-scoped RBAC roles)."""
+        if kind not in BY_KIND:
+            raise ValueError(f"unknown kind {kind!r}")
+        self.server.forbidden[kind] = set(namespaces) if namespaces is not None else None
+
+    def allow(self, kind: str | None = None) -> None:
+        """Undo forbid() for one kind, or for all."""
+        if kind is None:
+            self.server.forbidden.clear()
+        else:
+            self.server.forbidden.pop(kind, None)
+
+    def break_watches(self) -> int:
+        """Reset every open watch connection mid-event; returns how many were cut."""
+        return self.call(self.server.break_watches)
+
+    @property
+    def requests(self) -> list[dict]:
+        """Every request received: method, path, query, accept, content_type."""
+        return list(self.server.requests)
+
+    def clear_requests(self) -> None:
+        self.server.requests.clear()
+
+    def write_kubeconfig(self, path: str | Path, token: str | None = None, namespace: str | None = None,
+                         context: str = CONTEXT) -> Path:
+        """A kubeconfig that the kubernetes client and kubectl both accept."""
+        if token is None and self.server.tokens:
+            token = sorted(self.server.tokens)[0]
+        user: dict = {"token": token} if token else {}
+        ctx: dict = {"cluster": context, "user": context}
+        if namespace:
+            ctx["namespace"] = namespace
+        config = {
+            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": context, "user": user}],
+            "contexts": [{"name": context, "context": ctx}],
+            "current-context": context,
+        }
+        path = Path(path)
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        path.chmod(0o600)
+        return path
