@@ -76,7 +76,7 @@ class ApiServer:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True, shutdown_timeout=0.5)
+        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
         try:
             await site.start()
         except OSError as e:
