@@ -54,7 +54,7 @@ def _workload_selector(workload: dict) -> selectors.Selector:
     sel = _spec(workload).get("selector")
     try:
         parsed = selectors.from_label_selector(sel) if isinstance(sel, dict) else ()
-    except selectors.SelectorError:
+    except (selectors.SelectorError, AttributeError, TypeError):  # the selector module expects schema shapes
         parsed = ()
     if parsed:
         return parsed
@@ -92,18 +92,24 @@ def complete(objects: list[dict]) -> list[dict]:
         if w.get("kind") not in WORKLOAD_KINDS:
             continue
         owners = _meta(w).get("ownerReferences")
-        if isinstance(owners, list) and any(isinstance(o, dict) and (o.get("kind"), _ns(w), o.get("name")) in present
-                                            for o in owners):
+        if isinstance(owners, list) and any(isinstance(o, dict) and isinstance(o.get("name"), str) and
+                                            (o.get("kind"), _ns(w), o["name"]) in present for o in owners):
             continue  # a ReplicaSet of a Deployment in the files, a Job of a CronJob: the owner stands in
         sel = _workload_selector(w)
         if not sel or any(_ns(p) == _ns(w) and selectors.matches(sel, _labels(p)) for p in pods):
             continue
         extra.append(template_pod(w))
     all_pods = pods + extra
-    with_slices = {(_ns(o), _labels(o).get(SERVICE_NAME_LABEL)) for o in objects if o.get("kind") == "EndpointSlice"}
+    with_slices = {(_ns(o), str(_labels(o).get(SERVICE_NAME_LABEL))) for o in objects
+                   if o.get("kind") == "EndpointSlice"}
     for svc in objects:
         if svc.get("kind") == "Service" and (_ns(svc), _meta(svc).get("name")) not in with_slices:
-            extra += compute_slices(svc, [p for p in all_pods if _ns(p) == _ns(svc)])
+            try:
+                extra += compute_slices(svc, [p for p in all_pods if _ns(p) == _ns(svc)])
+            except (AttributeError, TypeError, KeyError, ValueError):
+                # compute_slices expects schema-valid objects (as the API server serves them); a
+                # malformed Service or pod in the files simply gets no derived endpoints.
+                continue
     return objects + extra
 
 

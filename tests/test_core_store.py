@@ -1,0 +1,120 @@
+"""ClusterStore: incremental indexes, relist reconciliation, slim records; near-miss ranking."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ktrace.model import pod_from_dict
+from ktrace.nearmiss import Candidate, edit_distance, near_misses
+from ktrace.store import ClusterStore
+
+
+def pod(name: str, labels: dict, ns: str = "shop", rv: str = "") -> dict:
+    return {"kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": labels, "resourceVersion": rv,
+                                        "managedFields": [{"manager": "kubectl"}]},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "SECRET", "value": "x"}],
+                                     "ports": [{"name": "http", "containerPort": 8080}]}]}}
+
+
+def svc(name: str, selector: dict, ns: str = "shop") -> dict:
+    return {"kind": "Service", "metadata": {"name": name, "namespace": ns},
+            "spec": {"selector": selector, "ports": [{"port": 80}]}}
+
+
+def test_watch_events_update_indexes() -> None:
+    store = ClusterStore([pod("a", {"app": "web"}), svc("web", {"app": "web"})])
+    v = store.version
+    assert [p.meta.name for p in store.pods_matching("shop", {"app": "web"})] == ["a"]
+    assert store.apply("MODIFIED", pod("a", {"app": "api"}))
+    assert store.version == v + 1
+    assert store.pods_matching("shop", {"app": "web"}) == []
+    assert [p.meta.name for p in store.pods_matching("shop", {"app": "api"})] == ["a"]
+    assert store.services_selecting(store.get("Pod", "shop", "a")) == []
+    store.apply("ADDED", pod("b", {"app": "web", "tier": "fe"}))
+    assert [s.meta.name for s in store.services_selecting(store.get("Pod", "shop", "b"))] == ["web"]
+    assert store.apply("DELETED", pod("b", {}))
+    assert store.pods_matching("shop", {"app": "web"}) == [] and store.get("Pod", "shop", "b") is None
+    assert not store.apply("DELETED", pod("b", {}))  # already gone: no change, no version bump
+    assert not store.apply("BOOKMARK", pod("c", {}))
+
+
+def test_same_resource_version_is_not_a_change() -> None:
+    store = ClusterStore([pod("a", {"app": "web"}, rv="5")])
+    v = store.version
+    assert not store.apply("MODIFIED", pod("a", {"app": "web"}, rv="5"))
+    assert store.version == v
+
+
+def test_replace_reconciles_one_kind_in_one_namespace() -> None:
+    store = ClusterStore([pod("a", {}), pod("b", {}), pod("c", {}, ns="other"), svc("s", {"x": "y"})])
+    store.replace("Pod", [{"metadata": {"name": "b", "namespace": "shop"}}, pod("d", {})], namespace="shop")
+    assert sorted(p.meta.key for p in store.pods()) == [("other", "c"), ("shop", "b"), ("shop", "d")]
+    assert store.count("Service") == 1
+    store.replace("Pod", [])
+    assert store.count("Pod") == 0
+
+
+def test_records_are_slim() -> None:
+    p = pod_from_dict(pod("a", {"app": "web"}))
+    assert not hasattr(p, "__dict__")  # slots: no stray fields
+    text = repr(p)
+    assert "managedFields" not in text and "SECRET" not in text
+    assert p.containers[0].ports[0].name == "http"
+    assert p.ready is None  # no status: readiness unknown
+
+
+def test_secret_data_is_never_kept() -> None:
+    store = ClusterStore([{"kind": "Secret", "metadata": {"name": "t", "namespace": "a"}, "type": "kubernetes.io/tls",
+                           "data": {"tls.key": "c2VjcmV0"}}])
+    s = store.secret("a", "t")
+    assert s.type == "kubernetes.io/tls" and "c2VjcmV0" not in repr(s)
+
+
+def test_ingress_host_index_follows_changes() -> None:
+    def ing(host: str) -> dict:
+        return {"kind": "Ingress", "metadata": {"name": "i", "namespace": "a"},
+                "spec": {"rules": [{"host": host, "http": {"paths": []}}]}}
+    store = ClusterStore([ing("a.example.com")])
+    store.apply("MODIFIED", ing("b.example.com"))
+    assert store.hosts() == ["b.example.com"]
+    assert store.ingresses_for_host("a.example.com") == []
+
+
+def test_edit_distance() -> None:
+    assert edit_distance("frontend", "fronend") == 1
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("abc", "abcdef") == 3  # gives up past the limit
+
+
+def test_near_miss_ranking() -> None:
+    selector = {"app": "checkout", "tier": "backend"}
+    cands = [
+        Candidate("pod missing-tier", {"app": "checkout"}),
+        Candidate("pods of ReplicaSet typo", {"app": "checkuot", "tier": "backend"}, 4),
+        Candidate("pods of ReplicaSet case", {"App": "checkout", "tier": "backend"}, 2),
+        Candidate("pod unrelated", {"app": "cart", "tier": "frontend"}),
+        Candidate("pod exact", {"app": "checkout", "tier": "backend"}),
+        Candidate("pod short", {"app": "checkout", "tier": "db"}),  # value differs, not a typo: N-1 of N
+    ]
+    got = [(m.candidate.name, [d.kind for d in m.diffs]) for m in near_misses(selector, cands)]
+    assert got == [("pods of ReplicaSet case", ["key-case"]), ("pods of ReplicaSet typo", ["value-typo"]),
+                   ("pod missing-tier", ["missing"]), ("pod short", ["value-differs"])]
+
+
+def test_short_words_are_not_typos() -> None:
+    assert near_misses({"app": "db"}, [Candidate("pod ui", {"app": "ui"})]) == []
+    assert near_misses({"app": "web"}, [Candidate("pod other", {"role": "web"})]) == []
+
+
+def test_value_case_and_key_typo() -> None:
+    [m] = near_misses({"app.kubernetes.io/name": "Shop"}, [Candidate("pod p", {"app.kubernetes.io/nme": "shop"})])
+    assert m.describe() == "pod p has app.kubernetes.io/nme=shop (key looks like a typo)"
+
+
+def test_core_imports_neither_textual_nor_kubernetes() -> None:
+    code = ("import sys, ktrace.store, ktrace.trace, ktrace.checks, ktrace.model, ktrace.findings;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'kubernetes', 'rich')];"
+            "print(bad); raise SystemExit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
