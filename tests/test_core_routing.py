@@ -44,8 +44,8 @@ def ing(name: str, rules: list[dict], ns: str = "web", cls: str | None = "nginx"
 
 
 def rule(host: str | None, *paths: tuple[str, str, str]) -> dict:
-    r: dict = {"http": {"paths": [{"path": p, "pathType": t, "backend": {"service": {"name": s, "port": {"number": 80}}}}
-                                  for p, t, s in paths]}}
+    r: dict = {"http": {"paths": [
+        {"path": p, "pathType": t, "backend": {"service": {"name": s, "port": {"number": 80}}}} for p, t, s in paths]}}
     if host is not None:
         r["host"] = host
     return r

@@ -61,7 +61,7 @@ def test_trace_offline(name: str, target: str) -> None:
 
 def test_every_catalog_code_is_exercised() -> None:
     seen: set[str] = {"host-no-route", "source-kind-unreadable", "source-document-skipped"}
-    for name, exp in EXPECT.items():
+    for exp in EXPECT.values():
         seen |= {line.split()[0] for line in exp["check"]} | set(exp.get("info", [])) | set(exp.get("live_only", []))
         for t in exp["traces"].values():
             seen |= set(t["codes"])

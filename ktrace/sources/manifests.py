@@ -139,7 +139,7 @@ class ManifestSource:
             self.origins.setdefault((obj["kind"], ns, obj["metadata"]["name"]), origin)
         objects = [o for o in result.objects
                    if self.namespace is None or o["kind"] in _CLUSTER_SCOPED or _ns(o) == self.namespace]
-        if not objects:
+        if not any(o["kind"] not in _CLUSTER_SCOPED for o in objects):
             where = f" in namespace {self.namespace}" if self.namespace and result.objects else ""
             raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
         if result.skipped:
