@@ -94,12 +94,14 @@ def service_backends(store: ClusterStore, svc: Service, port: ServicePort | None
         pods = store.pods_matching(ns, svc.selector)
     else:  # selector-less: the pods the hand-made slices point at
         pods = [p for name in sorted(by_pod) if isinstance(p := store.get("Pod", ns, name), Pod)]
+    # Without EndpointSlices (the source could not read them) pod statuses are the best evidence.
+    trust_pods = "EndpointSlice" in store.unreadable
     for pod in pods:
-        out.pods.append(_pod_backend(pod, port, by_pod.get(pod.meta.name)))
+        out.pods.append(_pod_backend(pod, port, by_pod.get(pod.meta.name), trust_pods))
     return out
 
 
-def _pod_backend(pod: Pod, port: ServicePort | None, ep: Endpoint | None) -> PodBackend:
+def _pod_backend(pod: Pod, port: ServicePort | None, ep: Endpoint | None, trust_pods: bool = False) -> PodBackend:
     cport, declared = None, True
     if port is not None:
         found = pod.find_port(port.target, port.protocol)
@@ -119,6 +121,8 @@ def _pod_backend(pod: Pod, port: ServicePort | None, ep: Endpoint | None) -> Pod
     if pod.phase in ("Succeeded", "Failed"):
         return PodBackend(pod, EXCLUDED, not_ready_reason(pod), cport, declared)
     if pod.ready and pod.ip:
+        if trust_pods:
+            return PodBackend(pod, READY, "ready (pod status; EndpointSlices not readable)", cport, declared)
         return PodBackend(pod, NOT_READY, "ready, but not in any EndpointSlice yet", cport, declared)
     reason = not_ready_reason(pod) if not pod.ready else "no pod IP yet"
     return PodBackend(pod, NOT_READY, reason, cport, declared)

@@ -127,3 +127,14 @@ def test_online_boutique_has_no_errors() -> None:
     assert path.status == "unknown"
     assert [h.name for h in path.hops[:2]] == ["frontend-ingress", "frontend"]
     assert "pathType ImplementationSpecific treated as Prefix" in path.hops[0].reasons
+
+
+def test_unreadable_endpointslices_fall_back_to_pod_status() -> None:
+    from ktrace.loader import load_paths
+    from ktrace.store import ClusterStore
+
+    store = ClusterStore(load_paths([str(SCENARIOS / "healthy.yaml")]).objects)  # no slices derived
+    assert trace(store, "shop.example.com", live=True).status == "broken"  # live: no slices, no endpoints
+    store.unreadable.add("EndpointSlice")
+    assert trace(store, "shop.example.com", live=True).status == "ok"
+    assert run_checks(store, live=True) == []
