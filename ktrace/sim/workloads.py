@@ -35,8 +35,8 @@ def template_hash(template: dict) -> str:
     return _encode(orjson.dumps(_without_hash(template), option=orjson.OPT_SORT_KEYS), 10)
 
 
-def pod_suffix(owner: str, n: int) -> str:
-    return _encode(f"{owner}/{n}".encode(), 5)
+def pod_suffix(owner: str, salt: object) -> str:
+    return _encode(f"{owner}/{salt}".encode(), 5)
 
 
 def _without_hash(template: dict) -> dict:
@@ -170,7 +170,8 @@ def _replicaset(cluster: Cluster, rs: dict) -> None:
         rs["metadata"].get("labels") or {}) else {}
     n = 0
     while len(live) < want:
-        pod_name = f"{name}-{pod_suffix(name, n)}"
+        # salted with the resourceVersion: a replacement never reuses a deleted pod's name
+        pod_name = f"{name}-{pod_suffix(name, (cluster.store.rv, n))}"
         n += 1
         if cluster.store.get("Pod", rs["metadata"]["namespace"], pod_name) is None:
             _create_pod(cluster, rs, pod_name, hash_label)
@@ -219,7 +220,7 @@ def _daemonset(cluster: Cluster, ds: dict) -> None:
     on_node = {p["spec"].get("nodeName"): p for p in _owned_pods(cluster, ds) if not _terminating(p)}
     for i, node in enumerate(cluster.kubelet.nodes):
         if node not in on_node:
-            _create_pod(cluster, ds, f"{name}-{pod_suffix(name, i)}",
+            _create_pod(cluster, ds, f"{name}-{pod_suffix(name, (cluster.store.rv, i))}",
                         {**_revision_label(ds), "pod-template-generation": str(ds["metadata"].get("generation", 1))},
                         node=node)
     pods = [p for p in _owned_pods(cluster, ds) if not _terminating(p)]
