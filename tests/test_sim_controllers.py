@@ -86,7 +86,7 @@ def test_named_port_missing_on_a_pod(shared: Simulator, discovery):
     assert by_ports == {(9000,): ["has-port"], (): ["lacks-port"]}
     # exactly what ktrace.endpoints computes for the stored objects
     want = endpoints.compute_slices(shared.get("Service", "named", "api"), shared.list("Pod", "named"))
-    served = [s for s in shared.list("EndpointSlice", "named")]
+    served = shared.list("EndpointSlice", "named")
     assert [(s["metadata"]["name"], s["endpoints"], s["ports"]) for s in served] == sorted(
         (s["metadata"]["name"], s["endpoints"], s["ports"]) for s in want)
 

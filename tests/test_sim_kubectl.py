@@ -51,7 +51,7 @@ def test_get_pods_wide_shows_real_columns(demo):
     crash = by_name["payments-api-6d9c7b8f4d-q7w4z"]
     assert crash[2:4] == ["0/1", "CrashLoopBackOff"] and crash[4].startswith("9 (")
     assert crash[6:8] == ["10.244.3.32", "sim-node-3"]
-    running = [p for p in sim.list("Pod", "shop")][0]
+    running = sim.list("Pod", "shop")[0]
     line = by_name[running["metadata"]["name"]]
     assert line[2:5] == ["1/1", "Running", "0"]
     assert line[6:8] == [running["status"]["podIP"], running["spec"]["nodeName"]]
