@@ -9,7 +9,7 @@ import time
 import orjson
 import pytest
 import urllib3
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
@@ -114,6 +114,8 @@ def test_unsupported_field_selector_is_400_like_the_real_server(core: client.Cor
 
 def test_paging_with_limit_and_continue(core: client.CoreV1Api):
     seen, token, pages = [], None, 0
+    first = core.list_pod_for_all_namespaces(limit=2)
+    assert first.metadata.remaining_item_count == 3
     while True:
         page = core.list_pod_for_all_namespaces(limit=2, _continue=token)
         pages += 1
@@ -160,6 +162,13 @@ def test_watch_resumes_from_a_resource_version(shared: Simulator, core: client.C
     # resuming from the middle gives only what came after
     later = watch_events(core, "resume", resource_version=str(versions[0]), timeout_seconds=1)
     assert [e["type"] for e in later] == ["MODIFIED", "DELETED"]
+
+
+def test_client_watch_helper_gets_validated_models(core: client.CoreV1Api):
+    events = list(watch.Watch().stream(core.list_namespaced_pod, "sel", timeout_seconds=1))
+    assert {e["type"] for e in events} == {"ADDED"}
+    assert all(isinstance(e["object"], client.V1Pod) for e in events)
+    assert sorted(e["object"].metadata.name for e in events) == ["api-1", "db-1", "web-1", "web-2"]
 
 
 def test_watch_without_version_starts_with_the_current_state(core: client.CoreV1Api):

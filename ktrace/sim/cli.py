@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 
-from ktrace.errors import UsageError
+from ktrace.errors import SourceError, UsageError
 
 # KTRACE_SIM_LIVE=0 keeps a served demo still (no readiness flaps, no rollouts)
 LIVE_ENV = "KTRACE_SIM_LIVE"
@@ -45,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
         if not path:
             fd, path = tempfile.mkstemp(prefix="ktrace-sim-", suffix=".kubeconfig")
             os.close(fd)
-        sim.write_kubeconfig(path)
+        try:
+            sim.write_kubeconfig(path)
+        except OSError as e:
+            raise SourceError(f"cannot write the kubeconfig {path}: {e.strerror or e}") from None
         if scenario == "demo" and os.environ.get(LIVE_ENV, "1") != "0":
             sim.call(DemoLife(sim.cluster).start)
         store = sim.cluster.store

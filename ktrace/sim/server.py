@@ -337,6 +337,7 @@ class ApiServer:
         match = query.matcher(None, labels, fields) if labels or fields else None
         items: list[Entry] = []
         token = None
+        remaining = 0
         last: tuple[str, str] = ("", "")
         for entry in store.entries(kind.kind, namespace):
             key = (entry.meta.get("namespace", ""), entry.meta["name"])
@@ -345,13 +346,19 @@ class ApiServer:
             if match is not None and not match(entry.obj):
                 continue
             if limit and len(items) == limit:
-                token = query.encode_continue(rv, *last)
-                break
+                if token is None:
+                    token = query.encode_continue(rv, *last)
+                if match is not None:  # the server counts what is left only for unfiltered lists
+                    break
+                remaining += 1
+                continue
             items.append(entry)
             last = key
         meta: dict = {"resourceVersion": str(rv)}
         if token:
             meta["continue"] = token
+            if remaining:
+                meta["remainingItemCount"] = remaining
         if media.form == query.TABLE:
             include = q.get("includeObject", "PartialObjectMetadata")
             return _json(tables.table(kind.kind, [e.obj for e in items], media.version, include, str(rv), token))
