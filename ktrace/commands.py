@@ -73,7 +73,7 @@ def run_trace(args: Any) -> int:
         from ktrace.render import trace_view
 
         console = _console()
-        console.print(trace_view(path, _ascii_only(console)))
+        console.print(trace_view(path, _ascii_only(console), console.width))
     return _trace_exit(path)
 
 
@@ -130,7 +130,7 @@ def run_check(args: Any) -> int:
         console = _console()
         ascii_only = _ascii_only(console)
         if shown:
-            console.print(finding_lines(shown, ascii_only, origins), end="")
+            console.print(finding_lines(shown, ascii_only, origins, console.width), end="")
         line = Text(f"{source.describe()}: ")
         line.append_text(summary_line(shown, ascii_only))
         console.print(line)
@@ -159,7 +159,7 @@ def run_default(args: Any) -> int:
     if not paths:
         console.print("no Ingress rules in scope")
     for path in paths:
-        console.print(trace_view(path, ascii_only))
+        console.print(trace_view(path, ascii_only, console.width))
     line = Text("findings: ")
     line.append_text(summary_line(findings, ascii_only))
     console.print(line.append("  (ktrace check lists them)", style="dim"))

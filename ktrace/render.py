@@ -8,6 +8,7 @@ encoding is not UTF-8. Every string that came from the cluster goes through `cle
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 
 from rich.console import Group, RenderableType
@@ -41,7 +42,9 @@ def badge(status: str, ascii_only: bool = False) -> Text:
 
 def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     t = badge(hop.status, ascii_only)
-    ref = f"{hop.namespace}/{hop.name}" if hop.namespace and hop.name else hop.name or "(none)"
+    # Endpoints and pods live in the Service's namespace: the name alone keeps pod lines short.
+    with_ns = hop.namespace and hop.level < ENDPOINTS
+    ref = f"{hop.namespace}/{hop.name}" if with_ns and hop.name else hop.name or "(none)"
     t.append(f"  {hop.kind} ", style="bold")
     t.append(clean(ref))
     x = hop.extra
@@ -96,19 +99,28 @@ def path_tree(path: RequestPath, ascii_only: bool = False) -> Tree:
     return root
 
 
-def finding_lines(findings: Iterable[Finding], ascii_only: bool = False, origins: dict | None = None) -> Text:
+def _indented(text: str, width: int, style: str = "") -> Text:
+    lines = textwrap.wrap(text, width=max(width, 24), initial_indent="    ", subsequent_indent="    ",
+                          break_on_hyphens=False) or ["    "]
+    return Text("\n".join(lines) + "\n", style=style)
+
+
+def finding_lines(findings: Iterable[Finding], ascii_only: bool = False, origins: dict | None = None,
+                  width: int = 80) -> Text:
+    """One block per finding: badge, code and object, then message, hint and file:line indented
+    (wrapped lines keep the indent, so the list stays scannable in 80 columns)."""
     out = Text()
     for f in findings:
         out.append_text(badge(f.severity, ascii_only))
         out.append(f"  {f.code}", style="bold")
         where = f"{f.namespace}/{f.name}" if f.namespace else f.name
-        out.append(clean(f"  {f.kind} {where}" if where else f"  {f.kind}"))
+        out.append(clean(f"  {f.kind} {where}" if where else f"  {f.kind}") + "\n")
+        out.append_text(_indented(clean(f.message), width))
+        if f.hint:
+            out.append_text(_indented("hint: " + clean(f.hint), width, "dim"))
         origin = (origins or {}).get((f.kind, f.namespace, f.name))
         if origin:
-            out.append(f"  ({clean(origin)})", style="dim")
-        out.append("\n    " + clean(f.message) + "\n")
-        if f.hint:
-            out.append("    hint: " + clean(f.hint) + "\n", style="dim")
+            out.append_text(_indented(f"at {clean(origin)}", width, "dim"))
     return out
 
 
@@ -122,9 +134,11 @@ def summary_line(findings: list[Finding], ascii_only: bool = False) -> Text:
     return t
 
 
-def trace_view(path: RequestPath, ascii_only: bool = False) -> RenderableType:
+def trace_view(path: RequestPath, ascii_only: bool = False, width: int = 80) -> RenderableType:
     parts: list[RenderableType] = [path_tree(path, ascii_only)]
     if path.findings:
         parts.append(Text(""))
-        parts.append(finding_lines(path.findings, ascii_only))
+        lines = finding_lines(path.findings, ascii_only, width=width)
+        lines.rstrip()
+        parts.append(lines)
     return Group(*parts)

@@ -35,7 +35,7 @@ def test_trace_ok_text(capsys: pytest.CaptureFixture) -> None:
     code, out, _ = run(capsys, "trace", "shop.example.com", "-f", scenario("healthy.yaml"))
     assert code == 0
     assert out.splitlines()[0] == "✓ ok  shop.example.com/"
-    assert "Ingress shop/shop" in out and "Pod shop/web-5c7f9-a1" in out and "tls shop-tls" in out
+    assert "Ingress shop/shop" in out and "Pod web-5c7f9-a1" in out and "tls shop-tls" in out
     assert "\x1b" not in out and "✔" not in out and "\ufe0f" not in out
     assert max(len(line) for line in out.splitlines()) <= 80
 
@@ -127,7 +127,7 @@ def test_check_text_names_file_and_line(capsys: pytest.CaptureFixture) -> None:
     code, out, _ = run(capsys, "check", "-f", scenario("target-port.yaml"))
     assert code == 1
     assert "✗ error  service-target-port-missing  Service tp/named" in out
-    assert "target-port.yaml:23" in out
+    assert "at tests/scenarios/target-port.yaml:23" in out or "target-port.yaml:23\n" in out
     assert out.rstrip().endswith("1 error, 1 warning, 1 info")
 
 
