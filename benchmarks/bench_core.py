@@ -29,10 +29,31 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+WIDE_PODS = 2000
+
+
+def wide_service(objs: list[dict], n: int) -> list[dict]:
+    """One Ingress -> Service -> `n` pods (copies of synthetic pods): the worst case for one trace."""
+    template = next(o for o in objs if o["kind"] == "Pod")
+    pods = []
+    for i in range(n):
+        meta = {**template["metadata"], "name": f"wide-{i}", "namespace": "wide", "labels": {"app": "wide"},
+                "ownerReferences": []}
+        status = {**template["status"], "podIP": f"10.99.{i // 250}.{i % 250 + 1}"}
+        pods.append({**template, "metadata": meta, "status": status})
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "wide", "namespace": "wide"},
+           "spec": {"selector": {"app": "wide"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+    path = {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "wide", "port": {"number": 80}}}}
+    ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "wide", "namespace": "wide"},
+           "spec": {"rules": [{"host": "wide.synthetic.example", "http": {"paths": [path]}}]}}
+    return [*pods, svc, ing]
+
+
 def main() -> None:
     pods = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     # Served objects carry the EndpointSlices the simulator's controller computes; derive them the same way.
     objs = complete(synthetic_objects(pods))
+    wide = complete(wide_service(objs, WIDE_PODS))
     n_pods = sum(o["kind"] == "Pod" for o in objs)
     build, store = timed(lambda: ClusterStore(objs), repeat=3)
     gc.freeze()  # the store is long-lived; keep the collector out of the per-call timings
@@ -44,6 +65,9 @@ def main() -> None:
             trace(store, t, live=True)
             per_trace.append(time.perf_counter() - start)
     check, findings = timed(lambda: run_checks(store, live=True), repeat=5)
+    wide_store = ClusterStore(objs + wide)
+    wide_trace, wide_path = timed(lambda: trace(wide_store, Target("wide.synthetic.example", "/"), live=True), 5)
+    assert sum(h.kind == "Pod" for h in wide_path.hops) == WIDE_PODS
     pod = objs[next(i for i, o in enumerate(objs) if o["kind"] == "Pod")]
     event, _ = timed(lambda: store.apply("MODIFIED", {**pod, "metadata": {**pod["metadata"],
                                                                            "resourceVersion": "x"}}), repeat=1)
@@ -54,6 +78,7 @@ def main() -> None:
         (f"trace median ({len(per_trace)} traces)", f"{statistics.median(per_trace) * 1000:.2f} ms", "<= 5 ms"),
         ("trace max", f"{max(per_trace) * 1000:.2f} ms", ""),
         ("full check (median of 5)", f"{check * 1000:.0f} ms", "<= 300 ms"),
+        (f"trace of one Service, {WIDE_PODS} pods", f"{wide_trace * 1000:.1f} ms", ""),
         ("findings", str(len(findings)), ""),
     ]
     print(f"{'measure':<32}{'value':>16}  target")
