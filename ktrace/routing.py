@@ -157,3 +157,15 @@ def rule_targets(store: ClusterStore) -> list[tuple[str, str]]:
                 path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
                 out.add((rule.host, path or "/"))
     return sorted(out)
+
+
+def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[tuple[str, str]]:
+    """The (host, path) pairs whose rules (or default backends) send traffic to this Service: what
+    reaches a Service or, through it, a pod. "" is the host of host-less rules and default backends."""
+    out: set[tuple[str, str]] = set()
+    for ing in store.ingresses_for_service(namespace, service):
+        if ing.default_backend is not None and ing.default_backend.service == service:
+            out.add(("", "/"))
+        for rule in ing.rules:
+            out.update((rule.host, p.path) for p in rule.paths if p.backend.service == service)
+    return sorted(out)

@@ -39,6 +39,7 @@ class ClusterStore:
         self._slices_by_svc: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._ingress_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)  # "" = host-less rules
         self._names_to_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, name) -> namespaces
+        self._ingress_by_service: dict[tuple[str, str], set[str]] = defaultdict(set)  # backend -> ingress names
         self.load(objs)
 
     # -- changes -------------------------------------------------------------------------------
@@ -115,6 +116,10 @@ class ClusterStore:
             if r.default_backend is not None:
                 hosts.add("")
             entries.extend((self._ingress_by_host, h, (ns, name)) for h in hosts)
+            backends = {p.backend.service for rule in r.rules for p in rule.paths}
+            if r.default_backend is not None:
+                backends.add(r.default_backend.service)
+            entries.extend((self._ingress_by_service, (ns, b), name) for b in backends if b)
         for index, key, value in entries:
             if add:
                 index[key].add(value)
@@ -217,6 +222,11 @@ class ClusterStore:
         host-less rules and default backends)."""
         table = self._by_kind.get("Ingress", {})
         return [table[k] for k in sorted(self._ingress_by_host.get(host, _EMPTY))]  # type: ignore[misc]
+
+    def ingresses_for_service(self, namespace: str, service: str) -> list[Ingress]:
+        """Ingresses with a backend (rule or default) naming this Service: the reverse path."""
+        table = self._by_kind.get("Ingress", {})
+        return [table[(namespace, n)] for n in sorted(self._ingress_by_service.get((namespace, service), _EMPTY))]  # type: ignore[misc]
 
     def hosts(self) -> list[str]:
         """Every host named by an ingress rule (wildcards included), sorted."""

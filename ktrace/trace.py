@@ -163,6 +163,10 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
                                ["resource backend: not followed"], SERVICE))
         return None, None
     svc = store.service(ns, backend.service)
+    if svc is None and not backend_problems:  # only when Services could not be read at all
+        result.hops.append(Hop("Service", ns, backend.service, UNKNOWN, ["Services could not be read"], SERVICE,
+                               {"port": backend.port}))
+        return None, None
     if svc is None or backend_problems:
         result.hops.append(Hop("Service", ns, backend.service, ERROR, [f.message for f in backend_problems],
                                SERVICE, {"port": backend.port}))

@@ -118,3 +118,40 @@ def test_core_imports_neither_textual_nor_kubernetes() -> None:
             "print(bad); raise SystemExit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_reverse_path_index() -> None:
+    from ktrace.routing import rules_to_service
+
+    def ing(backend: str) -> dict:
+        return {"kind": "Ingress", "metadata": {"name": "i", "namespace": "a"},
+                "spec": {"defaultBackend": {"service": {"name": "fallback", "port": {"number": 80}}},
+                         "rules": [{"host": "x.example.com", "http": {"paths": [
+                             {"path": "/api", "pathType": "Prefix",
+                              "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}}
+    store = ClusterStore([ing("api")])
+    assert rules_to_service(store, "a", "api") == [("x.example.com", "/api")]
+    assert rules_to_service(store, "a", "fallback") == [("", "/")]
+    store.apply("MODIFIED", ing("api-v2"))
+    assert rules_to_service(store, "a", "api") == [] and store.ingresses_for_service("a", "api-v2")[0].meta.name == "i"
+
+
+def test_unreadable_kinds_are_not_reported_missing() -> None:
+    from ktrace.checks import run_checks
+    from ktrace.trace import trace
+
+    objs = [{"kind": "Ingress", "metadata": {"name": "i", "namespace": "a"},
+             "spec": {"ingressClassName": "x", "tls": [{"hosts": ["x.example.com"], "secretName": "t"}],
+                      "rules": [{"host": "x.example.com", "http": {"paths": [
+                          {"path": "/", "pathType": "Prefix",
+                           "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]},
+             "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}},
+            svc("other", {"app": "web"}, ns="a")]
+    store = ClusterStore(objs)
+    assert {f.code for f in run_checks(store, live=True)} == {
+        "ingress-class-missing", "ingress-tls-secret-missing", "ingress-backend-service-missing",
+        "service-selector-no-match"}
+    store.unreadable.update({"IngressClass", "Secret", "Service", "Pod"})
+    assert run_checks(store, live=True) == []
+    path = trace(store, "x.example.com", live=True)
+    assert path.status == "unknown" and path.hops[1].reasons == ["Services could not be read"]

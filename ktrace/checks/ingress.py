@@ -62,6 +62,8 @@ def backend_findings(store: ClusterStore, ing: Ingress, backend: Backend, paths:
                         "ktrace does not follow resource backends; check that resource yourself",
                         backend=backend.label(), paths=paths)]
     svc = store.service(ns, backend.service)
+    if svc is None and "Service" in store.unreadable:
+        return []  # not knowable: the source could not list Services
     if svc is None:
         elsewhere = store.namespaces_with("Service", backend.service) - {ns}
         hint = (f"a Service {backend.service!r} exists in namespace {', '.join(sorted(elsewhere))}, but backends "

@@ -55,7 +55,7 @@ def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
 def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[Candidate]] | None = None
                       ) -> list[Finding]:
     """`service-selector-no-match` with ranked near misses, or nothing when some pod matches."""
-    if not svc.selector or svc.type == "ExternalName":
+    if not svc.selector or svc.type == "ExternalName" or "Pod" in store.unreadable:
         return []
     ns = svc.meta.namespace
     if store.pods_matching(ns, svc.selector):
