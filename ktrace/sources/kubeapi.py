@@ -8,6 +8,7 @@ urllib3 response) and decoded with orjson: the client's model classes cost ~1 ms
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,44 +111,50 @@ class KubeApi:
             raise ApiFailure(resp.status, resp.reason or "", _status_message(body))
         return resp
 
-    def get_json(self, path: str, params: list[tuple[str, str]], accept: str = JSON_ACCEPT) -> dict[str, Any]:
+    def get_bytes(self, path: str, params: list[tuple[str, str]], accept: str = JSON_ACCEPT) -> bytes:
         resp = self.get(path, params, accept)
         try:
-            data = resp.data
+            return resp.data
         except Exception as e:  # a broken body (reset, read timeout) is a failed request too
             raise ApiFailure(0, _network_reason(e)) from None
         finally:
             resp.release_conn()
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise ApiFailure(0, f"the server answered GET {path} with something that is not JSON") from None
-        if not isinstance(doc, dict):
-            raise ApiFailure(0, f"the server answered GET {path} with JSON that is not an object")
-        return doc
 
     def list_pages(self, target: Target, page_size: int = PAGE_SIZE) -> Iterator[tuple[list[dict], str]]:
         """Yield (items, resourceVersion) page by page; items carry kind and apiVersion.
 
-        The resourceVersion of the last page is the one to start a watch from (all pages of one
-        list come from one snapshot)."""
+        The next page is fetched while this one is decoded: its continue token is read from the
+        head of the raw body (servers write list metadata before the items), so the network and
+        the decoding overlap. The resourceVersion of the last page is the one to watch from (all
+        pages of one list come from one snapshot)."""
         params: list[tuple[str, str]] = [("limit", str(page_size))]
         if target.field_selector:
             params.append(("fieldSelector", target.field_selector))
         accept = META_LIST_ACCEPT if target.metadata_only else JSON_ACCEPT
         kind, api_version = target.kind.kind, target.kind.api_version
-        cont = ""
-        while True:
-            doc = self.get_json(target.path, [*params, ("continue", cont)] if cont else params, accept)
+        pending: _Fetch | None = _Fetch(self, target.path, params, accept)
+        while pending is not None:
+            data = pending.result()
+            ahead = _peek_continue(data)
+            pending = _Fetch(self, target.path, [*params, ("continue", ahead)], accept) if ahead else None
+            try:
+                doc = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise ApiFailure(0, f"the server answered GET {target.path} with something that is not JSON") from None
+            del data
+            if not isinstance(doc, dict):
+                raise ApiFailure(0, f"the server answered GET {target.path} with JSON that is not an object")
+            meta = doc.get("metadata") or {}
+            cont = meta.get("continue") or ""
+            if cont != ahead:  # the peek was wrong (an unusual server): follow the real token
+                if pending is not None:
+                    pending.result()
+                pending = _Fetch(self, target.path, [*params, ("continue", cont)], accept) if cont else None
             items = doc.get("items") or []
             for item in items:  # list items carry no kind; metadata lists call them PartialObjectMetadata
                 item["kind"] = kind
                 item["apiVersion"] = api_version
-            meta = doc.get("metadata") or {}
             yield items, str(meta.get("resourceVersion") or "")
-            cont = meta.get("continue") or ""
-            if not cont:
-                return
 
     def list_all(self, target: Target) -> tuple[list[dict], str]:
         """Every object of a target (one snapshot) and its resourceVersion."""
@@ -157,6 +164,40 @@ class KubeApi:
             out.extend(items)
             rv = page_rv
         return out, rv
+
+
+class _Fetch:
+    """One GET running in a daemon thread (a hung server must not keep the process alive)."""
+
+    def __init__(self, api: KubeApi, path: str, params: list[tuple[str, str]], accept: str) -> None:
+        self._done = threading.Event()
+        self._data: bytes | ApiFailure = b""
+        threading.Thread(target=self._run, args=(api, path, params, accept), daemon=True).start()
+
+    def _run(self, api: KubeApi, path: str, params: list[tuple[str, str]], accept: str) -> None:
+        try:
+            self._data = api.get_bytes(path, params, accept)
+        except ApiFailure as e:
+            self._data = e
+        finally:
+            self._done.set()
+
+    def result(self) -> bytes:
+        self._done.wait()
+        if isinstance(self._data, ApiFailure):
+            raise self._data
+        return self._data
+
+
+_CONTINUE = re.compile(rb'"continue":"([^"\\]*)"')
+
+
+def _peek_continue(data: bytes) -> str:
+    """The continue token from the list metadata at the head of a body, before any item."""
+    head = data[:4096]
+    items = head.find(b'"items"')
+    m = _CONTINUE.search(head, 0, items if items >= 0 else len(head))
+    return m.group(1).decode() if m else ""
 
 
 def _status_message(body: bytes) -> str:
@@ -201,11 +242,13 @@ def _network_reason(e: BaseException) -> str:
         return _tls_reason(str(inner))
     if isinstance(inner, NameResolutionError):
         return "the server name does not resolve"
+    if isinstance(inner, NewConnectionError):  # checked first: it subclasses ConnectTimeoutError
+        text = str(inner)
+        if "refused" in text.lower():
+            return "connection refused"
+        return "connection timed out" if "timed out" in text.lower() else text.split(": ", 1)[-1]
     if isinstance(inner, ConnectTimeout):
         return "connection timed out"
-    if isinstance(inner, NewConnectionError):
-        text = str(inner)
-        return "connection refused" if "refused" in text.lower() else text.split(": ", 1)[-1]
     if isinstance(inner, ReadTimeoutError):
         return "no answer in time (read timed out)"
     if isinstance(inner, ProtocolError):

@@ -140,14 +140,13 @@ def _temp_dir() -> str:
     return _private_dir
 
 
-def connect(info: ContextInfo, pool_size: int, timeout_retries: int = 2) -> Any:
+def connect(info: ContextInfo, pool_size: int) -> Any:
     """A private kubernetes ApiClient for this context (never the client's global default).
 
     `pool_size` should cover every request or watch that may be open at once: each holds a connection.
     Exec plugins and OIDC refresh run inside the client, on the first request and when tokens expire.
     """
     from kubernetes import client, config
-    from urllib3.util.retry import Retry
 
     cfg = client.Configuration()
     try:
@@ -160,9 +159,8 @@ def connect(info: ContextInfo, pool_size: int, timeout_retries: int = 2) -> Any:
         raise SourceError(f"context {info.name!r}: cannot load credentials: {_first_line(e)}") from None
     cfg.connection_pool_maxsize = pool_size
     cfg.keep_alive = True  # TCP keepalive: a dead VPN or NAT entry surfaces as an error, not a hang
-    # Connection failures are retried a little; reads never are (a list is retried by us, a watch resumed).
-    cfg.retries = Retry(total=timeout_retries, connect=timeout_retries, read=0, status=0, redirect=0,
-                        backoff_factor=0.1, raise_on_status=False)
+    # No retries inside urllib3 (they also log to stderr): a failed list is reported, a watch resumes itself.
+    cfg.retries = False
     api = client.ApiClient(configuration=cfg)
     api.user_agent = "ktrace (read-only)"
     return api

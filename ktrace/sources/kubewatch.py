@@ -24,6 +24,7 @@ import orjson
 from ktrace.sources.kubeapi import JSON_ACCEPT, META_WATCH_ACCEPT, ApiFailure, KubeApi, Target
 
 log = logging.getLogger("ktrace.live")
+log.addHandler(logging.NullHandler())  # never Python's last-resort stderr handler: it would tear a TUI
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,218 @@
+"""The live source against the simulator over real HTTP: what is read, from which context and
+namespaces, what happens when access is refused, and that only GETs and no Secret data are sent."""
+
+from __future__ import annotations
+
+import os
+from argparse import Namespace
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ktrace.errors import SourceError
+from ktrace.sim.handle import Simulator
+from ktrace.sources.live import LIVE_KINDS, LiveSource, open_live
+from ktrace.store import ClusterStore
+
+TLS = "kubernetes.io/tls"
+
+
+def pod(ns: str, name: str, app: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.27", "ports": [{"containerPort": 8080}]}]}}
+
+
+def service(ns: str, name: str, app: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+            "spec": {"selector": {"app": app}, "ports": [{"port": 80, "targetPort": 8080}]}}
+
+
+def ingress(ns: str, name: str, host: str, svc: str, tls: str | None = None) -> dict:
+    spec: dict = {"rules": [{"host": host, "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": svc, "port": {"number": 80}}}}]}}]}
+    if tls:
+        spec["tls"] = [{"hosts": [host], "secretName": tls}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": ns},
+            "spec": spec}
+
+
+def secret(ns: str, name: str, type_: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "type": type_, "metadata": {"name": name, "namespace": ns},
+            "data": {"key": "U0VDUkVULURBVEE="}}
+
+
+def cluster(prefix: str = "") -> list[dict]:
+    objs: list[dict] = []
+    for ns in ("team-a", "team-b"):
+        objs += [pod(ns, f"{prefix}web-{i}", "web") for i in range(3)]
+        objs += [service(ns, f"{prefix}web", "web"), ingress(ns, f"{prefix}web", f"{ns}.example.com", "web", "site")]
+        objs += [secret(ns, "site", TLS), secret(ns, "db-password", "Opaque")]
+    return objs
+
+
+def args(kubeconfig: str | Path | None = None, **kw: object) -> Namespace:
+    base = {"kubeconfig": str(kubeconfig) if kubeconfig else None, "context": None, "namespace": None,
+            "all_namespaces": False, "command": "check"}
+    return Namespace(**{**base, **kw})
+
+
+def snapshot(store: ClusterStore) -> dict[tuple[str, str, str], str]:
+    return {(k.kind, r.meta.namespace, r.meta.name): r.meta.resource_version
+            for k in LIVE_KINDS for r in store.objects(k.kind)}
+
+
+def fresh(sim: Simulator, namespace: str | None = None) -> dict[tuple[str, str, str], str]:
+    """What a fresh list of every kind returns, straight from the simulator's state."""
+    out = {}
+    for k in LIVE_KINDS:
+        for obj in sim.list(k.kind):
+            m = obj["metadata"]
+            ns = m.get("namespace", "")
+            if namespace is None or not k.namespaced or ns == namespace:
+                out[(k.kind, ns, m["name"])] = m["resourceVersion"]
+    return out
+
+
+def assert_read_only(sim: Simulator) -> None:
+    requests = sim.requests
+    assert requests
+    assert {r["method"] for r in requests} == {"GET"}
+    for r in requests:
+        if "/secrets" in r["path"]:  # secrets only ever as metadata: their data never crosses the wire
+            assert "as=PartialObjectMetadata" in r["accept"], r
+
+
+@pytest.fixture
+def served(sim_factory: Callable[..., Simulator], tmp_path: Path) -> tuple[Simulator, Path]:
+    sim = sim_factory(cluster())
+    return sim, sim.write_kubeconfig(tmp_path / "kubeconfig", namespace="team-a")
+
+
+def test_all_namespaces_equals_a_fresh_list_and_knows_tls_secrets(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served
+    source = open_live(args(kubeconfig, all_namespaces=True))
+    store = source.load()
+    assert snapshot(store) == fresh(sim)
+    assert store.secret("team-b", "site").type == TLS
+    assert store.secret("team-b", "db-password").type != TLS
+    assert source.notes == [] and store.unreadable == set()
+    assert source.describe() == f"context ktrace-sim ({sim.url}), all namespaces"
+    assert_read_only(sim)
+    source.close()
+
+
+def test_check_reads_the_context_namespace_and_n_another(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served
+    store = open_live(args(kubeconfig)).load()
+    assert snapshot(store) == fresh(sim, "team-a")
+    sim.clear_requests()
+    store = open_live(args(kubeconfig, namespace="team-b")).load()
+    assert snapshot(store) == fresh(sim, "team-b")
+    namespaced = [r["path"] for r in sim.requests if not r["path"].endswith(("/namespaces", "/ingressclasses"))]
+    assert namespaced and all("/namespaces/team-b/" in p for p in namespaced)
+
+
+def test_kubeconfig_with_two_files_uses_the_first_current_context(sim_factory: Callable[..., Simulator],
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = sim_factory(cluster("one-")), sim_factory(cluster("two-"))
+    k1 = first.write_kubeconfig(tmp_path / "one", context="one")
+    k2 = second.write_kubeconfig(tmp_path / "two", context="two")
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(k1), str(k2)]))
+    store = open_live(args(all_namespaces=True)).load()
+    assert snapshot(store) == fresh(first)
+    other = open_live(args(context="two", all_namespaces=True))
+    assert snapshot(other.load()) == fresh(second)
+    assert other.describe().startswith("context two (")
+    assert second.requests and all(r["method"] == "GET" for r in second.requests)
+
+
+def test_forbidden_secrets_become_a_note_not_an_error(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served
+    sim.forbid("Secret")
+    source = open_live(args(kubeconfig, all_namespaces=True))
+    store = source.load()
+    assert store.unreadable == {"Secret"}
+    assert [(n.code, n.severity, n.kind) for n in source.notes] == [("source-kind-unreadable", "info", "Secret")]
+    assert "cannot list secrets" in source.notes[0].message and "TLS checks skipped" in source.notes[0].message
+    assert store.count("Pod") == 6  # everything else was read
+
+
+def test_cluster_wide_refusal_falls_back_to_the_context_namespace(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served
+    sim.forbid("Pod", namespaces=["team-b"])  # a namespace-scoped role: cluster-wide lists are refused too
+    source = open_live(args(kubeconfig, all_namespaces=True))
+    store = source.load()
+    assert {p.meta.namespace for p in store.pods()} == {"team-a"}
+    assert source.partial == {"Pod": ("team-a",)}
+    assert "Pod" not in store.unreadable
+    assert "only namespace team-a" in source.notes[0].message
+    assert store.count("Service") == 2  # other kinds still cluster-wide
+
+
+def test_a_kind_refused_in_the_namespace_asked_for(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served
+    sim.forbid("Service", namespaces=["team-b"])
+    source = open_live(args(kubeconfig, namespace="team-b"))
+    store = source.load()
+    assert store.unreadable == {"Service"}
+    assert source.notes[0].namespace == "team-b"
+    assert "cannot list services in namespace team-b" in source.notes[0].message
+
+
+def test_everything_refused_is_one_error_line(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served
+    for kind in LIVE_KINDS:
+        sim.forbid(kind.kind)
+    with pytest.raises(SourceError) as e:
+        open_live(args(kubeconfig, all_namespaces=True)).load()
+    assert "may not list anything ktrace reads" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_rejected_credentials_name_the_context(sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = sim_factory(cluster(), tokens={"good-token"})
+    kubeconfig = sim.write_kubeconfig(tmp_path / "k", token="expired-token", context="prod-eu")
+    with pytest.raises(SourceError) as e:
+        open_live(args(kubeconfig, all_namespaces=True)).load()
+    message = str(e.value)
+    assert "401" in message and "'prod-eu'" in message and "log in again" in message and "\n" not in message
+    good = sim.write_kubeconfig(tmp_path / "good", token="good-token")
+    assert open_live(args(good, all_namespaces=True)).load().count("Pod") == 6
+
+
+def test_unreachable_server_is_one_line(tmp_path: Path, sim_factory: Callable[..., Simulator]) -> None:
+    sim = sim_factory()
+    kubeconfig = sim.write_kubeconfig(tmp_path / "k", context="gone")
+    sim.stop_serving()  # the port is closed now
+    with pytest.raises(SourceError) as e:
+        open_live(args(kubeconfig)).load()
+    assert str(e.value) == f"cannot reach the API server at {sim.url} (context 'gone'): connection refused"
+
+
+def test_slow_server_times_out_with_one_line(tmp_path: Path) -> None:
+    """A server that accepts the connection and never answers (a stuck proxy)."""
+    import socket
+
+    from ktrace.sources.kubeconfig import resolve_context
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    kubeconfig = tmp_path / "k"
+    kubeconfig.write_text(f"""
+apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
+users: [{{name: u, user: {{token: t}}}}]
+contexts: [{{name: stuck, context: {{cluster: c, user: u}}}}]
+current-context: stuck
+""")
+    try:
+        source = LiveSource(resolve_context(str(kubeconfig), None), None, read_timeout=0.3)
+        with pytest.raises(SourceError) as e:
+            source.load()
+    finally:
+        listener.close()
+    assert "context 'stuck'" in str(e.value) and "read timed out" in str(e.value) and "\n" not in str(e.value)
