@@ -436,6 +436,13 @@ class ApiServer:
                 if deadline is not None and now >= deadline:
                     break
                 if bookmarks and now >= next_bookmark:
+                    # events may have come in while we were writing: send those first, or the
+                    # bookmark would claim a version whose events this watcher never saw
+                    try:
+                        if store.events_after(kind.kind, last):
+                            continue
+                    except ApiError:
+                        continue  # the next round sends the 410
                     last = max(last, store.rv)
                     mark = {"kind": kind.kind, "apiVersion": kind.api_version,
                             "metadata": {"resourceVersion": str(last)}}
