@@ -188,6 +188,24 @@ def test_bookmarks_carry_only_a_resource_version(shared: Simulator, core: client
                 if e["type"] == "BOOKMARK"]
 
 
+def test_bookmarks_never_skip_events_under_churn(shared: Simulator, core: client.CoreV1Api):
+    shared.apply(pod("churn", "c", {"n": "0"}))
+    rv = core.list_namespaced_pod("churn").metadata.resource_version
+    result: list[dict] = []
+    reader = threading.Thread(target=lambda: result.extend(
+        watch_events(core, "churn", resource_version=rv, allow_watch_bookmarks=True, timeout_seconds=2)))
+    reader.start()
+    for i in range(1, 151):
+        shared.patch("Pod", "churn", "c", {"metadata": {"labels": {"n": str(i)}}})
+        time.sleep(0.005)
+    reader.join(5)
+    changes = [e for e in result if e["type"] == "MODIFIED"]
+    assert [e["object"]["metadata"]["labels"]["n"] for e in changes] == [str(i) for i in range(1, 151)]
+    versions = [int(e["object"]["metadata"]["resourceVersion"]) for e in result]
+    assert versions == sorted(versions)  # a bookmark never runs ahead of an event sent after it
+    assert any(e["type"] == "BOOKMARK" for e in result)
+
+
 def test_watch_timeout_seconds_ends_the_stream(core: client.CoreV1Api):
     start = time.monotonic()
     watch_events(core, "sel", resource_version=core.list_namespaced_pod("sel").metadata.resource_version,
