@@ -3,5 +3,8 @@ EndpointSlice and workload controllers, and an aiohttp server that the official 
 kubectl use as a real cluster.
 
 Entry points: `ktrace.sim.handle.Simulator` (tests, benchmarks), `ktrace.sim.cli.run` (`ktrace sim`),
-`ktrace.sim.demo.demo_objects` (the demo cluster without a server).
+`ktrace.sim.demo.demo_objects` (the demo cluster without a server), `ktrace.sim.synthetic.synthetic_objects`.
+Modules: state (store, history, Status errors), complete (API-server defaults), cluster (writes and
+controller loop), workloads and kubelet (pods from workloads), patch, query (selectors, paging, media
+types), tables (kubectl columns), server (HTTP), handle (threaded driver), demo, synthetic, cli.
 """
