@@ -308,6 +308,10 @@ def test_bearer_tokens_and_refusals(sim_factory, tmp_path):
     assert "at the cluster scope" in orjson.loads(err.value.body)["message"]
     sim.allow()
     assert len(good.list_pod_for_all_namespaces().items) == 2
+    sim.set_tokens({"rotated-token"})  # the token expires
+    with pytest.raises(ApiException) as err:
+        good.list_pod_for_all_namespaces()
+    assert err.value.status == 401
 
 
 def test_broken_watch_is_cut_mid_stream(shared: Simulator, core: client.CoreV1Api):

@@ -146,6 +146,10 @@ class Simulator:
             raise ValueError(f"unknown kind {kind!r}")
         self.server.forbidden[kind] = set(namespaces) if namespaces is not None else None
 
+    def set_tokens(self, tokens: Iterable[str] | None) -> None:
+        """Change the accepted bearer tokens (None: no authentication), e.g. to expire one."""
+        self.server.tokens = set(tokens) if tokens is not None else None
+
     def allow(self, kind: str | None = None) -> None:
         """Undo forbid() for one kind, or for all."""
         if kind is None:
@@ -166,8 +170,9 @@ class Simulator:
         self.server.requests.clear()
 
     def write_kubeconfig(self, path: str | Path, token: str | None = None, namespace: str | None = None,
-                         context: str = CONTEXT) -> Path:
-        """A kubeconfig that the kubernetes client and kubectl both accept."""
+                         context: str = CONTEXT, proxy_url: str | None = None) -> Path:
+        """A kubeconfig that the kubernetes client and kubectl both accept (the first accepted
+        token unless `token` is given)."""
         if token is None and self.server.tokens:
             token = sorted(self.server.tokens)[0]
         user: dict = {"token": token} if token else {}
@@ -181,6 +186,8 @@ class Simulator:
             "contexts": [{"name": context, "context": ctx}],
             "current-context": context,
         }
+        if proxy_url:
+            config["clusters"][0]["cluster"]["proxy-url"] = proxy_url
         path = Path(path)
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         path.chmod(0o600)
