@@ -34,7 +34,7 @@ class ClusterStore:
         self.unreadable: set[str] = set()
         # pods by (namespace, label key, value); services by the same over their selectors
         self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-        self._pods_by_ns: dict[str, set[str]] = defaultdict(set)
+        self._by_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, namespace) -> names
         self._svc_selectors: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._slices_by_svc: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._ingress_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)  # "" = host-less rules
@@ -103,9 +103,8 @@ class ClusterStore:
     def _index_entries(self, r: Record, add: bool) -> None:
         ns, name = r.meta.key
         entries: list[tuple[dict, object, str | tuple[str, str]]] = [
-            (self._names_to_ns, (r.meta.kind, name), ns)]
+            (self._names_to_ns, (r.meta.kind, name), ns), (self._by_ns, (r.meta.kind, ns), name)]
         if isinstance(r, Pod):
-            entries.append((self._pods_by_ns, ns, name))
             entries.extend((self._pod_labels, (ns, k, v), name) for k, v in r.meta.labels.items())
         elif isinstance(r, Service):
             entries.extend((self._svc_selectors, (ns, k, v), name) for k, v in (r.selector or {}).items())
@@ -136,9 +135,12 @@ class ClusterStore:
         return self._by_kind.get(kind, {}).get((namespace, name))
 
     def objects(self, kind: str, namespace: str | None = None) -> Iterator[Record]:
-        for (ns, _), r in self._by_kind.get(kind, {}).items():
-            if namespace is None or ns == namespace:
-                yield r
+        table = self._by_kind.get(kind, {})
+        if namespace is None:
+            yield from table.values()
+        else:
+            for name in sorted(self._by_ns.get((kind, namespace), _EMPTY)):
+                yield table[(namespace, name)]
 
     def count(self, kind: str) -> int:
         return len(self._by_kind.get(kind, {}))
@@ -151,6 +153,10 @@ class ClusterStore:
         found = {ns for table in self._by_kind.values() for ns, _ in table if ns}
         found.update(name for _, name in self._by_kind.get("Namespace", {}))
         return sorted(found)
+
+    def pod_namespaces(self) -> list[str]:
+        """Namespaces that hold pods (cheap: from the index)."""
+        return sorted(ns for kind, ns in self._by_ns if kind == "Pod")
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._by_kind.values())

@@ -66,7 +66,7 @@ def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[C
         cache[ns] = candidates(store, ns)
     misses = near_misses(svc.selector, cache[ns])
     sel = selector_text(svc.selector)
-    other_ns = [n for n in store.namespaces() if n != ns and store.pods_matching(n, svc.selector)]
+    other_ns = [n for n in store.pod_namespaces() if n != ns and store.pods_matching(n, svc.selector)]
     if misses:
         message = f"selector {sel} matches no pod; {misses[0].describe()}"
         best = misses[0]
