@@ -97,7 +97,10 @@ def complete_service(svc: dict, ips: ServiceIPs, old: dict | None) -> None:
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
     old_spec = (old or {}).get("spec") or {}
-    if spec["type"] != "ExternalName":
+    if spec["type"] == "ExternalName":  # a switch to ExternalName releases the IP, as the API server does
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
+            spec.pop(key, None)
+    else:
         if not spec.get("clusterIP"):
             spec["clusterIP"] = old_spec.get("clusterIP") or ips.cluster_ip(f"{meta['namespace']}/{meta['name']}")
         if spec["clusterIP"] != "None":

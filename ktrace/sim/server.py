@@ -219,6 +219,8 @@ class ApiServer:
         if len(rest) == 3 and rest[2] != "status":
             raise _NOT_FOUND
         method = request.method
+        if method != "GET" and "dryRun" in request.query:  # refused rather than silently written
+            raise ApiError(400, "BadRequest", "dryRun is not supported by the ktrace simulator")
         if name is None:
             if method == "GET":
                 watching = request.query.get("watch") in ("1", "true", "True")
