@@ -40,6 +40,10 @@ def _load(args: Any) -> tuple[Source, ClusterStore]:
 def _console():
     from rich.console import Console
 
+    # A non-UTF-8 terminal (LANG=C, PYTHONIOENCODING=ascii) must not crash on a cluster's non-ASCII name.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and not (sys.stdout.encoding or "").lower().startswith("utf"):
+        reconfigure(errors="replace")
     return Console(highlight=False, soft_wrap=False, emoji=False)
 
 

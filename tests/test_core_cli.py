@@ -165,3 +165,18 @@ def test_demo_source(capsys: pytest.CaptureFixture) -> None:
     pytest.importorskip("ktrace.sim.demo")
     code, out, _ = run(capsys, "check", "--demo", "-o", "json")
     assert code in (0, 1) and json.loads(out)["summary"]["objects"]["Pod"] > 0
+
+
+def test_ascii_terminal_gets_ascii_symbols_and_survives_non_ascii_names(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    text = (SCENARIOS / "readiness.yaml").read_text().replace("3 Insufficient memory.", "3 Insufficient mémoire")
+    (tmp_path / "uni.yaml").write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "ktrace", "trace", "flaky.example.com", "-f",
+                           str(tmp_path / "uni.yaml")], capture_output=True, env=env)
+    out = done.stdout.decode("ascii")
+    assert done.returncode == 1 and done.stderr == b""
+    assert out.startswith("! degraded") and "`-- + ok  Ingress rd/rd" in out and "Insufficient m?moire" in out
