@@ -25,9 +25,11 @@ from ktrace.sources.kubeconfig import ContextInfo, connect, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
 from ktrace.store import ClusterStore
 
-# What the analysis reads, cheapest first so small kinds never wait behind the pods.
+# What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
+# the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
 LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
-    "Namespace", "IngressClass", "Ingress", "Service", "Secret", "EndpointSlice", "Pod"))
+    "Namespace", "IngressClass", "Ingress", "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet",
+    "EndpointSlice", "Pod"))
 
 # What is lost when a kind cannot be read at all (the info finding says so).
 _LOST = {
@@ -38,6 +40,9 @@ _LOST = {
     "Ingress": "no ingress to trace",
     "IngressClass": "ingress class checks skipped",
     "Namespace": "namespaces known only from the objects in them",
+    "Deployment": "selector hints from deployment pod templates skipped",
+    "StatefulSet": "selector hints from statefulset pod templates skipped",
+    "DaemonSet": "selector hints from daemonset pod templates skipped",
 }
 TLS_TYPE = "kubernetes.io/tls"
 
