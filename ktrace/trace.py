@@ -171,7 +171,11 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
         result.hops.append(Hop("Service", ns, backend.service, ERROR, [f.message for f in backend_problems],
                                SERVICE, {"port": backend.port}))
         return None, None
-    return svc, find_service_port(svc, backend.port)
+    sport = find_service_port(svc, backend.port)
+    if sport is None and svc.type == "ExternalName":  # a port-less ExternalName Service: the backend's port
+        number = backend.port if isinstance(backend.port, int) else 0
+        sport = ServicePort(backend.port if isinstance(backend.port, str) else "", number, backend.port or number)
+    return svc, sport
 
 
 def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result: RequestPath) -> None:

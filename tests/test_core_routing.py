@@ -155,3 +155,19 @@ def test_unnamed_port_never_matches_a_name() -> None:
 def test_rule_targets() -> None:
     assert rule_targets(HOSTS) == [("", "/"), ("*.corp.example.com", "/api"), ("*.example.com", "/"),
                                    ("a.example.com", "/")]
+
+
+def test_portless_externalname_backend() -> None:
+    from ktrace.checks import run_checks
+    from ktrace.trace import trace
+
+    store = ClusterStore([
+        ingress_class("nginx", default=True),
+        ing("ext", [{"host": "e.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "partner", "port": {"number": 443}}}}]}}]),
+        {"kind": "Service", "metadata": {"name": "partner", "namespace": "web"},
+         "spec": {"type": "ExternalName", "externalName": "api.partner.example.org"}},
+    ])
+    assert [f.code for f in run_checks(store, live=False)] == ["service-externalname"]
+    path = trace(store, "e.example.com", live=False)
+    assert path.status == "ok" and path.hops[-1].extra["externalName"] == "api.partner.example.org"

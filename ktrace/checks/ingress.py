@@ -75,7 +75,8 @@ def backend_findings(store: ClusterStore, ing: Ingress, backend: Backend, paths:
         return [finding("ingress-backend-service-missing", *_where(ing),
                         f"backend Service {backend.service!r} ({where}) does not exist in namespace {ns!r}", hint,
                         service=backend.service, paths=paths, namespaces_with_service=sorted(elsewhere))]
-    if find_service_port(svc, backend.port) is None:
+    # An ExternalName Service needs no ports: the controller proxies to the DNS name on the backend's port.
+    if find_service_port(svc, backend.port) is None and not (svc.type == "ExternalName" and not svc.ports):
         available = [p.label() for p in svc.ports]
         what = f"port {backend.port!r}" if backend.port is not None else "no port (and the Service has several)"
         hint = f"Service {svc.meta.name} exposes {', '.join(available) or 'no ports'}"
