@@ -48,7 +48,7 @@ CATALOG: dict[str, CatalogEntry] = {
         "warning", "Some of a Service's endpoints are not ready."),
     "service-target-port-missing": CatalogEntry(
         "error", "Selected pods do not declare the Service's targetPort (error for a named port: the pods get no "
-                 "endpoint; warning for a number: traffic may still flow)."),
+                 "endpoint; warning for a number the pods' declared ports lack: traffic may still flow)."),
     "service-externalname": CatalogEntry(
         "info", "An ExternalName Service: the path ends at a DNS name outside the cluster."),
     "pod-not-ready": CatalogEntry(

@@ -114,3 +114,18 @@ def test_manifest_completion_survives_junk_fields(data: st.DataObject) -> None:
         path = data.draw(st.sampled_from(leaves))
         objs[i] = _replace(objs[i], path, data.draw(anything))
     ClusterStore(complete(objs))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_target_parsing_fails_only_with_a_usage_error(text: str) -> None:
+    from ktrace.errors import UsageError
+    from ktrace.targets import parse_target
+
+    try:
+        t = parse_target(text)
+    except UsageError as e:
+        assert "malformed target" in str(e)
+    else:
+        assert t.path.startswith("/") and t.host == t.host.lower() and "?" not in t.path
+        trace(ClusterStore(SCENARIO_OBJECTS), t, live=False)
