@@ -6,6 +6,7 @@ object, so a watch event costs O(what changed), never a rebuild.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -45,8 +46,16 @@ class ClusterStore:
     # -- changes -------------------------------------------------------------------------------
 
     def load(self, objs: Iterable[dict]) -> None:
-        for obj in objs:
-            self.apply("ADDED", obj)
+        # Bulk loads allocate many small records that all survive: the cyclic collector would scan
+        # them again and again for nothing (it more than doubles the build time of 10k pods).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for obj in objs:
+                self.apply("ADDED", obj)
+        finally:
+            if enabled:
+                gc.enable()
 
     def apply(self, event_type: str, obj: dict) -> bool:
         """Apply one watch event; returns whether anything changed."""
