@@ -1,0 +1,81 @@
+"""TLS: a server certificate the kubeconfig's CA does not vouch for is one clear line; with the
+right certificate-authority the same server is read."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import threading
+from argparse import Namespace
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ktrace.errors import SourceError
+from ktrace.sources.live import open_live
+
+EMPTY_LIST = b'{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}'
+
+
+class EmptyCluster(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(EMPTY_LIST)))
+        self.end_headers()
+        self.wfile.write(EMPTY_LIST)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EmptyCluster)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    server.shutdown()
+    server.server_close()
+
+
+def kubeconfig(path: Path, server: str, ca: Path | None) -> str:
+    authority = f", certificate-authority: {ca}" if ca else ""
+    path.write_text(f"""
+clusters: [{{name: c, cluster: {{server: "{server}"{authority}}}}}]
+users: [{{name: u, user: {{token: t}}}}]
+contexts: [{{name: secure, context: {{cluster: c, user: u}}}}]
+current-context: secure
+""")
+    return str(path)
+
+
+def args(path: str) -> Namespace:
+    return Namespace(kubeconfig=path, context=None, namespace=None, all_namespaces=True, command="check")
+
+
+def test_unknown_certificate_authority_is_one_line(https_server: tuple[str, Path], tmp_path: Path) -> None:
+    server, _ = https_server
+    with pytest.raises(SourceError) as e:
+        open_live(args(kubeconfig(tmp_path / "k", server, None))).load()
+    message = str(e.value)
+    assert message.startswith("TLS verification failed (") and "\n" not in message
+    assert f"for {server} (context 'secure')" in message and "certificate-authority" in message
+
+
+def test_the_right_certificate_authority_connects(https_server: tuple[str, Path], tmp_path: Path) -> None:
+    server, cert = https_server
+    store = open_live(args(kubeconfig(tmp_path / "k", server, cert))).load()
+    assert len(store) == 0
