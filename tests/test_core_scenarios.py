@@ -138,3 +138,27 @@ def test_unreadable_endpointslices_fall_back_to_pod_status() -> None:
     store.unreadable.add("EndpointSlice")
     assert trace(store, "shop.example.com", live=True).status == "ok"
     assert run_checks(store, live=True) == []
+
+
+def test_services_without_any_endpoint() -> None:
+    from ktrace.store import ClusterStore
+
+    def pod(name: str, phase: str) -> dict:
+        return {"kind": "Pod", "metadata": {"name": name, "namespace": "a", "labels": {"app": "job"}},
+                "spec": {"containers": [{"name": "c"}]}, "status": {"phase": phase, "podIP": "10.0.0.1"}}
+    ingress = {"kind": "Ingress", "metadata": {"name": "i", "namespace": "a"}, "spec": {"rules": [
+        {"host": "h.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "manual", "port": {"number": 80}}}}]}}]}}
+    store = ClusterStore([
+        pod("done", "Succeeded"),
+        {"kind": "Service", "metadata": {"name": "job", "namespace": "a"},
+         "spec": {"selector": {"app": "job"}, "ports": [{"port": 80}]}},
+        {"kind": "Service", "metadata": {"name": "manual", "namespace": "a"}, "spec": {"ports": [{"port": 80}]}},
+        {"kind": "Service", "metadata": {"name": "unused-manual", "namespace": "a"}, "spec": {"ports": [{"port": 80}]}},
+        ingress,
+    ])
+    store.unreadable.add("IngressClass")
+    got = {(f.code, f.name): f.message for f in run_checks(store, live=False)}
+    assert got == {("service-no-ready-endpoints", "job"): "no endpoints: done: phase Succeeded: the pod has finished",
+                   ("service-no-ready-endpoints", "manual"): "no selector and no EndpointSlice: no endpoints"}
+    assert trace(store, "h.example.com", live=False).status == "broken"

@@ -125,8 +125,22 @@ def _pod_names(pods: list[Pod], limit: int = 3) -> str:
 
 def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBackends) -> list[Finding]:
     """Counted over every endpoint of the Service; pods of unknown readiness (offline templates)
-    and pods that cannot be endpoints (finished, named port missing) are left out."""
-    if svc.type == "ExternalName" or backends.known == 0:
+    and pods that cannot be endpoints (finished, named port missing) are left out of the counts.
+    A Service whose pods all cannot be endpoints, or a selector-less Service that an Ingress uses
+    and nobody gave endpoints, has none at all."""
+    if svc.type == "ExternalName" or (backends.known == 0 and backends.unknown):
+        return []
+    if backends.known == 0:
+        excluded = [p for p in backends.pods if p.state == EXCLUDED]
+        if excluded:
+            why = "; ".join(f"{p.pod.meta.name}: {p.reason}" for p in excluded[:4])
+            return [finding("service-no-ready-endpoints", *_svc(svc), f"no endpoints: {why}",
+                            "no selected pod can receive traffic", ready=0, total=0,
+                            not_ready=[{"pod": p.pod.meta.name, "reason": p.reason} for p in excluded])]
+        if not svc.selector and store.ingresses_for_service(*svc.meta.key) and "EndpointSlice" not in store.unreadable:
+            return [finding("service-no-ready-endpoints", *_svc(svc), "no selector and no EndpointSlice: no "
+                            "endpoints", "a selector-less Service needs EndpointSlices (label kubernetes.io/"
+                            "service-name) made by hand or by a controller", ready=0, total=0, not_ready=[])]
         return []
     known = [p for p in backends.pods if p.state not in (EXCLUDED, "unknown")]
     bad = [p for p in known if p.state == NOT_READY]
@@ -183,5 +197,11 @@ def check_service(store: ClusterStore, svc: Service, seen_pods: set[tuple[str, s
                         f"{svc.external_name or '(no externalName)'}", "ktrace does not follow DNS names",
                         external_name=svc.external_name)]
     out = selector_findings(store, svc, cache) + target_port_findings(store, svc)
-    backends = service_backends(store, svc, None)
-    return out + readiness_findings(store, svc, backends) + pod_findings(backends, seen_pods)
+    # Readiness per port (a pod lacking a named targetPort serves the other ports); the worst port speaks.
+    per_port = [service_backends(store, svc, port) for port in svc.ports or (None,)]
+    readiness = [f for b in per_port for f in readiness_findings(store, svc, b)]
+    if readiness:
+        out.append(max(readiness, key=lambda f: f.rank))
+    for b in per_port:
+        out += pod_findings(b, seen_pods)
+    return out
