@@ -95,7 +95,7 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
                    "kind": "resource"}
         location: dict = {"logicalLocations": [logical]}
         origin = origins.get((f.kind, f.namespace, f.name))
-        if origin:
+        if origin and not origin.startswith("<"):  # "<stdin>:3" names no artifact
             file, _, line = origin.rpartition(":")
             location["physicalLocation"] = {"artifactLocation": {"uri": file},
                                             "region": {"startLine": int(line) if line.isdigit() else 1}}
@@ -107,8 +107,7 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "ktrace", "version": __version__,
-                                      "informationUri": "https://github.com/ktrace/ktrace", "rules": rules}},
+        "runs": [{"tool": {"driver": {"name": "ktrace", "version": __version__, "rules": rules}},
                   "results": results}],
     }
 

@@ -130,7 +130,7 @@ class ManifestSource:
 
     def describe(self) -> str:
         where = f", namespace {self.namespace}" if self.namespace else ""
-        return f"files: {', '.join(self.paths)}{where}"
+        return f"files: {', '.join('stdin' if p == '-' else p for p in self.paths)}{where}"
 
     def load(self) -> ClusterStore:
         result = load_paths(self.paths, self.stdin_text)
