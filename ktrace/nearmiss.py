@@ -2,8 +2,9 @@
 match, and exactly how each label differs.
 
 Per selector label the candidate's labels are compared as: exact; key differs only in case
-(`App` vs `app`); value differs only in case; a typo (edit distance <= 2, and less than half of
-the word so `db` is not a typo of `ui`); missing; different value. A candidate is a near miss when
+(`App` vs `app`); key differs only in its prefix (`app.kubernetes.io/name` vs `name`); value
+differs only in case; a typo (edit distance <= 2, and less than half of the word so `db` is not a
+typo of `ui`); missing; different value. A candidate is a near miss when
 every difference is close (case or typo), or when exactly one of N >= 2 labels is missing or
 different and the others match. Candidates are ranked by how little would need to change.
 """
@@ -14,11 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # cost of each kind of difference: the ranking of candidates
-_COST = {"key-case": 1, "value-case": 1, "key-typo": 2, "value-typo": 2, "missing": 5, "value-differs": 5}
+_COST = {"key-case": 1, "value-case": 1, "key-typo": 2, "key-prefix": 2, "value-typo": 2, "missing": 5,
+         "value-differs": 5}
 _WHY = {
     "key-case": "key differs in case",
     "value-case": "value differs in case",
     "key-typo": "key looks like a typo",
+    "key-prefix": "key differs in its prefix",
     "value-typo": "value looks like a typo",
     "missing": "label missing",
     "value-differs": "value differs",
@@ -103,7 +106,10 @@ def _compare(key: str, value: str, labels: Mapping[str, str], used: set[str]) ->
     others = [k for k in labels if k not in used]
     same_case = [k for k in others if k.lower() == key.lower()]
     typos = sorted((k for k in others if is_typo(k, key)), key=lambda k: (edit_distance(k, key), k))
-    for k, kind in [*((k, "key-case") for k in same_case), *((k, "key-typo") for k in typos)]:
+    # `app.kubernetes.io/name` vs `name`, `example.com/tier` vs `example.org/tier`
+    prefixed = [k for k in others if k != key and k.rpartition("/")[2] == key.rpartition("/")[2]]
+    for k, kind in [*((k, "key-case") for k in same_case), *((k, "key-typo") for k in typos),
+                    *((k, "key-prefix") for k in prefixed)]:
         got = labels[k]
         if got == value or got.lower() == value.lower() or is_typo(got, value):
             used.add(k)

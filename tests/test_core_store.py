@@ -155,3 +155,8 @@ def test_unreadable_kinds_are_not_reported_missing() -> None:
     assert run_checks(store, live=True) == []
     path = trace(store, "x.example.com", live=True)
     assert path.status == "unknown" and path.hops[1].reasons == ["Services could not be read"]
+
+
+def test_key_prefix_near_miss() -> None:
+    [m] = near_misses({"app.kubernetes.io/name": "shop"}, [Candidate("pod p", {"name": "shop"})])
+    assert m.describe() == "pod p has name=shop (key differs in its prefix)"
