@@ -86,6 +86,11 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool) -> RequestPa
         _service_hops(store, svc, sport, result)
     result.findings.sort(key=sort_key)
     result.status = _overall(result.hops)
+    for hop in result.hops:  # which findings belong to which hop, for views that mark them in place
+        ref = (hop.kind, hop.namespace, hop.name)
+        codes = [f.code for f in result.findings if (f.kind, f.namespace, f.name) == ref]
+        if codes:
+            hop.extra["findings"] = codes
     return result
 
 
