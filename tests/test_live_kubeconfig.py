@@ -129,3 +129,20 @@ def test_one_private_configuration_per_context(two_files: tuple[str, str]) -> No
     assert beta.configuration.host == "http://127.0.0.1:2"
     assert alpha.configuration.connection_pool_maxsize == 7
     assert client.Configuration.get_default_copy().host == default_host  # the global default is untouched
+
+
+def test_socks_proxy_resolves_names_on_the_proxy_or_says_what_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "k"
+    path.write_text(yaml.safe_dump({
+        "clusters": [{"name": "c", "cluster": {"server": "https://10.1.2.3:6443", "proxy-url": "socks5://jump:1080"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "behind-jump", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "behind-jump"}))
+    info = resolve_context(str(path), None, {})
+    try:
+        import socks  # noqa: F401
+    except ImportError:
+        with pytest.raises(SourceError, match=r"socks5h://jump:1080, which needs PySocks"):
+            connect(info, pool_size=2)
+    else:
+        assert connect(info, pool_size=2).configuration.proxy == "socks5h://jump:1080"

@@ -12,6 +12,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,20 @@ def connect(info: ContextInfo, pool_size: int) -> Any:
                                     client_configuration=cfg, temp_file_path=_temp_dir())
     except (config.ConfigException, OSError, ValueError, KeyError, TypeError) as e:
         raise SourceError(f"context {info.name!r}: cannot load credentials: {_first_line(e)}") from None
+    if cfg.proxy and cfg.proxy.startswith("socks5://"):
+        # kubectl resolves the API server's name on the proxy (jump hosts); urllib3 calls that socks5h.
+        cfg.proxy = "socks5h://" + cfg.proxy[len("socks5://"):]
     cfg.connection_pool_maxsize = pool_size
     cfg.keep_alive = True  # TCP keepalive: a dead VPN or NAT entry surfaces as an error, not a hang
     # No retries inside urllib3 (they also log to stderr): a failed list is reported, a watch resumes itself.
     cfg.retries = False
-    api = client.ApiClient(configuration=cfg)
+    try:
+        with warnings.catch_warnings():  # the missing-PySocks warning would precede our one line
+            warnings.simplefilter("ignore")
+            api = client.ApiClient(configuration=cfg)
+    except ImportError:  # urllib3's SOCKS support comes with PySocks
+        raise SourceError(f"context {info.name!r} uses the SOCKS proxy {cfg.proxy}, which needs PySocks: "
+                          "pip install 'urllib3[socks]'") from None
     api.user_agent = "ktrace (read-only)"
     return api
 
