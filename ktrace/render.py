@@ -57,7 +57,7 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     elif hop.level == SERVICE and hop.kind == "Service" and x.get("targetPort") is not None:
         name = f" ({x['portName']})" if x.get("portName") else ""
         t.append(clean(f":{x.get('port')}{name} -> {x.get('targetPort')}"), style="dim")
-    elif hop.level == ENDPOINTS and "total" in x:
+    elif hop.level == ENDPOINTS and "total" in x and hop.status != "unknown":
         t.append(f"  {x['ready']}/{x['total']} ready", style="dim")
     elif hop.level == PODS:
         bits = [f":{x['containerPort']}" if x.get("containerPort") else "", x.get("ip") or ""]

@@ -214,7 +214,7 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
     ns = svc.meta.namespace
     ready, known, unknown = b.ready, b.known, b.unknown
     if known == 0 and unknown:
-        status, why = UNKNOWN, f"{unknown} pod(s) from manifests: readiness unknown offline"
+        status, why = UNKNOWN, "offline: no pod status, readiness unknown"
     elif known == 0:
         status, why = ERROR, "no endpoints" + ("" if svc.selector else ": no selector and no EndpointSlice")
     elif ready == 0:
