@@ -14,7 +14,6 @@ from ktrace.model import (
     EndpointSlice,
     Ingress,
     IngressClass,
-    Namespace,
     Pod,
     Record,
     Secret,
@@ -195,9 +194,6 @@ class ClusterStore:
     def workloads(self, namespace: str | None = None) -> Iterator[Workload]:
         for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"):
             yield from self.objects(kind, namespace)  # type: ignore[misc]
-
-    def namespace(self, name: str) -> Namespace | None:
-        return self._by_kind.get("Namespace", {}).get(("", name))  # type: ignore[return-value]
 
     def pods_matching(self, namespace: str, labels: Mapping[str, str]) -> list[Pod]:
         """Pods of `namespace` carrying every label in `labels` (a Service selector), by index."""

@@ -160,3 +160,10 @@ def test_unreadable_kinds_are_not_reported_missing() -> None:
 def test_key_prefix_near_miss() -> None:
     [m] = near_misses({"app.kubernetes.io/name": "shop"}, [Candidate("pod p", {"name": "shop"})])
     assert m.describe() == "pod p has name=shop (key differs in its prefix)"
+
+
+def test_namespaces_from_objects_and_namespace_objects() -> None:
+    store = ClusterStore([pod("a", {}), svc("s", {}, ns="api"), {"kind": "Namespace", "metadata": {"name": "empty"}},
+                          {"kind": "IngressClass", "metadata": {"name": "nginx"}}])
+    assert store.namespaces() == ["api", "empty", "shop"]
+    assert store.pod_namespaces() == ["shop"]
