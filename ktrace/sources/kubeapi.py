@@ -105,6 +105,8 @@ class KubeApi:
             raise ApiFailure(0, _network_reason(e)) from None
         except OSError as e:
             raise ApiFailure(0, e.strerror or type(e).__name__) from None
+        except Exception as e:  # credentials refreshed per request: an exec plugin or OIDC refresh failing
+            raise ApiFailure(0, f"credentials: {_first_line(e)}") from None
         if not 200 <= resp.status < 300:
             body = resp.data
             resp.release_conn()
@@ -198,6 +200,11 @@ def _peek_continue(data: bytes) -> str:
     items = head.find(b'"items"')
     m = _CONTINUE.search(head, 0, items if items >= 0 else len(head))
     return m.group(1).decode() if m else ""
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0]
 
 
 def _status_message(body: bytes) -> str:

@@ -146,8 +146,9 @@ class _Stream:
         log.info("watch %s: resourceVersion %s expired, listing again", self.target.describe(), self.rv)
         try:
             self.rv = self.w.relist(self.target)
-        except ApiFailure as e:
-            self._fail(f"{self.target.describe()}: relist failed: {_describe(e)}")
+        except Exception as e:  # the thread must live on: the next attempt lists again
+            why = _describe(e) if isinstance(e, ApiFailure) else f"{type(e).__name__}: {e}"
+            self._fail(f"{self.target.describe()}: relist failed: {why}")
             self.w.stopping.wait(self.w.backoff(1))
             return
         self.w.relists += 1

@@ -104,12 +104,12 @@ class LiveSource:
     def load(self) -> ClusterStore:
         """List every kind into a new store; SourceError (one line) when the cluster cannot be read."""
         store = ClusterStore()
-        results: queue.Queue[tuple[Kind, dict[Target, str] | ApiFailure]] = queue.Queue()
+        results: queue.Queue[tuple[Kind, dict[Target, str] | Exception]] = queue.Queue()
 
         def work(kind: Kind) -> None:
             try:
                 results.put((kind, self._load_kind(kind, store)))
-            except ApiFailure as e:
+            except Exception as e:  # handed to the caller's thread: never lost with a dead worker
                 results.put((kind, e))
 
         with gc_paused():
@@ -120,6 +120,8 @@ class LiveSource:
                 kind, result = results.get()
                 if isinstance(result, ApiFailure):
                     raise SourceError(self._fatal(result, kind))
+                if isinstance(result, Exception):
+                    raise result
                 self._watch_from.update(result)
         if self.unreadable and len(self.unreadable) + len(self.absent) == len(self.kinds):
             raise SourceError(f"context {self.context.name!r} (user {self.context.user or 'unknown'}) may not list "
