@@ -4,11 +4,13 @@ namespaces, what happens when access is refused, and that only GETs and no Secre
 from __future__ import annotations
 
 import os
+import sys
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ktrace.errors import SourceError
 from ktrace.sim.handle import Simulator
@@ -216,3 +218,19 @@ current-context: stuck
     finally:
         listener.close()
     assert "context 'stuck'" in str(e.value) and "read timed out" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_exec_credential_plugin_runs_through_the_client(sim_factory: Callable[..., Simulator],
+                                                        tmp_path: Path) -> None:
+    sim = sim_factory(cluster(), tokens={"from-plugin"})
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text('import json; print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", '
+                      '"kind": "ExecCredential", "status": {"token": "from-plugin"}}))\n')
+    kubeconfig = tmp_path / "k"
+    kubeconfig.write_text(yaml.safe_dump({
+        "clusters": [{"name": "c", "cluster": {"server": sim.url}}],
+        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": sys.executable, "args": [str(plugin)]}}}],
+        "contexts": [{"name": "sso", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "sso"}))
+    assert open_live(args(kubeconfig, all_namespaces=True)).load().count("Pod") == 6
