@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+from ktrace.endpoints import SERVICE_NAME_LABEL
+from ktrace.kinds import KINDS
+
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 # Set on pods that ktrace synthesises from a workload's pod template (offline manifests).
@@ -474,7 +476,7 @@ class RawObject:
 
 Record = Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | RawObject
 
-CLUSTER_SCOPED = frozenset({"Namespace", "IngressClass", "GatewayClass"})
+CLUSTER_SCOPED = frozenset(k.kind for k in KINDS if not k.namespaced)
 
 
 def record_from_dict(obj: Any) -> Record | None:

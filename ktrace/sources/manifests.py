@@ -17,10 +17,9 @@ from ktrace.endpoints import SERVICE_NAME_LABEL, compute_slices
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, finding
 from ktrace.loader import load_paths
-from ktrace.model import REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
+from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
 from ktrace.store import ClusterStore
 
-_CLUSTER_SCOPED = {"Namespace", "IngressClass", "GatewayClass"}
 # Kinds whose absence from the files would otherwise read as "missing" in the checks.
 _NEEDED = {"Secret": "TLS secret checks skipped", "IngressClass": "ingress class checks skipped"}
 
@@ -135,11 +134,11 @@ class ManifestSource:
     def load(self) -> ClusterStore:
         result = load_paths(self.paths, self.stdin_text)
         for obj, origin in zip(result.objects, result.origins, strict=True):
-            ns = "" if obj["kind"] in _CLUSTER_SCOPED else _ns(obj)
+            ns = "" if obj["kind"] in CLUSTER_SCOPED else _ns(obj)
             self.origins.setdefault((obj["kind"], ns, obj["metadata"]["name"]), origin)
         objects = [o for o in result.objects
-                   if self.namespace is None or o["kind"] in _CLUSTER_SCOPED or _ns(o) == self.namespace]
-        if not any(o["kind"] not in _CLUSTER_SCOPED for o in objects):
+                   if self.namespace is None or o["kind"] in CLUSTER_SCOPED or _ns(o) == self.namespace]
+        if not any(o["kind"] not in CLUSTER_SCOPED for o in objects):
             where = f" in namespace {self.namespace}" if self.namespace and result.objects else ""
             raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
         if result.skipped:
