@@ -108,8 +108,14 @@ class _Stream:
             except Exception as e:  # any read failure: reset, timeout, shutdown by stop()
                 if w.stopping.is_set():
                     break
-                self._fail(f"{self.target.describe()}: {_read_error(e)}")
-                attempt += 1
+                if _silent(e):
+                    # No byte, not even a bookmark, for the read timeout: the connection may be dead, or the
+                    # server just quiet. Reconnect at once; only if that fails is the stream down.
+                    log.info("watch %s: silent for %.0f s, reconnecting", self.target.describe(), w.timeouts.read)
+                    w.note_error(f"{self.target.describe()}: {_read_error(e)}")
+                else:
+                    self._fail(f"{self.target.describe()}: {_read_error(e)}")
+                    attempt += 1
             finally:
                 # Never hand a half-read stream back to the pool: close, and the pool reconnects.
                 self.resp = None
@@ -247,6 +253,12 @@ def _describe(e: ApiFailure) -> str:
     if e.status:
         return f"{e.status} {e.reason}" + (f": {e.message}" if e.message else "")
     return e.reason
+
+
+def _silent(e: Exception) -> bool:
+    from urllib3.exceptions import ReadTimeoutError
+
+    return isinstance(e, ReadTimeoutError)
 
 
 def _read_error(e: Exception) -> str:
