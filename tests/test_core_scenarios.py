@@ -57,6 +57,10 @@ def test_trace_offline(name: str, target: str) -> None:
     path = trace(store, target, live=False)
     assert path.status == want["status"], [h.to_dict() for h in path.hops]
     assert sorted(f.code for f in path.findings) == sorted(want["codes"])
+    if "service" in want:
+        assert [h.name for h in path.hops if h.kind == "Service"] == [want["service"]]
+    if "tls" in want:
+        assert path.hops[0].extra["tlsSecret"] == want["tls"]
 
 
 def test_every_catalog_code_is_exercised() -> None:

@@ -51,3 +51,5 @@ def test_scenario_against_the_simulator(served: Callable[[str], ClusterStore], n
         path = trace(store, target, live=True)
         assert path.status == want.get("sim_status", want["status"]), (target, [h.to_dict() for h in path.hops])
         assert sorted(f.code for f in path.findings if f.code not in live_only) == sorted(want["codes"]), target
+        if "service" in want:
+            assert [h.name for h in path.hops if h.kind == "Service"] == [want["service"]], target
