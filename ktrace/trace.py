@@ -116,7 +116,7 @@ def _no_route(store: ClusterStore, t: Target) -> Finding:
     elif close:
         hint = f"closest hosts: {', '.join(close[:4])}"
     else:
-        hint = f"no Ingress names a similar host ({len(hosts)} hosts in scope)"
+        hint = f"no Ingress names a similar host ({len(hosts)} host(s) in scope)"
     return finding("host-no-route", "Host", "", t.host, f"no Ingress rule or default backend serves {t}", hint,
                    host=t.host, path=t.path, closest_hosts=close[:4], paths=paths)
 
