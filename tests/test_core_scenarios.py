@@ -166,3 +166,33 @@ def test_services_without_any_endpoint() -> None:
     assert got == {("service-no-ready-endpoints", "job"): "no endpoints: done: phase Succeeded: the pod has finished",
                    ("service-no-ready-endpoints", "manual"): "no selector and no EndpointSlice: no endpoints"}
     assert trace(store, "h.example.com", live=False).status == "broken"
+
+
+def test_kubectl_dump_uses_real_pods_not_templates(tmp_path: Path) -> None:
+    """`kubectl get deploy,rs,pod,svc -o json`: a List whose pods belong to a ReplicaSet of a
+    Deployment. The real pods stand for themselves; no template pod is added."""
+    import json
+
+    labels = {"app": "web"}
+    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "web", "ports": [
+        {"name": "http", "containerPort": 8080}]}]}}
+    items = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "d"},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": template}},
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+            "name": "web-5f", "namespace": "d", "ownerReferences": [{"kind": "Deployment", "name": "web"}]},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": template}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": "web-5f-x", "namespace": "d", "labels": labels, "ownerReferences": [
+                {"kind": "ReplicaSet", "name": "web-5f", "controller": True}]},
+         "spec": template["spec"], "status": {"phase": "Running", "podIP": "10.0.0.9",
+                                               "conditions": [{"type": "Ready", "status": "False"}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "d"},
+         "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": "http"}]}},
+    ]
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    store = ManifestSource([str(dump)]).load()
+    assert [p.meta.name for p in store.pods()] == ["web-5f-x"]
+    assert {(f.code, f.name) for f in run_checks(store, live=False)} == {
+        ("service-no-ready-endpoints", "web"), ("pod-not-ready", "web-5f-x")}
