@@ -149,8 +149,22 @@ def test_cluster_wide_refusal_falls_back_to_the_context_namespace(served: tuple[
     assert {p.meta.namespace for p in store.pods()} == {"team-a"}
     assert source.partial == {"Pod": ("team-a",)}
     assert "Pod" not in store.unreadable
-    assert "only namespace team-a" in source.notes[0].message
+    assert [n.message for n in source.notes] == ["cannot list pods in all namespaces: only namespace team-a is read"]
     assert store.count("Service") == 2  # other kinds still cluster-wide
+
+
+def test_namespace_scoped_access_everywhere_is_one_note(served: tuple[Simulator, Path]) -> None:
+    """A user bound to one namespace: cluster-scoped kinds refused, the rest read in that namespace."""
+    sim, kubeconfig = served
+    for kind in LIVE_KINDS:
+        sim.forbid(kind.kind, namespaces=["team-b"])
+    source = open_live(args(kubeconfig, command="trace"))  # trace looks everywhere it may
+    store = source.load()
+    assert snapshot(store) == {k: v for k, v in fresh(sim, "team-a").items() if k[0] not in ("Namespace",)}
+    assert store.unreadable == {"Namespace", "IngressClass"}
+    partial = [n.message for n in source.notes if "all namespaces" in n.message]
+    assert len(partial) == 1 and "pods" in partial[0] and "secrets" in partial[0]
+    assert len(source.notes) == 3
 
 
 def test_a_kind_refused_in_the_namespace_asked_for(served: tuple[Simulator, Path]) -> None:

@@ -127,6 +127,13 @@ class LiveSource:
             raise SourceError(f"context {self.context.name!r} (user {self.context.user or 'unknown'}) may not list "
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
         store.unreadable.update(self.unreadable)
+        if self.partial:
+            plurals = ", ".join(k.plural for k in self.kinds if k.kind in self.partial)
+            only = self.context.namespace
+            self.notes.append(finding(
+                "source-kind-unreadable", "Namespace", only, "",
+                f"cannot list {plurals} in all namespaces: only namespace {only} is read",
+                "ask for cluster-wide list/watch permission, or narrow the scope with -n", kinds=sorted(self.partial)))
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
         self.store = store
         return store
@@ -152,10 +159,9 @@ class LiveSource:
                 if e.status != 403:
                     raise
             else:
-                self.partial[kind.kind] = (fallback,)
-                self._note(kind, "", f"cannot list {kind.plural} in all namespaces: only namespace {fallback} is read",
-                           f"ask for list/watch on {kind.plural} cluster-wide, or narrow with -n", forbidden)
-                return found
+                with self.lock:
+                    self.partial[kind.kind] = (fallback,)
+                return found  # one note for all such kinds, made by load()
         where = f" in namespace {ns}" if ns else ""
         self.unreadable[kind.kind] = forbidden.message or "forbidden"
         self._note(kind, ns or "", f"cannot list {kind.plural}{where}: {_LOST.get(kind.kind, 'checks skipped')}",
