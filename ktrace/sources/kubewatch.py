@@ -98,13 +98,17 @@ class _Stream:
                 w.stopping.wait(w.backoff(attempt))
                 continue
             self.resp = resp
-            attempt = 0
             self._up()
+            connected = time.monotonic()
+            failures = attempt
+            # A stream that breaks right after connecting keeps backing off (a flapping proxy must
+            # not see a reconnect storm); one that ran for a while starts over.
+            attempt = 0
             try:
                 self._consume(resp)
             except BrokenStream as e:
                 self._fail(f"{self.target.describe()}: {e}")
-                attempt += 1
+                attempt = _next_attempt(failures, connected)
             except Exception as e:  # any read failure: reset, timeout, shutdown by stop()
                 if w.stopping.is_set():
                     break
@@ -115,7 +119,7 @@ class _Stream:
                     w.note_error(f"{self.target.describe()}: {_read_error(e)}")
                 else:
                     self._fail(f"{self.target.describe()}: {_read_error(e)}")
-                    attempt += 1
+                    attempt = _next_attempt(failures, connected)
             finally:
                 # Never hand a half-read stream back to the pool: close, and the pool reconnects.
                 self.resp = None
@@ -232,6 +236,10 @@ class Watcher:
 
     def _last_error(self) -> str | None:
         return self.errors[-1][1] if self.errors else None
+
+
+def _next_attempt(failures: int, connected: float, settled: float = 10.0) -> int:
+    return 1 if time.monotonic() - connected >= settled else failures + 1
 
 
 def _lines(resp: Any) -> Iterator[bytes]:
