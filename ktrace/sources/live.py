@@ -7,6 +7,12 @@ on `type=kubernetes.io/tls` tells which of them are TLS secrets.
 
 Thread safety: list and watch threads change the store only while holding `LiveSource.lock`;
 readers in other threads (the TUI) take the same lock.
+
+    source = open_live(args)            # resolves the context, runs exec plugins: before any TUI starts
+    store = source.load()               # SourceError (one line) if the cluster cannot be read
+    source.watch(store, on_change)      # on_change(Change) from watch threads, after each change
+    source.status                       # WatchStatus: live / reconnecting / stale since T, last error
+    source.close()
 """
 
 from __future__ import annotations
