@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from ktrace import endpoints
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.sim import complete, workloads
+from ktrace.sim.ingress_controller import admitted_status
 from ktrace.sim.kubelet import Kubelet
 from ktrace.sim.patch import apply_patch
 from ktrace.sim.state import DEFAULT_HISTORY, ApiError, Store, clone, not_found
@@ -209,11 +210,28 @@ class Cluster:
             complete.complete_namespace(obj)
         elif kind == "EndpointSlice":
             complete.complete_slice(obj)
+        elif kind == "Ingress":
+            self._admit(obj)
         self.store.put(obj)
+        if kind == "IngressClass":
+            self._admit_pending()
         if kind in _CONTROLLED:
             self._dirty.add(obj["metadata"]["namespace"])
             self._settle()
         return obj
+
+    def _admit(self, ingress: dict) -> None:
+        status = admitted_status(ingress, (e.obj for e in self.store.entries("IngressClass")))
+        if status is not None:
+            ingress["status"] = status
+
+    def _admit_pending(self) -> None:
+        """A new class admits the Ingresses that were waiting for a controller."""
+        classes = [e.obj for e in self.store.entries("IngressClass")]
+        for entry in list(self.store.entries("Ingress")):
+            status = admitted_status(entry.obj, classes)
+            if status is not None:
+                self.write_status(entry.obj, status)
 
     def _remove(self, kind: str, namespace: str | None, name: str) -> None:
         event = self.store.remove(kind, namespace, name)

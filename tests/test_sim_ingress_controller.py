@@ -1,0 +1,41 @@
+"""The simulator admits Ingresses whose class exists, as a running ingress controller would."""
+
+from ktrace.sim.handle import Simulator
+
+
+def ingress(ns: str, name: str, cls: str | None = None, annotation: str | None = None) -> dict:
+    meta: dict = {"name": name, "namespace": ns}
+    if annotation:
+        meta["annotations"] = {"kubernetes.io/ingress.class": annotation}
+    spec: dict = {"rules": [{"host": f"{name}.example", "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}
+    if cls:
+        spec["ingressClassName"] = cls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+def ingress_class(name: str, default: bool = False) -> dict:
+    meta: dict = {"name": name}
+    if default:
+        meta["annotations"] = {"ingressclass.kubernetes.io/is-default-class": "true"}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": meta,
+            "spec": {"controller": f"example.com/{name}"}}
+
+
+def address(sim: Simulator, ns: str, name: str) -> list:
+    return ((sim.get("Ingress", ns, name).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+
+
+def test_admission_follows_the_class(sim: Simulator) -> None:
+    sim.apply(ingress_class("nginx"))
+    sim.apply(ingress("a", "by-spec", cls="nginx"))
+    sim.apply(ingress("a", "by-annotation", annotation="nginx"))
+    sim.apply(ingress("a", "unknown-class", cls="traefik"))
+    sim.apply(ingress("a", "no-class"))
+    assert address(sim, "a", "by-spec") and address(sim, "a", "by-spec") == address(sim, "a", "by-annotation")
+    assert address(sim, "a", "unknown-class") == []
+    assert address(sim, "a", "no-class") == []
+
+    sim.apply(ingress_class("traefik", default=True))  # a controller arrives: waiting Ingresses get admitted
+    assert address(sim, "a", "unknown-class")
+    assert address(sim, "a", "no-class") == address(sim, "a", "unknown-class") != address(sim, "a", "by-spec")
