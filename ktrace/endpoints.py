@@ -86,21 +86,28 @@ def endpoint_for(service: Mapping, pod: Mapping) -> dict:
 def compute_slices(service: Mapping, pods: Iterable[Mapping]) -> list[dict]:
     """The EndpointSlices the controller would publish for `service`, given the pods of its
     namespace (the caller may pass more; namespace and selector are checked here)."""
-    if not manages(service):
-        return []
-    meta = service.get("metadata") or {}
-    namespace, name = meta.get("namespace") or "default", meta.get("name")
-    selector = selectors.from_match_labels((service.get("spec") or {}).get("selector"))
+    try:
+        if not manages(service):
+            return []
+        meta = service.get("metadata") or {}
+        namespace, name = meta.get("namespace") or "default", meta.get("name")
+        selector = selectors.from_match_labels((service.get("spec") or {}).get("selector"))
+    except (AttributeError, TypeError, ValueError):
+        return []  # not a Service the API server would accept
     groups: dict[tuple, list[dict]] = {}
-    for pod in sorted(pods, key=lambda p: (p.get("metadata") or {}).get("name") or ""):
-        pmeta = pod.get("metadata") or {}
-        if (pmeta.get("namespace") or "default") != namespace or not pod_in_endpoints(pod):
-            continue
-        if not selectors.matches(selector, pmeta.get("labels")):
-            continue
-        ports = endpoint_ports(service, pod)
-        key = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
-        groups.setdefault(key, []).append(endpoint_for(service, pod))
+    for pod in sorted(pods, key=_pod_name):
+        try:
+            pmeta = pod.get("metadata") or {}
+            if (pmeta.get("namespace") or "default") != namespace or not pod_in_endpoints(pod):
+                continue
+            if not selectors.matches(selector, pmeta.get("labels")):
+                continue
+            ports = endpoint_ports(service, pod)
+            key = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
+            endpoint = endpoint_for(service, pod)
+        except (AttributeError, TypeError, KeyError, ValueError):
+            continue  # a malformed pod (offline files) is skipped alone, not the whole Service
+        groups.setdefault(key, []).append(endpoint)
     slices = []
     for key, endpoints in groups.items():
         for start in range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE):
@@ -108,6 +115,12 @@ def compute_slices(service: Mapping, pods: Iterable[Mapping]) -> list[dict]:
             ipv6 = ":" in chunk[0]["addresses"][0]
             slices.append(_slice(service, namespace, name, key, start // MAX_ENDPOINTS_PER_SLICE, chunk, ipv6))
     return slices
+
+
+def _pod_name(pod: object) -> str:
+    meta = pod.get("metadata") if isinstance(pod, Mapping) else None
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    return name if isinstance(name, str) else ""
 
 
 def _slice(service: Mapping, namespace: str, name: str, key: tuple, index: int, endpoints: list[dict],

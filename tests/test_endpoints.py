@@ -81,3 +81,17 @@ def test_headless_publish_not_ready_and_slice_size() -> None:
     assert [len(s["endpoints"]) for s in slices] == [100, 100, 30]
     assert all(ep["conditions"]["ready"] for s in slices for ep in s["endpoints"])
     assert len({s["metadata"]["name"] for s in slices}) == 3
+
+
+def test_malformed_input_skips_only_the_broken_pod() -> None:
+    good = pod("a", {"app": "web"})
+    broken = [
+        {"metadata": {"name": "b", "namespace": "shop", "labels": {"app": "web"}}, "status": {"podIP": 7},
+         "spec": {"containers": "nope"}},
+        {"metadata": {"name": "c", "namespace": "shop", "labels": ["app"]}, "status": "Running"},
+        {"metadata": None},
+    ]
+    svc = service({"app": "web"}, [{"name": "http", "port": 80, "targetPort": "http"}])
+    assert set(endpoints_by_pod(compute_slices(svc, [*broken, good]))) == {"a"}
+    assert compute_slices({"metadata": "x", "spec": {"selector": {"app": "web"}}}, [good]) == []
+    assert compute_slices({"spec": {"selector": ["app"], "ports": 3}}, [good]) == []

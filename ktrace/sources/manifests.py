@@ -103,12 +103,7 @@ def complete(objects: list[dict]) -> list[dict]:
                    if o.get("kind") == "EndpointSlice"}
     for svc in objects:
         if svc.get("kind") == "Service" and (_ns(svc), _meta(svc).get("name")) not in with_slices:
-            try:
-                extra += compute_slices(svc, [p for p in all_pods if _ns(p) == _ns(svc)])
-            except (AttributeError, TypeError, KeyError, ValueError):
-                # compute_slices expects schema-valid objects (as the API server serves them); a
-                # malformed Service or pod in the files simply gets no derived endpoints.
-                continue
+            extra += compute_slices(svc, [p for p in all_pods if _ns(p) == _ns(svc)])
     return objects + extra
 
 
