@@ -7,11 +7,12 @@ encoding is not UTF-8. Every string that came from the cluster goes through `cle
 
 from __future__ import annotations
 
+import io
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 from rich.tree import Tree
 
@@ -33,6 +34,12 @@ def clean(text: object) -> str:
     """A cluster-provided value made safe to print: control characters and bidi overrides dropped,
     newlines and tabs turned into spaces."""
     return _CONTROL.sub("", str(text).replace("\n", " ").replace("\t", " ").replace("\r", " "))
+
+
+def strip_controls(text: str) -> str:
+    """Like `clean()` but keeps newlines and tabs: for multi-line values (YAML views) that the
+    renderer lays out itself."""
+    return _CONTROL.sub("", text.replace("\r", ""))
 
 
 def badge(status: str, ascii_only: bool = False) -> Text:
@@ -75,10 +82,50 @@ def _reasons(node: Tree, hop: Hop) -> None:
         node.add(Text(clean(r), style="dim" if hop.status in ("ok", "unknown") else ""))
 
 
-def path_tree(path: RequestPath, ascii_only: bool = False) -> Tree:
+def hop_key(hop: Hop) -> tuple[int, str, str, str]:
+    """What identifies a hop across two traces of one target (to tell which hops changed)."""
+    return (hop.level, hop.kind, hop.namespace, hop.name)
+
+
+def near_miss_lines(f: Finding, ascii_only: bool = False) -> list[str]:
+    """A selector's near misses as `selector K=V ≠ pod label k=v (why)`, one line per difference."""
+    neq = "!=" if ascii_only else "≠"
+    out = []
+    for miss in f.details.get("near_misses") or ():
+        for d in miss.get("differences") or ():
+            label = f"pod label {d['label']}" if d.get("label") else "no such pod label"
+            out.append(clean(f"selector {d.get('selector', '?')} {neq} {label} ({d.get('explanation', '')})"))
+    return out
+
+
+def _finding_details(node: Tree, hop: Hop, path: RequestPath, ascii_only: bool) -> None:
+    codes = hop.extra.get("findings") or ()
+    for f in path.findings:
+        if f.code in codes and (f.kind, f.namespace, f.name) == (hop.kind, hop.namespace, hop.name):
+            for line in near_miss_lines(f, ascii_only):
+                node.add(Text(line, style="bold"))
+            if f.hint:
+                node.add(Text(clean(f"hint: {f.hint}"), style="italic"))
+
+
+def _changed_label(label: Text, before: str | None, ascii_only: bool) -> Text:
+    # A symbol and words, not only a colour: the mark must survive NO_COLOR and 16-colour terminals.
+    was = "new" if not before else f"was {(ASCII_SYMBOLS if ascii_only else SYMBOLS).get(before, '?')} {before}"
+    marked = Text("* ", style="bold reverse")
+    marked.append_text(label)
+    marked.append(f"  (changed: {was})", style="bold reverse")
+    return marked
+
+
+def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = False,
+              changed: Mapping[tuple, str | None] | None = None) -> Tree:
+    """The path as a tree. `details`: also each hop's near-miss lines and the hints of its findings
+    (the TUI, which has no findings list under the tree). `changed`: hop_key -> previous status
+    (None for a hop that is new), marked with `*` and the old status."""
     root_label = badge(path.status, ascii_only)
     root_label.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
     root = Tree(root_label, guide_style="dim")
+    changed = changed or {}
     parents: dict[int, Tree] = {-1: root}
     ready_shown = hidden = 0
     for hop in path.hops:
@@ -88,8 +135,12 @@ def path_tree(path: RequestPath, ascii_only: bool = False) -> Tree:
                 continue
             ready_shown += 1
         parent = parents.get(hop.level - 1) or parents[max(k for k in parents if k < hop.level)]
-        node = parent.add(_hop_label(hop, ascii_only))
+        label = _hop_label(hop, ascii_only)
+        key = hop_key(hop)
+        node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
         _reasons(node, hop)
+        if details:
+            _finding_details(node, hop, path, ascii_only)
         parents[hop.level] = node
         for deeper in [k for k in parents if k > hop.level]:
             del parents[deeper]
@@ -142,3 +193,26 @@ def trace_view(path: RequestPath, ascii_only: bool = False, width: int = 80) -> 
         lines.rstrip()
         parts.append(lines)
     return Group(*parts)
+
+
+class AsciiGuides:
+    """Draws a renderable as if the terminal could not encode Unicode (ASCII tree guides and boxes),
+    for `--ascii` inside a UTF-8 terminal."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        ascii_options = options.copy()
+        ascii_options.encoding = "ascii"
+        yield from console.render(self.renderable, ascii_options)
+
+
+def trace_text(path: RequestPath, width: int = 100, ascii_only: bool = False) -> str:
+    """The trace as plain text (no ANSI): what `y` copies to the clipboard."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, force_terminal=False, no_color=True,
+                      emoji=False, highlight=False, legacy_windows=False)
+    view = trace_view(path, ascii_only, width)
+    console.print(AsciiGuides(view) if ascii_only else view)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
