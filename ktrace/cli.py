@@ -32,6 +32,20 @@ def _source_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--demo", action="store_true", default=d(False), help="use the embedded demo cluster")
 
 
+def _ignore_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ignore", metavar="CODE[,CODE]", action="append",
+                        help="leave out findings with these codes (repeatable); per object: annotation "
+                        "ktrace.dev/ignore: CODE[,CODE] or *")
+
+
+def _codes_help() -> str:
+    from ktrace.findings import CATALOG
+
+    width = max(map(len, CATALOG))
+    rows = "\n".join(f"  {code:<{width}}  {e.severity}" for code, e in CATALOG.items())
+    return f"finding codes (stable; see the README for what each means):\n{rows}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ktrace",
@@ -49,12 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Trace a request for TARGET (host, host/path or URL) hop by hop.")
     p.add_argument("target", help="host, host/path or http(s)://host[:port]/path")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    _ignore_option(p)
     _source_options(p, suppress=True)
 
     p = sub.add_parser("check", help="report every finding in scope",
-                       description="Check every ingress, service and pod in scope and list the findings.")
+                       description="Check every ingress, service and pod in scope and list the findings.",
+                       epilog=_codes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", choices=("text", "json", "sarif"), default="text")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    _ignore_option(p)
     _source_options(p, suppress=True)
 
     p = sub.add_parser("sim", help="serve the embedded Kubernetes API simulator",

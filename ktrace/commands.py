@@ -18,6 +18,7 @@ from ktrace.findings import CATALOG, Finding, at_least, sort_key
 from ktrace.routing import rule_targets
 from ktrace.sources import Source, open_source
 from ktrace.store import ClusterStore
+from ktrace.suppress import parse_codes, suppress
 from ktrace.targets import Target, parse_target
 from ktrace.trace import RequestPath, trace
 
@@ -61,6 +62,7 @@ def _trace_exit(path: RequestPath) -> int:
 
 def run_trace(args: Any) -> int:
     target = parse_target(args.target)
+    ignored = parse_codes(getattr(args, "ignore", None))
     source, store = _load(args)
     try:
         path = trace(store, target, live=source.live)
@@ -71,6 +73,7 @@ def run_trace(args: Any) -> int:
         if not f.details.get("paths"):  # nothing at all for this host: a usage error, not a finding
             raise UsageError(f"unknown host {target.host}: no Ingress rule or default backend serves it "
                              f"in {source.describe()}; {f.hint}")
+    path.findings = suppress(path.findings, store, ignored)
     if getattr(args, "output", "text") == "json":
         _write_json(path.to_dict())
     else:
@@ -113,11 +116,13 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
 
 
 def run_check(args: Any) -> int:
+    ignored = parse_codes(getattr(args, "ignore", None))
     source, store = _load(args)
     try:
         findings = sorted(source.notes + run_checks(store, live=source.live), key=sort_key)
     finally:
         source.close()
+    findings = suppress(findings, store, ignored)
     shown = at_least(findings, getattr(args, "min_severity", "info") or "info")
     output = getattr(args, "output", "text")
     origins = getattr(source, "origins", {})
