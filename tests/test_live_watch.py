@@ -126,3 +126,27 @@ def test_stop_ends_every_stream_quickly(watching: Watching) -> None:
     assert time.monotonic() - t0 < 1.5
     assert not any(s.thread.is_alive() for s in watching.watcher.streams)
     assert watching.watcher.status.state == "stopped"
+
+
+def test_namespace_scope_holds_for_watches(sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = sim_factory(cluster(), bookmark_interval=0.2)
+    source = open_live(args(sim.write_kubeconfig(tmp_path / "k"), namespace="team-b"))
+    store = source.load()
+    try:
+        w = Watching(sim, source, store)
+        sim.apply(pod("team-a", "elsewhere", "web"))
+        sim.apply(pod("team-b", "here", "web"))
+
+        def synced() -> bool:  # the new pod and the slice the simulator's controller updates for it
+            with source.lock:
+                return snapshot(store) == fresh(sim, "team-b")
+
+        wait_for(synced)
+        assert store.get("Pod", "team-b", "here") is not None
+        assert store.get("Pod", "team-a", "elsewhere") is None
+        watched = {r["path"] for r in sim.requests if "watch=true" in r["query"]}
+        assert watched and all("/namespaces/team-b/" in p or p.endswith(("/namespaces", "/ingressclasses"))
+                               for p in watched)
+        assert w.watcher.status.state == "live"
+    finally:
+        source.close()
