@@ -5,8 +5,10 @@ Prints one table (median of --runs runs, each a fresh process measured from its 
   ktrace check -A        process start -> `ktrace check -A -o json` finished
   kubectl get            `kubectl get pods,services,ingresses,endpointslices -A` (analyses nothing)
   floor                  raw HTTP GET of those four lists + orjson parse, nothing else
-then the watch latency: pods patched at --rate per second by another process, and the time from
-each PATCH being sent to the change being visible in ktrace's store.
+then the watch latency: ingresses, then pods, patched at --rate per second by another process, and
+the time from each PATCH being sent to the change being visible in ktrace's store. That time includes
+the simulator's own work; pod writes also run its controllers, which caps their rate below 1,000/s
+on 2 CPUs, and its garbage collector over 10,000 pods shows up as the occasional long maximum.
 
     .venv/bin/python benchmarks/bench_live.py [--pods 10000] [--runs 5] [--rate 1000] [--seconds 5]
 """
