@@ -81,6 +81,14 @@ def _named(doc: dict[str, Any], section: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+def context_names(files: tuple[str, ...] | list[str]) -> list[str]:
+    """Every context the kubeconfig files define, in name order (the TUI offers to switch to them)."""
+    names: set[str] = set()
+    for path in files:
+        names.update(_named(_read(path), "contexts"))
+    return sorted(names)
+
+
 def resolve_context(kubeconfig: str | None, context: str | None,
                     environ: os._Environ | dict[str, str] = os.environ) -> ContextInfo:
     """The context kubectl would use for these options, or SourceError with one line."""

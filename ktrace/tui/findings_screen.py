@@ -1,0 +1,120 @@
+"""The findings view: every finding in scope, grouped by severity (errors, warnings, info), one line
+each in a list that stays quick with thousands; the highlighted finding's message and hint below.
+Enter dismisses with the chosen Finding (the app jumps to its object and path)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ktrace.findings import Finding, sort_key
+from ktrace.render import STYLES, badge, clean, summary_line
+
+GROUPS = (("error", "Errors"), ("warning", "Warnings"), ("info", "Info"))
+
+
+def _object(f: Finding) -> str:
+    where = f"{f.namespace}/{f.name}" if f.namespace else f.name
+    return clean(f"{f.kind} {where}" if where else f.kind)
+
+
+class FindingsScreen(Screen[Finding | None]):
+    DEFAULT_CSS = """
+    FindingsScreen { layout: vertical; }
+    FindingsScreen #findings-title { height: 1; padding: 0 1; text-style: bold; }
+    FindingsScreen #findings-list { height: 1fr; border: none; padding: 0; }
+    FindingsScreen #findings-detail { height: auto; max-height: 9; padding: 0 1; border-top: solid $primary; }
+    FindingsScreen #findings-keys { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="findings.close"),
+        Binding("q", "close", "Close", show=False, id="findings.close_q"),
+        Binding("f", "close", "Close", show=False, id="findings.close_f"),
+        Binding("j", "cursor('down')", "Down", show=False, id="findings.down"),
+        Binding("k", "cursor('up')", "Up", show=False, id="findings.up"),
+        Binding("g", "cursor('first')", "First", show=False, id="findings.first"),
+        Binding("G", "cursor('last')", "Last", show=False, id="findings.last"),
+    ]
+
+    def __init__(self, findings: list[Finding], ascii_only: bool = False) -> None:
+        super().__init__()
+        self.ascii_only = ascii_only
+        self.findings = sorted(findings, key=sort_key)
+
+    def compose(self) -> ComposeResult:
+        title = Text("Findings: ", style="bold")
+        title.append_text(summary_line(self.findings, self.ascii_only))
+        yield Static(title, id="findings-title")
+        yield OptionList(*self._options(), id="findings-list")
+        yield Static("", id="findings-detail")
+        yield Static("Enter: go to the object and its path   j/k: move   Esc/q/f: close", id="findings-keys")
+
+    def _options(self) -> list[Option]:
+        options = []
+        for severity, heading in GROUPS:
+            members = [(i, f) for i, f in enumerate(self.findings) if f.severity == severity]
+            if not members:
+                continue
+            symbol = badge(severity, self.ascii_only).plain[0]
+            head = Text(f"{symbol} {heading} ({len(members)})", style=f"bold {STYLES[severity]}")
+            options.append(Option(head, id=f"group-{severity}", disabled=True))
+            for i, f in members:
+                line = Text("  ", no_wrap=True, overflow="ellipsis")
+                line.append(badge(f.severity, self.ascii_only).plain[0], style=STYLES.get(f.severity, ""))
+                line.append(f" {f.code}", style="bold")
+                line.append(f"  {_object(f)}")
+                options.append(Option(line, id=str(i)))
+        if not options:
+            options.append(Option(Text("No findings: every path in scope is healthy."), id="none", disabled=True))
+        return options
+
+    def on_mount(self) -> None:
+        listing = self.query_one(OptionList)
+        listing.action_first()  # the first finding (group headings are disabled: skipped)
+        listing.focus()
+        self._describe(self.highlighted)
+
+    @property
+    def highlighted(self) -> Finding | None:
+        listing = self.query_one(OptionList)
+        if listing.highlighted is None:
+            return None
+        option_id = listing.get_option_at_index(listing.highlighted).id or ""
+        return self.findings[int(option_id)] if option_id.isdigit() else None
+
+    def _describe(self, f: Finding | None) -> None:
+        detail = self.query_one("#findings-detail", Static)
+        if f is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append_text(badge(f.severity, self.ascii_only))
+        text.append(f"  {f.code}  ", style="bold")
+        text.append(_object(f))
+        text.append("\n" + clean(f.message))
+        if f.hint:
+            text.append("\nhint: " + clean(f.hint), style="italic")
+        detail.update(text)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._describe(self.highlighted)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id and event.option.id.isdigit():
+            self.dismiss(self.findings[int(event.option.id)])
+
+    def action_cursor(self, where: str) -> None:
+        listing = self.query_one(OptionList)
+        {"down": listing.action_cursor_down, "up": listing.action_cursor_up,
+         "first": listing.action_first, "last": listing.action_last}[where]()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

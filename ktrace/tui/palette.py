@@ -1,0 +1,79 @@
+"""Command palette providers (`:`): switch namespace (or all), jump to any host and path, switch
+kubeconfig context when the source is a live cluster.
+
+They call these app methods: `set_namespace(ns: str | None)`, `select_target(target)` (a "host/path"
+string, or a `Target("", path)` for host-less rules, which have no host to type) and
+`switch_context(name: str)`; they read `app.store` (ClusterStore) and `app.source`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from ktrace.errors import KtraceError
+from ktrace.render import clean
+from ktrace.routing import rule_targets
+from ktrace.targets import Target
+
+Choice = tuple[str, Callable[[], Any], str]  # (label, command, help)
+
+
+class _ChoiceProvider(Provider):
+    """Fuzzy search over a list of labelled commands built when the palette opens."""
+
+    def choices(self) -> list[Choice]:
+        raise NotImplementedError
+
+    async def startup(self) -> None:
+        self._choices = self.choices()
+
+    async def discover(self) -> Hits:
+        for label, command, help_text in self._choices:
+            yield DiscoveryHit(label, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for label, command, help_text in self._choices:
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(score, matcher.highlight(label), command, text=label, help=help_text)
+
+
+class NamespaceCommands(_ChoiceProvider):
+    def choices(self) -> list[Choice]:
+        app: Any = self.app
+        out: list[Choice] = [("namespace: all", partial(app.set_namespace, None), "show every namespace")]
+        for ns in app.store.namespaces():
+            out.append((f"namespace: {clean(ns)}", partial(app.set_namespace, ns), "limit the panes to it"))
+        return out
+
+
+class HostCommands(_ChoiceProvider):
+    def choices(self) -> list[Choice]:
+        app: Any = self.app
+        out: list[Choice] = []
+        for host, path in rule_targets(app.store):
+            target: str | Target = f"{host}{path}" if host else Target("", path)
+            label = f"go to {clean(host or '*')}{clean(path)}"
+            out.append((label, partial(app.select_target, target),
+                        "trace this host and path" if host else "rules without a host (any host)"))
+        return out
+
+
+class ContextCommands(_ChoiceProvider):
+    def choices(self) -> list[Choice]:
+        from ktrace.sources.kubeconfig import ContextInfo, context_names
+
+        app: Any = self.app
+        info = getattr(getattr(app, "source", None), "context", None)
+        if not isinstance(info, ContextInfo) or not info.files:  # files, demo, in-cluster: nothing to switch
+            return []
+        try:
+            names = context_names(info.files)
+        except KtraceError:  # kubeconfig changed on disk since start and no longer reads
+            return []
+        return [(f"context: {clean(n)}", partial(app.switch_context, n),
+                 "current context" if n == info.name else "reconnect to this context") for n in names]
