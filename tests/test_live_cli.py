@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_live_source import cluster
 
 from ktrace.cli import main
 from ktrace.loader import load_paths
@@ -68,3 +69,15 @@ def test_connection_failure_is_one_line_and_exit_2(sim_factory: Callable[..., Si
     assert main(["check", "-A", "--kubeconfig", kubeconfig]) == 2
     err = capsys.readouterr().err
     assert err == f"ktrace: cannot reach the API server at {sim.url} (context 'lab'): connection refused\n"
+
+
+@pytest.mark.parametrize("kind", ["Pod", "Service", "EndpointSlice", "Secret"])
+def test_a_kind_forbidden_everywhere_is_an_info_never_a_false_missing(
+        kind: str, sim_factory: Callable[..., Simulator], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = sim_factory(cluster())  # healthy: every backend, selector and TLS secret resolves
+    kubeconfig = str(sim.write_kubeconfig(tmp_path / "k"))
+    sim.forbid(kind)
+    _, doc = run(["check", "-A", "-o", "json", "--kubeconfig", kubeconfig], capsys)
+    assert [f for f in doc["findings"] if f["severity"] == "error"] == []
+    notes = [f for f in doc["findings"] if f["code"] == "source-kind-unreadable"]
+    assert [(f["severity"], f["object"]["kind"]) for f in notes] == [("info", kind)]
