@@ -72,12 +72,15 @@ def test_connection_failure_is_one_line_and_exit_2(sim_factory: Callable[..., Si
 
 
 @pytest.mark.parametrize("kind", ["Pod", "Service", "EndpointSlice", "Secret"])
-def test_a_kind_forbidden_everywhere_is_an_info_never_a_false_missing(
-        kind: str, sim_factory: Callable[..., Simulator], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("refused_in", [None, ["team-b"]], ids=["everywhere", "outside-team-a"])
+def test_a_refused_kind_is_an_info_never_a_false_missing(
+        kind: str, refused_in: list[str] | None, sim_factory: Callable[..., Simulator], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     sim = sim_factory(cluster())  # healthy: every backend, selector and TLS secret resolves
-    kubeconfig = str(sim.write_kubeconfig(tmp_path / "k"))
-    sim.forbid(kind)
+    kubeconfig = str(sim.write_kubeconfig(tmp_path / "k", namespace="team-a"))
+    sim.forbid(kind, namespaces=refused_in)  # team-b refused: readable in team-a only
     _, doc = run(["check", "-A", "-o", "json", "--kubeconfig", kubeconfig], capsys)
     assert [f for f in doc["findings"] if f["severity"] == "error"] == []
     notes = [f for f in doc["findings"] if f["code"] == "source-kind-unreadable"]
-    assert [(f["severity"], f["object"]["kind"]) for f in notes] == [("info", kind)]
+    assert len(notes) == 1 and notes[0]["severity"] == "info"
+    assert (notes[0]["details"].get("kinds") or [notes[0]["object"]["kind"]]) == [kind]

@@ -134,15 +134,28 @@ class LiveSource:
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
         store.unreadable.update(self.unreadable)
         if self.partial:
-            plurals = ", ".join(k.plural for k in self.kinds if k.kind in self.partial)
-            only = self.context.namespace
-            self.notes.append(finding(
-                "source-kind-unreadable", "Namespace", only, "",
-                f"cannot list {plurals} in all namespaces: only namespace {only} is read",
-                "ask for cluster-wide list/watch permission, or narrow the scope with -n", kinds=sorted(self.partial)))
+            self._note_partial(store)
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
         self.store = store
         return store
+
+    def _note_partial(self, store: ClusterStore) -> None:
+        """Some kinds could only be read in the context's namespace. If every namespaced kind is in that
+        case, the store is a consistent view of that namespace. If others were read everywhere, objects
+        in other namespaces would point at pods, services or secrets that merely went unread: the checks
+        needing the partial kinds are skipped (marked unreadable), never reported as missing."""
+        only = self.context.namespace
+        plurals = ", ".join(k.plural for k in self.kinds if k.kind in self.partial)
+        wider = [k.plural for k in self.kinds if k.namespaced and k.kind not in self.partial
+                 and k.kind not in self.unreadable and k.kind not in self.absent]
+        consequence = ""
+        if wider:
+            store.unreadable.update(self.partial)
+            consequence = f"; checks that need them are skipped ({', '.join(wider)} were read everywhere)"
+        self.notes.append(finding(
+            "source-kind-unreadable", "Namespace", only, "",
+            f"cannot list {plurals} in all namespaces: only namespace {only} is read{consequence}",
+            "ask for cluster-wide list/watch permission, or narrow the scope with -n", kinds=sorted(self.partial)))
 
     def _load_kind(self, kind: Kind, store: ClusterStore) -> dict[Target, str]:
         """List one kind in scope, falling back to the context's namespace when the whole cluster is
