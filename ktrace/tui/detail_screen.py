@@ -3,10 +3,11 @@ folded into one line each; a Secret shows its metadata and type only, whatever t
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import yaml
-from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -61,6 +62,28 @@ def display_object(obj: dict) -> dict:
     return _sanitised(_ordered(out, TOP_ORDER))
 
 
+_KEY = re.compile(r"^(\s*(?:- )*)([^\s:#'\"][^:]*?|'[^']*'|\"[^\"]*\"):(?= |$)")
+
+
+def highlighted(yaml_text: str) -> Text:
+    """Keys bold, comments dim: enough to scan a manifest, readable in 16 colours and NO_COLOR
+    (a syntax theme paints backgrounds that clash with the app's)."""
+    out = Text()
+    for line in yaml_text.splitlines():
+        m = _KEY.match(line)
+        if line.lstrip().startswith("#"):
+            out.append(line, style="dim italic")
+        elif m:
+            out.append(m.group(1))
+            out.append(m.group(2), style="bold")
+            out.append(line[m.end(2):])
+        else:
+            out.append(line)
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
 def object_yaml(obj: dict) -> str:
     text = yaml.safe_dump(display_object(obj), sort_keys=False, allow_unicode=True, default_flow_style=False,
                           width=100)
@@ -94,9 +117,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(self.title_text + "  (read-only)", id="detail-title")
         with VerticalScroll(id="detail-scroll"):
-            # ansi_dark: the terminal's own palette, so it reads in 16 colours too.
-            yield Static(Syntax(self.yaml_text, "yaml", theme="ansi_dark", word_wrap=True,
-                                background_color="default"), id="detail-body")
+            yield Static(highlighted(self.yaml_text), id="detail-body")
         yield Static("j/k PgUp/PgDn g/G: scroll   Esc/q/d: close", id="detail-keys")
 
     def on_mount(self) -> None:
