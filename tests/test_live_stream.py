@@ -87,7 +87,7 @@ contexts: [{{name: scripted, context: {{cluster: c, user: u}}}}]
 current-context: scripted
 """)
     info = resolve_context(str(kubeconfig), None)
-    api = KubeApi(connect(info, pool_size=2), info)
+    api = KubeApi(connect(info, pool_size=2))
     applied: list[tuple[str, str, str]] = []
     target = Target(BY_KIND["Pod"])
 

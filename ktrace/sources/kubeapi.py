@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 
 from ktrace.kinds import Kind
-from ktrace.sources.kubeconfig import ContextInfo
 
 # Secret data must never cross the wire: secrets are only ever requested as metadata.
 META_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -79,13 +78,9 @@ def gc_paused() -> Iterator[None]:
 class KubeApi:
     """GET requests for one context, with errors classified into ApiFailure."""
 
-    def __init__(self, client: Any, context: ContextInfo, connect_timeout: float = 10.0,
-                 read_timeout: float = 60.0) -> None:
+    def __init__(self, client: Any, connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:
         self.client = client
-        self.context = context
         self.timeout = (connect_timeout, read_timeout)
-        self.requests = 0  # for tests and the benchmark
-        self._count_lock = threading.Lock()
 
     def get(self, path: str, params: list[tuple[str, str]], accept: str = JSON_ACCEPT,
             timeout: tuple[float, float] | None = None) -> Any:
@@ -93,8 +88,6 @@ class KubeApi:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
-        with self._count_lock:
-            self.requests += 1
         try:
             req = self.client.param_serialize("GET", path, query_params=params, header_params={"Accept": accept},
                                               auth_settings=["BearerToken"])

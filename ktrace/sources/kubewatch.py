@@ -220,9 +220,6 @@ class Watcher:
     def note_error(self, message: str) -> None:
         self.errors.append((time.time(), message))
 
-    def resource_versions(self) -> dict[Target, str]:
-        return {s.target: s.rv for s in self.streams}
-
     @property
     def status(self) -> WatchStatus:
         if self._stopped:

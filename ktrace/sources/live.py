@@ -99,7 +99,7 @@ class LiveSource:
         self._on_change: Callable[[Change], None] | None = None
         # Every list and watch holds a connection of its own: size the pool for all of them.
         pool = 2 * len(kinds) + 4
-        self.api = KubeApi(connect(context, pool), context, connect_timeout, read_timeout)
+        self.api = KubeApi(connect(context, pool), connect_timeout, read_timeout)
 
     def describe(self) -> str:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
