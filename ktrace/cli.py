@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ktrace {__version__}")
     parser.add_argument("--host", metavar="HOST[/PATH]", help="start with this request path selected")
+    parser.add_argument("--ascii", action="store_true",
+                        help="ASCII symbols and borders in the interactive view (automatic when the terminal's "
+                        "encoding is not UTF-8)")
     _source_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

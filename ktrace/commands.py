@@ -15,11 +15,10 @@ from ktrace import __version__
 from ktrace.checks import run_checks
 from ktrace.errors import UsageError
 from ktrace.findings import CATALOG, Finding, at_least, sort_key
-from ktrace.routing import rule_targets
 from ktrace.sources import Source, open_source
 from ktrace.store import ClusterStore
 from ktrace.suppress import parse_codes, suppress
-from ktrace.targets import Target, parse_target
+from ktrace.targets import parse_target
 from ktrace.trace import RequestPath, trace
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -146,30 +145,14 @@ def run_check(args: Any) -> int:
 
 
 def run_default(args: Any) -> int:
-    """Every request path in scope (or the one --host names) and a findings summary."""
-    from rich.text import Text
+    """The interactive view. It needs a terminal on stdin and stderr (Textual draws to stderr):
+    without one (`ssh host ktrace` without -t, a pipe) it would spin, so refuse in one line."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        print("ktrace: the interactive view needs a terminal (stdin and stderr); use `ssh -t`, or "
+              "`ktrace trace HOST` / `ktrace check` for plain output", file=sys.stderr)
+        return 2
+    if getattr(args, "host", None):
+        parse_target(args.host)  # a malformed --host is a usage error before the screen opens
+    from ktrace.tui.app import run, wants_ascii
 
-    from ktrace.render import summary_line, trace_view
-
-    source, store = _load(args)
-    try:
-        if getattr(args, "host", None):
-            targets = [parse_target(args.host)]
-        else:
-            targets = [Target(host, path) for host, path in rule_targets(store)]
-        paths = [trace(store, t, live=source.live) for t in targets]
-        findings = sorted(source.notes + run_checks(store, live=source.live), key=sort_key)
-    finally:
-        source.close()
-    console = _console()
-    ascii_only = _ascii_only(console)
-    console.print(Text(source.describe(), style="bold"))
-    if not paths:
-        console.print("no Ingress rules in scope")
-    for path in paths:
-        console.print(trace_view(path, ascii_only, console.width))
-    line = Text("findings: ")
-    line.append_text(summary_line(findings, ascii_only))
-    console.print(line.append("  (ktrace check lists them)", style="dim"))
-    broken = any(_trace_exit(p) for p in paths) or any(f.severity == "error" for f in findings)
-    return 1 if broken else 0
+    return run(args, wants_ascii(args))

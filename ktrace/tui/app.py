@@ -1,0 +1,560 @@
+"""KtraceApp: the main screen. Four panes (namespaces, ingress rules, services, pods), the path
+panel and a status bar, over the same store and analysis as the CLI.
+
+Threads: the source loads (and relists) in a thread worker; a watching source calls `on_change`
+from its watch threads. Those calls only note what changed and post one message; the app waits
+a moment (coalescing bursts), then updates just the changed rows inside `batch_update()` and
+traces the selected target again. Checks (a few hundred ms at 10,000 pods) run in a worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid
+from textual.message import Message
+from textual.widgets import Input
+from textual.worker import get_current_worker
+
+from ktrace.checks import run_checks
+from ktrace.errors import KtraceError
+from ktrace.findings import Finding, sort_key
+from ktrace.render import clean, trace_text
+from ktrace.routing import rules_to_service
+from ktrace.sources import Source, open_source
+from ktrace.store import ClusterStore
+from ktrace.suppress import parse_codes, suppress
+from ktrace.targets import Target, parse_target
+from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath, trace
+from ktrace.tui import rows as R
+from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
+from ktrace.tui.path_panel import PathPanel
+from ktrace.tui.status_bar import StatusBar
+from ktrace.tui.table import Key, KeyedTable
+
+DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
+PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Ingress rules", R.RULE_COLUMNS),
+         ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
+_RANK = {"error": 2, "warning": 1}
+
+
+class StoreChanged(Message):
+    """Posted (from a watch thread) when the first change after a quiet spell arrives."""
+
+
+class Loaded(Message):
+    def __init__(self, source: Source, store: ClusterStore, rows: dict[str, list[R.Row]],
+                 findings: list[Finding]) -> None:
+        super().__init__()
+        self.source, self.store, self.rows, self.findings = source, store, rows, findings
+
+
+class KtraceApp(App[int]):
+    CSS_PATH = "ktrace.tcss"
+    TITLE = "ktrace"
+    COMMANDS = App.COMMANDS | {NamespaceCommands, HostCommands, ContextCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "focus_next", "Next pane", show=False, id="app.next_pane"),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.previous_pane"),
+        Binding("slash", "filter", "Filter pane", id="app.filter"),
+        Binding("colon", "command_palette", "Palette", id="app.palette"),
+        Binding("n", "problem(1)", "Next problem", id="app.next_problem"),
+        Binding("N", "problem(-1)", "Previous problem", id="app.previous_problem"),
+        Binding("f", "findings", "Findings", id="app.findings"),
+        Binding("d", "detail", "Detail", id="app.detail"),
+        Binding("y", "copy", "Copy trace", id="app.copy"),
+        Binding("r", "relist", "Relist", id="app.relist"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, args: argparse.Namespace, *, source: Source | None = None, ascii_only: bool = False,
+                 debounce: float = DEBOUNCE) -> None:
+        super().__init__()
+        self.args = args
+        self.ascii_only = ascii_only
+        self.debounce = debounce
+        self.animation_level = "none"  # quiet on slow links
+        self._source_given = source
+        self.source: Source | None = None
+        self.store: ClusterStore | None = None
+        self.findings: list[Finding] = []
+        self.namespace: str | None = getattr(args, "namespace", None)
+        self.target: Target | None = parse_target(args.host) if getattr(args, "host", None) else None
+        self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
+        self.path: RequestPath | None = None
+        self.error: str | None = None
+        self._pending: set[tuple[str, str, str, str]] = set()
+        self._pending_lock = threading.Lock()
+        self._flush_timer: Any = None
+        self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        tables = {pane_id: KeyedTable(columns, ascii_only=self.ascii_only, id=pane_id)
+                  for pane_id, _, columns in PANES}
+        path = PathPanel(ascii_only=self.ascii_only, id="path")
+        path.border_title = "Request path"
+        with Grid(id="main"):  # the path between the rules and the backends, in both layouts
+            yield from (tables["namespaces"], tables["rules"], path, tables["services"], tables["pods"])
+        yield Input(placeholder="filter: words or key=value labels; Enter or Esc closes", id="filter")
+        yield StatusBar(ascii_only=self.ascii_only, id="status")
+
+    def table(self, pane_id: str) -> KeyedTable:
+        return self.query_one(f"#{pane_id}", KeyedTable)
+
+    @property
+    def path_panel(self) -> PathPanel:
+        return self.query_one(PathPanel)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        if self.ascii_only:
+            self.add_class("ascii")
+        self._fit(self.size.width, self.size.height)
+        self.table("rules").focus()
+        self.status_bar.set_state(source="loading...", scope=self.namespace)
+        self.query_one("#filter", Input).display = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):  # the terminal went away: leave, do not spin
+                loop.add_signal_handler(sig, self.exit)
+        self.load()
+
+    def on_resize(self, event: Any) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        self.set_class(width >= 120 and height >= 30, "wide")
+
+    def on_descendant_focus(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        focused = self.focused
+        for pane_id, title, _ in PANES:
+            t = self.table(pane_id)
+            count = f"{len(t.visible_keys)}" if len(t.visible_keys) == len(t) else f"{len(t.visible_keys)}/{len(t)}"
+            text = f"{'> ' if t is focused else ''}{title} {count}"
+            if t.filter_text:
+                text += f"  /{clean(t.filter_text)}"
+            t.border_title = text
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _lock(self) -> Any:
+        return getattr(self.source, "lock", None) or contextlib.nullcontext()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self) -> None:
+        """Open (or reopen) the source, list everything, build the rows and the findings."""
+        try:
+            source = self._source_given or open_source(self.args)
+            self._source_given = None
+            store = source.load()
+            rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
+                    "services": R.service_rows(store), "pods": R.pod_rows(store)}
+            findings = self._check(source, store)
+        except KtraceError as e:
+            self.call_from_thread(self._failed, str(e))
+            return
+        if get_current_worker().is_cancelled:
+            source.close()
+            return
+        self.post_message(Loaded(source, store, rows, findings))
+
+    def _check(self, source: Source, store: ClusterStore) -> list[Finding]:
+        found = suppress(source.notes + run_checks(store, live=source.live), store,
+                         parse_codes(getattr(self.args, "ignore", None)))
+        return sorted(found, key=sort_key)
+
+    def _failed(self, message: str) -> None:
+        self.error = message
+        self.status_bar.set_state(error=message)
+        self.notify(clean(message), title="cannot load", severity="error", timeout=10)
+
+    def on_loaded(self, message: Loaded) -> None:
+        old = self.source
+        self.source, self.store, self.findings = message.source, message.store, message.findings
+        if old is not None and old is not self.source:
+            old.close()
+        self.error = None
+        with self.batch_update():
+            for pane_id, rows in message.rows.items():
+                table = self.table(pane_id)
+                table.set_rows(rows)
+                table.set_scope(None if pane_id == "namespaces" else self.namespace)
+            self._retrace()
+            self._titles()
+        self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="")
+        watch = getattr(self.source, "watch", None)
+        if watch is not None:
+            watch(self.store, self._on_change)
+            self.set_interval(1.0, self._show_watch_state)
+        self._show_watch_state()
+
+    def _show_watch_state(self) -> None:
+        status = getattr(self.source, "status", None)
+        self.status_bar.set_state(watch=status)
+
+    # -- live updates ----------------------------------------------------------------------------
+
+    def _on_change(self, change: Any) -> None:
+        """Called from watch threads: remember what changed; the first change of a burst wakes the app."""
+        with self._pending_lock:
+            first = not self._pending
+            self._pending.add((change.kind, change.type, change.namespace, change.name))
+        if first:
+            self.post_message(StoreChanged())
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(self.debounce, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        with self._pending_lock:
+            changes, self._pending = self._pending, set()
+        store = self.store
+        if not changes or store is None:
+            return
+        with self._lock(), self.batch_update():
+            self._apply_rows(store, changes)
+            self._retrace()
+            self._titles()
+        self.updates += 1
+        self.recheck()
+
+    def _apply_rows(self, store: ClusterStore, changes: set[tuple[str, str, str, str]]) -> None:
+        relisted = {kind for kind, type_, _, _ in changes if type_ == "RELIST"}
+        kinds = {kind for kind, _, _, _ in changes}
+        pods, rules = self.table("pods"), self.table("rules")
+        if "Pod" in relisted:
+            pods.set_rows(R.pod_rows(store))
+        else:
+            upserts, removed = [], []
+            for kind, _, ns, name in changes:
+                if kind == "Pod":
+                    pod = store.get("Pod", ns, name)
+                    (upserts.append(R.pod_row(pod)) if pod is not None else removed.append((ns, name)))  # type: ignore[arg-type]
+            pods.update(upserts, removed)
+        if "Ingress" in relisted:
+            rules.set_rows(R.rule_rows(store))
+        elif "Ingress" in kinds:
+            changed_ing = {(ns, name) for kind, _, ns, name in changes if kind == "Ingress"}
+            stale = [r.key for r in rules.rows() if (r.ref[1], r.ref[2]) in changed_ing]
+            fresh = [row for ns, name in changed_ing if (ing := store.get("Ingress", ns, name)) is not None
+                     for row in R.ingress_rows(ing)]  # type: ignore[arg-type]
+            fresh_keys = {r.key for r in fresh}
+            rules.update(fresh, [k for k in stale if k not in fresh_keys])
+        # Service rows count ready endpoints: pods and slices change them too; recount by namespace.
+        svc_kinds = {"Service", "EndpointSlice", "Pod"}
+        if relisted & svc_kinds:
+            self.table("services").set_rows(R.service_rows(store))
+        elif kinds & svc_kinds:
+            namespaces = {ns for kind, _, ns, _ in changes if kind in svc_kinds}
+            services = self.table("services")
+            fresh = [R.service_row(store, s) for ns in namespaces for s in store.services(ns)]
+            fresh_keys = {r.key for r in fresh}
+            gone = [r.key for r in services.rows() if r.namespace in namespaces and r.key not in fresh_keys]
+            services.update(fresh, gone)
+        if any(t in ("ADDED", "DELETED", "RELIST") for _, t, _, _ in changes) or "Namespace" in kinds:
+            self.table("namespaces").set_rows(R.namespace_rows(store))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="checks")
+    def recheck(self) -> None:
+        source, store = self.source, self.store
+        if source is None or store is None:
+            return
+        with self._lock():
+            findings = self._check(source, store)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._set_findings, findings)
+
+    def _set_findings(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        self._mark()
+        self.status_bar.set_state(findings=findings)
+
+    # -- selection and marks ---------------------------------------------------------------------
+
+    def _retrace(self) -> None:
+        """Trace the selected target again (or redo the reverse view) and mark the panes."""
+        store, source = self.store, self.source
+        if store is None or source is None:
+            return
+        if self.target is not None:
+            self.path = trace(store, self.target, live=source.live)
+            self.path_panel.show(self.path)
+        elif self.reverse_of is not None:
+            self._show_reverse(self.reverse_of)
+        self._mark()
+
+    def select_target(self, target: str | Target) -> None:
+        """Trace a host[/path] and highlight its path in every pane."""
+        self.target = parse_target(target) if isinstance(target, str) else target
+        self.reverse_of = None
+        self._retrace()
+        self._reveal_path()
+
+    def _reveal_path(self) -> None:
+        """Put each pane's cursor on the first row of the path, so the path is in view."""
+        for pane_id in ("rules", "services", "pods"):
+            table = self.table(pane_id)
+            marked = table.on_path or set()
+            first = next((k for k in table.visible_keys if k in marked), None) if marked else None
+            if first is not None and (table.cursor_key not in marked):
+                table.move_to(first)
+
+    def on_keyed_table_selected(self, event: KeyedTable.Selected) -> None:
+        row, pane = event.row, event.table.id
+        if pane == "namespaces":
+            self.set_namespace(row.key[0] or None)
+        elif pane == "rules":
+            self.select_target(Target(row.key[0], row.key[1]))
+        else:
+            self.target = None
+            self.reverse_of = row.ref
+            self._retrace()
+
+    def _show_reverse(self, ref: tuple[str, str, str]) -> None:
+        store = self.store
+        assert store is not None
+        kind, ns, name = ref
+        obj = store.get(kind, ns, name)
+        self.path = None
+        if obj is None:
+            self.path_panel.show_reverse(f"{kind} {ns}/{name} is gone", [])
+            return
+        services = [obj] if kind == "Service" else store.services_selecting(obj)  # type: ignore[arg-type]
+        lines = [f"{host or '*'}{path} -> Service {svc.meta.name}"
+                 for svc in services for host, path in rules_to_service(store, ns, svc.meta.name)]
+        if kind == "Pod" and not services:
+            lines = ["no Service selects this pod"]
+        self.path_panel.show_reverse(f"Reaching {kind} {ns}/{name}:", lines)
+
+    def _path_keys(self) -> dict[str, set[Key]] | None:
+        """The rows of the selected path (or of the reverse view), pane by pane."""
+        store = self.store
+        keys: dict[str, set[Key]] = {p: set() for p, _, _ in PANES}
+        if self.path is not None:
+            for hop in self.path.hops:
+                keys["namespaces"].add((hop.namespace,))
+                if hop.level == INGRESS:
+                    path = hop.extra.get("path") or "/"
+                    if hop.extra.get("pathType") == "ImplementationSpecific":
+                        path = path.rstrip("*") or "/"
+                    keys["rules"].add(R.rule_key(hop.extra.get("host") or "", path, hop.namespace, hop.name))
+                elif hop.level == SERVICE and hop.kind == "Service":
+                    keys["services"].add((hop.namespace, hop.name))
+                elif hop.level == PODS:
+                    keys["pods"].add((hop.namespace, hop.name))
+            return keys
+        if self.reverse_of is None or store is None:
+            return None
+        kind, ns, name = self.reverse_of
+        keys["namespaces"].add((ns,))
+        keys["pods" if kind == "Pod" else "services"].add((ns, name))
+        obj = store.get(kind, ns, name)
+        services = [] if obj is None else [obj] if kind == "Service" else store.services_selecting(obj)  # type: ignore[arg-type]
+        for svc in services:
+            keys["services"].add(svc.meta.key)
+            reach = set(rules_to_service(store, ns, svc.meta.name))
+            keys["rules"].update(r.key for r in self.table("rules").rows()
+                                 if r.namespace == ns and (r.key[0], r.key[1]) in reach)
+        return keys
+
+    def _mark(self) -> None:
+        worst: dict[tuple[str, str, str], str] = {}
+        extra = self.path.findings if self.path is not None else []
+        for f in [*self.findings, *extra]:
+            if f.severity in _RANK and _RANK[f.severity] > _RANK.get(worst.get((f.kind, f.namespace, f.name), ""), 0):
+                worst[(f.kind, f.namespace, f.name)] = f.severity
+        keys = self._path_keys()
+        for pane_id, _, _ in PANES:
+            table = self.table(pane_id)
+            problems = {r.key: worst[r.ref] for r in table.rows() if r.ref in worst}
+            table.set_marks(None if keys is None else keys[pane_id], problems)
+
+    # -- app methods the palette calls -----------------------------------------------------------
+
+    def set_namespace(self, namespace: str | None) -> None:
+        """Show one namespace (None: all) in the ingress, service and pod panes."""
+        self.namespace = namespace or None
+        with self.batch_update():
+            for pane_id in ("rules", "services", "pods"):
+                self.table(pane_id).set_scope(self.namespace)
+            self.table("namespaces").move_to((self.namespace or R.ALL_NAMESPACES,))
+            self._titles()
+        self.status_bar.set_state(scope=self.namespace)
+
+    def switch_context(self, name: str) -> None:
+        """Read another kubeconfig context (live sources): reopen the source and load again."""
+        self.args.context = name
+        self.action_relist()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def _focused_table(self) -> KeyedTable | None:
+        return self.focused if isinstance(self.focused, KeyedTable) else None
+
+    def action_filter(self) -> None:
+        table = self._focused_table()
+        if table is None:
+            return
+        box = self.query_one("#filter", Input)
+        box.value = table.filter_text
+        box.display = True
+        box.focus()
+        self._filtering = table
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        table = getattr(self, "_filtering", None)
+        if event.input.id == "filter" and table is not None:
+            table.set_filter(event.value)
+            self._titles()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._close_filter()
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
+            event.stop()
+            self._close_filter()
+
+    def _close_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = False
+        table = getattr(self, "_filtering", None)
+        self._filtering = None
+        if table is not None:
+            table.focus()
+
+    def action_problem(self, direction: int) -> None:
+        table = self._focused_table()
+        if table is not None and not table.next_problem(direction):
+            self.notify("no problem in this pane", timeout=2)
+
+    def action_findings(self) -> None:
+        from ktrace.tui.findings_screen import FindingsScreen
+
+        scoped = [f for f in self.findings if self.namespace is None or f.namespace in ("", self.namespace)]
+        self.push_screen(FindingsScreen(scoped, self.ascii_only), self.jump_to_finding)
+
+    def jump_to_finding(self, f: Finding | None) -> None:
+        """Focus the finding's object in its pane and show its path (or what reaches it)."""
+        if f is None or self.store is None:
+            return
+        if f.kind == "Host" or (f.kind == "Ingress" and f.details.get("host") is not None):
+            host = f.details.get("host") if f.kind != "Host" else f.name
+            self.select_target(Target(host or "", f.details.get("path") or "/"))
+        pane = {"Ingress": "rules", "Service": "services", "Pod": "pods", "Namespace": "namespaces"}.get(f.kind)
+        if pane is None:
+            return
+        table = self.table(pane)
+        key = next((r.key for r in table.rows() if r.ref == (f.kind, f.namespace, f.name)), None)
+        if key is None:
+            return
+        if table.row(key) is not None and key not in table.visible_keys:
+            self.set_namespace(None)
+            table.set_filter("")
+        table.focus()
+        table.move_to(key)
+        if pane == "rules" and f.kind != "Host" and f.details.get("host") is None:
+            self.select_target(Target(key[0], key[1]))
+        elif pane in ("services", "pods"):
+            self.target, self.reverse_of = None, (f.kind, f.namespace, f.name)
+            self._retrace()
+        self._titles()
+
+    def action_detail(self) -> None:
+        from ktrace.tui.detail_screen import DetailScreen
+
+        table = self._focused_table()
+        row = table.cursor_row if table is not None else None
+        if row is None or self.store is None or not row.ref[2]:
+            return
+        kind, ns, name = row.ref
+        record = self.store.get(kind, ns, name)
+        if record is None:
+            return
+        title = f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+        self.push_screen(DetailScreen(title, _as_dict(record)))
+
+    def action_copy(self) -> None:
+        if self.path is None:
+            self.notify("select a host or rule first (Enter on an ingress rule)", timeout=3)
+            return
+        from ktrace.tui.clipboard import copy_text
+
+        self.notify(copy_text(self, trace_text(self.path, ascii_only=self.ascii_only)), timeout=3)
+
+    def action_relist(self) -> None:
+        if self.source is not None:
+            self.source.close()  # stops its watches; a new one is opened by load()
+            self.source = None
+        with self._pending_lock:
+            self._pending.clear()
+        self.status_bar.set_state(source="reloading...", watch=None)
+        self.load()
+
+    def action_help(self) -> None:
+        from ktrace.tui.help_screen import HelpScreen
+
+        self.push_screen(HelpScreen(self.binding_list()))
+
+    def binding_list(self) -> list[tuple[str, str, str]]:
+        """(key, id, description) of every binding of the app and of the pane tables."""
+        out = []
+        for bindings in (self.BINDINGS, KeyedTable.BINDINGS, PathPanel.BINDINGS):
+            for b in bindings:
+                if isinstance(b, Binding):
+                    out.append((b.key, b.id or "", b.description))
+        return out
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def _as_dict(record: Any) -> dict:
+    """What the store knows about an object, as a plain dict (Secrets: metadata and type only)."""
+    return _plain(asdict(record))
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    return x
+
+
+def wants_ascii(args: argparse.Namespace) -> bool:
+    """--ascii, or a terminal whose encoding cannot draw the symbols (Textual draws to stderr)."""
+    encoding = (getattr(sys.stderr, "encoding", None) or "").lower().replace("-", "")
+    return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf")
+
+
+def run(args: argparse.Namespace, ascii_only: bool) -> int:
+    app = KtraceApp(args, ascii_only=ascii_only)
+    result = app.run()
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,356 @@
+"""KeyedTable: a virtualised table of `Row`s kept by key.
+
+Only the visible lines are drawn (`render_line`), so 20,000 rows cost nothing per key press;
+rows are added, changed and removed by key without moving the cursor off its row or the view
+under it (watch events arrive while the user reads). Keys are kept sorted, so finding a row's
+position is a bisection.
+
+Each row carries two marks besides its cells: on the selected request path (`>` and bold,
+everything else dimmed) and a problem symbol (error or warning findings about its object).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ktrace.render import ASCII_SYMBOLS, SYMBOLS
+from ktrace.tui.rows import Row
+
+Key = tuple[str, ...]
+MAX_COLUMN = 48  # no column grows wider than this; the first one takes what is left
+GAP = 2
+
+
+def parse_filter(text: str) -> tuple[list[str], dict[str, str]]:
+    """`/` filter text: `key=value` words filter on labels, the other words are substrings."""
+    words, labels = [], {}
+    for word in text.split():
+        k, eq, v = word.partition("=")
+        if eq and k:
+            labels[k] = v
+        else:
+            words.append(word.lower())
+    return words, labels
+
+
+class KeyedTable(ScrollView, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("g,home", "edge(0)", "First row", show=False, id="table.first"),
+        Binding("G,end", "edge(1)", "Last row", show=False, id="table.last"),
+        Binding("enter", "select", "Select", id="table.select"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"keyed-table--header", "keyed-table--cursor", "keyed-table--on-path",
+                         "keyed-table--dimmed", "keyed-table--error", "keyed-table--warning"}
+    DEFAULT_CSS = """
+    KeyedTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
+    KeyedTable > .keyed-table--header { text-style: bold; }
+    KeyedTable > .keyed-table--cursor { text-style: underline; }
+    KeyedTable:focus > .keyed-table--cursor { text-style: reverse; }
+    KeyedTable > .keyed-table--on-path { text-style: bold; }
+    KeyedTable > .keyed-table--dimmed { text-style: dim; }
+    KeyedTable > .keyed-table--error { color: red; }
+    KeyedTable > .keyed-table--warning { color: yellow; }
+    """
+
+    class Selected(Message):
+        """Enter on a row."""
+
+        def __init__(self, table: KeyedTable, row: Row) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+    def __init__(self, columns: Sequence[str], *, ascii_only: bool = False, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.columns = tuple(columns)
+        self.ascii_only = ascii_only
+        self._rows: dict[Key, Row] = {}
+        self._keys: list[Key] = []  # every key, sorted
+        self._visible: list[Key] = []  # the keys that pass scope and filter, sorted
+        self._widths = [len(c) for c in self.columns]
+        self._cursor: Key | None = None
+        self._scope: str | None = None  # a namespace, or None for all
+        self._words: list[str] = []
+        self._labels: dict[str, str] = {}
+        self.filter_text = ""
+        self._on_path: set[Key] | None = None  # None: no path selected, nothing dimmed
+        self._problems: dict[Key, str] = {}
+
+    # -- contents --------------------------------------------------------------------------------
+
+    def set_rows(self, rows: Iterable[Row]) -> None:
+        """Make the table hold exactly `rows`: new keys are added, changed rows replaced, missing
+        keys removed; the cursor stays on its row (or its position, when the row is gone)."""
+        new = {r.key: r for r in rows}
+        gone = [k for k in self._rows if k not in new]
+        changed = [r for k, r in new.items() if self._rows.get(k) != r]
+        if len(changed) + len(gone) > len(self._rows) // 2:  # a reload: rebuilding beats insertions
+            with self._keeping_cursor():
+                self._rows = new
+                self._keys = sorted(new)
+                self._visible = [k for k in self._keys if self._matches(new[k])]
+                self._widths = [len(c) for c in self.columns]
+                self._grow_widths(new.values())
+        else:
+            self.update(changed, gone)
+
+    def update(self, rows: Iterable[Row] = (), remove: Iterable[Key] = ()) -> None:
+        """Add or replace `rows` and drop the keys in `remove` (unknown keys are ignored)."""
+        rows, remove = list(rows), list(remove)
+        if not rows and not remove:
+            return
+        with self._keeping_cursor():
+            for key in remove:
+                if self._rows.pop(key, None) is not None:
+                    _discard(self._keys, key)
+                    _discard(self._visible, key)
+            for row in rows:
+                old = self._rows.get(row.key)
+                self._rows[row.key] = row
+                if old is None:
+                    insort(self._keys, row.key)
+                was, now = old is not None and self._matches(old), self._matches(row)
+                if now and not was:
+                    insort(self._visible, row.key)
+                elif was and not now:
+                    _discard(self._visible, row.key)
+            self._grow_widths(rows)
+
+    def row(self, key: Key) -> Row | None:
+        return self._rows.get(key)
+
+    def rows(self) -> Iterable[Row]:
+        return self._rows.values()
+
+    @property
+    def visible_keys(self) -> list[Key]:
+        return self._visible
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    # -- scope, filter, marks --------------------------------------------------------------------
+
+    def set_scope(self, namespace: str | None) -> None:
+        """Show only the rows of one namespace (rows of no namespace always show)."""
+        self._scope = namespace
+        self._refilter()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        self._words, self._labels = parse_filter(self.filter_text)
+        self._refilter()
+
+    def _matches(self, row: Row) -> bool:
+        if self._scope is not None and row.namespace and row.namespace != self._scope:
+            return False
+        if any(w not in row.text for w in self._words):
+            return False
+        return all(row.labels.get(k) == v for k, v in self._labels.items())
+
+    def _refilter(self) -> None:
+        with self._keeping_cursor():
+            self._visible = [k for k in self._keys if self._matches(self._rows[k])]
+
+    def set_marks(self, on_path: Iterable[Key] | None, problems: Mapping[Key, str] | None = None) -> None:
+        """`on_path`: the rows of the selected request path (None: no selection, nothing dims);
+        `problems`: the worst severity of the findings about each row's object."""
+        self._on_path = None if on_path is None else set(on_path)
+        if problems is not None:
+            self._problems = dict(problems)
+        self.refresh()
+
+    @property
+    def on_path(self) -> set[Key] | None:
+        return self._on_path
+
+    @property
+    def problems(self) -> dict[Key, str]:
+        return self._problems
+
+    # -- cursor ----------------------------------------------------------------------------------
+
+    @property
+    def cursor_key(self) -> Key | None:
+        return self._cursor if self._index(self._cursor) is not None else None
+
+    @property
+    def cursor_row(self) -> Row | None:
+        key = self.cursor_key
+        return self._rows[key] if key is not None else None
+
+    def _index(self, key: Key | None) -> int | None:
+        if key is None:
+            return None
+        i = bisect_left(self._visible, key)
+        return i if i < len(self._visible) and self._visible[i] == key else None
+
+    def move_to(self, key: Key) -> bool:
+        """Put the cursor on `key` (if it is shown) and scroll it into view."""
+        i = self._index(key)
+        if i is None:
+            return False
+        self._set_cursor(i)
+        return True
+
+    def _set_cursor(self, i: int) -> None:
+        if not self._visible:
+            self._cursor = None
+            return
+        i = max(0, min(i, len(self._visible) - 1))
+        self._cursor = self._visible[i]
+        page = self._page()
+        top = int(self.scroll_y)
+        if i < top:
+            self.scroll_to(y=i, animate=False, immediate=True, force=True)
+        elif i >= top + page:
+            self.scroll_to(y=i - page + 1, animate=False, immediate=True, force=True)
+        self.refresh()
+
+    def _cursor_index(self) -> int:
+        i = self._index(self._cursor)
+        return 0 if i is None else i
+
+    def _page(self) -> int:
+        return max(1, self.size.height - 1)  # one line is the header
+
+    def action_cursor(self, delta: int) -> None:
+        self._set_cursor(self._cursor_index() + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(self._cursor_index() + direction * self._page())
+
+    def action_edge(self, end: int) -> None:
+        self._set_cursor(len(self._visible) - 1 if end else 0)
+
+    def action_select(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.post_message(self.Selected(self, row))
+
+    def next_problem(self, direction: int) -> bool:
+        """Move to the next (1) or previous (-1) shown row with a problem, wrapping around."""
+        n = len(self._visible)
+        if not n or not self._problems:
+            return False
+        start = self._cursor_index() if self.cursor_key is not None else (-1 if direction > 0 else 0)
+        for step in range(1, n + 1):
+            i = (start + direction * step) % n
+            if self._visible[i] in self._problems:
+                self._set_cursor(i)
+                return True
+        return False
+
+    def _keeping_cursor(self) -> _CursorKeeper:
+        return _CursorKeeper(self)
+
+    # -- drawing ---------------------------------------------------------------------------------
+
+    def _grow_widths(self, rows: Iterable[Row]) -> None:
+        widths = self._widths
+        for row in rows:
+            for i, cell in enumerate(row.cells):
+                if len(cell) > widths[i]:
+                    widths[i] = min(len(cell), MAX_COLUMN)
+
+    def _layout(self, width: int) -> list[int]:
+        """Column widths for `width` cells: the first column (the name) gives way down to about half
+        the width; columns that still do not fit are cut at the right edge."""
+        widths = list(self._widths)
+        spare = width - 2 - sum(widths) - GAP * (len(widths) - 1)
+        if spare < 0:
+            widths[0] = max(min(widths[0], 12, width // 2), widths[0] + spare, width * 11 // 20 - 2)
+            widths[0] = min(widths[0], self._widths[0])
+        return widths
+
+    def _after_change(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        widths = self._layout(width)
+        if y == 0:
+            style = self.get_component_rich_style("keyed-table--header")
+            return self._strip("  ", self.columns, widths, style, width)
+        i = int(self.scroll_y) + y - 1
+        if i >= len(self._visible):
+            return Strip.blank(width, self.rich_style)
+        key = self._visible[i]
+        row = self._rows[key]
+        style = self.rich_style
+        on_path = self._on_path is not None and key in self._on_path
+        if on_path:
+            style += self.get_component_rich_style("keyed-table--on-path", partial=True)
+        elif self._on_path is not None:
+            style += self.get_component_rich_style("keyed-table--dimmed", partial=True)
+        problem = self._problems.get(key)
+        if problem in ("error", "warning"):
+            style += self.get_component_rich_style(f"keyed-table--{problem}", partial=True)
+        if key == self._cursor:
+            style += self.get_component_rich_style("keyed-table--cursor", partial=True)
+        symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
+        marks = (">" if on_path else " ") + (symbols[problem] if problem in ("error", "warning") else " ")
+        return self._strip(marks, row.cells, widths, style, width)
+
+    def _strip(self, marks: str, cells: Sequence[str], widths: list[int], style: Style, width: int) -> Strip:
+        parts = [marks]
+        for cell, w in zip(cells, widths, strict=False):
+            parts.append(cell[: w - 1] + "~" if len(cell) > w else cell.ljust(w))
+        text = (" " * GAP).join(parts[1:])
+        return Strip([Segment(marks + text, style)]).crop_extend(0, width, style)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._after_change()
+
+
+class _CursorKeeper:
+    """Around a change of rows: afterwards the cursor is on the same row at the same screen line
+    (or, when its row went away, at the same position)."""
+
+    def __init__(self, table: KeyedTable) -> None:
+        self.table = table
+
+    def __enter__(self) -> None:
+        t = self.table
+        self.index = t._index(t._cursor)
+        self.line = (self.index - int(t.scroll_y)) if self.index is not None else None
+
+    def __exit__(self, *exc: object) -> None:
+        t = self.table
+        t._after_change()
+        if not t._visible:
+            t._cursor = None
+            return
+        i = t._index(t._cursor)
+        if i is None:
+            i = min(self.index or 0, len(t._visible) - 1)
+            t._cursor = t._visible[i]
+        if self.line is not None and 0 <= self.line < t._page():
+            t.scroll_to(y=max(0, i - self.line), animate=False, immediate=True, force=True)
+        t._set_cursor(i)
+
+
+def _discard(keys: list[Key], key: Key) -> None:
+    i = bisect_left(keys, key)
+    if i < len(keys) and keys[i] == key:
+        del keys[i]

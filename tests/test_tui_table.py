@@ -1,0 +1,131 @@
+"""KeyedTable: keyed updates keep the cursor and the view, filters, marks, and 20,000 rows."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import App, ComposeResult
+
+from ktrace.tui.rows import Row
+from ktrace.tui.table import KeyedTable, parse_filter
+
+
+def row(name: str, ns: str = "default", status: str = "Running", **labels: str) -> Row:
+    cells = (name, status, ns)
+    return Row((ns, name), ("Pod", ns, name), cells, ns, labels, " ".join(cells).lower())
+
+
+def names(n: int, prefix: str = "pod") -> list[Row]:
+    return [row(f"{prefix}-{i:05d}", app="web" if i % 2 else "db") for i in range(n)]
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(("POD", "STATUS", "NAMESPACE"), id="t")
+
+
+def screen_line(table: KeyedTable, key: tuple[str, ...]) -> int:
+    return table.visible_keys.index(key) - int(table.scroll_y)
+
+
+def line_text(table: KeyedTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+def test_parse_filter_splits_words_and_labels() -> None:
+    assert parse_filter("Web  app=shop tier=") == (["web"], {"app": "shop", "tier": ""})
+
+
+async def test_upserts_and_removals_keep_the_cursor_on_its_row_and_screen_line() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(names(200))
+        table.focus()
+        for _ in range(60):
+            await pilot.press("j")
+        key = table.cursor_key
+        assert key == ("default", "pod-00060")
+        line = screen_line(table, key)
+        # rows appear before the cursor, one changes, one after it goes away
+        table.update([row(f"pod-0000{i}a") for i in range(5)] + [row("pod-00060", status="CrashLoopBackOff")],
+                     remove=[("default", "pod-00100")])
+        assert table.cursor_key == key and screen_line(table, key) == line
+        assert table.cursor_row is not None and table.cursor_row.cells[1] == "CrashLoopBackOff"
+        # set_rows with the same rows minus the cursor's: the cursor stays at its position
+        table.set_rows([r for r in table.rows() if r.key != key])
+        assert table.cursor_key == ("default", "pod-00061") and len(table) == 203
+
+
+async def test_navigation_keys() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(names(100))
+        table.focus()
+        await pilot.press("G")
+        assert table.cursor_key == ("default", "pod-00099")
+        assert "pod-00099" in line_text(table, table.size.height - 1)  # scrolled into view
+        await pilot.press("g", "j", "j", "k")
+        assert table.cursor_key == ("default", "pod-00001")
+        await pilot.press("pagedown")
+        assert table.cursor_key == ("default", f"pod-{1 + table.size.height - 1:05d}")
+        await pilot.press("pageup", "up")
+        assert table.cursor_key == ("default", "pod-00000")
+
+
+async def test_filter_by_substring_label_and_namespace() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows([*names(10), row("api-1", ns="other", app="web")])
+        table.set_filter("app=web")
+        assert [k[1] for k in table.visible_keys] == ["pod-00001", "pod-00003", "pod-00005", "pod-00007",
+                                                       "pod-00009", "api-1"]
+        table.set_filter("app=web 0000")
+        assert len(table.visible_keys) == 5
+        table.set_filter("")
+        table.set_scope("other")
+        assert table.visible_keys == [("other", "api-1")]
+        # rows added while filtered obey the filter
+        table.update([row("api-2", ns="other"), row("pod-x")])
+        assert table.visible_keys == [("other", "api-1"), ("other", "api-2")]
+
+
+async def test_marks_draw_symbols_not_only_colour() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(names(5))
+        table.set_marks({("default", "pod-00002")}, {("default", "pod-00003"): "error",
+                                                     ("default", "pod-00004"): "warning"})
+        await pilot.pause()
+        lines = [line_text(table, y) for y in range(1, 6)]
+        assert lines[2].startswith("> ") and lines[3].startswith(" ✗") and lines[4].startswith(" !")
+        assert lines[0].startswith("  pod-00000")
+        table.ascii_only = True
+        assert line_text(table, 4).startswith(" x")
+
+
+async def test_next_problem_wraps_in_both_directions() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(names(50))
+        table.set_marks(None, {("default", "pod-00010"): "warning", ("default", "pod-00040"): "error"})
+        assert table.next_problem(1) and table.cursor_key == ("default", "pod-00010")
+        assert table.next_problem(1) and table.cursor_key == ("default", "pod-00040")
+        assert table.next_problem(1) and table.cursor_key == ("default", "pod-00010")
+        assert table.next_problem(-1) and table.cursor_key == ("default", "pod-00040")
+
+
+async def test_twenty_thousand_rows() -> None:
+    async with TableApp().run_test(size=(100, 40)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        rows = names(20_000)
+        start = time.perf_counter()
+        table.set_rows(rows)
+        loaded = time.perf_counter() - start
+        table.focus()
+        await pilot.press("G")
+        assert table.cursor_key == ("default", "pod-19999")
+        table.update([row(f"pod-{i:05d}", status="Pending") for i in range(0, 20_000, 200)])
+        assert table.cursor_key == ("default", "pod-19999") and len(table) == 20_000
+        table.set_filter("pod-1999")
+        assert len(table.visible_keys) == 10
+        assert loaded < 5  # generous: a sanity bound, the benchmark measures it
