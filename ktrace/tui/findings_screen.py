@@ -28,7 +28,7 @@ class FindingsScreen(Screen[Finding | None]):
     DEFAULT_CSS = """
     FindingsScreen { layout: vertical; }
     FindingsScreen #findings-title { height: 1; padding: 0 1; text-style: bold; }
-    FindingsScreen #findings-list { height: 1fr; border: none; padding: 0; }
+    FindingsScreen #findings-list { height: 1fr; border: none; padding: 0 0 0 1; }
     FindingsScreen #findings-detail { height: auto; max-height: 9; padding: 0 1; border-top: solid $primary; }
     FindingsScreen #findings-keys { height: 1; padding: 0 1; color: $text-muted; }
     """
