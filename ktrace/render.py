@@ -118,22 +118,30 @@ def _changed_label(label: Text, before: str | None, ascii_only: bool) -> Text:
 
 
 def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = False,
-              changed: Mapping[tuple, str | None] | None = None) -> Tree:
+              changed: Mapping[tuple, str | None] | None = None, max_problem_pods: int | None = None) -> Tree:
     """The path as a tree. `details`: also each hop's near-miss lines and the hints of its findings
     (the TUI, which has no findings list under the tree). `changed`: hop_key -> previous status
-    (None for a hop that is new), marked with `*` and the old status."""
+    (None for a hop that is new), marked with `*` and the old status; changed pods are always shown.
+    `max_problem_pods`: cap on the pods that are not ready (the TUI redraws the tree on every
+    change; thousands of crash-looping pods would take a second each time)."""
     root_label = badge(path.status, ascii_only)
     root_label.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
     root = Tree(root_label, guide_style="dim")
     changed = changed or {}
     parents: dict[int, Tree] = {-1: root}
-    ready_shown = hidden = 0
+    ready_shown = hidden = problems_shown = hidden_problems = 0
     for hop in path.hops:
-        if hop.level == PODS and hop.status == "ok":
-            if ready_shown >= MAX_READY_PODS:
-                hidden += 1
-                continue
-            ready_shown += 1
+        if hop.level == PODS and hop_key(hop) not in changed:
+            if hop.status == "ok":
+                if ready_shown >= MAX_READY_PODS:
+                    hidden += 1
+                    continue
+                ready_shown += 1
+            elif max_problem_pods is not None:
+                if problems_shown >= max_problem_pods:
+                    hidden_problems += 1
+                    continue
+                problems_shown += 1
         parent = parents.get(hop.level - 1) or parents[max(k for k in parents if k < hop.level)]
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
@@ -144,8 +152,10 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         parents[hop.level] = node
         for deeper in [k for k in parents if k > hop.level]:
             del parents[deeper]
+    parent = parents.get(ENDPOINTS) or parents.get(SERVICE) or root
+    if hidden_problems:
+        parent.add(Text(f"... and {hidden_problems} more pod(s) not ready or of unknown readiness", style="bold"))
     if hidden:
-        parent = parents.get(ENDPOINTS) or parents.get(SERVICE) or root
         parent.add(Text(f"... and {hidden} more ready pod(s)", style="dim"))
     return root
 

@@ -17,6 +17,7 @@ from ktrace.render import AsciiGuides, clean, hop_key, path_tree
 from ktrace.trace import RequestPath
 
 CHANGE_SECONDS = 5.0  # how long a hop that changed state stays marked
+MAX_PROBLEM_PODS = 50  # not-ready pods drawn; the rest are counted (and listed by the findings view)
 PLACEHOLDER = "Select a host or rule to see its request path."
 
 
@@ -104,7 +105,7 @@ class PathPanel(VerticalScroll, can_focus=True):
             self._body.update(PLACEHOLDER)
             return
         changed = self.changed_hops
-        tree = path_tree(path, self.ascii_only, details=True, changed=changed)
+        tree = path_tree(path, self.ascii_only, details=True, changed=changed, max_problem_pods=MAX_PROBLEM_PODS)
         parts = [AsciiGuides(tree) if self.ascii_only else tree]
         now = time.monotonic()
         for label, until in self._gone.values():
