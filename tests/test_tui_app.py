@@ -1,0 +1,245 @@
+"""The main screen driven by Pilot over the demo cluster: navigation, host selection marking
+exactly the path's rows, the near miss, reverse paths, filter, problems, screens, quit, and a live
+readiness change arriving through the real watch path (simulator + LiveSource)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.command import CommandPalette
+from textual.widget import Widget
+
+from ktrace.findings import Finding
+from ktrace.sim.demo import demo_cluster
+from ktrace.sim.handle import Simulator
+from ktrace.sim.state import clone
+from ktrace.sources.demo import DemoSource
+from ktrace.sources.live import open_live
+from ktrace.tui.app import KtraceApp
+from ktrace.tui.findings_screen import FindingsScreen
+from ktrace.tui.help_screen import HelpScreen
+
+SIZE = (120, 40)
+
+
+def args(**kw: object) -> argparse.Namespace:
+    base = {"host": None, "namespace": None, "all_namespaces": False, "filename": None, "demo": True,
+            "kubeconfig": None, "context": None, "command": None, "ascii": False}
+    return argparse.Namespace(**{**base, **kw})
+
+
+def demo_app(host: str | None = None) -> KtraceApp:
+    return KtraceApp(args(host=host), source=DemoSource())
+
+
+async def until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+async def loaded(pilot) -> KtraceApp:
+    app: KtraceApp = pilot.app
+    await until(pilot, lambda: app.store is not None)
+    await pilot.pause()
+    return app
+
+
+def text_of(widget: Widget) -> str:
+    return "\n".join(widget.render_line(y).text.rstrip() for y in range(widget.size.height))
+
+
+def marked(app: KtraceApp, pane: str) -> set[tuple[str, ...]]:
+    marks = app.table(pane).on_path
+    assert marks is not None, f"{pane}: nothing selected"
+    return marks
+
+
+async def test_host_selection_marks_exactly_the_path_and_dims_the_rest() -> None:
+    async with demo_app("pay.demo.example/").run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        web_pods = {p.meta.key for p in app.store.pods_matching("payments", {"app": "payments-web"})}
+        assert len(web_pods) == 2
+        assert marked(app, "rules") == {("pay.demo.example", "/", "payments", "payments")}
+        assert marked(app, "services") == {("payments", "payments-web")}
+        assert marked(app, "pods") == web_pods
+        assert marked(app, "namespaces") == {("payments",)}
+        # marked rows carry a ">" (not only a style); the others do not
+        pods = app.table("pods")
+        lines = [line for line in text_of(pods).splitlines()[1:] if line.strip()]
+        on_path = [line for line in lines if line.startswith(">")]
+        assert len(on_path) == 2 and all("payments-web" in line for line in on_path)
+        assert app.path is not None and app.path.status == "ok"
+
+
+async def test_aspnetapp_shows_the_near_miss_and_marks_the_broken_service() -> None:
+    async with demo_app("aspnetapp.demo.example").run_test(size=(220, 60)) as pilot:  # no wrapped lines
+        app = await loaded(pilot)
+        assert app.path is not None and app.path.status == "broken"
+        assert marked(app, "services") == {("aspnet", "aspnetapp")}
+        assert marked(app, "pods") == set()  # the selector reaches no pod
+        assert app.table("services").problems[("aspnet", "aspnetapp")] == "error"
+        text = text_of(app.path_panel.query_one("#path-body"))
+        assert "selector App=aspnetapp ≠ pod label app=aspnetapp (key differs in case)" in text
+        assert "it exists in namespace cert-manager" in text
+
+
+async def test_navigation_and_enter_on_a_rule() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        rules = app.table("rules")
+        assert app.focused is rules and app.path is None
+        assert rules.on_path is None  # nothing selected: nothing dims
+        await pilot.press("j", "j")
+        assert rules.cursor_key is not None and rules.cursor_key[:2] == ("pay.demo.example", "/")
+        await pilot.press("enter")
+        assert app.path is not None and app.path.target == "pay.demo.example/"
+        await pilot.press("G")
+        assert rules.cursor_key == rules.visible_keys[-1]
+        await pilot.press("g")
+        assert rules.cursor_key == rules.visible_keys[0]
+        await pilot.press("tab")
+        assert app.focused is app.path_panel
+        await pilot.press("tab")
+        assert app.focused is app.table("services")
+        await pilot.press("tab", "shift+tab")
+        assert app.focused is app.table("services")
+        assert app.table("services").border_title.startswith("> Services")
+
+
+async def test_enter_on_a_service_or_pod_shows_what_reaches_it() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        services = app.table("services")
+        services.focus()
+        services.move_to(("shop", "shop-green"))
+        await pilot.press("enter")
+        text = text_of(app.path_panel.query_one("#path-body"))
+        assert "shop.demo.example/ -> Service shop-green" in text
+        assert marked(app, "rules") == {("shop.demo.example", "/", "shop", "shop")}
+        pod = next(p for p in app.store.pods("shop") if p.meta.labels.get("version") == "green")
+        pods = app.table("pods")
+        pods.focus()
+        pods.move_to(pod.meta.key)
+        await pilot.press("enter")
+        assert marked(app, "services") == {("shop", "shop-green")}
+        assert marked(app, "pods") == {pod.meta.key}
+        assert marked(app, "rules") == {("shop.demo.example", "/", "shop", "shop")}
+
+
+async def test_filter_the_focused_pane_and_namespace_scope() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        pods = app.table("pods")
+        pods.focus()
+        await pilot.press("slash", *"app=payments-api", "q")  # "q" is text here, not quit
+        assert app.is_running
+        assert pods.filter_text == "app=payments-apiq" and pods.visible_keys == []
+        await pilot.press("backspace", "enter")
+        assert app.focused is pods and len(pods.visible_keys) == 2
+        assert "/app=payments-api" in pods.border_title
+        await pilot.press("slash", "ctrl+u", "enter")  # an emptied filter shows everything again
+        assert pods.filter_text == "" and len(pods.visible_keys) == len(pods)
+        await pilot.press("slash")
+        app.query_one("#filter").post_message(events.Paste("q f app=shop"))  # pasted keys are text, not bindings
+        await pilot.pause()
+        assert app.is_running and pods.filter_text == "q f app=shop" and not isinstance(app.screen, FindingsScreen)
+        await pilot.press("ctrl+u", "escape")
+        assert app.focused is pods and pods.filter_text == ""
+        namespaces = app.table("namespaces")
+        namespaces.focus()
+        namespaces.move_to(("shop",))
+        await pilot.press("enter")
+        assert app.namespace == "shop"
+        assert {k[0] for k in pods.visible_keys} == {"shop"}
+        assert {k[2] for k in app.table("rules").visible_keys} == {"shop"}
+
+
+async def test_next_and_previous_problem() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        services = app.table("services")
+        services.focus()
+        problems = [k for k in services.visible_keys if k in services.problems]
+        assert ("aspnet", "aspnetapp") in problems and ("payments", "payments-api") in problems
+        services.move_to(services.visible_keys[0])
+        seen = []
+        for _ in range(len(problems)):
+            await pilot.press("n")
+            seen.append(services.cursor_key)
+        assert sorted(seen) == sorted(problems)
+        await pilot.press("N")
+        assert services.cursor_key == seen[-2]
+
+
+async def test_findings_jump_help_palette_and_quit() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        await pilot.press("f")
+        assert isinstance(app.screen, FindingsScreen)
+        await pilot.press("escape")
+        near_miss: Finding = next(f for f in app.findings if f.code == "service-selector-no-match")
+        app.jump_to_finding(near_miss)
+        await pilot.pause()
+        assert app.focused is app.table("services")
+        assert app.table("services").cursor_key == ("aspnet", "aspnetapp")
+        assert marked(app, "services") == {("aspnet", "aspnetapp")}
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "app.next_problem" in {binding_id for _, binding_id, _ in app.binding_list()}
+        await pilot.press("escape", "colon")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+async def test_a_pod_turning_unready_reaches_the_path_live(sim_factory: Callable[..., Simulator],
+                                                           tmp_path: Path) -> None:
+    sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
+    source = open_live(args(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")), all_namespaces=True, demo=False))
+    app = KtraceApp(args(host="pay.demo.example/", demo=False), source=source, debounce=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert app.path is not None and app.path.status == "ok"
+        await until(pilot, lambda: source.status is not None and source.status.state == "live")
+        pods = app.table("pods")
+        pods.focus()
+        victim = sorted(marked(app, "pods"))[0]
+        other = sorted(marked(app, "pods"))[1]
+        pods.move_to(other)
+        line = pods.visible_keys.index(other) - int(pods.scroll_y)
+
+        def unready(cluster) -> None:
+            pod = clone(cluster.get("Pod", *victim))
+            for cond in pod["status"]["conditions"]:
+                if cond["type"] in ("Ready", "ContainersReady"):
+                    cond["status"] = "False"
+            for cs in pod["status"]["containerStatuses"]:
+                cs["ready"] = False
+            cluster.write_status(pod, pod["status"])
+
+        sim.call(unready, sim.cluster)
+        await until(pilot, lambda: app.path.status == "degraded")
+        await until(pilot, lambda: pods.row(victim).cells[1] == "0/1")
+        assert app.table("services").row(("payments", "payments-web")).cells[1] == "1/2"
+        assert pods.cursor_key == other and pods.visible_keys.index(other) - int(pods.scroll_y) == line
+        assert marked(app, "pods") == {victim, other}  # a not-ready pod is still on the path
+        assert next(h for h in app.path.hops if h.name == victim[1]).status == "warning"
+        assert app.path_panel.changed_hops  # the changed hop is marked for a moment
+        assert "live" in str(app.status_bar.line())
+
+
+def test_no_terminal_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    from ktrace.cli import main
+
+    assert main(["--demo"]) == 2  # pytest's stdin is not a terminal
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ssh -t" in err and "ktrace check" in err
