@@ -98,10 +98,10 @@ def near_miss_lines(f: Finding, ascii_only: bool = False) -> list[str]:
     return out
 
 
-def _finding_details(node: Tree, hop: Hop, path: RequestPath, ascii_only: bool) -> None:
+def _finding_details(node: Tree, hop: Hop, findings: list[Finding], ascii_only: bool) -> None:
     codes = hop.extra.get("findings") or ()
-    for f in path.findings:
-        if f.code in codes and (f.kind, f.namespace, f.name) == (hop.kind, hop.namespace, hop.name):
+    for f in findings:
+        if f.code in codes:
             for line in near_miss_lines(f, ascii_only):
                 node.add(Text(line, style="bold"))
             if f.hint:
@@ -128,6 +128,13 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
     root_label.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
     root = Tree(root_label, guide_style="dim")
     changed = changed or {}
+    # Findings by object, for the hops above the pods (a pod's reasons already say why it is not
+    # ready; its finding's hint repeated under every pod would be noise).
+    by_object: dict[tuple[str, str, str], list[Finding]] = {}
+    if details:
+        for f in path.findings:
+            if f.kind != "Pod":
+                by_object.setdefault((f.kind, f.namespace, f.name), []).append(f)
     parents: dict[int, Tree] = {-1: root}
     ready_shown = hidden = problems_shown = hidden_problems = 0
     for hop in path.hops:
@@ -147,8 +154,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
         _reasons(node, hop)
-        if details:
-            _finding_details(node, hop, path, ascii_only)
+        if details and hop.level < PODS:
+            _finding_details(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []), ascii_only)
         parents[hop.level] = node
         for deeper in [k for k in parents if k > hop.level]:
             del parents[deeper]

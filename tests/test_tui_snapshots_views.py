@@ -1,14 +1,16 @@
 """Snapshots of the secondary views at 80x24 and 120x40 on the demo objects (deterministic: the
 offline demo has fixed times and names): the path panel on the article's broken aspnetapp path,
-the findings screen and the detail screen. Each SVG was looked at before it was committed."""
+the same panel in ASCII with a hop that just changed (a pod failing its readiness probe), the
+findings screen and the detail screen. Each SVG was looked at before it was committed."""
 
 from __future__ import annotations
 
 import pytest
+from test_tui_views import _make_unready, _store_of  # tests/ is on sys.path (rootdir conftest)
 from textual.app import App, ComposeResult
 
 from ktrace.checks import run_checks
-from ktrace.sim.demo import demo_objects
+from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.store import ClusterStore
 from ktrace.trace import trace
 from ktrace.tui.detail_screen import DetailScreen
@@ -26,6 +28,21 @@ class PathApp(App):
 
     def on_mount(self) -> None:
         self.query_one(PathPanel).show(trace(STORE, "aspnetapp.demo.example/", live=True))
+
+
+class ChangedHopApp(App):
+    """The healthy status path after one of its pods failed its readiness probe: that hop marked."""
+
+    def compose(self) -> ComposeResult:
+        yield PathPanel(ascii_only=True, change_seconds=3600, id="path")
+
+    def on_mount(self) -> None:
+        cluster = demo_cluster()
+        panel = self.query_one(PathPanel)
+        before = trace(_store_of(cluster), "status.demo.example/", live=True)
+        panel.show(before)
+        _make_unready(cluster, "ops", next(h.name for h in before.hops if h.kind == "Pod"))
+        panel.show(trace(_store_of(cluster), "status.demo.example/", live=True))
 
 
 class FindingsApp(App):
@@ -46,6 +63,11 @@ class DetailApp(App):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_path_panel_aspnetapp(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(PathApp(), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_path_panel_changed_hop_ascii(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(ChangedHopApp(), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

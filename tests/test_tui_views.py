@@ -20,13 +20,13 @@ from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.state import clone
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
-from ktrace.trace import PODS, trace
+from ktrace.trace import ENDPOINTS, INGRESS, PODS, SERVICE, Hop, RequestPath, trace
 from ktrace.tui.clipboard import COPY_FILE, copy_text
 from ktrace.tui.detail_screen import DetailScreen, display_object, object_yaml
 from ktrace.tui.findings_screen import FindingsScreen
 from ktrace.tui.help_screen import HelpScreen
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
-from ktrace.tui.path_panel import PathPanel
+from ktrace.tui.path_panel import MAX_PROBLEM_PODS, PathPanel
 
 ASPNET = "aspnetapp.demo.example/"
 STATUS = "status.demo.example/"
@@ -139,6 +139,28 @@ async def test_path_panel_another_target_marks_nothing_and_reverse_view(demo_sto
         panel.show(None)
         await pilot.pause()
         assert "Select a host" in widget_text(panel.query_one("#path-body"))
+
+
+async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
+    def path(broken: int) -> RequestPath:
+        p = RequestPath("big.example/", "big.example", "/", "degraded", [
+            Hop("Ingress", "ns", "big", "ok", ["exact host"], INGRESS, {"host": "big.example", "path": "/"}),
+            Hop("Service", "ns", "big", "ok", ["selector app=big"], SERVICE, {}),
+            Hop("EndpointSlice", "ns", "big-1", "warning", ["1 of 500 ready"], ENDPOINTS, {"ready": 1, "total": 500})])
+        p.hops += [Hop("Pod", "ns", f"big-{i:03}", "warning" if i < broken else "ok", [f"crash {i}"], PODS)
+                   for i in range(500)]
+        return p
+
+    app = PanelApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PathPanel)
+        panel.show(path(499))
+        panel.show(path(500))  # the last pod breaks too: shown although past the cap
+        await pilot.pause()
+        text = widget_text(panel.query_one("#path-body"))
+    assert text.count("! warning  Pod") == MAX_PROBLEM_PODS + 1
+    assert "* ! warning  Pod big-499" in text
+    assert f"... and {500 - MAX_PROBLEM_PODS - 1} more pod(s) not ready" in text
 
 
 def test_trace_text_is_plain(demo_store: ClusterStore) -> None:
