@@ -428,7 +428,8 @@ class Secret:
 
 def secret_from_dict(obj: Any) -> Secret | None:
     meta = meta_of(obj, "Secret")
-    return None if meta is None else Secret(meta, _s(obj.get("type")) or "Opaque")
+    # "" when unknown: metadata-only lists carry no type (the live source learns only which are TLS)
+    return None if meta is None else Secret(meta, _s(obj.get("type")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,9 +109,11 @@ def tls_findings(store: ClusterStore, ing: Ingress, tls: IngressTLS) -> list[Fin
                         secret=tls.secret, hosts=hosts, namespaces_with_secret=elsewhere)]
     if secret.type != TLS_TYPE:
         return [finding("ingress-tls-secret-wrong-type", *_where(ing),
-                        f"TLS secret {tls.secret!r} has type {secret.type}, not {TLS_TYPE}",
+                        # one wording for every source: a live cluster's metadata-only lists say
+                        # which secrets are TLS, not what the others are (details carry a known type)
+                        f"TLS secret {tls.secret!r} is not of type {TLS_TYPE}",
                         f"recreate it with `kubectl create secret tls {tls.secret} --cert=... --key=...`",
-                        secret=tls.secret, type=secret.type, hosts=hosts)]
+                        secret=tls.secret, type=secret.type or None, hosts=hosts)]
     return []
 
 
