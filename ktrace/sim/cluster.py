@@ -71,6 +71,9 @@ class Cluster:
             self._bulk = False
             if gc_was_enabled:
                 gc.enable()
+            # The loaded objects live as long as the server: keep them out of every later
+            # collection, or each full GC walks them all and stalls watch streams for ~1 s.
+            gc.freeze()
         self._settle()
 
     def apply(self, obj: dict) -> dict:
