@@ -1,29 +1,85 @@
-"""The embedded demo cluster without a server: the simulator's completed demo objects, statuses
-and EndpointSlices included, so readiness is as real as on a live cluster."""
+"""The embedded demo cluster: the simulator serves the demo scenario on loopback and the live
+source reads it over HTTP, so `--demo` takes the same code path as a real cluster.
+
+One-shot commands see the scenario as written (fixed names, addresses and times). Once watched,
+the demo keeps moving: a pod flaps readiness, a rollout replaces pods now and then.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from ktrace.findings import Finding
 from ktrace.store import ClusterStore
+
+if TYPE_CHECKING:
+    from ktrace.sim.handle import Simulator
+    from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
+    from ktrace.sources.live import Change, LiveSource
 
 
 class DemoSource:
     live = True
 
-    def __init__(self, namespace: str | None = None) -> None:
+    def __init__(self, namespace: str | None = None, moving: bool = True) -> None:
         self.namespace = namespace
-        self.notes: list[Finding] = []
+        self.moving = moving  # start the demo's live behaviour when watched
+        self.lock = threading.RLock()
+        self._sim: Simulator | None = None
+        self._live: LiveSource | None = None
+        self._dir: str | None = None
+
+    @property
+    def notes(self) -> list[Finding]:
+        return self._live.notes if self._live is not None else []
 
     def describe(self) -> str:
         return "demo" + (f", namespace {self.namespace}" if self.namespace else "")
 
     def load(self) -> ClusterStore:
-        from ktrace.sim.demo import demo_objects
+        from ktrace.sim.demo import demo_cluster
+        from ktrace.sim.handle import Simulator
+        from ktrace.sources.kubeconfig import resolve_context
+        from ktrace.sources.live import LiveSource
 
-        objs = demo_objects()
-        if self.namespace:
-            objs = [o for o in objs if (o.get("metadata") or {}).get("namespace") in (None, self.namespace)]
-        return ClusterStore(objs)
+        if self._sim is None:
+            self._sim = Simulator(cluster=demo_cluster())
+            self._sim.start()
+            self._dir = tempfile.mkdtemp(prefix="ktrace-demo-")  # private (0700): it holds a kubeconfig
+            kubeconfig = self._sim.write_kubeconfig(f"{self._dir}/kubeconfig")
+            self._live = LiveSource(resolve_context(str(kubeconfig), None), self.namespace)
+            self.lock = self._live.lock
+        assert self._live is not None
+        return self._live.load()
+
+    def watch(self, store: ClusterStore, on_change: Callable[[Change], None] | None = None,
+              timeouts: WatchTimeouts | None = None) -> Watcher:
+        from ktrace.sim.cluster import utc_now
+        from ktrace.sim.demo import DemoLife
+
+        assert self._sim is not None and self._live is not None, "load() first"
+        if self.moving:
+            self._sim.cluster.clock = utc_now  # what changes from now on happens now
+            self._sim.call(DemoLife(self._sim.cluster).start)
+        return self._live.watch(store, on_change, timeouts)
+
+    @property
+    def status(self) -> WatchStatus | None:
+        return self._live.status if self._live is not None else None
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
 
     def close(self) -> None:
-        """Nothing to release: the demo lives in memory."""
+        if self._live is not None:
+            self._live.close()
+        if self._sim is not None:
+            self._sim.stop()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        self._live = self._sim = self._dir = None
