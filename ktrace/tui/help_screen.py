@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.keys import format_key, key_to_character
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -17,6 +19,23 @@ from ktrace.render import clean
 
 REMAP_NOTE = ("Keys can be remapped by binding id: map an id (second column) to other keys, "
               "e.g. \"app.quit\": \"ctrl+q\".")
+
+
+# Words, not arrows or ⏎: those are ambiguous-width in CJK terminals and absent from ASCII mode.
+_KEY_WORDS = {"up": "Up", "down": "Down", "left": "Left", "right": "Right", "pageup": "PgUp", "pagedown": "PgDn",
+              "home": "Home", "end": "End", "enter": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space",
+              "backspace": "Backspace", "delete": "Del"}
+
+
+def key_display(keys: str) -> str:
+    """Textual key names as people type them: `slash` -> `/`, `up,k` -> `Up / k`, `ctrl+p` -> `ctrl+p`."""
+    shown = []
+    for key in keys.split(","):
+        *modifiers, base = key.strip().split("+")
+        char = key_to_character(base) or format_key(base)  # format_key knows `slash` (SOLIDUS)
+        name = _KEY_WORDS.get(base) or (char if len(char) == 1 and char.isprintable() and not char.isspace() else base)
+        shown.append("+".join([*modifiers, name]))
+    return " / ".join(shown)
 
 
 def group_of(binding_id: str) -> str:
@@ -51,24 +70,22 @@ class HelpScreen(Screen[None]):
             yield Static(self._tables(), id="help-body")
         yield Static("j/k: scroll   Esc/q/?: close", id="help-keys")
 
-    def _tables(self) -> Table:
+    def _tables(self) -> Group:
         groups: dict[str, list[tuple[str, str, str]]] = {}
         for key, binding_id, description in self.bindings:
             groups.setdefault(group_of(binding_id), []).append((key, binding_id, description))
-        outer = Table.grid(padding=(0, 0))
-        outer.add_column()
-        for name, rows in groups.items():
-            table = Table(title=Text(name, style="bold"), title_justify="left", show_header=False, box=None,
-                          padding=(0, 2, 0, 0))
-            table.add_column("key", style="bold", no_wrap=True, min_width=10)
-            table.add_column("description")
-            table.add_column("id", style="dim", no_wrap=True)
+        # One table for all groups, so the columns line up from group to group.
+        table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+        table.add_column("key", style="bold", no_wrap=True, min_width=10)
+        table.add_column("description")
+        table.add_column("id", style="dim", no_wrap=True)
+        for n, (name, rows) in enumerate(groups.items()):
+            if n:
+                table.add_row("", "", "")
+            table.add_row(Text(name, style="bold underline"), "", "")
             for key, binding_id, description in rows:
-                table.add_row(clean(key), clean(description), clean(binding_id))
-            outer.add_row(table)
-            outer.add_row("")
-        outer.add_row(Text(self.remap_note, style="italic"))
-        return outer
+                table.add_row(clean(key_display(key)), clean(description), clean(binding_id))
+        return Group(table, Text(""), Text(self.remap_note, style="italic"))
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()
