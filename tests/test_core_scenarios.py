@@ -76,7 +76,8 @@ def test_near_miss_details() -> None:
     _, store = _load("selector-near-miss.yaml")
     by_name = {f.name: f for f in run_checks(store, live=False) if f.code == "service-selector-no-match"}
     asp = by_name["aspnetapp"]
-    assert asp.message == ("selector App=aspnetapp matches no pod; pods of ReplicaSet aspnetapp-7d9f (3) have "
+    # pods are named by the Deployment behind their ReplicaSet (aspnetapp-7d9f, pod-template-hash 7d9f)
+    assert asp.message == ("selector App=aspnetapp matches no pod; pods of Deployment aspnetapp (3) have "
                            "app=aspnetapp (key differs in case)")
     best = asp.details["near_misses"][0]
     assert best["count"] == 3

@@ -24,14 +24,25 @@ def selector_text(selector: dict | None) -> str:
     return ",".join(f"{k}={v}" for k, v in (selector or {}).items())
 
 
+def _owner(pod: Pod) -> tuple[str, str]:
+    """The workload a user knows the pod by: a Deployment's ReplicaSet is named
+    `<deployment>-<pod-template-hash>`, and people fix Deployments, not ReplicaSets."""
+    if not pod.meta.owners:
+        return ("Pod", pod.meta.name)
+    kind, name = pod.meta.owners[0]
+    suffix = "-" + pod.meta.labels.get("pod-template-hash", "\0")
+    if kind == "ReplicaSet" and name.endswith(suffix) and len(name) > len(suffix):
+        return ("Deployment", name[: -len(suffix)])
+    return (kind, name)
+
+
 def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
     """Pods of the namespace grouped by owner and labels, then workload pod templates whose labels
     no pod group already shows (a workload scaled to zero still counts)."""
     groups: dict[tuple, list[Pod]] = defaultdict(list)
     for pod in store.pods(namespace):
         labels = {k: v for k, v in pod.meta.labels.items() if k not in _VOLATILE_LABELS}
-        owner = ("template", pod.template_of) if pod.template_of else pod.meta.owners[0] if pod.meta.owners else \
-            ("Pod", pod.meta.name)
+        owner = ("template", pod.template_of) if pod.template_of else _owner(pod)
         groups[(owner, frozenset(labels.items()))].append(pod)
     out, shown = [], set()
     for ((okind, oname), labels), pods in groups.items():
