@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ktrace.findings import Finding
 from ktrace.render import ASCII_SYMBOLS, STYLES, SYMBOLS, clean
@@ -15,7 +15,7 @@ from ktrace.render import ASCII_SYMBOLS, STYLES, SYMBOLS, clean
 _UNSET: Any = object()
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
     DEFAULT_CSS = """
     StatusBar { dock: bottom; height: 1; padding: 0 1; background: $panel; }
     """
@@ -28,6 +28,7 @@ class StatusBar(Static):
         self._watch: Any = None
         self._findings: list[Finding] = []
         self._error = ""
+        self._shown = Text()
 
     def set_state(self, *, source: str = _UNSET, scope: str | None = _UNSET, watch: Any = _UNSET,
                   findings: list[Finding] = _UNSET, error: str = _UNSET) -> None:
@@ -42,7 +43,13 @@ class StatusBar(Static):
             self._findings = findings
         if error is not _UNSET:
             self._error = error
-        self.update(self.line())
+        line = self.line()
+        if line != self._shown:  # a repaint of one line only: its size never changes
+            self._shown = line
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._shown
 
     def line(self) -> Text:
         sep = " | " if self.ascii_only else " │ "
