@@ -201,6 +201,9 @@ async def test_findings_grouped_by_severity_and_enter_returns_the_finding(demo_s
         await pilot.press("j", "j")
         chosen = app.screen.highlighted
         assert chosen is not None and chosen is not first
+        # The cursor row is marked with `>` as well as colour (NO_COLOR, monochrome terminals).
+        marked = [line for line in screen_text(app).splitlines() if line.lstrip().startswith(">")]
+        assert len(marked) == 1 and chosen.code in marked[0] and chosen.name in marked[0], marked
         await pilot.press("enter")
         await pilot.pause()
     assert app.results == [chosen]

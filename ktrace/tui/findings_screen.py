@@ -46,6 +46,7 @@ class FindingsScreen(Screen[Finding | None]):
         super().__init__()
         self.ascii_only = ascii_only
         self.findings = sorted(findings, key=sort_key)
+        self._cursor: int | None = None  # the option drawn with the `>` marker
 
     def compose(self) -> ComposeResult:
         title = Text("Findings: ", style="bold")
@@ -64,15 +65,27 @@ class FindingsScreen(Screen[Finding | None]):
             symbol = badge(severity, self.ascii_only).plain[0]
             head = Text(f"{symbol} {heading} ({len(members)})", style=f"bold {STYLES[severity]}")
             options.append(Option(head, id=f"group-{severity}", disabled=True))
-            for i, f in members:
-                line = Text("  ", no_wrap=True, overflow="ellipsis")
-                line.append(badge(f.severity, self.ascii_only).plain[0], style=STYLES.get(f.severity, ""))
-                line.append(f" {f.code}", style="bold")
-                line.append(f"  {_object(f)}")
-                options.append(Option(line, id=str(i)))
+            options += [Option(self._line(f, cursor=False), id=str(i)) for i, f in members]
         if not options:
             options.append(Option(Text("No findings: every path in scope is healthy."), id="none", disabled=True))
         return options
+
+    def _line(self, f: Finding, cursor: bool) -> Text:
+        # `>` marks the cursor row too: with NO_COLOR or a monochrome terminal the highlight
+        # background is gone.
+        line = Text("> " if cursor else "  ", no_wrap=True, overflow="ellipsis")
+        line.append(badge(f.severity, self.ascii_only).plain[0], style=STYLES.get(f.severity, ""))
+        line.append(f" {f.code}", style="bold")
+        line.append(f"  {_object(f)}")
+        return line
+
+    def _mark_cursor(self, index: int | None, cursor: bool) -> None:
+        listing = self.query_one(OptionList)
+        if index is None or index >= listing.option_count:
+            return
+        option_id = listing.get_option_at_index(index).id or ""
+        if option_id.isdigit():
+            listing.replace_option_prompt_at_index(index, self._line(self.findings[int(option_id)], cursor))
 
     def on_mount(self) -> None:
         listing = self.query_one(OptionList)
@@ -104,6 +117,9 @@ class FindingsScreen(Screen[Finding | None]):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
+        self._mark_cursor(self._cursor, False)
+        self._cursor = event.option_index
+        self._mark_cursor(self._cursor, True)
         self._describe(self.highlighted)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
