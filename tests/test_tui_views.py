@@ -158,6 +158,13 @@ async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
         panel.show(path(500))  # the last pod breaks too: shown although past the cap
         await pilot.pause()
         text = widget_text(panel.query_one("#path-body"))
+        panel.focus()
+        await pilot.press("pagedown", "j")
+        assert panel.scroll_y > 20
+        await pilot.press("G")
+        assert panel.scroll_y == panel.max_scroll_y > 50
+        await pilot.press("g")
+        assert panel.scroll_y == 0
     assert text.count("! warning  Pod") == MAX_PROBLEM_PODS + 1
     assert "* ! warning  Pod big-499" in text
     assert f"... and {500 - MAX_PROBLEM_PODS - 1} more pod(s) not ready" in text
