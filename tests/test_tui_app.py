@@ -34,7 +34,7 @@ def args(**kw: object) -> argparse.Namespace:
 
 
 def demo_app(host: str | None = None) -> KtraceApp:
-    return KtraceApp(args(host=host), source=DemoSource())
+    return KtraceApp(args(host=host), source=DemoSource(moving=False))
 
 
 async def until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -98,7 +98,7 @@ async def test_marks_draw_symbols_not_only_colour() -> None:
         await pilot.pause()
         lines = [line_text(table, y) for y in range(1, 6)]
         assert lines[2].startswith("> ") and lines[3].startswith(" ✗") and lines[4].startswith(" !")
-        assert lines[0].startswith("  pod-00000")
+        assert lines[0].startswith("   pod-00000")
         table.ascii_only = True
         assert line_text(table, 4).startswith(" x")
 

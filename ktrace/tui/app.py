@@ -200,6 +200,8 @@ class KtraceApp(App[int]):
                 table.set_rows(rows)
                 table.set_scope(None if pane_id == "namespaces" else self.namespace)
             self._retrace()
+            if old is None:
+                self._reveal_path()  # --host: start with the path's rows under the cursors
             self._titles()
         self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="")
         # The store is long-lived: keep the cyclic collector from rescanning its records, which at

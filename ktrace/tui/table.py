@@ -272,7 +272,7 @@ class KeyedTable(ScrollView, can_focus=True):
         """Column widths for `width` cells: the first column (the name) gives way down to about half
         the width; columns that still do not fit are cut at the right edge."""
         widths = list(self._widths)
-        spare = width - 2 - sum(widths) - GAP * (len(widths) - 1)
+        spare = width - 3 - sum(widths) - GAP * (len(widths) - 1)
         if spare < 0:
             widths[0] = max(min(widths[0], 12, width // 2), widths[0] + spare, width * 11 // 20 - 2)
             widths[0] = min(widths[0], self._widths[0])
@@ -287,7 +287,7 @@ class KeyedTable(ScrollView, can_focus=True):
         widths = self._layout(width)
         if y == 0:
             style = self.get_component_rich_style("keyed-table--header")
-            return self._strip("  ", self.columns, widths, style, width)
+            return self._strip("   ", self.columns, widths, style, width)
         i = int(self.scroll_y) + y - 1
         if i >= len(self._visible):
             return Strip.blank(width, self.rich_style)
@@ -305,7 +305,7 @@ class KeyedTable(ScrollView, can_focus=True):
         if key == self._cursor:
             style += self.get_component_rich_style("keyed-table--cursor", partial=True)
         symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
-        marks = (">" if on_path else " ") + (symbols[problem] if problem in ("error", "warning") else " ")
+        marks = (">" if on_path else " ") + (symbols[problem] if problem in ("error", "warning") else " ") + " "
         return self._strip(marks, row.cells, widths, style, width)
 
     def _strip(self, marks: str, cells: Sequence[str], widths: list[int], style: Style, width: int) -> Strip:
