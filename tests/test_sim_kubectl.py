@@ -11,6 +11,7 @@ import urllib3
 
 from ktrace.sim.demo import load_scenario
 from ktrace.sim.handle import Simulator
+from ktrace.sim.ingress_controller import address_for
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
@@ -62,8 +63,9 @@ def test_get_ingress_and_services(demo):
     _, kubeconfig = demo
     header, by_name = rows(kubectl(kubeconfig, "get", "ingress", "-A").stdout)
     assert header == ["NAMESPACE", "NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
-    assert by_name["aspnetapp"][1:4] + by_name["aspnetapp"][4:5] == ["aspnetapp", "nginx", "aspnetapp.demo.example",
-                                                                      "80, 443"]
+    # ADDRESS: the simulator's stand-in controller admitted it (class nginx exists)
+    assert by_name["aspnetapp"][1:6] == ["aspnetapp", "nginx", "aspnetapp.demo.example",
+                                         address_for("nginx"), "80, 443"]
     assert by_name["shop"][2] == "<none>"  # no class named: the default class applies, kubectl shows none
     header, by_name = rows(kubectl(kubeconfig, "get", "svc", "-n", "shop").stdout)
     assert header == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
