@@ -91,7 +91,7 @@ async def measure(pods: int) -> list[tuple[str, str]]:
     source = MemorySource(objs)
     args = argparse.Namespace(host=f"{host}{path}", namespace=None, filename=None, demo=False, ascii=False)
     start = time.perf_counter()
-    app = KtraceApp(args, source=source)  # type: ignore[arg-type]
+    app = KtraceApp(args, source_factory=lambda _: source)  # type: ignore[arg-type,return-value]
     results: list[tuple[str, str]] = [("pods in scope", f"{n_pods}")]
     async with app.run_test(size=SIZE) as pilot:
         repaints = Repaints(app)

@@ -6,6 +6,7 @@ error finding, 2 usage or source errors (raised as KtraceError; cli.main prints 
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -153,6 +154,8 @@ def run_default(args: Any) -> int:
         return 2
     if getattr(args, "host", None):
         parse_target(args.host)  # a malformed --host is a usage error before the screen opens
+    # Read by Textual at import: a bounded frame rate keeps redraw traffic low on slow links.
+    os.environ.setdefault("TEXTUAL_FPS", "30")
     from ktrace.tui.app import run, wants_ascii
 
     return run(args, wants_ascii(args))

@@ -34,7 +34,7 @@ def args(**kw: object) -> argparse.Namespace:
 
 
 def demo_app(host: str | None = None) -> KtraceApp:
-    return KtraceApp(args(host=host), source=DemoSource(moving=False))
+    return KtraceApp(args(host=host), source_factory=lambda _: DemoSource(moving=False))
 
 
 async def until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -205,7 +205,7 @@ async def test_a_pod_turning_unready_reaches_the_path_live(sim_factory: Callable
                                                            tmp_path: Path) -> None:
     sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
     source = open_live(args(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")), all_namespaces=True, demo=False))
-    app = KtraceApp(args(host="pay.demo.example/", demo=False), source=source, debounce=0.05)
+    app = KtraceApp(args(host="pay.demo.example/", demo=False), source_factory=lambda _: source, debounce=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         assert app.path is not None and app.path.status == "ok"
@@ -243,3 +243,37 @@ def test_no_terminal_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> No
     assert main(["--demo"]) == 2  # pytest's stdin is not a terminal
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ssh -t" in err and "ktrace check" in err
+
+
+async def test_relist_keeps_the_selection_and_detail_and_copy_work(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ktrace.tui.detail_screen import DetailScreen
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # where the copy fallback file goes
+    async with demo_app("pay.demo.example/").run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        first_store, first_source = app.store, app.source
+        await pilot.press("r")
+        await until(pilot, lambda: app.store is not first_store and app.store is not None)
+        await pilot.pause()
+        assert app.source is not first_source and app.path is not None and app.path.target == "pay.demo.example/"
+        assert marked(app, "services") == {("payments", "payments-web")}
+        await pilot.press("y")
+        assert (tmp_path / "ktrace-copy.txt").read_text().startswith("✓ ok  pay.demo.example/")
+        services = app.table("services")
+        services.focus()
+        services.move_to(("aspnet", "aspnetapp"))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert "App: aspnetapp" in "\n".join(text_of(w) for w in app.screen.query("Static"))
+
+
+async def test_a_click_moves_the_cursor_and_a_double_click_selects() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        rules = app.table("rules")
+        second = rules.visible_keys[2]
+        await pilot.click(rules, offset=(5, 1 + 1 + 2))  # border, header, third row
+        assert rules.cursor_key == second and app.path is None
+        await pilot.click(rules, offset=(5, 4), times=2)
+        assert app.path is not None and app.path.target == f"{second[0]}{second[1]}"

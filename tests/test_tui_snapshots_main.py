@@ -18,7 +18,7 @@ SIZES = [(80, 24), (120, 40)]
 
 def app_for(host: str, ascii_only: bool = False) -> KtraceApp:
     args = argparse.Namespace(host=host, namespace=None, filename=None, demo=True, ascii=ascii_only)
-    return KtraceApp(args, source=DemoSource(moving=False), ascii_only=ascii_only)
+    return KtraceApp(args, source_factory=lambda _: DemoSource(moving=False), ascii_only=ascii_only)
 
 
 async def loaded(pilot) -> None:

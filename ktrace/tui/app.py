@@ -16,9 +16,11 @@ import gc
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, ClassVar
 
+import orjson
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -30,9 +32,11 @@ from textual.worker import get_current_worker
 from ktrace.checks import run_checks
 from ktrace.errors import KtraceError
 from ktrace.findings import Finding, sort_key
+from ktrace.kinds import BY_KIND
 from ktrace.render import clean, trace_text
 from ktrace.routing import rules_to_service
 from ktrace.sources import Source, open_source
+from ktrace.sources.kubeapi import ApiFailure
 from ktrace.store import ClusterStore
 from ktrace.suppress import parse_codes, suppress
 from ktrace.targets import Target, parse_target
@@ -79,14 +83,14 @@ class KtraceApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, args: argparse.Namespace, *, source: Source | None = None, ascii_only: bool = False,
-                 debounce: float = DEBOUNCE) -> None:
+    def __init__(self, args: argparse.Namespace, *, ascii_only: bool = False, debounce: float = DEBOUNCE,
+                 source_factory: Callable[[argparse.Namespace], Source] = open_source) -> None:
         super().__init__()
         self.args = args
         self.ascii_only = ascii_only
         self.debounce = debounce
         self.animation_level = "none"  # quiet on slow links
-        self._source_given = source
+        self.source_factory = source_factory  # called again by relist and context switches
         self.source: Source | None = None
         self.store: ClusterStore | None = None
         self.findings: list[Finding] = []
@@ -164,8 +168,7 @@ class KtraceApp(App[int]):
     def load(self) -> None:
         """Open (or reopen) the source, list everything, build the rows and the findings."""
         try:
-            source = self._source_given or open_source(self.args)
-            self._source_given = None
+            source = self.source_factory(self.args)
             store = source.load()
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
@@ -490,18 +493,27 @@ class KtraceApp(App[int]):
         self._titles()
 
     def action_detail(self) -> None:
-        from ktrace.tui.detail_screen import DetailScreen
-
         table = self._focused_table()
         row = table.cursor_row if table is not None else None
         if row is None or self.store is None or not row.ref[2]:
             return
         kind, ns, name = row.ref
         record = self.store.get(kind, ns, name)
-        if record is None:
-            return
-        title = f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
-        self.push_screen(DetailScreen(title, _as_dict(record)))
+        if record is not None:
+            self._open_detail(f"{kind} {ns}/{name}" if ns else f"{kind} {name}", record)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def _open_detail(self, title: str, record: Any) -> None:
+        """The object as the API server has it when the source can ask (never a Secret: its data is
+        not read); otherwise what the store keeps of it."""
+        from ktrace.tui.detail_screen import DetailScreen
+
+        obj = _as_dict(record)
+        api, kind = getattr(self.source, "api", None), BY_KIND.get(record.meta.kind)
+        if api is not None and kind is not None and record.meta.kind != "Secret":
+            with contextlib.suppress(ApiFailure, ValueError):
+                obj = orjson.loads(api.get_bytes(kind.path(record.meta.namespace, record.meta.name), []))
+        self.call_from_thread(self.push_screen, DetailScreen(title, obj))
 
     def action_copy(self) -> None:
         if self.path is None:
@@ -543,8 +555,12 @@ class KtraceApp(App[int]):
 
 
 def _as_dict(record: Any) -> dict:
-    """What the store knows about an object, as a plain dict (Secrets: metadata and type only)."""
-    return _plain(asdict(record))
+    """What the store keeps of an object (Secrets: metadata and type only), shaped like an API
+    object: kind, metadata, then the record's fields; empty values left out."""
+    fields = _plain(asdict(record))
+    meta = fields.pop("meta")
+    return {"kind": meta.pop("kind"), "metadata": {k: v for k, v in meta.items() if v not in ("", [], {}, False)},
+            **{k: v for k, v in fields.items() if v not in ("", [], {}, None)}}
 
 
 def _plain(x: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -242,6 +243,17 @@ class KeyedTable(ScrollView, can_focus=True):
         row = self.cursor_row
         if row is not None:
             self.post_message(self.Selected(self, row))
+
+    def on_click(self, event: events.Click) -> None:
+        """The mouse, where there is one: a click puts the cursor on a row, a double click selects it."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        i = int(self.scroll_y) + offset.y - 1
+        if i < len(self._visible):
+            self._set_cursor(i)
+            if event.chain >= 2:
+                self.action_select()
 
     def next_problem(self, direction: int) -> bool:
         """Move to the next (1) or previous (-1) shown row with a problem, wrapping around."""
