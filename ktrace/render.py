@@ -16,6 +16,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.text import Text
 from rich.tree import Tree
 
+from ktrace.checks.service import selector_text
 from ktrace.findings import Finding
 from ktrace.trace import ENDPOINTS, INGRESS, PODS, SERVICE, Hop, RequestPath
 
@@ -98,14 +99,48 @@ def near_miss_lines(f: Finding, ascii_only: bool = False) -> list[str]:
     return out
 
 
-def _finding_details(node: Tree, hop: Hop, findings: list[Finding], ascii_only: bool) -> None:
+def _label_repeats(hop: Hop) -> set[str]:
+    """Reasons that only repeat what the hop's label already says (the TUI's panel is narrow)."""
+    x = hop.extra
+    if hop.level == INGRESS and x.get("tlsSecret"):
+        return {f"TLS secret {x['tlsSecret']}"}
+    if hop.level == SERVICE and x.get("targetPort") is not None:
+        port = f"{x.get('port')}/{x['portName']}" if x.get("portName") else str(x.get("port"))
+        return {f"port {port} -> targetPort {x['targetPort']}"}
+    return set()
+
+
+def _detailed_reasons(node: Tree, hop: Hop, findings: list[Finding], ascii_only: bool) -> None:
+    """The reasons of a hop above the pods, for the TUI's small panel: problems first, each with its
+    hint (hints of findings the hop does not state are left to the findings view); near misses
+    under the selector, or in its place when they name all of it; then the informational reasons,
+    without those the label already says."""
     codes = hop.extra.get("findings") or ()
-    for f in findings:
-        if f.code in codes:
-            for line in near_miss_lines(f, ascii_only):
-                node.add(Text(line, style="bold"))
+    mine = [f for f in findings if f.code in codes]
+    near = [Text(line, style="bold") for f in mine for line in near_miss_lines(f, ascii_only)]
+    selector = hop.extra.get("selector")
+    selector_line = f"selector {selector_text(selector)}" if selector else None
+    by_message = {f.message: f for f in mine}
+    repeats = _label_repeats(hop)
+    style = "dim" if hop.status in ("ok", "unknown") else ""
+    problems: list[Text] = [] if selector_line in hop.reasons else near
+    info: list[Text] = []
+    for r in hop.reasons:
+        if r in repeats:
+            continue
+        f = by_message.get(r)
+        if near and r == selector_line:
+            if not any(line.plain.startswith(r + " ") for line in near):
+                problems.append(Text(clean(r), style=style))
+            problems += near
+        elif f is None:
+            info.append(Text(clean(r), style=style))
+        else:
+            problems.append(Text(clean(r)))
             if f.hint:
-                node.add(Text(clean(f"hint: {f.hint}"), style="italic"))
+                problems.append(Text(clean(f"hint: {f.hint}"), style="italic"))
+    for line in problems + info:
+        node.add(line)
 
 
 def _changed_label(label: Text, before: str | None, ascii_only: bool) -> Text:
@@ -119,9 +154,10 @@ def _changed_label(label: Text, before: str | None, ascii_only: bool) -> Text:
 
 def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = False,
               changed: Mapping[tuple, str | None] | None = None, max_problem_pods: int | None = None) -> Tree:
-    """The path as a tree. `details`: also each hop's near-miss lines and the hints of its findings
-    (the TUI, which has no findings list under the tree). `changed`: hop_key -> previous status
-    (None for a hop that is new), marked with `*` and the old status; changed pods are always shown.
+    """The path as a tree. `details` (the TUI, which has no findings list under the tree): problems
+    first with their hints, near misses next to the selector, no reasons that repeat the label.
+    `changed`: hop_key -> previous status (None for a hop that is new), marked with `*` and the old
+    status; changed pods are always shown.
     `max_problem_pods`: cap on the pods that are not ready (the TUI redraws the tree on every
     change; thousands of crash-looping pods would take a second each time)."""
     root_label = badge(path.status, ascii_only)
@@ -153,9 +189,10 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
-        _reasons(node, hop)
         if details and hop.level < PODS:
-            _finding_details(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []), ascii_only)
+            _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []), ascii_only)
+        else:
+            _reasons(node, hop)
         parents[hop.level] = node
         for deeper in [k for k in parents if k > hop.level]:
             del parents[deeper]

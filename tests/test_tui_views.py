@@ -4,18 +4,20 @@ palette providers and the clipboard fallback."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
 from ktrace.checks import run_checks
 from ktrace.findings import finding
 from ktrace.kinds import KINDS
-from ktrace.render import hop_key, trace_text
+from ktrace.render import hop_key, path_tree, trace_text
 from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.state import clone
 from ktrace.store import ClusterStore
@@ -168,6 +170,26 @@ async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
     assert text.count("! warning  Pod") == MAX_PROBLEM_PODS + 1
     assert "* ! warning  Pod big-499" in text
     assert f"... and {500 - MAX_PROBLEM_PODS - 1} more pod(s) not ready" in text
+
+
+def test_panel_tree_puts_problems_first_and_near_misses_under_their_selector() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "n",
+           "labels": {"app": "web", "tier": "front"}},
+           "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "n"},
+           "spec": {"selector": {"app": "web", "tier": "frontend"}, "ports": [{"port": 80}]}}
+    ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "n"},
+           "spec": {"rules": [{"host": "web.example", "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    console = Console(width=200, file=io.StringIO())
+    console.print(path_tree(trace(ClusterStore([pod, svc, ing]), "web.example/", live=False), details=True))
+    lines = [line.strip(" │├└─") for line in console.file.getvalue().splitlines()]
+    service = next(i for i, line in enumerate(lines) if "Service n/web" in line)
+    # Part of the selector differs: the whole selector stays, the difference right under it.
+    assert lines[service + 1] == "selector app=web,tier=frontend"
+    assert lines[service + 2].startswith("selector tier=frontend ≠ pod label tier=front")
+    assert lines[service + 3].startswith("selector app=web,tier=frontend matches no pod")
+    assert not any(line.startswith("port 80 -> targetPort") for line in lines)  # the label says it
 
 
 def test_trace_text_is_plain(demo_store: ClusterStore) -> None:
