@@ -14,6 +14,7 @@ from typing import Any
 
 from ktrace.endpoints import SERVICE_NAME_LABEL
 from ktrace.kinds import KINDS
+from ktrace.selectors import Requirement, Selector, SelectorError, from_label_selector
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -480,7 +481,84 @@ class RawObject:
     status: Mapping
 
 
-Record = Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | RawObject
+# A selector the API server would reject reads as one that matches nothing ("in" with no values):
+# a malformed policy never widens what ktrace thinks is allowed.
+MATCH_NOTHING: Selector = (Requirement("", "in", ()),)
+
+
+def _selector(x: Any) -> Selector | None:
+    """A structured LabelSelector parsed once; None when absent ({} is present and selects everything)."""
+    if not isinstance(x, dict):
+        return None
+    try:
+        return from_label_selector(x)
+    except (SelectorError, AttributeError, TypeError):
+        return MATCH_NOTHING
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPeer:
+    """One `from`/`to` entry: pods (in the policy's namespace, or in the namespaces selected), or an IP block."""
+    pods: Selector | None = None
+    namespaces: Selector | None = None
+    cidr: str = ""
+    except_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    protocol: str = "TCP"
+    port: int | str | None = None  # None: every port
+    end_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    peers: tuple[PolicyPeer, ...]  # empty: every source (or destination)
+    ports: tuple[PolicyPort, ...]  # empty: every port
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    meta: Meta
+    pod_selector: Selector  # () selects every pod of the namespace
+    ingress: tuple[PolicyRule, ...]
+    egress: tuple[PolicyRule, ...]
+    types: frozenset[str]  # effective policyTypes: Ingress unless only Egress is listed
+
+
+def _policy_rules(x: Any, peer_key: str) -> tuple[PolicyRule, ...]:
+    rules = []
+    for r in map(_d, _l(x)):
+        peers = []
+        for p in map(_d, _l(r.get(peer_key))):
+            block = _d(p.get("ipBlock"))
+            excepts = tuple(c for c in _l(block.get("except")) if isinstance(c, str))
+            peers.append(PolicyPeer(_selector(p.get("podSelector")), _selector(p.get("namespaceSelector")),
+                                    _s(block.get("cidr")), excepts))
+        ports = tuple(PolicyPort(_s(p.get("protocol")) or "TCP", _port_ref(p.get("port")), _i(p.get("endPort")))
+                      for p in map(_d, _l(r.get("ports"))))
+        # A `from` that is present but not a list admits nothing, not everything (as an empty list would).
+        if r.get(peer_key) and not peers:
+            peers.append(PolicyPeer(MATCH_NOTHING))
+        rules.append(PolicyRule(tuple(peers), ports))
+    return tuple(rules)
+
+
+def network_policy_from_dict(obj: Any) -> NetworkPolicy | None:
+    meta = meta_of(obj, "NetworkPolicy")
+    if meta is None:
+        return None
+    spec = _d(obj.get("spec"))
+    egress = _policy_rules(spec.get("egress"), "to")
+    listed = frozenset(t for t in _l(spec.get("policyTypes")) if t in ("Ingress", "Egress"))
+    types = listed or frozenset(("Ingress", "Egress") if egress else ("Ingress",))
+    return NetworkPolicy(meta, _selector(spec.get("podSelector")) or (), _policy_rules(spec.get("ingress"), "from"),
+                         egress, types)
+
+
+Record = (Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | NetworkPolicy
+          | RawObject)
 
 CLUSTER_SCOPED = frozenset(k.kind for k in KINDS if not k.namespaced)
 
@@ -512,4 +590,5 @@ _BUILDERS = {
     "Ingress": ingress_from_dict,
     "IngressClass": ingress_class_from_dict,
     "Secret": secret_from_dict,
+    "NetworkPolicy": network_policy_from_dict,
 }
