@@ -14,6 +14,7 @@ from ktrace.model import (
     EndpointSlice,
     Ingress,
     IngressClass,
+    NetworkPolicy,
     Pod,
     Record,
     Secret,
@@ -190,6 +191,10 @@ class ClusterStore:
 
     def secret(self, namespace: str, name: str) -> Secret | None:
         return self._by_kind.get("Secret", {}).get((namespace, name))  # type: ignore[return-value]
+
+    def network_policies(self, namespace: str) -> list[NetworkPolicy]:
+        """The NetworkPolicies of one namespace, by name (policies select pods of their own namespace only)."""
+        return list(self.objects("NetworkPolicy", namespace))  # type: ignore[arg-type]
 
     def workloads(self, namespace: str | None = None) -> Iterator[Workload]:
         for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"):
