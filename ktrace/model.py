@@ -557,8 +557,196 @@ def network_policy_from_dict(obj: Any) -> NetworkPolicy | None:
                          egress, types)
 
 
+# -- Gateway API (gateway.networking.k8s.io) ---------------------------------------------------
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayClass:
+    meta: Meta
+    controller: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    name: str
+    hostname: str  # "" accepts every host
+    port: int | None
+    protocol: str  # HTTP, HTTPS, TLS, TCP, UDP
+    certificates: tuple[tuple[str, str, str], ...]  # tls.certificateRefs as (kind, namespace, name)
+    routes_from: str  # allowedRoutes.namespaces.from: Same (the default), All or Selector
+    routes_selector: Mapping | None  # the raw LabelSelector for Selector
+    route_kinds: tuple[tuple[str, str], ...]  # allowedRoutes.kinds as (group, kind); () = the protocol's default
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    meta: Meta
+    class_name: str
+    listeners: tuple[Listener, ...]
+
+
+def _listener(x: dict, namespace: str) -> Listener:
+    allowed = _d(x.get("allowedRoutes"))
+    ns = _d(allowed.get("namespaces"))
+    tls = _d(x.get("tls"))
+    certs = tuple((_s(c.get("kind")) or "Secret", _s(c.get("namespace")) or namespace, _s(c.get("name")))
+                  for c in map(_d, _l(tls.get("certificateRefs"))))
+    kinds = tuple((_s(k.get("group")) or GATEWAY_GROUP, _s(k.get("kind"))) for k in map(_d, _l(allowed.get("kinds"))))
+    return Listener(_s(x.get("name")), _s(x.get("hostname")).lower(), _i(x.get("port")), _s(x.get("protocol")),
+                    certs, _s(ns.get("from")) or "Same", _d(ns.get("selector")) or None, kinds)
+
+
+def gateway_from_dict(obj: Any) -> Gateway | None:
+    meta = meta_of(obj, "Gateway")
+    if meta is None:
+        return None
+    spec = _d(obj.get("spec"))
+    return Gateway(meta, _s(spec.get("gatewayClassName")),
+                   tuple(_listener(x, meta.namespace) for x in map(_d, _l(spec.get("listeners")))))
+
+
+def gateway_class_from_dict(obj: Any) -> GatewayClass | None:
+    meta = meta_of(obj, "GatewayClass", namespaced=False)
+    return None if meta is None else GatewayClass(meta, _s(_d(obj.get("spec")).get("controllerName")))
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    group: str
+    kind: str
+    namespace: str  # defaulted to the route's
+    name: str
+    section: str = ""  # sectionName: one listener
+    port: int | None = None
+
+    def label(self) -> str:
+        where = f"/{self.section}" if self.section else f":{self.port}" if self.port is not None else ""
+        return f"{self.kind} {self.namespace}/{self.name}{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    path_type: str  # PathPrefix (the default), Exact or RegularExpression
+    path: str
+    headers: tuple[tuple[str, str, str], ...] = ()  # (type, name, value)
+    query: tuple[tuple[str, str, str], ...] = ()
+    method: str = ""
+
+    def label(self) -> str:
+        bits = [f"{self.path_type} {self.path}"]
+        bits += [f"header {n}{'~' if t == 'RegularExpression' else '='}{v}" for t, n, v in self.headers]
+        bits += [f"query {n}{'~' if t == 'RegularExpression' else '='}{v}" for t, n, v in self.query]
+        return " ".join(bits + ([f"method {self.method}"] if self.method else []))
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    group: str  # "" for the core group
+    kind: str
+    namespace: str  # defaulted to the route's
+    name: str
+    port: int | None
+    weight: int
+
+    @property
+    def is_service(self) -> bool:
+        return self.group == "" and self.kind == "Service"
+
+    def label(self) -> str:
+        what = self.name if self.is_service else f"{self.kind}/{self.name}"
+        return f"{what}:{self.port}" if self.port is not None else what
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    matches: tuple[RouteMatch, ...]
+    backends: tuple[BackendRef, ...]
+    filters: tuple[str, ...] = ()  # filter types: RequestRedirect, URLRewrite, ...
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParentStatus:
+    ref: ParentRef
+    controller: str
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRoute:
+    meta: Meta
+    created: str  # creationTimestamp (RFC 3339 text sorts in time order): the oldest route wins ties
+    parents: tuple[ParentRef, ...]
+    hostnames: tuple[str, ...]
+    rules: tuple[RouteRule, ...]
+    statuses: tuple[ParentStatus, ...] = ()
+
+
+def _parent_ref(x: dict, namespace: str) -> ParentRef:
+    return ParentRef(_s(x.get("group")) if "group" in x else GATEWAY_GROUP, _s(x.get("kind")) or "Gateway",
+                     _s(x.get("namespace")) or namespace, _s(x.get("name")), _s(x.get("sectionName")),
+                     _i(x.get("port")))
+
+
+def _string_matches(x: Any) -> tuple[tuple[str, str, str], ...]:
+    return tuple((_s(m.get("type")) or "Exact", _s(m.get("name")), _s(m.get("value"))) for m in map(_d, _l(x)))
+
+
+def _route_match(x: dict) -> RouteMatch:
+    path = _d(x.get("path"))
+    return RouteMatch(_s(path.get("type")) or "PathPrefix", _s(path.get("value")) or "/",
+                      _string_matches(x.get("headers")), _string_matches(x.get("queryParams")), _s(x.get("method")))
+
+
+def _backend_ref(x: dict, namespace: str) -> BackendRef:
+    weight = _i(x.get("weight"))
+    return BackendRef(_s(x.get("group")), _s(x.get("kind")) or "Service", _s(x.get("namespace")) or namespace,
+                      _s(x.get("name")), _i(x.get("port")), 1 if weight is None else weight)
+
+
+def httproute_from_dict(obj: Any) -> HTTPRoute | None:
+    meta = meta_of(obj, "HTTPRoute")
+    if meta is None:
+        return None
+    ns, spec = meta.namespace, _d(obj.get("spec"))
+    rules = []
+    for r in map(_d, _l(spec.get("rules"))):
+        matches = tuple(_route_match(m) for m in map(_d, _l(r.get("matches")))) or (RouteMatch("PathPrefix", "/"),)
+        rules.append(RouteRule(matches, tuple(_backend_ref(b, ns) for b in map(_d, _l(r.get("backendRefs")))),
+                               tuple(_s(f.get("type")) for f in map(_d, _l(r.get("filters")))), _s(r.get("name"))))
+    statuses = tuple(
+        ParentStatus(_parent_ref(_d(p.get("parentRef")), ns), _s(p.get("controllerName")), tuple(
+            Condition(_s(c.get("type")), _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
+            for c in map(_d, _l(p.get("conditions")))))
+        for p in map(_d, _l(_d(obj.get("status")).get("parents"))))
+    return HTTPRoute(meta, _s(_d(obj.get("metadata")).get("creationTimestamp")),
+                     tuple(_parent_ref(p, ns) for p in map(_d, _l(spec.get("parentRefs")))),
+                     tuple(h.lower() for h in _l(spec.get("hostnames")) if isinstance(h, str) and h),
+                     tuple(rules) or (RouteRule((RouteMatch("PathPrefix", "/"),), ()),), statuses)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceGrant:
+    meta: Meta
+    sources: tuple[tuple[str, str, str], ...]  # spec.from as (group, kind, namespace)
+    targets: tuple[tuple[str, str, str], ...]  # spec.to as (group, kind, name); name "" = every object of the kind
+
+
+def reference_grant_from_dict(obj: Any) -> ReferenceGrant | None:
+    meta = meta_of(obj, "ReferenceGrant")
+    if meta is None:
+        return None
+    spec = _d(obj.get("spec"))
+    sources = tuple((_s(f.get("group")), _s(f.get("kind")), _s(f.get("namespace")))
+                    for f in map(_d, _l(spec.get("from"))))
+    targets = tuple((_s(t.get("group")), _s(t.get("kind")), _s(t.get("name"))) for t in map(_d, _l(spec.get("to"))))
+    return ReferenceGrant(meta, sources, targets)
+
+
 Record = (Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | NetworkPolicy
-          | RawObject)
+          | RawObject | GatewayClass | Gateway | HTTPRoute | ReferenceGrant)
 
 CLUSTER_SCOPED = frozenset(k.kind for k in KINDS if not k.namespaced)
 
@@ -590,5 +778,9 @@ _BUILDERS = {
     "Ingress": ingress_from_dict,
     "IngressClass": ingress_class_from_dict,
     "Secret": secret_from_dict,
+    "GatewayClass": gateway_class_from_dict,
+    "Gateway": gateway_from_dict,
+    "HTTPRoute": httproute_from_dict,
+    "ReferenceGrant": reference_grant_from_dict,
     "NetworkPolicy": network_policy_from_dict,
 }
