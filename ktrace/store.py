@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ktrace.model import (
     EndpointSlice,
+    Gateway,
+    HTTPRoute,
     Ingress,
     IngressClass,
     NetworkPolicy,
@@ -41,6 +43,9 @@ class ClusterStore:
         self._ingress_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)  # "" = host-less rules
         self._names_to_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, name) -> namespaces
         self._ingress_by_service: dict[tuple[str, str], set[str]] = defaultdict(set)  # backend -> ingress names
+        # HTTPRoutes by hostname as written ("" for routes without hostnames) and by backend Service
+        self._routes_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self._routes_by_service: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         self.load(objs)
 
     # -- changes -------------------------------------------------------------------------------
@@ -128,6 +133,10 @@ class ClusterStore:
             if r.default_backend is not None:
                 backends.add(r.default_backend.service)
             entries.extend((self._ingress_by_service, (ns, b), name) for b in backends if b)
+        elif isinstance(r, HTTPRoute):
+            entries.extend((self._routes_by_host, h, (ns, name)) for h in set(r.hostnames or ("",)))
+            refs = {(b.namespace, b.name) for rule in r.rules for b in rule.backends if b.is_service}
+            entries.extend((self._routes_by_service, ref, (ns, name)) for ref in refs)
         for index, key, value in entries:
             if add:
                 index[key].add(value)
@@ -244,9 +253,23 @@ class ClusterStore:
         table = self._by_kind.get("Ingress", {})
         return [table[(namespace, n)] for n in sorted(self._ingress_by_service.get((namespace, service), _EMPTY))]  # type: ignore[misc]
 
+    def gateways(self) -> list[Gateway]:
+        return list(self.objects("Gateway"))  # type: ignore[arg-type]
+
+    def routes_for_hostname(self, hostname: str) -> list[HTTPRoute]:
+        """HTTPRoutes listing exactly `hostname` (a literal "*.x.y" for wildcards; "" for routes without
+        hostnames, which take their listeners')."""
+        table = self._by_kind.get("HTTPRoute", {})
+        return [table[k] for k in sorted(self._routes_by_host.get(hostname, _EMPTY))]  # type: ignore[misc]
+
+    def routes_for_service(self, namespace: str, service: str) -> list[HTTPRoute]:
+        """HTTPRoutes with a backendRef to this Service (from any namespace): the reverse path."""
+        table = self._by_kind.get("HTTPRoute", {})
+        return [table[k] for k in sorted(self._routes_by_service.get((namespace, service), _EMPTY))]  # type: ignore[misc]
+
     def hosts(self) -> list[str]:
-        """Every host named by an ingress rule (wildcards included), sorted."""
-        return sorted(h for h in self._ingress_by_host if h)
+        """Every host named by an ingress rule or an HTTPRoute (wildcards included), sorted."""
+        return sorted({h for h in self._ingress_by_host if h} | {h for h in self._routes_by_host if h})
 
 
 def _with_kind(obj: object, kind: str) -> object:
