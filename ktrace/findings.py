@@ -38,6 +38,24 @@ CATALOG: dict[str, CatalogEntry] = {
         "warning", "Two Ingresses of one class claim the same host, path and pathType; one of them wins."),
     "ingress-resource-backend": CatalogEntry(
         "info", "An Ingress backend is a resource reference, not a Service; ktrace does not follow it."),
+    "gateway-class-missing": CatalogEntry(
+        "error", "A Gateway's gatewayClassName names a GatewayClass that does not exist: no controller programs it."),
+    "route-parent-missing": CatalogEntry(
+        "error", "An HTTPRoute parentRef names a Gateway (or a listener of it) that does not exist."),
+    "route-not-allowed": CatalogEntry(
+        "error", "The Gateway listeners an HTTPRoute names refuse it (allowedRoutes namespaces or kinds)."),
+    "route-no-hostname-match": CatalogEntry(
+        "error", "No hostname of an HTTPRoute intersects the hostname of any listener it attaches to."),
+    "route-backend-not-permitted": CatalogEntry(
+        "error", "An HTTPRoute backendRef crosses namespaces without a ReferenceGrant in the target namespace."),
+    "route-backend-service-missing": CatalogEntry(
+        "error", "An HTTPRoute backendRef names a Service that does not exist."),
+    "route-backend-port-missing": CatalogEntry(
+        "error", "An HTTPRoute backendRef to a Service has no port, or a port the Service does not expose."),
+    "route-not-accepted": CatalogEntry(
+        "warning", "The Gateway controller reports an HTTPRoute not Accepted by a parent (live; its reason quoted)."),
+    "route-refs-unresolved": CatalogEntry(
+        "warning", "The Gateway controller reports an HTTPRoute's ResolvedRefs false (live; its reason quoted)."),
     "host-no-route": CatalogEntry(
         "error", "No Ingress rule and no default backend serves the traced host and path."),
     "service-selector-no-match": CatalogEntry(
@@ -53,6 +71,25 @@ CATALOG: dict[str, CatalogEntry] = {
         "info", "An ExternalName Service: the path ends at a DNS name outside the cluster."),
     "pod-not-ready": CatalogEntry(
         "warning", "A pod behind a Service is not ready (crash loop, image pull, probe, pending, terminating)."),
+    "networkpolicy-blocks-path": CatalogEntry(
+        "error", "NetworkPolicies select a path's pods and none admits the ingress controller's pods on the target "
+                 "port (warning when only some pods or some controller pods are blocked)."),
+    "networkpolicy-controller-unknown": CatalogEntry(
+        "info", "NetworkPolicies isolate a path's pods but the ingress controller's pods are unknown: reachability "
+                "not decided (use --controller-namespace / --controller-selector)."),
+    "networkpolicy-selects-nothing": CatalogEntry(
+        "warning", "A NetworkPolicy's podSelector matches no pod in its namespace."),
+    "networkpolicy-peer-matches-nothing": CatalogEntry(
+        "warning", "A NetworkPolicy from/to peer selects no namespace or no pod: the rule admits nothing through it."),
+    "certificate-expired": CatalogEntry(
+        "error", "With --check-certs: the certificate in an Ingress TLS Secret has expired (or is not yet valid)."),
+    "certificate-expiring": CatalogEntry(
+        "warning", "With --check-certs: the certificate in an Ingress TLS Secret expires within 14 days."),
+    "certificate-host-mismatch": CatalogEntry(
+        "error", "With --check-certs: a host of the Ingress TLS entry is not covered by the certificate's names."),
+    "certificate-unreadable": CatalogEntry(
+        "warning", "With --check-certs: a TLS Secret's tls.crt is missing or not a PEM certificate (info when the "
+                   "Secret may not be read)."),
     "source-kind-unreadable": CatalogEntry(
         "info", "A kind could not be read from the source; the checks that need it were skipped."),
     "source-document-skipped": CatalogEntry(

@@ -16,6 +16,7 @@ from ktrace.checks.ingress import (
     host_conflicts,
     tls_findings,
 )
+from ktrace.checks.networkpolicy import PARTIAL, ControllerHint, path_findings, reachability
 from ktrace.checks.service import (
     pod_findings,
     readiness_findings,
@@ -25,6 +26,7 @@ from ktrace.checks.service import (
 )
 from ktrace.findings import Finding, finding, sort_key
 from ktrace.model import Ingress, Service, ServicePort
+from ktrace.netpol import ALLOWED, BLOCKED
 from ktrace.routing import Route, default_class, route, wildcard_for
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
@@ -73,7 +75,8 @@ def _worst(findings: list[Finding]) -> str:
     return ERROR if "error" in ranks else WARNING if "warning" in ranks else OK
 
 
-def trace(store: ClusterStore, target: str | Target, *, live: bool) -> RequestPath:
+def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers: ControllerHint | None = None
+          ) -> RequestPath:
     t = as_target(target)
     result = RequestPath(target=str(t), host=t.host, path=t.path)
     r = route(store, t.host, t.path)
@@ -83,7 +86,9 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool) -> RequestPa
         return result
     svc, sport = _ingress_hop(store, r, result, live)
     if svc is not None and sport is not None:
-        _service_hops(store, svc, sport, result)
+        backends = _service_hops(store, svc, sport, result)
+        if backends is not None:
+            _policy_hop(store, r.class_ref.name, svc, backends, result, controllers)
     result.findings.sort(key=sort_key)
     result.status = _overall(result.hops)
     for hop in result.hops:  # which findings belong to which hop, for views that mark them in place
@@ -183,7 +188,8 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
     return svc, sport
 
 
-def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result: RequestPath) -> None:
+def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result: RequestPath
+                  ) -> ServiceBackends | None:
     ns, name = svc.meta.key
     extra = {"port": sport.port, "portName": sport.name or None, "targetPort": sport.target, "type": svc.type,
              "selector": dict(svc.selector) if svc.selector else None}
@@ -193,7 +199,7 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
         result.findings.append(f)
         result.hops.append(Hop("Service", ns, name, OK, [f"ExternalName: ends at {svc.external_name} (DNS, "
                                "outside the cluster)"], SERVICE, {**extra, "externalName": svc.external_name}))
-        return
+        return None
     backends = service_backends(store, svc, sport)
     findings = selector_findings(store, svc) + [f for f in target_port_findings(store, svc)
                                                 if f.details.get("port") == sport.label()]
@@ -208,6 +214,29 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
     result.findings += findings
     result.hops.append(Hop("Service", ns, name, status, reasons + [f.message for f in findings], SERVICE, extra))
     _endpoint_hops(store, svc, backends, result)
+    return backends
+
+
+def _policy_hop(store: ClusterStore, class_name: str, svc: Service, b: ServiceBackends, result: RequestPath,
+                hint: ControllerHint | None) -> None:
+    """A NetworkPolicy hop above the pods when policies isolate them: does the controller get in?"""
+    reach = reachability(store, class_name, b.pods, b.port.protocol if b.port else "TCP", hint)
+    if reach is None:
+        return
+    status = {ALLOWED: OK, BLOCKED: ERROR, PARTIAL: WARNING}.get(reach.state, UNKNOWN)
+    name = (reach.allowed_by or sorted(reach.why_not) or reach.policies)[0]
+    first_pod = next((i for i, h in enumerate(result.hops) if h.level == PODS), len(result.hops))
+    result.hops.insert(first_pod, Hop("NetworkPolicy", reach.namespace, name, status, reach.reasons, ENDPOINTS, {
+        "verdict": reach.state, "policies": reach.policies, "allowedBy": reach.allowed_by,
+        "controller": reach.controllers.label, "port": reach.port}))
+    for hop in result.hops[first_pod + 1:]:
+        state = reach.pod_states.get(hop.name)
+        if state is not None:
+            hop.extra["networkPolicy"] = state
+        if state == BLOCKED:
+            hop.status = ERROR
+            hop.reasons.append(f"NetworkPolicy admits no traffic from {reach.controllers.label}")
+    result.findings += path_findings(reach, svc, class_name)
 
 
 def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result: RequestPath) -> None:

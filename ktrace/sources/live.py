@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ktrace.errors import SourceError
 from ktrace.findings import Finding, finding
 from ktrace.kinds import BY_KIND, Kind
@@ -34,8 +36,8 @@ from ktrace.store import ClusterStore
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
 # the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
 LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
-    "Namespace", "IngressClass", "Ingress", "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet",
-    "EndpointSlice", "Pod"))
+    "Namespace", "IngressClass", "Ingress", "NetworkPolicy", "Service", "Secret", "Deployment", "StatefulSet",
+    "DaemonSet", "EndpointSlice", "Pod"))
 
 # What is lost when a kind cannot be read at all (the info finding says so).
 _LOST = {
@@ -49,6 +51,7 @@ _LOST = {
     "Deployment": "selector hints from deployment pod templates skipped",
     "StatefulSet": "selector hints from statefulset pod templates skipped",
     "DaemonSet": "selector hints from daemonset pod templates skipped",
+    "NetworkPolicy": "NetworkPolicy reachability not checked",
 }
 TLS_TYPE = "kubernetes.io/tls"
 
@@ -104,6 +107,30 @@ class LiveSource:
     def describe(self) -> str:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
         return f"context {self.context.name} ({self.context.server}), {where}"
+
+    def read_tls_certificate(self, namespace: str, name: str) -> bytes:
+        """tls.crt of one Secret (--check-certs only): a single GET of exactly that Secret. tls.key is
+        deleted from the decoded response at once; nothing of it is kept, shown or logged."""
+        from ktrace.certs import CertUnavailable, tls_crt
+
+        try:
+            body = self.api.get_bytes(BY_KIND["Secret"].path(namespace, name), [])
+        except ApiFailure as e:
+            if e.status == 404:
+                raise CertUnavailable("the Secret does not exist", missing=True) from None
+            if e.status in (401, 403):
+                raise CertUnavailable(f"may not get the Secret ({e.status} {e.reason})",
+                                      hint="ask for get permission on this Secret, or drop --check-certs") from None
+            raise CertUnavailable(f"reading the Secret failed: {e.reason or e.status}") from None
+        try:
+            secret = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise CertUnavailable("the server's answer is not JSON") from None
+        finally:
+            del body
+        if not isinstance(secret, dict):
+            raise CertUnavailable("the server's answer is not a Secret")
+        return tls_crt(secret)
 
     # -- listing -------------------------------------------------------------------------------
 

@@ -1,0 +1,333 @@
+"""NetworkPolicy checks: whether the policies that select a path's pods admit the ingress controller,
+and policies whose selectors match nothing.
+
+The ingress controller's pods are the traffic's source: found from the IngressClass's controller
+(well-known labels of common controllers), or given with --controller-namespace/--selector. Cloud
+load balancers (ALB, GCE) send traffic from outside the cluster: their source is unknown here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ktrace import selectors
+from ktrace.backends import EXCLUDED, PodBackend, service_backends
+from ktrace.checks.ingress import find_service_port
+from ktrace.findings import Finding, finding
+from ktrace.model import Namespace, NetworkPolicy, Pod, Service
+from ktrace.netpol import (
+    ALLOWED,
+    BLOCKED,
+    NAME_LABEL,
+    UNKNOWN,
+    Peer,
+    Verdict,
+    evaluate,
+    peer_text,
+    selector_text,
+)
+from ktrace.routing import ingress_class
+from ktrace.selectors import Selector
+from ktrace.store import ClusterStore
+
+PARTIAL = "partial"  # some controller pods or some backend pods blocked, others allowed
+
+# IngressClass spec.controller -> (the namespace its installs usually use, pod labels of the data plane).
+_KNOWN: dict[str, tuple[str, tuple[dict[str, str], ...]]] = {
+    "k8s.io/ingress-nginx": ("ingress-nginx", (
+        {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+        {"app.kubernetes.io/name": "ingress-nginx"})),
+    "nginx.org/ingress-controller": ("nginx-ingress", (
+        {"app.kubernetes.io/name": "nginx-ingress"}, {"app": "nginx-ingress"})),
+    "traefik.io/ingress-controller": ("traefik", ({"app.kubernetes.io/name": "traefik"},)),
+    "haproxy.org/ingress-controller/haproxy": ("haproxy-controller", (
+        {"app.kubernetes.io/name": "kubernetes-ingress"},)),
+    "projectcontour.io/ingress-controller": ("projectcontour", (
+        {"app.kubernetes.io/component": "envoy"}, {"app": "envoy"})),
+    "istio.io/ingress-controller": ("istio-system", ({"istio": "ingressgateway"},)),
+}
+# Classes named in the old annotation without an IngressClass object.
+_BY_CLASS_NAME = {"nginx": "k8s.io/ingress-nginx", "traefik": "traefik.io/ingress-controller",
+                  "haproxy": "haproxy.org/ingress-controller/haproxy",
+                  "contour": "projectcontour.io/ingress-controller", "istio": "istio.io/ingress-controller"}
+_CLOUD = ("ingress.k8s.aws/alb", "k8s.io/ingress-gce", "networking.gke.io/", "azure/application-gateway")
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerHint:
+    """--controller-namespace / --controller-selector."""
+    namespace: str = ""
+    selector: Selector = ()
+
+
+@dataclass
+class Controllers:
+    sources: list[Peer]  # empty: unknown
+    label: str  # what the sources are, for messages
+    why_unknown: str = ""
+
+
+def namespace_labels(store: ClusterStore):
+    """A NamespaceLabels function over the store (Namespace objects, else only the name label)."""
+    def labels(ns: str) -> tuple[Mapping[str, str], bool]:
+        record = store.get("Namespace", "", ns)
+        if isinstance(record, Namespace):
+            return {**record.meta.labels, NAME_LABEL: ns}, True
+        return {NAME_LABEL: ns}, False
+    return labels
+
+
+def _pods_with(store: ClusterStore, labels: Mapping[str, str], namespaces: list[str]) -> list[Pod]:
+    return [p for ns in namespaces for p in store.pods_matching(ns, labels)]
+
+
+def _peers(pods: list[Pod]) -> list[Peer]:
+    return [Peer(p.meta.namespace, p.meta.labels, p.ip) for p in pods]
+
+
+def _describe(pods: list[Pod]) -> str:
+    where = sorted({p.meta.namespace for p in pods})
+    names = ", ".join(p.meta.name for p in pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
+    return f"controller pod(s) {names} (namespace {', '.join(where)})"
+
+
+def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint | None = None) -> Controllers:
+    hint = hint or ControllerHint()
+    namespaces = [hint.namespace] if hint.namespace else store.pod_namespaces()
+    if hint.selector:
+        pods = [p for ns in namespaces for p in store.pods(ns) if selectors.matches(hint.selector, p.meta.labels)]
+        if pods:
+            return Controllers(_peers(pods), _describe(pods))
+    cls = store.get("IngressClass", "", class_name) if class_name else None
+    controller = getattr(cls, "controller", "") or _BY_CLASS_NAME.get(class_name, "")
+    known = _KNOWN.get(controller)
+    if known is not None and not hint.selector:
+        for labels in known[1]:
+            pods = _pods_with(store, labels, namespaces)
+            if pods:
+                return Controllers(_peers(pods), _describe(pods))
+    if hint.namespace:  # the user named the namespace: any pod of it (labels unknown)
+        return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
+    if not class_name:
+        why = "the Ingress has no class"
+    elif controller.startswith(_CLOUD):
+        why = f"class {class_name} is served by {controller}: traffic comes from a cloud load balancer"
+    elif not controller:
+        why = f"no IngressClass {class_name!r} names a controller"
+    elif known is None:
+        why = f"controller {controller} of class {class_name} is not one ktrace recognises"
+    else:
+        why = f"no pod in scope carries the labels of {controller} (looked for {_labels_text(known[1][0])})"
+    return Controllers([], "the ingress controller", why)
+
+
+def _labels_text(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
+@dataclass
+class Reachability:
+    """The verdict for one path's pods: the policies selecting them and whether the controller gets in."""
+    state: str  # ALLOWED, BLOCKED, PARTIAL, UNKNOWN
+    namespace: str
+    policies: list[str]
+    allowed_by: list[str]
+    reasons: list[str]
+    controllers: Controllers
+    pod_states: dict[str, str] = field(default_factory=dict)  # pod name -> ALLOWED/BLOCKED/UNKNOWN
+    why_not: dict[str, str] = field(default_factory=dict)
+    port: int | None = None
+
+
+def _combine(states: list[str]) -> str:
+    distinct = set(states)
+    if len(distinct) == 1:
+        return states[0]
+    if BLOCKED in distinct:
+        return PARTIAL
+    return UNKNOWN if UNKNOWN in distinct else ALLOWED
+
+
+def reachability(store: ClusterStore, class_name: str, pods: list[PodBackend], protocol: str = "TCP",
+                 hint: ControllerHint | None = None, controllers: Controllers | None = None) -> Reachability | None:
+    """Whether the ingress controller reaches `pods` (a Service port's backends). None when no
+    NetworkPolicy isolates any of them (or policies could not be read): nothing to say."""
+    if "NetworkPolicy" in store.unreadable or not pods:
+        return None
+    ns = pods[0].pod.meta.namespace
+    policies = [p for p in store.network_policies(ns) if "Ingress" in p.types]
+    if not policies:
+        return None
+    ns_labels = namespace_labels(store)
+    groups: dict[tuple, list[PodBackend]] = defaultdict(list)
+    for b in pods:
+        if b.state != EXCLUDED:
+            groups[(frozenset(b.pod.meta.labels.items()), b.container_port)].append(b)
+    if not any(p for g in groups.values() for p in _selecting_names(policies, g[0].pod)):
+        return None
+    if controllers is None:
+        controllers = find_controllers(store, class_name, hint)
+    sources = controllers.sources or [Peer()]
+    out = Reachability(ALLOWED, ns, [], [], [], controllers)
+    states = []
+    for (_, port), members in groups.items():
+        verdicts = [evaluate(policies, members[0].pod, port, s, ns_labels, protocol) for s in sources]
+        state = _combine([v.state for v in verdicts])
+        states.append(state)
+        _collect(out, verdicts)
+        out.port = port if out.port is None else out.port
+        for b in members:
+            out.pod_states[b.pod.meta.name] = state
+    out.state = _combine(states)
+    out.reasons = _reasons(out, protocol)
+    return out
+
+
+def _selecting_names(policies: list[NetworkPolicy], pod: Pod) -> list[str]:
+    return [p.meta.name for p in policies if selectors.matches(p.pod_selector, pod.meta.labels)]
+
+
+def _collect(out: Reachability, verdicts: list[Verdict]) -> None:
+    for v in verdicts:
+        out.policies += [p for p in v.selecting if p not in out.policies]
+        out.allowed_by += [p for p in v.allowed_by if p not in out.allowed_by]
+        for name, why in v.why_not.items():
+            out.why_not.setdefault(name, why)
+
+
+def _reasons(r: Reachability, protocol: str) -> list[str]:
+    port = f"port {r.port}/{protocol}" if r.port is not None else "the target port"
+    src = r.controllers.label
+    if r.state == ALLOWED:
+        return [f"allowed by policy {', '.join(r.allowed_by)} ({src} on {port})"] if r.allowed_by else \
+            ["no NetworkPolicy isolates these pods"]
+    selected = f"selected by {', '.join(r.policies)}"
+    why = [f"{name}: {text}" for name, text in sorted(r.why_not.items())]
+    if r.state == BLOCKED:
+        return [f"{selected}; none admits {src} on {port}", *why]
+    if r.state == PARTIAL:
+        blocked = sorted(n for n, s in r.pod_states.items() if s == BLOCKED)
+        return [f"{selected}; {src} is admitted only to some pods or from some controller pods "
+                f"(blocked: {', '.join(blocked[:5]) or 'some controller pods'})", *why]
+    unknown = r.controllers.why_unknown or f"cannot tell whether the policies admit {src}"
+    allowed = f"; allowed by {', '.join(r.allowed_by)} for some" if r.allowed_by else ""
+    return [f"{selected}; reachability unknown: {unknown}{allowed}"]
+
+
+def path_findings(r: Reachability, svc: Service, class_name: str) -> list[Finding]:
+    """`networkpolicy-blocks-path` (error; warning when only part is blocked) or
+    `networkpolicy-controller-unknown` (info) for one path's verdict."""
+    ns = r.namespace
+    if r.state in (BLOCKED, PARTIAL):
+        first = sorted(r.why_not)[0] if r.why_not else r.policies[0]
+        src_ns = sorted({s.namespace for s in r.controllers.sources if s.namespace})
+        fix = (f"namespaceSelector {NAME_LABEL}={src_ns[0]}" if src_ns else "the controller's namespace")
+        port = f" on port {r.port}" if r.port is not None else ""
+        return [finding(
+            "networkpolicy-blocks-path", "NetworkPolicy", ns, first,
+            f"NetworkPolicy {', '.join(r.policies)} select(s) the pods of Service {svc.meta.name} and "
+            f"{'none admits' if r.state == BLOCKED else 'not all admit'} {r.controllers.label}{port}: "
+            + "; ".join(f"{n}: {w}" for n, w in sorted(r.why_not.items())),
+            f"add an ingress rule admitting the controller ({fix}){port} to one of them",
+            severity="error" if r.state == BLOCKED else "warning", service=svc.meta.name, policies=r.policies,
+            port=r.port, controller=r.controllers.label, why=r.why_not,
+            blocked_pods=sorted(n for n, s in r.pod_states.items() if s == BLOCKED))]
+    if r.state == UNKNOWN and not r.controllers.sources:
+        return [finding(
+            "networkpolicy-controller-unknown", "IngressClass" if class_name else "Service", "" if class_name else ns,
+            class_name or svc.meta.name,
+            f"NetworkPolicy {', '.join(r.policies)} isolate(s) the pods of Service {ns}/{svc.meta.name}, but the "
+            f"traffic's source is unknown: {r.controllers.why_unknown}",
+            "name the controller's pods with --controller-namespace and/or --controller-selector",
+            service=f"{ns}/{svc.meta.name}", policies=r.policies)]
+    return []
+
+
+# -- policies on their own --------------------------------------------------------------------
+
+
+def policy_findings(store: ClusterStore, policy: NetworkPolicy) -> list[Finding]:
+    """`networkpolicy-selects-nothing` and `networkpolicy-peer-matches-nothing`, only where the store
+    can tell (pods readable; a namespace's pods count only when the namespace holds pods in scope)."""
+    if "Pod" in store.unreadable:
+        return []
+    ns, name = policy.meta.key
+    out = []
+    if policy.pod_selector and not any(selectors.matches(policy.pod_selector, p.meta.labels) for p in store.pods(ns)):
+        out.append(finding("networkpolicy-selects-nothing", "NetworkPolicy", ns, name,
+                           f"podSelector {selector_text(policy.pod_selector)} matches no pod in namespace {ns}",
+                           "the policy isolates nothing: fix the selector or the pod labels",
+                           selector=selector_text(policy.pod_selector)))
+    seen: set[str] = set()
+    for direction, rules in (("from", policy.ingress), ("to", policy.egress)):
+        for rule in rules:
+            for peer in rule.peers:
+                text = peer_text(peer)
+                if peer.cidr or text in seen:
+                    continue
+                seen.add(text)
+                why = _peer_matches_nothing(store, ns, peer)
+                if why:
+                    out.append(finding("networkpolicy-peer-matches-nothing", "NetworkPolicy", ns, name,
+                                       f"{direction} peer {text} matches {why}",
+                                       "the rule admits nothing through this peer: check the labels it names",
+                                       peer=text, direction=direction))
+    return out
+
+
+def _peer_matches_nothing(store: ClusterStore, ns: str, peer) -> str:
+    """What the peer fails to match ("no namespace", "no pod in namespace X"), or "" when it matches
+    something or the store cannot tell."""
+    if peer.namespaces is None:
+        namespaces = [ns]
+    else:
+        if store.count("Namespace") == 0 or "Namespace" in store.unreadable:
+            return ""  # namespace labels unknown (offline files rarely hold Namespace objects)
+        labels = namespace_labels(store)
+        namespaces = [n.meta.name for n in store.objects("Namespace")
+                      if selectors.matches(peer.namespaces, labels(n.meta.name)[0])]
+        if not namespaces:
+            return "no namespace"
+    if not peer.pods:
+        return ""
+    with_pods = set(store.pod_namespaces())
+    if not all(n in with_pods for n in namespaces):
+        return ""  # a namespace without pods in scope: out of scope or empty, cannot tell
+    if any(selectors.matches(peer.pods, p.meta.labels) for n in namespaces for p in store.pods(n)):
+        return ""
+    return f"no pod in namespace {', '.join(namespaces)}"
+
+
+def check_network_policies(store: ClusterStore, default_class: str, hint: ControllerHint | None = None
+                           ) -> list[Finding]:
+    """Every policy on its own, then every Ingress backend whose pods policies isolate."""
+    if "NetworkPolicy" in store.unreadable or store.count("NetworkPolicy") == 0:
+        return []
+    out: list[Finding] = []
+    for policy in store.objects("NetworkPolicy"):
+        out += policy_findings(store, policy)  # type: ignore[arg-type]
+    done: set[tuple] = set()
+    controllers: dict[str, Controllers] = {}
+    for ing in store.ingresses():
+        ns = ing.meta.namespace
+        if not store.network_policies(ns):
+            continue
+        cls = ingress_class(ing, default_class).name
+        backends = [p.backend for r in ing.rules for p in r.paths]
+        if ing.default_backend is not None:
+            backends.append(ing.default_backend)
+        for backend in backends:
+            svc = store.service(ns, backend.service) if backend.service else None
+            sport = find_service_port(svc, backend.port) if svc is not None else None
+            if svc is None or sport is None or (ns, svc.meta.name, sport.name, sport.port, cls) in done:
+                continue
+            done.add((ns, svc.meta.name, sport.name, sport.port, cls))
+            if cls not in controllers:
+                controllers[cls] = find_controllers(store, cls, hint)
+            r = reachability(store, cls, service_backends(store, svc, sport).pods, sport.protocol, hint,
+                             controllers[cls])
+            if r is not None:
+                out += [f for f in path_findings(r, svc, cls) if f not in out]
+    return out
