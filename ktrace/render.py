@@ -56,7 +56,14 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     t.append(f"  {hop.kind} ", style="bold")
     t.append(clean(ref))
     x = hop.extra
-    if hop.level == INGRESS:
+    if hop.kind == "Gateway" and hop.level == INGRESS:
+        if x.get("listener"):
+            t.append(clean(f"  listener {x['listener']}  {x.get('protocol')}:{x.get('port')}  "
+                           f"{x.get('listenerHostname') or '*'}"), style="dim")
+    elif hop.kind == "HTTPRoute" and hop.level == INGRESS:
+        if x.get("rule"):
+            t.append(clean(f"  {x.get('hostname') or '*'}  rule {x['rule']}: {x.get('match')}"), style="dim")
+    elif hop.level == INGRESS:
         bits = [x.get("host") or "*", "defaultBackend" if x.get("defaultBackend") else
                 f"{x.get('pathType')} {x.get('path')}"]
         if x.get("tlsSecret"):
@@ -65,6 +72,8 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     elif hop.level == SERVICE and hop.kind == "Service" and x.get("targetPort") is not None:
         name = f" ({x['portName']})" if x.get("portName") else ""
         t.append(clean(f":{x.get('port')}{name} -> {x.get('targetPort')}"), style="dim")
+    if hop.level == SERVICE and x.get("share", 1) != 1:  # a split Gateway rule: this backendRef's part
+        t.append(f"  weight {x.get('weight')} ({x['share']:.0%})", style="bold")
     elif hop.level == ENDPOINTS and "total" in x and hop.status != "unknown":
         t.append(f"  {x['ready']}/{x['total']} ready", style="dim")
     elif hop.level == PODS:
@@ -172,6 +181,7 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
             if f.kind != "Pod":
                 by_object.setdefault((f.kind, f.namespace, f.name), []).append(f)
     parents: dict[int, Tree] = {-1: root}
+    gateway: Tree | None = None
     ready_shown = hidden = problems_shown = hidden_problems = 0
     for hop in path.hops:
         if hop.level == PODS and hop_key(hop) not in changed:
@@ -186,6 +196,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
                     continue
                 problems_shown += 1
         parent = parents.get(hop.level - 1) or parents[max(k for k in parents if k < hop.level)]
+        if hop.level == INGRESS:  # an HTTPRoute hangs under the Gateway listener that took it
+            parent = gateway if hop.kind == "HTTPRoute" and gateway is not None else parent
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
@@ -194,6 +206,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         else:
             _reasons(node, hop)
         parents[hop.level] = node
+        if hop.level == INGRESS:
+            gateway = node if hop.kind == "Gateway" else None
         for deeper in [k for k in parents if k > hop.level]:
             del parents[deeper]
     parent = parents.get(ENDPOINTS) or parents.get(SERVICE) or root

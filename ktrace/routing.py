@@ -61,7 +61,13 @@ def path_match(ipath: IngressPath, path: str) -> int | None:
     length of the matched prefix (longest wins)."""
     if ipath.path_type == "Exact":
         return 1_000_000 if ipath.path == path else None
-    prefix = normalise_prefix(ipath.path, ipath.path_type)
+    return prefix_match(normalise_prefix(ipath.path, ipath.path_type), path)
+
+
+def prefix_match(prefix: str, path: str) -> int | None:
+    """The length of `prefix` (no trailing slash) when it matches `path` element by element (`/foo`
+    matches `/foo` and `/foo/bar`, not `/foobar`); None otherwise. Ingress Prefix and Gateway API
+    PathPrefix share this rule."""
     if not prefix or path == prefix or path.startswith(prefix + "/"):
         return len(prefix)
     return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ktrace.backends import EXCLUDED, NOT_READY, READY, UNKNOWN, ServiceBackends, service_backends
+from ktrace.checks.gateway import attachment_finding, gateway_class_findings, route_backend_findings, status_findings
 from ktrace.checks.ingress import (
     admission_findings,
     backend_findings,
@@ -25,7 +26,8 @@ from ktrace.checks.service import (
     target_port_findings,
 )
 from ktrace.findings import Finding, finding, sort_key
-from ktrace.model import Ingress, Service, ServicePort
+from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route
+from ktrace.model import BackendRef, Gateway, Ingress, Service, ServicePort
 from ktrace.netpol import ALLOWED, BLOCKED
 from ktrace.routing import Route, default_class, route, wildcard_for
 from ktrace.store import ClusterStore
@@ -80,17 +82,21 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
     t = as_target(target)
     result = RequestPath(target=str(t), host=t.host, path=t.path)
     r = route(store, t.host, t.path)
-    if r is None:
+    g = gateway_route(store, t)
+    if r is None and not _serves(g):
         result.status = "broken"
-        result.findings = [_no_route(store, t)]
+        result.findings = [_no_route(store, t, g)]
         return result
-    svc, sport = _ingress_hop(store, r, result, live)
+    svc, sport = _ingress_hop(store, r, result, live) if r is not None else (None, None)
     if svc is not None and sport is not None:
         backends = _service_hops(store, svc, sport, result)
         if backends is not None:
             _policy_hop(store, r.class_ref.name, svc, backends, result, controllers)
+    ingress_hops = len(result.hops)  # the Ingress path, then the Gateway path: alternative entry points
+    gateway_status = _gateway_hops(store, g, result, live) if g is not None and _serves(g) else None
     result.findings.sort(key=sort_key)
-    result.status = _overall(result.hops)
+    result.status = _combine([s for s in (_overall(result.hops[:ingress_hops]) if r is not None else None,
+                                          gateway_status) if s is not None])
     for hop in result.hops:  # which findings belong to which hop, for views that mark them in place
         ref = (hop.kind, hop.namespace, hop.name)
         codes = [f.code for f in result.findings if (f.kind, f.namespace, f.name) == ref]
@@ -109,20 +115,23 @@ def _overall(hops: list[Hop]) -> str:
     return "ok"
 
 
-def _no_route(store: ClusterStore, t: Target) -> Finding:
+def _no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> Finding:
     hosts = store.hosts()
     close = difflib.get_close_matches(t.host, hosts, n=3, cutoff=0.6)
     parent = t.host.partition(".")[2]
     close += [h for h in hosts if parent and h.endswith("." + parent) and h not in close][:3]
     paths = sorted({f"{r.host}{p.path} ({p.path_type})" for key in (t.host, wildcard_for(t.host))
                     for ing in store.ingresses_for_host(key) for r in ing.rules if r.host == key for p in r.paths})
+    paths += g.paths if g is not None else []
     if paths:
         hint = f"host {t.host} has only these paths: {', '.join(paths[:6])}"
     elif close:
         hint = f"closest hosts: {', '.join(close[:4])}"
     else:
         hint = f"no Ingress names a similar host ({len(hosts)} host(s) in scope)"
-    return finding("host-no-route", "Host", "", t.host, f"no Ingress rule or default backend serves {t}", hint,
+    what = "no Ingress rule, default backend or HTTPRoute rule" if g is not None else \
+        "no Ingress rule or default backend"
+    return finding("host-no-route", "Host", "", t.host, f"{what} serves {t}", hint,
                    host=t.host, path=t.path, closest_hosts=close[:4], paths=paths)
 
 
@@ -277,3 +286,118 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
             "ip": pod.ip or None, "node": pod.node or None, "phase": pod.phase or None, "restarts": pod.restarts,
             "templateOf": pod.template_of or None, "replicas": pod.replicas}))
     result.findings += readiness_findings(store, svc, b) + pod_findings(b, set())
+
+
+# -- Gateway API -------------------------------------------------------------------------------
+
+_PATH_RANK = {"ok": 0, "unknown": 1, "degraded": 2, "broken": 3}
+
+
+def _serves(g: GatewayRoute | None) -> bool:
+    return g is not None and (g.choice is not None or bool(g.broken))
+
+
+def _combine(statuses: list[str]) -> str:
+    """Alternative entry points (an Ingress and a Gateway): the worse one, since some clients reach it."""
+    return max(statuses, key=_PATH_RANK.__getitem__)
+
+
+def _gateway_hop(store: ClusterStore, gw: Gateway, live: bool, result: RequestPath, reasons: list[str],
+                 extra: dict[str, Any]) -> None:
+    findings = gateway_class_findings(store, gw, live)
+    result.findings += findings
+    result.hops.append(Hop("Gateway", gw.meta.namespace, gw.meta.name, _worst(findings),
+                           reasons + [f"class {gw.class_name}"] + [f.message for f in findings], INGRESS,
+                           {"gatewayClass": gw.class_name or None, **extra}))
+
+
+def _unattached_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, live: bool) -> str:
+    """Routes that name the host but attach to no listener: the Gateway (when it exists) and the route."""
+    for a in g.broken:
+        f = attachment_finding(a)
+        result.findings.append(f)
+        if a.gateway is not None:
+            _gateway_hop(store, a.gateway, live, result, [f"parentRef {a.parent.label()}"], {})
+        else:
+            result.hops.append(Hop("Gateway", a.parent.namespace, a.parent.name, ERROR, [a.why], INGRESS))
+        result.hops.append(Hop("HTTPRoute", a.route.meta.namespace, a.route.meta.name, ERROR, [f.message], INGRESS,
+                               {"hostnames": list(a.route.hostnames), "parentRef": a.parent.label()}))
+    return "broken"
+
+
+def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, live: bool) -> str:
+    """Gateway (listener) -> HTTPRoute (rule) -> each backendRef's Service and what backs it. Returns
+    this entry point's status: broken when every backend that carries weight fails, degraded when some do."""
+    c, gw, x = g.choice, g.gateway, g.listener
+    if c is None or gw is None or x is None:
+        return _unattached_hops(store, g, result, live)
+    first = len(result.hops)
+    certs = [n for k, _, n in x.certificates if k == "Secret"]
+    reasons = [f"listener {x.name}: {x.protocol} port {x.port}, hostname {x.hostname or 'any'}"]
+    if certs:
+        reasons.append(f"TLS certificate {', '.join(certs)}")
+    reasons += [f"also served by {o} (not traced)" for o in g.others]
+    _gateway_hop(store, gw, live, result, reasons, {
+        "listener": x.name, "protocol": x.protocol, "port": x.port, "listenerHostname": x.hostname or None,
+        "tlsSecrets": certs})
+    route, rule = c.route, c.rule
+    how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
+        else f"wildcard {c.hostname}"
+    reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {g.path}", *g.notes]
+    reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} also names this host but is not attached: {a.why}"
+                for a in g.broken]
+    own = status_findings(route) if live else []
+    status = _worst(own)
+    redirect = "RequestRedirect" in rule.filters
+    if not rule.backends and not redirect:
+        status = ERROR
+        reasons.append("rule has no backendRefs: the Gateway answers 500")
+    shares = backend_shares(rule)
+    result.findings += own + [attachment_finding(a) for a in g.broken]
+    result.hops.append(Hop("HTTPRoute", route.meta.namespace, route.meta.name, status,
+                           reasons + [f.message for f in own], INGRESS, {
+                               "hostname": c.hostname or None, "rule": c.index + 1, "ruleName": rule.name or None,
+                               "path": c.match.path, "pathType": c.match.path_type, "match": c.match.label(),
+                               "filters": list(rule.filters), "backends": [
+                                   {"kind": b.kind, "namespace": b.namespace, "name": b.name, "port": b.port,
+                                    "weight": b.weight, "share": round(s, 4)}
+                                   for b, s in zip(rule.backends, shares, strict=True)]}))
+    entry = _overall(result.hops[first:])
+    if entry == "broken" or not rule.backends:
+        return entry
+    weighted = []
+    for ref, share in zip(rule.backends, shares, strict=True):
+        start = len(result.hops)
+        _backend_ref_hops(store, c, ref, share, len(rule.backends) > 1, result)
+        if share > 0:
+            weighted.append(_overall(result.hops[start:]))
+    if not weighted or all(s == "broken" for s in weighted):
+        return "broken"  # every weight 0, or every request fails: the Gateway answers 500
+    if any(s in ("broken", "degraded") for s in weighted):
+        return "degraded"
+    return _combine([entry, *weighted])
+
+
+def _backend_ref_hops(store: ClusterStore, c: RuleChoice, ref: BackendRef, share: float, split: bool,
+                      result: RequestPath) -> None:
+    extra: dict[str, Any] = {"port": ref.port, "weight": ref.weight, "share": round(share, 4)}
+    weight = [f"weight {ref.weight}: {share:.0%} of requests" if share else f"weight {ref.weight}: no requests"] \
+        if split or not share else []
+    problems = route_backend_findings(store, c.route, ref, [f"rule {c.index + 1}"])
+    result.findings += problems
+    if not ref.is_service:
+        result.hops.append(Hop(ref.kind, ref.namespace, ref.name, UNKNOWN,
+                               [*weight, f"backendRef of kind {ref.kind}: not followed"], SERVICE, extra))
+        return
+    svc = store.service(ref.namespace, ref.name)
+    sport = find_service_port(svc, ref.port) if svc is not None else None
+    if problems or svc is None or sport is None:
+        result.hops.append(Hop("Service", ref.namespace, ref.name, ERROR if problems else UNKNOWN,
+                               [*weight, *([f.message for f in problems] or ["Services could not be read"])],
+                               SERVICE, extra))
+        return
+    start = len(result.hops)
+    _service_hops(store, svc, sport, result)
+    hop = result.hops[start]
+    hop.extra.update(weight=ref.weight, share=extra["share"])
+    hop.reasons[:0] = weight

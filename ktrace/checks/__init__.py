@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ktrace.checks.gateway import check_gateway_api
 from ktrace.checks.ingress import check_ingress, host_conflicts
 from ktrace.checks.networkpolicy import ControllerHint, check_network_policies
 from ktrace.checks.service import check_service
@@ -21,4 +22,5 @@ def run_checks(store: ClusterStore, *, live: bool, controllers: ControllerHint |
     for svc in store.services():
         out += check_service(store, svc, seen_pods, cache)
     out += check_network_policies(store, default, controllers)
+    out += check_gateway_api(store, live=live)
     return sorted(out, key=sort_key)

@@ -1,0 +1,127 @@
+"""Gateway API checks: GatewayClasses, route attachment (parents, allowedRoutes, hostnames),
+backendRefs (ReferenceGrants, Services, ports) and, live, what the controller wrote in the
+route's status. The small functions are shared with the tracer, which reports them on its hops."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ktrace.checks.ingress import find_service_port
+from ktrace.findings import Finding, finding
+from ktrace.gateway import Attachment, attachments, grants_backend
+from ktrace.model import BackendRef, Gateway, HTTPRoute
+from ktrace.store import ClusterStore
+
+_HINTS = {
+    "route-parent-missing": "create the Gateway (or the listener) or fix the route's parentRefs",
+    "route-not-allowed": "widen the listener's allowedRoutes (namespaces.from: All or Selector, kinds), or put "
+                         "the route in the Gateway's namespace",
+    "route-no-hostname-match": "add a hostname the listener takes to the route, or change the listener's hostname",
+}
+
+
+def gateway_class_findings(store: ClusterStore, gw: Gateway, live: bool) -> list[Finding]:
+    """A Gateway whose class does not exist. Offline files often leave the GatewayClass out (the
+    implementation installs it): without any GatewayClass in the files this cannot be told."""
+    if "GatewayClass" in store.unreadable or (not live and store.count("GatewayClass") == 0):
+        return []
+    if store.get("GatewayClass", "", gw.class_name) is not None:
+        return []
+    classes = sorted(c.meta.name for c in store.objects("GatewayClass"))
+    return [finding("gateway-class-missing", "Gateway", gw.meta.namespace, gw.meta.name,
+                    f"GatewayClass {gw.class_name!r} does not exist" if gw.class_name else "no gatewayClassName",
+                    f"set spec.gatewayClassName to an existing class ({', '.join(classes) or 'none exists'})",
+                    gateway_class=gw.class_name, classes=classes)]
+
+
+def attachment_finding(a: Attachment) -> Finding:
+    r = a.route
+    return finding(a.problem, "HTTPRoute", r.meta.namespace, r.meta.name,
+                   f"parentRef {a.parent.label()}: {a.why}", _HINTS[a.problem], parent=a.parent.label())
+
+
+def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str]) -> list[Finding]:
+    """The first problem of one Service backendRef, as the controller resolves it: permission across
+    namespaces, then the Service, then its port. Other kinds are not followed (no finding)."""
+    if not ref.is_service:
+        return []
+    where = (route.meta.namespace, route.meta.name)
+    used = ", ".join(rules)
+    if not grants_backend(store, route, ref):
+        if "ReferenceGrant" in store.unreadable:
+            return []
+        return [finding("route-backend-not-permitted", "HTTPRoute", *where,
+                        f"backendRef Service {ref.namespace}/{ref.name} ({used}) is in another namespace and no "
+                        f"ReferenceGrant in {ref.namespace} allows it",
+                        f"create a ReferenceGrant in namespace {ref.namespace} from HTTPRoute in namespace "
+                        f"{route.meta.namespace} to Service {ref.name}", service=ref.name, namespace=ref.namespace,
+                        rules=rules)]
+    svc = store.service(ref.namespace, ref.name)
+    if svc is None:
+        if "Service" in store.unreadable:
+            return []
+        elsewhere = sorted(store.namespaces_with("Service", ref.name) - {ref.namespace})
+        hint = (f"a Service {ref.name!r} exists in namespace {', '.join(elsewhere)}: set backendRef namespace "
+                "(and a ReferenceGrant there)" if elsewhere else f"create Service {ref.name!r} in namespace "
+                f"{ref.namespace!r} or fix the name")
+        return [finding("route-backend-service-missing", "HTTPRoute", *where,
+                        f"backendRef Service {ref.name!r} ({used}) does not exist in namespace {ref.namespace!r}",
+                        hint, service=ref.name, namespace=ref.namespace, rules=rules,
+                        namespaces_with_service=elsewhere)]
+    if ref.port is None or find_service_port(svc, ref.port) is None:
+        available = [p.label() for p in svc.ports]
+        what = "no port (required for Service backendRefs)" if ref.port is None else f"port {ref.port}, which the " \
+            "Service does not expose"
+        return [finding("route-backend-port-missing", "HTTPRoute", *where,
+                        f"backendRef Service {ref.name!r} ({used}) names {what}",
+                        f"Service {ref.name} exposes {', '.join(available) or 'no ports'} (backendRef port is the "
+                        "Service port, not the targetPort)", service=ref.name, port=ref.port,
+                        service_ports=available, rules=rules)]
+    return []
+
+
+def status_findings(route: HTTPRoute) -> list[Finding]:
+    """What the Gateway controller reported (live only: a file's status is stale), its words quoted."""
+    out = []
+    for st in route.statuses:
+        for c in st.conditions:
+            code = {"Accepted": "route-not-accepted", "ResolvedRefs": "route-refs-unresolved"}.get(c.type)
+            if code is None or c.status != "False":
+                continue
+            said = f"{c.reason}: {c.message}" if c.message else c.reason or "no reason given"
+            verb = "not accepted" if c.type == "Accepted" else "references unresolved"
+            out.append(finding(code, "HTTPRoute", route.meta.namespace, route.meta.name,
+                               f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: \"{said}\"",
+                               "the controller's reason names what to fix", parent=st.ref.label(),
+                               controller=st.controller, reason=c.reason, controller_message=c.message))
+    return out
+
+
+def backends_of(route: HTTPRoute) -> dict[BackendRef, list[str]]:
+    """Each distinct backendRef (weight aside) with the rules ("rule 1") that use it."""
+    out: dict[BackendRef, list[str]] = defaultdict(list)
+    for i, rule in enumerate(route.rules):
+        for ref in rule.backends:
+            label = f"rule {i + 1}"
+            key = BackendRef(ref.group, ref.kind, ref.namespace, ref.name, ref.port, 1)
+            if label not in out[key]:
+                out[key].append(label)
+    return out
+
+
+def check_route(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
+    out = [attachment_finding(a) for a in attachments(store, route) if a.problem]
+    for ref, rules in backends_of(route).items():
+        out += route_backend_findings(store, route, ref, rules)
+    if live:
+        out += status_findings(route)
+    return out
+
+
+def check_gateway_api(store: ClusterStore, *, live: bool) -> list[Finding]:
+    out: list[Finding] = []
+    for gw in store.gateways():
+        out += gateway_class_findings(store, gw, live)
+    for route in store.objects("HTTPRoute"):
+        out += check_route(store, route, live=live)  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,334 @@
+"""Which Gateway listener, HTTPRoute rule and backends serve a host and path, as Gateway API (v1)
+implementations decide it.
+
+- Attachment: a parentRef names a Gateway (namespace defaults to the route's) and maybe one
+  listener (sectionName) or port. A listener accepts the route when allowedRoutes admits the
+  route's namespace (Same, the default; All; Selector over the Namespace's labels) and kind (the
+  listed kinds, else HTTPRoute on HTTP/HTTPS listeners), and the hostnames intersect: a route
+  without hostnames takes the listener's; `*.example.com` matches any number of labels in front
+  of example.com, never example.com itself.
+- Listener: a request is served by the listener with the most specific hostname that matches it
+  (exact, then the longest wildcard, then none); only routes attached to that listener count.
+- Rules: across the routes on that listener, the Gateway API precedence: the most specific
+  matching hostname, Exact path over PathPrefix, the longest prefix, a method match, the most
+  header matches, the most query matches; then the oldest route, then "namespace/name", then the
+  first rule. RegularExpression matches are not evaluated (their dialect is the implementation's).
+- Backends: every backendRef of the rule takes weight/sum of the requests (weight 0: none); a
+  backendRef into another namespace needs a ReferenceGrant there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ktrace import selectors
+from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, HTTPRoute, Listener, ParentRef, RouteMatch, RouteRule
+from ktrace.routing import prefix_match
+from ktrace.store import ClusterStore
+from ktrace.targets import Target
+
+HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+NOT_EVALUATED = "RegularExpression"
+
+
+def hostname_matches(pattern: str, host: str) -> bool:
+    """A listener or route hostname against a host ("" matches every host)."""
+    if not pattern:
+        return True
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return pattern == host
+
+
+def intersect(listener: str, route: str) -> str | None:
+    """The hostname a route serves on a listener: the more specific of the two when one covers the
+    other, None when they share no host ("" on either side takes the other)."""
+    if hostname_matches(listener, route):
+        return route or listener
+    if hostname_matches(route, listener):
+        return listener
+    return None
+
+
+def specificity(hostname: str) -> tuple[int, int]:
+    """Sort key, most specific first: exact hosts by length, then wildcards by length, then none."""
+    if not hostname:
+        return (2, 0)
+    return (1 if hostname.startswith("*.") else 0, -len(hostname))
+
+
+def wildcard_suffixes(host: str) -> list[str]:
+    """Every wildcard hostname that can match `host`: a.b.c -> *.b.c, *.c."""
+    labels = host.split(".")
+    return ["*." + ".".join(labels[i:]) for i in range(1, len(labels))]
+
+
+def grants_backend(store: ClusterStore, route: HTTPRoute, ref: BackendRef) -> bool:
+    """Whether the reference may cross namespaces: same namespace, or a ReferenceGrant in the target's
+    namespace from HTTPRoutes of the route's namespace to this kind (and name, when it names one)."""
+    if ref.namespace == route.meta.namespace:
+        return True
+    for grant in store.objects("ReferenceGrant", ref.namespace):
+        if any(g == GATEWAY_GROUP and k == "HTTPRoute" and ns == route.meta.namespace
+               for g, k, ns in grant.sources) and \
+                any(g == ref.group and k == ref.kind and name in ("", ref.name) for g, k, name in grant.targets):
+            return True
+    return False
+
+
+def route_admission(store: ClusterStore, gw: Gateway, listener: Listener, route: HTTPRoute) -> str:
+    """Why the listener's allowedRoutes reject the route ("" when they accept it)."""
+    kind = (GATEWAY_GROUP, "HTTPRoute")
+    if listener.route_kinds:
+        if kind not in listener.route_kinds:
+            return (f"listener {listener.name} allows only {', '.join(k for _, k in listener.route_kinds)} "
+                    "routes")
+    elif listener.protocol not in HTTP_PROTOCOLS:
+        return f"listener {listener.name} (protocol {listener.protocol or 'unset'}) does not take HTTPRoutes"
+    ns = route.meta.namespace
+    if listener.routes_from == "All" or ns == gw.meta.namespace:
+        return ""
+    if listener.routes_from == "Selector":
+        obj = store.get("Namespace", "", ns)
+        if obj is None:  # labels unknown (not read, or not in the files): cannot tell, so no finding
+            return ""
+        try:
+            wanted = selectors.from_label_selector(listener.routes_selector)
+        except (selectors.SelectorError, AttributeError, TypeError):
+            return f"listener {listener.name} has an invalid namespace selector"
+        if selectors.matches(wanted, obj.meta.labels):
+            return ""
+        return f"listener {listener.name} takes routes only from namespaces matching its selector; {ns} does not"
+    return (f"listener {listener.name} takes routes only from its own namespace {gw.meta.namespace} "
+            f"(allowedRoutes.namespaces.from: {listener.routes_from})")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A route on one parentRef: the listeners that took it, or why none did (`problem` a finding code)."""
+    route: HTTPRoute
+    parent: ParentRef
+    gateway: Gateway | None
+    listeners: tuple[tuple[Listener, tuple[str, ...]], ...] = ()  # (listener, effective hostnames)
+    problem: str = ""  # route-parent-missing, route-not-allowed, route-no-hostname-match
+    why: str = ""
+
+
+def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef) -> Attachment | None:
+    """How the route attaches to one parent; None for parents ktrace does not follow (not a Gateway,
+    or Gateways not readable)."""
+    if parent.group != GATEWAY_GROUP or parent.kind != "Gateway" or "Gateway" in store.unreadable:
+        return None
+    gw = store.get("Gateway", parent.namespace, parent.name)
+    if not isinstance(gw, Gateway):
+        return Attachment(route, parent, None, problem="route-parent-missing",
+                          why=f"Gateway {parent.namespace}/{parent.name} does not exist")
+    named = [x for x in gw.listeners if (not parent.section or x.name == parent.section)
+             and (parent.port is None or x.port == parent.port)]
+    if not named:
+        which = f"named {parent.section!r}" if parent.section else ""
+        which += f"{' ' if which else ''}on port {parent.port}" if parent.port is not None else ""
+        return Attachment(route, parent, gw, problem="route-parent-missing",
+                          why=f"Gateway {parent.namespace}/{parent.name} has no listener {which or 'at all'} "
+                              f"(listeners: {', '.join(f'{x.name}:{x.port}' for x in gw.listeners) or 'none'})")
+    refusals = [(x, route_admission(store, gw, x, route)) for x in named]
+    allowed = [x for x, why in refusals if not why]
+    if not allowed:
+        return Attachment(route, parent, gw, problem="route-not-allowed", why="; ".join(why for _, why in refusals))
+    taken = []
+    for x in allowed:
+        names = [h for h in (intersect(x.hostname, r) for r in route.hostnames) if h] if route.hostnames \
+            else [x.hostname]
+        if names:
+            taken.append((x, tuple(dict.fromkeys(names))))
+    if not taken:
+        listed = ", ".join(f"{x.name} ({x.hostname or 'any host'})" for x in allowed)
+        return Attachment(route, parent, gw, problem="route-no-hostname-match",
+                          why=f"hostnames {', '.join(route.hostnames)} match no listener hostname: {listed}")
+    return Attachment(route, parent, gw, tuple(taken))
+
+
+def attachments(store: ClusterStore, route: HTTPRoute) -> list[Attachment]:
+    return [a for p in route.parents if (a := attach(store, route, p)) is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a rule is matched against. A traced URL is a plain GET without headers or query."""
+    path: str
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)  # names lower-case
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+def match_rank(m: RouteMatch, req: Request) -> tuple[int, int, int, int, int] | None:
+    """How strongly a match takes the request (higher wins), None when it does not or cannot be told."""
+    if m.path_type == "Exact":
+        if m.path != req.path:
+            return None
+        path_rank = (1, len(m.path))
+    elif m.path_type == "PathPrefix":
+        n = prefix_match(m.path.rstrip("/"), req.path)
+        if n is None:
+            return None
+        path_rank = (0, n)
+    else:
+        return None
+    if m.method and m.method != req.method:
+        return None
+    if any(t != "Exact" or req.headers.get(name.lower()) != value for t, name, value in m.headers):
+        return None
+    if any(t != "Exact" or req.query.get(name) != value for t, name, value in m.query):
+        return None
+    return (*path_rank, bool(m.method), len(m.headers), len(m.query))
+
+
+@dataclass
+class RuleChoice:
+    route: HTTPRoute
+    hostname: str  # the route's effective hostname that matched the host
+    index: int  # rule index in the route
+    rule: RouteRule
+    match: RouteMatch
+
+
+def best_rule(routes: list[tuple[HTTPRoute, str]], req: Request) -> tuple[RuleChoice | None, list[str]]:
+    """The rule that serves `req` among (route, matched hostname) pairs, by the Gateway API's
+    precedence; also notes on matches that would win but could not be evaluated (regular
+    expressions) or need conditions the request lacks (headers, query, method)."""
+    best: tuple | None = None
+    choice: RuleChoice | None = None
+    skipped: list[tuple[tuple, tuple, str]] = []
+    for route, hostname in routes:
+        host_key = (0 if hostname.startswith("*.") or not hostname else len(hostname), len(hostname))
+        for i, rule in enumerate(route.rules):
+            order = (route.created, route.meta.namespace, route.meta.name, i)
+            for m in rule.matches:
+                rank = match_rank(m, req)
+                if rank is not None:
+                    # Higher keys win; on a tie the older route, then namespace/name, then the first rule.
+                    if best is None or (host_key, rank) > best[0] or ((host_key, rank) == best[0] and order < best[1]):
+                        best = ((host_key, rank), order)
+                        choice = RuleChoice(route, hostname, i, rule, m)
+                    continue
+                bare = match_rank(_path_only(m), req) if m.path_type != NOT_EVALUATED else (2, 0, 0, 0, 0)
+                if bare is None:
+                    continue
+                regex = NOT_EVALUATED in (m.path_type, *(t for t, _, _ in m.headers), *(t for t, _, _ in m.query))
+                why = "not evaluated (regular expression)" if regex else "takes requests with those conditions"
+                # Ranked as if its conditions held (a regular expression path counts above every path).
+                would = (host_key, (*bare[:2], bool(m.method), len(m.headers), len(m.query)))
+                skipped.append((would, order, f"{route.meta.namespace}/{route.meta.name} rule {i + 1}: "
+                                              f"{m.label()} {why}"))
+    notes = [note for would, order, note in skipped
+             if best is None or would > best[0] or (would == best[0] and order < best[1])]
+    return choice, list(dict.fromkeys(notes))
+
+
+def _path_only(m: RouteMatch) -> RouteMatch:
+    return RouteMatch(m.path_type, m.path)
+
+
+def backend_shares(rule: RouteRule) -> list[float]:
+    """Each backendRef's share of the rule's requests (0 for weight 0; all 0 when every weight is)."""
+    total = sum(max(b.weight, 0) for b in rule.backends)
+    return [max(b.weight, 0) / total if total else 0.0 for b in rule.backends]
+
+
+@dataclass
+class GatewayRoute:
+    """The Gateway API decision for one host and path. `choice` is None when the listener has routes for
+    the host but no rule takes the path; `broken` holds routes naming the host that attach nowhere."""
+    host: str
+    path: str
+    gateway: Gateway | None = None
+    listener: Listener | None = None
+    choice: RuleChoice | None = None
+    notes: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)  # other Gateways/listeners serving the host, not traced
+    broken: list[Attachment] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # the paths the listener's routes do take (for hints)
+
+
+def _listener_fits(x: Listener, t: Target) -> bool:
+    if x.protocol not in HTTP_PROTOCOLS:
+        return False
+    if t.port is not None and x.port != t.port:
+        return False
+    return not t.scheme or x.protocol == t.scheme.upper()
+
+
+def gateway_route(store: ClusterStore, t: Target) -> GatewayRoute | None:
+    """How the Gateways serve `t`, or None when no HTTPRoute names or takes the host."""
+    host = t.host
+    candidates: dict[tuple[str, str], HTTPRoute] = {}
+    for key in (host, *wildcard_suffixes(host), ""):
+        for r in store.routes_for_hostname(key):
+            candidates.setdefault(r.meta.key, r)
+    if not candidates:
+        return None
+    # (gateway key, listener name) -> [(route, matched hostname)]
+    on_listener: dict[tuple[tuple[str, str], str], list[tuple[HTTPRoute, str]]] = {}
+    gateways: dict[tuple[str, str], Gateway] = {}
+    broken: list[Attachment] = []
+    for r in candidates.values():
+        for a in attachments(store, r):
+            if a.problem:
+                if r.hostnames:  # a route without hostnames names no host: its failure is not this host's
+                    broken.append(a)
+                continue
+            assert a.gateway is not None
+            for x, names in a.listeners:
+                matched = sorted((n for n in names if hostname_matches(n, host)), key=specificity)
+                if matched:
+                    gateways[a.gateway.meta.key] = a.gateway
+                    on_listener.setdefault((a.gateway.meta.key, x.name), []).append((r, matched[0]))
+    req = Request(t.path)
+    options = []
+    for gkey, gw in gateways.items():
+        # Per port, the listener with the most specific hostname for the host takes the request.
+        by_port: dict[int | None, Listener] = {}
+        for x in sorted((x for x in gw.listeners if hostname_matches(x.hostname, host) and _listener_fits(x, t)),
+                        key=lambda x: (specificity(x.hostname), x.name)):
+            by_port.setdefault(x.port, x)
+        for x in by_port.values():
+            routes = on_listener.get((gkey, x.name), [])
+            if routes:
+                choice, notes = best_rule(routes, req)
+                rank = (choice is None, x.protocol != "HTTPS", specificity(x.hostname), gkey, x.port or 0)
+                options.append((rank, gw, x, choice, notes, routes))
+    if not options:
+        return GatewayRoute(host, t.path, broken=broken) if broken else None
+    options.sort(key=lambda o: o[0])
+    _, gw, x, choice, notes, routes = options[0]
+    out = GatewayRoute(host, t.path, gw, x, choice, notes, broken=broken)
+    out.others = [f"listener {o[2].name} ({o[2].protocol} port {o[2].port}) of Gateway {o[1].meta.namespace}/"
+                  f"{o[1].meta.name}" for o in options[1:] if o[3] is not None]
+    if choice is None:
+        out.paths = sorted({f"{h or '*'}{m.path} ({m.path_type})" for r, h in routes for rule in r.rules
+                            for m in rule.matches})
+    return out
+
+
+def route_targets(store: ClusterStore) -> list[tuple[str, str]]:
+    """Every (hostname, path) an HTTPRoute match names ("" for routes without hostnames); regular
+    expressions are left out (they name no path one could trace)."""
+    out: set[tuple[str, str]] = set()
+    for r in store.objects("HTTPRoute"):
+        for h in r.hostnames or ("",):  # type: ignore[attr-defined]
+            out.update((h, m.path) for rule in r.rules for m in rule.matches  # type: ignore[attr-defined]
+                       if m.path_type != NOT_EVALUATED)
+    return sorted(out)
+
+
+def routes_to_service(store: ClusterStore, namespace: str, service: str) -> list[tuple[str, str]]:
+    """The (hostname, path) pairs whose HTTPRoute rules send traffic (weight above 0) to this Service."""
+    out: set[tuple[str, str]] = set()
+    for r in store.routes_for_service(namespace, service):
+        for rule in r.rules:
+            if any(b.is_service and (b.namespace, b.name) == (namespace, service) and b.weight > 0
+                   for b in rule.backends):
+                out.update((h, m.path) for h in r.hostnames or ("",) for m in rule.matches
+                           if m.path_type != NOT_EVALUATED)
+    return sorted(out)
