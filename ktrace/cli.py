@@ -38,6 +38,21 @@ def _ignore_option(parser: argparse.ArgumentParser) -> None:
                         "ktrace.dev/ignore: CODE[,CODE] or *")
 
 
+def _analysis_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("analysis options")
+    g.add_argument("--controller-namespace", metavar="NS",
+                   help="namespace of the ingress controller's pods, for NetworkPolicy reachability (default: "
+                   "found from the IngressClass's controller; with this alone, any pod of NS is the source)")
+    g.add_argument("--controller-selector", metavar="SELECTOR",
+                   help="label selector of the ingress controller's pods, e.g. app.kubernetes.io/name=ingress-nginx")
+    g.add_argument("--check-certs", action="store_true",
+                   help="also check the certificates of the TLS Secrets that the Ingresses in scope name (trace: "
+                   "the traced path's Secret only): one GET of exactly each such Secret (offline: the Secret's data "
+                   "in the files); only tls.crt is read, tls.key is discarded unread and never shown; reports "
+                   "expired, expiring (< 14 days) and host mismatches. Off by default: without it no Secret data "
+                   "is read")
+
+
 def _codes_help() -> str:
     from ktrace.findings import CATALOG
 
@@ -67,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="host, host/path or http(s)://host[:port]/path")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
     _ignore_option(p)
+    _analysis_options(p)
     _source_options(p, suppress=True)
 
     p = sub.add_parser("check", help="report every finding in scope",
@@ -75,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", choices=("text", "json", "sarif"), default="text")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
     _ignore_option(p)
+    _analysis_options(p)
     _source_options(p, suppress=True)
 
     p = sub.add_parser("sim", help="serve the embedded Kubernetes API simulator",

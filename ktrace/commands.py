@@ -12,8 +12,10 @@ from typing import Any
 
 import orjson
 
-from ktrace import __version__
+from ktrace import __version__, selectors
+from ktrace.certs import CertificateBook, file_reader
 from ktrace.checks import run_checks
+from ktrace.checks.networkpolicy import ControllerHint
 from ktrace.errors import UsageError
 from ktrace.findings import CATALOG, Finding, at_least, sort_key
 from ktrace.sources import Source, open_source
@@ -56,6 +58,34 @@ def _write_json(doc: object) -> None:
     sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
+def _controller_hint(args: Any) -> ControllerHint | None:
+    ns, text = getattr(args, "controller_namespace", None), getattr(args, "controller_selector", None)
+    if not ns and not text:
+        return None
+    try:
+        sel = selectors.parse(text or "")
+    except selectors.SelectorError as e:
+        raise UsageError(f"--controller-selector: {e}") from None
+    return ControllerHint(ns or "", sel)
+
+
+def _certificates(args: Any, source: Source) -> CertificateBook | None:
+    """--check-certs: live sources GET each referenced Secret; files give their Secrets' data."""
+    if not getattr(args, "check_certs", False):
+        return None
+    read = getattr(source, "read_tls_certificate", None)
+    if read is not None:
+        return CertificateBook(read)
+    paths = getattr(source, "paths", None)
+    if paths is None:
+        raise UsageError(f"--check-certs cannot read certificates from {source.describe()}")
+    if "-" in paths:
+        raise UsageError("--check-certs reads the files twice and cannot re-read stdin: give the files with -f PATH")
+    from ktrace.loader import load_paths
+
+    return CertificateBook(file_reader(load_paths(paths).objects))
+
+
 def _trace_exit(path: RequestPath) -> int:
     return 1 if path.status in ("degraded", "broken") else 0
 
@@ -63,9 +93,10 @@ def _trace_exit(path: RequestPath) -> int:
 def run_trace(args: Any) -> int:
     target = parse_target(args.target)
     ignored = parse_codes(getattr(args, "ignore", None))
+    hint = _controller_hint(args)
     source, store = _load(args)
     try:
-        path = trace(store, target, live=source.live)
+        path = trace(store, target, live=source.live, controllers=hint, certs=_certificates(args, source))
     finally:
         source.close()
     if not path.routed:
@@ -117,9 +148,12 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
 
 def run_check(args: Any) -> int:
     ignored = parse_codes(getattr(args, "ignore", None))
+    hint = _controller_hint(args)
     source, store = _load(args)
     try:
-        findings = sorted(source.notes + run_checks(store, live=source.live), key=sort_key)
+        certs = _certificates(args, source)
+        findings = run_checks(store, live=source.live, controllers=hint) + (certs.check(store) if certs else [])
+        findings = sorted(source.notes + findings, key=sort_key)
     finally:
         source.close()
     findings = suppress(findings, store, ignored)

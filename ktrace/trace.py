@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ktrace.backends import EXCLUDED, NOT_READY, READY, UNKNOWN, ServiceBackends, service_backends
+from ktrace.certs import CertificateBook
 from ktrace.checks.gateway import attachment_finding, gateway_class_findings, route_backend_findings, status_findings
 from ktrace.checks.ingress import (
     admission_findings,
@@ -77,8 +78,10 @@ def _worst(findings: list[Finding]) -> str:
     return ERROR if "error" in ranks else WARNING if "warning" in ranks else OK
 
 
-def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers: ControllerHint | None = None
-          ) -> RequestPath:
+def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers: ControllerHint | None = None,
+          certs: CertificateBook | None = None) -> RequestPath:
+    """`controllers`: who the ingress controller's pods are, when not found from the IngressClass;
+    `certs`: check the certificate of the path's TLS Secret (--check-certs)."""
     t = as_target(target)
     result = RequestPath(target=str(t), host=t.host, path=t.path)
     r = route(store, t.host, t.path)
@@ -87,7 +90,7 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
         result.status = "broken"
         result.findings = [_no_route(store, t, g)]
         return result
-    svc, sport = _ingress_hop(store, r, result, live) if r is not None else (None, None)
+    svc, sport = _ingress_hop(store, r, result, live, certs) if r is not None else (None, None)
     if svc is not None and sport is not None:
         backends = _service_hops(store, svc, sport, result)
         if backends is not None:
@@ -135,7 +138,7 @@ def _no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> 
                    host=t.host, path=t.path, closest_hosts=close[:4], paths=paths)
 
 
-def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
+def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool, certs: CertificateBook | None
                  ) -> tuple[Service | None, ServicePort | None]:
     ing: Ingress = r.ingress  # type: ignore[assignment]
     ns = ing.meta.namespace
@@ -158,6 +161,8 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool
         reasons.append(f"TLS secret {r.tls.secret}" if r.tls.secret else "TLS with the controller's default "
                        "certificate")
         findings += tls_findings(store, r.tls_ingress, r.tls)
+        if certs is not None and r.tls.secret:
+            findings += certs.path_findings(r.tls_ingress, r.tls, r.host)
     if live:
         findings += admission_findings(ing)
     if r.ties and r.ipath is not None:
