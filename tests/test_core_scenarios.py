@@ -67,6 +67,7 @@ def test_every_catalog_code_is_exercised() -> None:
     seen: set[str] = {"host-no-route", "source-kind-unreadable", "source-document-skipped"}
     for exp in EXPECT.values():
         seen |= {line.split()[0] for line in exp["check"]} | set(exp.get("info", [])) | set(exp.get("live_only", []))
+        seen |= {line.split()[0] for line in exp.get("certs", [])}  # --check-certs: tests/test_certs_scenarios.py
         for t in exp["traces"].values():
             seen |= set(t["codes"])
     assert seen == set(CATALOG)
