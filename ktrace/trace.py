@@ -358,6 +358,9 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
         status = ERROR
         reasons.append("rule has no backendRefs: the Gateway answers 500")
     shares = backend_shares(rule)
+    if rule.backends and not any(shares):
+        status = ERROR
+        reasons.append("every backendRef has weight 0: the Gateway answers 500")
     result.findings += own + [attachment_finding(a) for a in g.broken]
     result.hops.append(Hop("HTTPRoute", route.meta.namespace, route.meta.name, status,
                            reasons + [f.message for f in own], INGRESS, {

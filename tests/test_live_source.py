@@ -111,7 +111,7 @@ def test_check_reads_the_context_namespace_and_n_another(served: tuple[Simulator
     sim.clear_requests()
     store = open_live(args(kubeconfig, namespace="team-b")).load()
     assert snapshot(store) == fresh(sim, "team-b")
-    namespaced = [r["path"] for r in sim.requests if not r["path"].endswith(("/namespaces", "/ingressclasses"))]
+    namespaced = [r["path"] for r in sim.requests if not r["path"].endswith(("/namespaces", "/ingressclasses", "/gatewayclasses"))]
     assert namespaced and all("/namespaces/team-b/" in p for p in namespaced)
 
 
@@ -164,10 +164,10 @@ def test_namespace_scoped_access_everywhere_is_one_note(served: tuple[Simulator,
     source = open_live(args(kubeconfig, command="trace"))  # trace looks everywhere it may
     store = source.load()
     assert snapshot(store) == {k: v for k, v in fresh(sim, "team-a").items() if k[0] not in ("Namespace",)}
-    assert store.unreadable == {"Namespace", "IngressClass"}
+    assert store.unreadable == {"Namespace", "IngressClass", "GatewayClass"}
     partial = [n.message for n in source.notes if "all namespaces" in n.message]
     assert len(partial) == 1 and "pods" in partial[0] and "secrets" in partial[0]
-    assert len(source.notes) == 3
+    assert len(source.notes) == 4  # one per cluster-scoped kind, one for the rest
 
 
 def test_a_kind_refused_in_the_namespace_asked_for(served: tuple[Simulator, Path]) -> None:

@@ -54,7 +54,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
                         f"backendRef Service {ref.namespace}/{ref.name} ({used}) is in another namespace and no "
                         f"ReferenceGrant in {ref.namespace} allows it",
                         f"create a ReferenceGrant in namespace {ref.namespace} from HTTPRoute in namespace "
-                        f"{route.meta.namespace} to Service {ref.name}", service=ref.name, namespace=ref.namespace,
+                        f"{route.meta.namespace} to Service {ref.name}", service=ref.name, service_namespace=ref.namespace,
                         rules=rules)]
     svc = store.service(ref.namespace, ref.name)
     if svc is None:
@@ -66,7 +66,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
                 f"{ref.namespace!r} or fix the name")
         return [finding("route-backend-service-missing", "HTTPRoute", *where,
                         f"backendRef Service {ref.name!r} ({used}) does not exist in namespace {ref.namespace!r}",
-                        hint, service=ref.name, namespace=ref.namespace, rules=rules,
+                        hint, service=ref.name, service_namespace=ref.namespace, rules=rules,
                         namespaces_with_service=elsewhere)]
     if ref.port is None or find_service_port(svc, ref.port) is None:
         available = [p.label() for p in svc.ports]

@@ -36,12 +36,16 @@ from ktrace.store import ClusterStore
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
 # the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
 LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
-    "Namespace", "IngressClass", "Ingress", "NetworkPolicy", "Service", "Secret", "Deployment", "StatefulSet",
-    "DaemonSet", "EndpointSlice", "Pod"))
+    "Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "NetworkPolicy",
+    "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet", "EndpointSlice", "Pod"))
 
 # What is lost when a kind cannot be read at all (the info finding says so).
 _LOST = {
     "Secret": "TLS checks skipped",
+    "GatewayClass": "gateway class checks skipped",
+    "Gateway": "HTTPRoutes cannot be attached to their Gateways",
+    "HTTPRoute": "no Gateway API route to trace",
+    "ReferenceGrant": "cross-namespace backendRef checks skipped",
     "Pod": "pod checks skipped and selectors cannot be matched",
     "Service": "service checks skipped",
     "EndpointSlice": "endpoint readiness unknown",
