@@ -59,6 +59,9 @@ def _write_json(doc: object) -> None:
 
 
 def _controller_hint(args: Any) -> ControllerHint | None:
+    """--controller-namespace/--controller-selector; checked before any source is opened, like --check-certs."""
+    if getattr(args, "check_certs", False) and "-" in (getattr(args, "filename", None) or ()):
+        raise UsageError("--check-certs reads the files twice and cannot re-read stdin: give the files with -f PATH")
     ns, text = getattr(args, "controller_namespace", None), getattr(args, "controller_selector", None)
     if not ns and not text:
         return None
@@ -79,8 +82,6 @@ def _certificates(args: Any, source: Source) -> CertificateBook | None:
     paths = getattr(source, "paths", None)
     if paths is None:
         raise UsageError(f"--check-certs cannot read certificates from {source.describe()}")
-    if "-" in paths:
-        raise UsageError("--check-certs reads the files twice and cannot re-read stdin: give the files with -f PATH")
     from ktrace.loader import load_paths
 
     return CertificateBook(file_reader(load_paths(paths).objects))
