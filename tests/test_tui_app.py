@@ -277,3 +277,16 @@ async def test_a_click_moves_the_cursor_and_a_double_click_selects() -> None:
         assert rules.cursor_key == second and app.path is None
         await pilot.click(rules, offset=(5, 4), times=2)
         assert app.path is not None and app.path.target == f"{second[0]}{second[1]}"
+
+
+async def test_status_bar_says_when_the_data_is_not_current() -> None:
+    from ktrace.sources.kubewatch import WatchStatus
+
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        since = time.time() - 60
+        app.status_bar.set_state(watch=WatchStatus("reconnecting", since, "connection refused", 10, 10))
+        assert f"reconnecting since {time.strftime('%H:%M:%S', time.localtime(since))}" in str(app.status_bar.line())
+        app.status_bar.set_state(watch=WatchStatus("stale", since, "gone", 10, 10), scope="shop")
+        line = str(app.status_bar.line())
+        assert "stale since" in line and "ns: shop" in line and f"✗ {sum(f.severity == 'error' for f in app.findings)} errors" in line

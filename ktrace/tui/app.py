@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.message import Message
 from textual.widgets import Input
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ktrace.checks import run_checks
 from ktrace.errors import KtraceError
@@ -185,6 +185,11 @@ class KtraceApp(App[int]):
         found = suppress(source.notes + run_checks(store, live=source.live), store,
                          parse_codes(getattr(self.args, "ignore", None)))
         return sorted(found, key=sort_key)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # exit_on_error=False keeps the screen up when a worker fails; say so instead of going quiet.
+        if event.state == WorkerState.ERROR:
+            self._failed(f"{event.worker.name} failed: {event.worker.error}")
 
     def _failed(self, message: str) -> None:
         self.error = message
