@@ -309,26 +309,3 @@ def gateway_route(store: ClusterStore, t: Target) -> GatewayRoute | None:
         out.paths = sorted({f"{h or '*'}{m.path} ({m.path_type})" for r, h in routes for rule in r.rules
                             for m in rule.matches})
     return out
-
-
-def route_targets(store: ClusterStore) -> list[tuple[str, str]]:
-    """Every (hostname, path) an HTTPRoute match names ("" for routes without hostnames); regular
-    expressions are left out (they name no path one could trace)."""
-    out: set[tuple[str, str]] = set()
-    for r in store.objects("HTTPRoute"):
-        for h in r.hostnames or ("",):  # type: ignore[attr-defined]
-            out.update((h, m.path) for rule in r.rules for m in rule.matches  # type: ignore[attr-defined]
-                       if m.path_type != NOT_EVALUATED)
-    return sorted(out)
-
-
-def routes_to_service(store: ClusterStore, namespace: str, service: str) -> list[tuple[str, str]]:
-    """The (hostname, path) pairs whose HTTPRoute rules send traffic (weight above 0) to this Service."""
-    out: set[tuple[str, str]] = set()
-    for r in store.routes_for_service(namespace, service):
-        for rule in r.rules:
-            if any(b.is_service and (b.namespace, b.name) == (namespace, service) and b.weight > 0
-                   for b in rule.backends):
-                out.update((h, m.path) for h in r.hostnames or ("",) for m in rule.matches
-                           if m.path_type != NOT_EVALUATED)
-    return sorted(out)

@@ -152,7 +152,7 @@ def _tls_for(ings: list[Ingress], serving: Ingress, host: str) -> tuple[IngressT
 
 
 def rule_targets(store: ClusterStore) -> list[tuple[str, str]]:
-    """Every (host, path) an Ingress rule names, for listing paths: "" is the host of host-less
+    """Every (host, path) an Ingress rule or an HTTPRoute match names, for listing paths: "" is the host of host-less
     rules and default backends; a path's trailing `*` (ImplementationSpecific) is dropped."""
     out: set[tuple[str, str]] = set()
     for ing in store.ingresses():
@@ -162,11 +162,14 @@ def rule_targets(store: ClusterStore) -> list[tuple[str, str]]:
             for p in rule.paths:
                 path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
                 out.add((rule.host, path or "/"))
+    for r in store.objects("HTTPRoute"):  # "" for routes without hostnames; regular expressions name no path
+        out.update((h, m.path) for h in r.hostnames or ("",) for rule in r.rules  # type: ignore[union-attr]
+                   for m in rule.matches if m.path_type != "RegularExpression")
     return sorted(out)
 
 
 def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[tuple[str, str]]:
-    """The (host, path) pairs whose rules (or default backends) send traffic to this Service: what
+    """The (host, path) pairs whose rules (Ingress, default backends, HTTPRoute) send traffic to this Service: what
     reaches a Service or, through it, a pod. "" is the host of host-less rules and default backends."""
     out: set[tuple[str, str]] = set()
     for ing in store.ingresses_for_service(namespace, service):
@@ -174,4 +177,10 @@ def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[
             out.add(("", "/"))
         for rule in ing.rules:
             out.update((rule.host, p.path) for p in rule.paths if p.backend.service == service)
+    for r in store.routes_for_service(namespace, service):  # HTTPRoute rules giving it a share of requests
+        for rule in r.rules:
+            if any(b.is_service and (b.namespace, b.name) == (namespace, service) and b.weight > 0
+                   for b in rule.backends):
+                out.update((h, m.path) for h in r.hostnames or ("",) for m in rule.matches
+                           if m.path_type != "RegularExpression")
     return sorted(out)
