@@ -4,6 +4,7 @@ with a verdict and the reasons on every hop. Pure: reads the store, never change
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,16 @@ from ktrace.checks.ingress import (
     host_conflicts,
     tls_findings,
 )
-from ktrace.checks.networkpolicy import PARTIAL, ControllerHint, path_findings, reachability
+from ktrace.checks.networkpolicy import (
+    PARTIAL,
+    ControllerHint,
+    Controllers,
+    find_controllers,
+    find_gateway_pods,
+    ingress_entry,
+    path_findings,
+    reachability,
+)
 from ktrace.checks.service import (
     pod_findings,
     readiness_findings,
@@ -92,11 +102,14 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
         return result
     svc, sport = _ingress_hop(store, r, result, live, certs) if r is not None else (None, None)
     if svc is not None and sport is not None:
+        start = len(result.hops)
         backends = _service_hops(store, svc, sport, result)
         if backends is not None:
-            _policy_hop(store, r.class_ref.name, svc, backends, result, controllers)
+            cls = r.class_ref.name
+            _policy_hop(store, svc, backends, result, start, lambda: find_controllers(store, cls, controllers),
+                        ingress_entry(cls, svc))
     ingress_hops = len(result.hops)  # the Ingress path, then the Gateway path: alternative entry points
-    gateway_status = _gateway_hops(store, g, result, live) if g is not None and _serves(g) else None
+    gateway_status = _gateway_hops(store, g, result, live, controllers) if g is not None and _serves(g) else None
     result.findings.sort(key=sort_key)
     result.status = _combine([s for s in (_overall(result.hops[:ingress_hops]) if r is not None else None,
                                           gateway_status) if s is not None])
@@ -231,15 +244,16 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
     return backends
 
 
-def _policy_hop(store: ClusterStore, class_name: str, svc: Service, b: ServiceBackends, result: RequestPath,
-                hint: ControllerHint | None) -> None:
-    """A NetworkPolicy hop above the pods when policies isolate them: does the controller get in?"""
-    reach = reachability(store, class_name, b.pods, b.port.protocol if b.port else "TCP", hint)
+def _policy_hop(store: ClusterStore, svc: Service, b: ServiceBackends, result: RequestPath, start: int,
+                sources: Callable[[], Controllers], entry: tuple[str, str, str]) -> None:
+    """A NetworkPolicy hop above the pods (of the Service hops from `start`) when policies isolate
+    them: do the controller's (or the Gateway's) pods get in?"""
+    reach = reachability(store, b.pods, b.port.protocol if b.port else "TCP", sources)
     if reach is None:
         return
     status = {ALLOWED: OK, BLOCKED: ERROR, PARTIAL: WARNING}.get(reach.state, UNKNOWN)
     name = (reach.allowed_by or sorted(reach.why_not) or reach.policies)[0]
-    first_pod = next((i for i, h in enumerate(result.hops) if h.level == PODS), len(result.hops))
+    first_pod = next((i for i in range(start, len(result.hops)) if result.hops[i].level == PODS), len(result.hops))
     result.hops.insert(first_pod, Hop("NetworkPolicy", reach.namespace, name, status, reach.reasons, ENDPOINTS, {
         "verdict": reach.state, "policies": reach.policies, "allowedBy": reach.allowed_by,
         "controller": reach.controllers.label, "port": reach.port}))
@@ -250,7 +264,7 @@ def _policy_hop(store: ClusterStore, class_name: str, svc: Service, b: ServiceBa
         if state == BLOCKED:
             hop.status = ERROR
             hop.reasons.append(f"NetworkPolicy admits no traffic from {reach.controllers.label}")
-    result.findings += path_findings(reach, svc, class_name)
+    result.findings += path_findings(reach, svc, entry)
 
 
 def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result: RequestPath) -> None:
@@ -330,7 +344,8 @@ def _unattached_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, 
     return "broken"
 
 
-def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, live: bool) -> str:
+def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, live: bool,
+                  hint: ControllerHint | None = None) -> str:
     """Gateway (listener) -> HTTPRoute (rule) -> each backendRef's Service and what backs it. Returns
     this entry point's status: broken when every backend that carries weight fails, degraded when some do."""
     c, gw, x = g.choice, g.gateway, g.listener
@@ -376,7 +391,8 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
     weighted = []
     for ref, share in zip(rule.backends, shares, strict=True):
         start = len(result.hops)
-        _backend_ref_hops(store, c, ref, share, len(rule.backends) > 1, result)
+        _backend_ref_hops(store, c, ref, share, len(rule.backends) > 1, result,
+                          lambda: find_gateway_pods(store, gw, hint), ("Gateway", *gw.meta.key))
         if share > 0:
             weighted.append(_overall(result.hops[start:]))
     if not weighted or all(s == "broken" for s in weighted):
@@ -387,7 +403,7 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
 
 
 def _backend_ref_hops(store: ClusterStore, c: RuleChoice, ref: BackendRef, share: float, split: bool,
-                      result: RequestPath) -> None:
+                      result: RequestPath, sources: Callable[[], Controllers], entry: tuple[str, str, str]) -> None:
     extra: dict[str, Any] = {"port": ref.port, "weight": ref.weight, "share": round(share, 4)}
     weight = [f"weight {ref.weight}: {share:.0%} of requests" if share else f"weight {ref.weight}: no requests"] \
         if split or not share else []
@@ -405,7 +421,9 @@ def _backend_ref_hops(store: ClusterStore, c: RuleChoice, ref: BackendRef, share
                                SERVICE, extra))
         return
     start = len(result.hops)
-    _service_hops(store, svc, sport, result)
+    backends = _service_hops(store, svc, sport, result)
+    if backends is not None:
+        _policy_hop(store, svc, backends, result, start, sources, entry)
     hop = result.hops[start]
     hop.extra.update(weight=ref.weight, share=extra["share"])
     hop.reasons[:0] = weight

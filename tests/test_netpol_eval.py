@@ -221,3 +221,75 @@ def test_online_boutique_policies_allow_the_frontend(tmp_path: Path) -> None:
     assert (hop.name, hop.status, hop.extra["policies"]) == ("frontend", "ok", ["deny-all", "frontend"])
     assert hop.reasons[0].startswith("allowed by policy frontend")
     assert not any(f.code.startswith("networkpolicy") for f in path.findings)
+
+
+GATEWAY_PATH = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: eg}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: public, namespace: infra}
+spec:
+  gatewayClassName: eg
+  listeners: [{name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: np}
+spec:
+  parentRefs: [{name: public, namespace: infra}]
+  hostnames: [app.gw.example.com]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: np}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: np, labels: {app: web}}
+spec: {containers: [{name: web, ports: [{name: http, containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.1.0.9, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-infra, namespace: np}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: infra}}, podSelector: {}}]}]
+"""
+GATEWAY_POD = """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: envoy-public-1, namespace: infra, labels: {gateway.networking.k8s.io/gateway-name: public}}
+spec: {containers: [{name: envoy}]}
+status: {phase: Running, podIP: 10.3.0.7, conditions: [{type: Ready, status: "True"}]}
+"""
+
+
+@pytest.mark.parametrize(("manifest", "status", "verdict", "codes"), [
+    (GATEWAY_PATH + GATEWAY_POD, "ok", ALLOWED, []),
+    (GATEWAY_PATH.replace("kubernetes.io/metadata.name: infra", "kubernetes.io/metadata.name: edge") + GATEWAY_POD,
+     "broken", BLOCKED, ["networkpolicy-blocks-path"]),
+    # no data-plane pod in scope: the namespaceSelector names infra by name only, but which pods?
+    (GATEWAY_PATH.replace("podSelector: {}", "podSelector: {matchLabels: {app: envoy}}"), "unknown", UNKNOWN,
+     ["networkpolicy-controller-unknown"]),
+])
+def test_gateway_paths_are_checked_from_the_gateway_pods(tmp_path: Path, manifest: str, status: str, verdict: str,
+                                                        codes: list[str]) -> None:
+    (tmp_path / "gw.yaml").write_text(manifest)
+    store = ManifestSource([str(tmp_path / "gw.yaml")]).load()
+    path = trace(store, "app.gw.example.com", live=False)
+    hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
+    assert (path.status, hop.extra["verdict"]) == (status, verdict), [h.to_dict() for h in path.hops]
+    assert [f.code for f in path.findings if f.code.startswith("networkpolicy")] == codes
+    if verdict != UNKNOWN:
+        assert hop.extra["controller"].startswith("gateway pod(s) envoy-public-1")
+    else:
+        assert (path.findings[0].kind, path.findings[0].namespace, path.findings[0].name) == ("Gateway", "infra",
+                                                                                              "public")

@@ -9,14 +9,14 @@ load balancers (ALB, GCE) send traffic from outside the cluster: their source is
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ktrace import selectors
 from ktrace.backends import EXCLUDED, PodBackend, service_backends
 from ktrace.checks.ingress import find_service_port
 from ktrace.findings import Finding, finding
-from ktrace.model import Namespace, NetworkPolicy, Pod, Service
+from ktrace.model import Gateway, Namespace, NetworkPolicy, Pod, Service
 from ktrace.netpol import (
     ALLOWED,
     BLOCKED,
@@ -123,6 +123,29 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
     return Controllers([], "the ingress controller", why)
 
 
+# Labels that Gateway implementations put on a Gateway's data-plane pods (Istio, NGINX Gateway Fabric,
+# kgateway use the standard one; Envoy Gateway its own, in its controller's namespace).
+_GATEWAY_POD_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+_ENVOY_GATEWAY = ("gateway.envoyproxy.io/owning-gateway-name", "gateway.envoyproxy.io/owning-gateway-namespace")
+
+
+def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHint | None = None) -> Controllers:
+    """The pods that carry a Gateway's traffic: the hint's, else those labelled with the Gateway's name."""
+    hint = hint or ControllerHint()
+    ns, name = gateway.meta.key
+    if hint.selector:
+        return find_controllers(store, "", hint)
+    candidates = [p for key in _GATEWAY_POD_LABELS for p in store.pods_matching(ns, {key: name})]
+    candidates += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, store.pod_namespaces())
+    pods = [p for p in candidates if not hint.namespace or p.meta.namespace == hint.namespace]
+    if pods:
+        return Controllers(_peers(pods), _describe(pods).replace("controller pod(s)", "gateway pod(s)"))
+    if hint.namespace:
+        return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
+    return Controllers([], f"the pods of Gateway {ns}/{name}",
+                       f"no pod in scope carries {_GATEWAY_POD_LABELS[0]}={name} (namespace {ns})")
+
+
 def _labels_text(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in labels.items())
 
@@ -150,10 +173,11 @@ def _combine(states: list[str]) -> str:
     return UNKNOWN if UNKNOWN in distinct else ALLOWED
 
 
-def reachability(store: ClusterStore, class_name: str, pods: list[PodBackend], protocol: str = "TCP",
-                 hint: ControllerHint | None = None, controllers: Controllers | None = None) -> Reachability | None:
-    """Whether the ingress controller reaches `pods` (a Service port's backends). None when no
-    NetworkPolicy isolates any of them (or policies could not be read): nothing to say."""
+def reachability(store: ClusterStore, pods: list[PodBackend], protocol: str, sources: Callable[[], Controllers]
+                 ) -> Reachability | None:
+    """Whether the traffic's source (the ingress controller or Gateway pods, found only when needed)
+    reaches `pods` (a Service port's backends). None when no NetworkPolicy isolates any of them (or
+    policies could not be read): nothing to say."""
     if "NetworkPolicy" in store.unreadable or not pods:
         return None
     ns = pods[0].pod.meta.namespace
@@ -167,13 +191,12 @@ def reachability(store: ClusterStore, class_name: str, pods: list[PodBackend], p
             groups[(frozenset(b.pod.meta.labels.items()), b.container_port)].append(b)
     if not any(p for g in groups.values() for p in _selecting_names(policies, g[0].pod)):
         return None
-    if controllers is None:
-        controllers = find_controllers(store, class_name, hint)
-    sources = controllers.sources or [Peer()]
+    controllers = sources()
+    peers = controllers.sources or [Peer()]
     out = Reachability(ALLOWED, ns, [], [], [], controllers)
     states = []
     for (_, port), members in groups.items():
-        verdicts = [evaluate(policies, members[0].pod, port, s, ns_labels, protocol) for s in sources]
+        verdicts = [evaluate(policies, members[0].pod, port, s, ns_labels, protocol) for s in peers]
         state = _combine([v.state for v in verdicts])
         states.append(state)
         _collect(out, verdicts)
@@ -216,9 +239,10 @@ def _reasons(r: Reachability, protocol: str) -> list[str]:
     return [f"{selected}; reachability unknown: {unknown}{allowed}"]
 
 
-def path_findings(r: Reachability, svc: Service, class_name: str) -> list[Finding]:
+def path_findings(r: Reachability, svc: Service, entry: tuple[str, str, str]) -> list[Finding]:
     """`networkpolicy-blocks-path` (error; warning when only part is blocked) or
-    `networkpolicy-controller-unknown` (info) for one path's verdict."""
+    `networkpolicy-controller-unknown` (info, on `entry`: the IngressClass, or the Gateway, or the
+    Service when the Ingress has no class) for one path's verdict."""
     ns = r.namespace
     if r.state in (BLOCKED, PARTIAL):
         first = sorted(r.why_not)[0] if r.why_not else r.policies[0]
@@ -236,13 +260,17 @@ def path_findings(r: Reachability, svc: Service, class_name: str) -> list[Findin
             blocked_pods=sorted(n for n, s in r.pod_states.items() if s == BLOCKED))]
     if r.state == UNKNOWN and not r.controllers.sources:
         return [finding(
-            "networkpolicy-controller-unknown", "IngressClass" if class_name else "Service", "" if class_name else ns,
-            class_name or svc.meta.name,
+            "networkpolicy-controller-unknown", *entry,
             f"NetworkPolicy {', '.join(r.policies)} isolate(s) the pods of Service {ns}/{svc.meta.name}, but the "
             f"traffic's source is unknown: {r.controllers.why_unknown}",
             "name the controller's pods with --controller-namespace and/or --controller-selector",
             service=f"{ns}/{svc.meta.name}", policies=r.policies)]
     return []
+
+
+def ingress_entry(class_name: str, svc: Service) -> tuple[str, str, str]:
+    """Where an Ingress path's `networkpolicy-controller-unknown` is reported."""
+    return ("IngressClass", "", class_name) if class_name else ("Service", svc.meta.namespace, svc.meta.name)
 
 
 # -- policies on their own --------------------------------------------------------------------
@@ -324,10 +352,10 @@ def check_network_policies(store: ClusterStore, default_class: str, hint: Contro
             if svc is None or sport is None or (ns, svc.meta.name, sport.name, sport.port, cls) in done:
                 continue
             done.add((ns, svc.meta.name, sport.name, sport.port, cls))
-            if cls not in controllers:
+            if cls not in controllers:  # cheap enough to find eagerly once per class
                 controllers[cls] = find_controllers(store, cls, hint)
-            r = reachability(store, cls, service_backends(store, svc, sport).pods, sport.protocol, hint,
-                             controllers[cls])
+            r = reachability(store, service_backends(store, svc, sport).pods, sport.protocol,
+                             lambda c=cls: controllers[c])  # type: ignore[misc]
             if r is not None:
-                out += [f for f in path_findings(r, svc, cls) if f not in out]
+                out += [f for f in path_findings(r, svc, ingress_entry(cls, svc)) if f not in out]
     return out
