@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ktrace.findings import Finding, finding
-from ktrace.model import Ingress, IngressTLS
+from ktrace.model import Gateway, Ingress, IngressTLS, Listener
 from ktrace.store import ClusterStore
 
 WARN_DAYS = 14
@@ -94,13 +94,31 @@ def covers(cert: Certificate, host: str) -> bool:
     return False
 
 
-def tls_references(store: ClusterStore) -> dict[tuple[str, str], list[tuple[Ingress, IngressTLS]]]:
-    """Secret (namespace, name) -> the Ingress TLS entries naming it: all ktrace may read."""
-    refs: dict[tuple[str, str], list[tuple[Ingress, IngressTLS]]] = {}
+@dataclass(frozen=True, slots=True)
+class TlsUse:
+    """An object that serves a Secret's certificate for some hosts: an Ingress TLS entry or a
+    Gateway listener."""
+    kind: str
+    namespace: str
+    name: str
+    hosts: tuple[str, ...]
+
+
+def tls_references(store: ClusterStore) -> dict[tuple[str, str], list[TlsUse]]:
+    """Secret (namespace, name) -> who serves it, for the Ingresses' TLS entries and the Gateway
+    listeners' certificateRefs in the store: all that --check-certs may read."""
+    refs: dict[tuple[str, str], list[TlsUse]] = {}
     for ing in store.ingresses():
         for tls in ing.tls:
             if tls.secret:
-                refs.setdefault((ing.meta.namespace, tls.secret), []).append((ing, tls))
+                use = TlsUse("Ingress", *ing.meta.key, tls.hosts)
+                refs.setdefault((ing.meta.namespace, tls.secret), []).append(use)
+    for gw in store.objects("Gateway"):
+        for listener in gw.listeners:  # type: ignore[union-attr]
+            for kind, ns, name in listener.certificates:
+                if kind == "Secret" and name:
+                    hosts = (listener.hostname,) if listener.hostname else ()
+                    refs.setdefault((ns, name), []).append(TlsUse("Gateway", *gw.meta.key, hosts))
     return refs
 
 
@@ -152,32 +170,43 @@ class CertificateBook:
                             "failing?)", days_left=left.days, **about)]
         return []
 
-    def host_findings(self, ing: Ingress, tls: IngressTLS, hosts: tuple[str, ...]) -> list[Finding]:
-        cert = self.certificate(ing.meta.namespace, tls.secret)
+    def host_findings(self, use: TlsUse, secret_ns: str, secret: str) -> list[Finding]:
+        cert = self.certificate(secret_ns, secret)
         if isinstance(cert, CertUnavailable):
             return []
-        bad = [h for h in hosts if h and not covers(cert, h)]
+        bad = [h for h in use.hosts if h and not covers(cert, h)]
         if not bad:
             return []
         names = ", ".join(cert.dns_names + cert.ip_addresses) or "none"
-        return [finding("certificate-host-mismatch", "Ingress", ing.meta.namespace, ing.meta.name,
-                        f"host {', '.join(bad)} not covered by the certificate in Secret {tls.secret} "
-                        f"(its names: {names})",
+        where = secret if secret_ns == use.namespace else f"{secret_ns}/{secret}"
+        return [finding("certificate-host-mismatch", use.kind, use.namespace, use.name,
+                        f"host {', '.join(bad)} not covered by the certificate in Secret {where} (its names: {names})",
                         "reissue the certificate with these names, or point the TLS entry at a Secret that has "
                         "them (a wildcard *.example.com covers exactly one label)",
-                        secret=tls.secret, hosts=bad, names=list(cert.dns_names))]
+                        secret=where, hosts=bad, names=list(cert.dns_names))]
 
     def path_findings(self, ing: Ingress, tls: IngressTLS, host: str) -> list[Finding]:
         """For one traced host: the Secret's expiry and whether the certificate covers that host."""
-        return self.secret_findings(ing.meta.namespace, tls.secret) + self.host_findings(ing, tls, (host,))
+        ns = ing.meta.namespace
+        return self.secret_findings(ns, tls.secret) + self.host_findings(TlsUse("Ingress", ns, ing.meta.name, (host,)),
+                                                                         ns, tls.secret)
+
+    def listener_findings(self, gw: Gateway, listener: Listener, host: str) -> list[Finding]:
+        """For one traced host through a Gateway listener: each of its certificateRefs (Secrets)."""
+        use = TlsUse("Gateway", *gw.meta.key, (host,))
+        out: list[Finding] = []
+        for kind, ns, name in listener.certificates:
+            if kind == "Secret" and name:
+                out += self.secret_findings(ns, name) + self.host_findings(use, ns, name)
+        return out
 
     def check(self, store: ClusterStore) -> list[Finding]:
-        """Every TLS Secret the Ingresses in the store reference: expiry once each, hosts per TLS entry."""
+        """Every referenced TLS Secret in the store: expiry once each, hosts per TLS entry or listener."""
         out: list[Finding] = []
-        for (ns, name), entries in sorted(tls_references(store).items()):
+        for (ns, name), uses in sorted(tls_references(store).items()):
             out += self.secret_findings(ns, name)
-            for ing, tls in entries:
-                out += self.host_findings(ing, tls, tls.hosts)
+            for use in uses:
+                out += [f for f in self.host_findings(use, ns, name) if f not in out]
         return out
 
 

@@ -109,7 +109,8 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
             _policy_hop(store, svc, backends, result, start, lambda: find_controllers(store, cls, controllers),
                         ingress_entry(cls, svc))
     ingress_hops = len(result.hops)  # the Ingress path, then the Gateway path: alternative entry points
-    gateway_status = _gateway_hops(store, g, result, live, controllers) if g is not None and _serves(g) else None
+    gateway_status = _gateway_hops(store, g, result, live, controllers, certs) \
+        if g is not None and _serves(g) else None
     result.findings.sort(key=sort_key)
     result.status = _combine([s for s in (_overall(result.hops[:ingress_hops]) if r is not None else None,
                                           gateway_status) if s is not None])
@@ -345,7 +346,7 @@ def _unattached_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, 
 
 
 def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, live: bool,
-                  hint: ControllerHint | None = None) -> str:
+                  hint: ControllerHint | None = None, book: CertificateBook | None = None) -> str:
     """Gateway (listener) -> HTTPRoute (rule) -> each backendRef's Service and what backs it. Returns
     this entry point's status: broken when every backend that carries weight fails, degraded when some do."""
     c, gw, x = g.choice, g.gateway, g.listener
@@ -360,6 +361,13 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
     _gateway_hop(store, gw, live, result, reasons, {
         "listener": x.name, "protocol": x.protocol, "port": x.port, "listenerHostname": x.hostname or None,
         "tlsSecrets": certs})
+    if book is not None and certs:  # --check-certs: the listener's certificates, for the traced host
+        problems = book.listener_findings(gw, x, g.host)
+        hop = result.hops[-1]
+        result.findings += problems
+        hop.reasons += [f.message for f in problems]
+        order = (OK, WARNING, ERROR)
+        hop.status = max(hop.status, _worst(problems), key=order.index)
     route, rule = c.route, c.rule
     how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
         else f"wildcard {c.hostname}"

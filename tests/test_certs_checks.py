@@ -201,3 +201,54 @@ def test_help_says_what_check_certs_reads(capsys: pytest.CaptureFixture[str]) ->
         main(["check", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "one GET of exactly each such Secret" in help_text and "tls.key is discarded" in help_text
+
+
+def test_gateway_listener_certificates(tmp_path: Path) -> None:
+    pem = make_pem(["other.gw.example.com"], NOW - timedelta(days=1))
+    gateway = f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {{name: eg}}
+spec: {{controllerName: gateway.envoyproxy.io/gatewayclass-controller}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: gw-cert, namespace: infra}}
+type: kubernetes.io/tls
+data: {{tls.crt: {base64.b64encode(pem).decode()}, tls.key: {base64.b64encode(KEY_MARKER.encode()).decode()}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: public, namespace: infra}}
+spec:
+  gatewayClassName: eg
+  listeners:
+  - name: https
+    protocol: HTTPS
+    port: 443
+    hostname: app.gw.example.com
+    tls: {{certificateRefs: [{{kind: Secret, name: gw-cert}}]}}
+    allowedRoutes: {{namespaces: {{from: All}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: web, namespace: infra}}
+spec:
+  parentRefs: [{{name: public}}]
+  rules: [{{backendRefs: [{{name: web, port: 80}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: infra}}
+spec: {{ports: [{{port: 80}}]}}
+"""
+    (tmp_path / "gw.yaml").write_text(gateway)
+    store = ManifestSource([str(tmp_path / "gw.yaml")]).load()
+    read = file_reader(load_paths([str(tmp_path / "gw.yaml")]).objects)
+    assert lines(CertificateBook(read, now=NOW).check(store)) == [
+        "certificate-expired Secret infra/gw-cert", "certificate-host-mismatch Gateway infra/public"]
+    path = trace(store, "app.gw.example.com", live=False, certs=CertificateBook(read, now=NOW))
+    gw_hop = next(h for h in path.hops if h.kind == "Gateway")
+    assert gw_hop.status == "error" and path.status == "broken"
+    assert sorted(f.code for f in path.findings if f.code.startswith("certificate")) == [
+        "certificate-expired", "certificate-host-mismatch"]
