@@ -46,11 +46,11 @@ def _analysis_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--controller-selector", metavar="SELECTOR",
                    help="label selector of the ingress controller's pods, e.g. app.kubernetes.io/name=ingress-nginx")
     g.add_argument("--check-certs", action="store_true",
-                   help="also check the certificates of the TLS Secrets that the Ingresses in scope name (trace: "
-                   "the traced path's Secret only): one GET of exactly each such Secret (offline: the Secret's data "
-                   "in the files); only tls.crt is read, tls.key is discarded unread and never shown; reports "
-                   "expired, expiring (< 14 days) and host mismatches. Off by default: without it no Secret data "
-                   "is read")
+                   help="also check the certificates of the TLS Secrets that the Ingresses and Gateway listeners "
+                   "in scope name (trace: the traced path's Secret only): one GET of exactly each such Secret "
+                   "(offline: the Secret's data in the files); only tls.crt is kept, tls.key is deleted from the "
+                   "response at once and never shown; reports expired, expiring (< 14 days) and host mismatches. "
+                   "Off by default: without it no Secret data is read")
 
 
 def _codes_help() -> str:

@@ -82,11 +82,14 @@ CATALOG: dict[str, CatalogEntry] = {
     "networkpolicy-peer-matches-nothing": CatalogEntry(
         "warning", "A NetworkPolicy from/to peer selects no namespace or no pod: the rule admits nothing through it."),
     "certificate-expired": CatalogEntry(
-        "error", "With --check-certs: the certificate in an Ingress TLS Secret has expired (or is not yet valid)."),
+        "error", "With --check-certs: the certificate of an Ingress's or Gateway listener's TLS Secret has expired "
+                 "(or is not yet valid)."),
     "certificate-expiring": CatalogEntry(
-        "warning", "With --check-certs: the certificate in an Ingress TLS Secret expires within 14 days."),
+        "warning", "With --check-certs: the certificate of an Ingress's or Gateway listener's TLS Secret expires "
+                   "within 14 days."),
     "certificate-host-mismatch": CatalogEntry(
-        "error", "With --check-certs: a host of the Ingress TLS entry is not covered by the certificate's names."),
+        "error", "With --check-certs: a host of an Ingress TLS entry or Gateway listener is not covered by the "
+                 "certificate's names."),
     "certificate-unreadable": CatalogEntry(
         "warning", "With --check-certs: a TLS Secret's tls.crt is missing or not a PEM certificate (info when the "
                    "Secret may not be read)."),

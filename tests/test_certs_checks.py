@@ -200,7 +200,8 @@ def test_help_says_what_check_certs_reads(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["check", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "one GET of exactly each such Secret" in help_text and "tls.key is discarded" in help_text
+    assert "one GET of exactly each such Secret" in help_text
+    assert "tls.key is deleted from the response at once" in help_text
 
 
 def test_gateway_listener_certificates(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 Lists run concurrently (one thread per kind), page by page, decoded with orjson while the garbage
 collector is paused, and each page goes straight into the store, which keeps slim records only.
 Secrets are read as metadata (their data never crosses the wire); a second metadata list filtered
-on `type=kubernetes.io/tls` tells which of them are TLS secrets.
+on `type=kubernetes.io/tls` tells which of them are TLS secrets. Only `--check-certs` reads Secret
+data: one GET per referenced TLS Secret (`read_tls_certificate`), keeping tls.crt alone.
 
 Thread safety: list and watch threads change the store only while holding `LiveSource.lock`;
 readers in other threads (the TUI) take the same lock.
