@@ -111,7 +111,8 @@ def test_check_reads_the_context_namespace_and_n_another(served: tuple[Simulator
     sim.clear_requests()
     store = open_live(args(kubeconfig, namespace="team-b")).load()
     assert snapshot(store) == fresh(sim, "team-b")
-    namespaced = [r["path"] for r in sim.requests if not r["path"].endswith(("/namespaces", "/ingressclasses", "/gatewayclasses"))]
+    cluster_scoped = ("/namespaces", "/ingressclasses", "/gatewayclasses")
+    namespaced = [r["path"] for r in sim.requests if not r["path"].endswith(cluster_scoped)]
     assert namespaced and all("/namespaces/team-b/" in p for p in namespaced)
 
 

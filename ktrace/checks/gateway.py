@@ -54,8 +54,8 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
                         f"backendRef Service {ref.namespace}/{ref.name} ({used}) is in another namespace and no "
                         f"ReferenceGrant in {ref.namespace} allows it",
                         f"create a ReferenceGrant in namespace {ref.namespace} from HTTPRoute in namespace "
-                        f"{route.meta.namespace} to Service {ref.name}", service=ref.name, service_namespace=ref.namespace,
-                        rules=rules)]
+                        f"{route.meta.namespace} to Service {ref.name}", service=ref.name,
+                        service_namespace=ref.namespace, rules=rules)]
     svc = store.service(ref.namespace, ref.name)
     if svc is None:
         if "Service" in store.unreadable:
