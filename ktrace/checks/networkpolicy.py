@@ -276,7 +276,8 @@ def ingress_entry(class_name: str, svc: Service) -> tuple[str, str, str]:
 # -- policies on their own --------------------------------------------------------------------
 
 
-def policy_findings(store: ClusterStore, policy: NetworkPolicy) -> list[Finding]:
+def policy_findings(store: ClusterStore, policy: NetworkPolicy,
+                    selected: dict[Selector, list[str]] | None = None) -> list[Finding]:
     """`networkpolicy-selects-nothing` and `networkpolicy-peer-matches-nothing`, only where the store
     can tell (pods readable; a namespace's pods count only when the namespace holds pods in scope)."""
     if "Pod" in store.unreadable:
@@ -296,7 +297,7 @@ def policy_findings(store: ClusterStore, policy: NetworkPolicy) -> list[Finding]
                 if peer.cidr or text in seen:
                     continue
                 seen.add(text)
-                why = _peer_matches_nothing(store, ns, peer)
+                why = _peer_matches_nothing(store, ns, peer, {} if selected is None else selected)
                 if why:
                     out.append(finding("networkpolicy-peer-matches-nothing", "NetworkPolicy", ns, name,
                                        f"{direction} peer {text} matches {why}",
@@ -305,17 +306,20 @@ def policy_findings(store: ClusterStore, policy: NetworkPolicy) -> list[Finding]
     return out
 
 
-def _peer_matches_nothing(store: ClusterStore, ns: str, peer) -> str:
+def _peer_matches_nothing(store: ClusterStore, ns: str, peer, selected: dict[Selector, list[str]]) -> str:
     """What the peer fails to match ("no namespace", "no pod in namespace X"), or "" when it matches
-    something or the store cannot tell."""
+    something or the store cannot tell. `selected`: namespaces by namespaceSelector, shared across
+    policies (the same selector is usually repeated in every namespace)."""
     if peer.namespaces is None:
         namespaces = [ns]
     else:
         if store.count("Namespace") == 0 or "Namespace" in store.unreadable:
             return ""  # namespace labels unknown (offline files rarely hold Namespace objects)
-        labels = namespace_labels(store)
-        namespaces = [n.meta.name for n in store.objects("Namespace")
-                      if selectors.matches(peer.namespaces, labels(n.meta.name)[0])]
+        if peer.namespaces not in selected:
+            labels = namespace_labels(store)
+            selected[peer.namespaces] = [n.meta.name for n in store.objects("Namespace")
+                                         if selectors.matches(peer.namespaces, labels(n.meta.name)[0])]
+        namespaces = selected[peer.namespaces]
         if not namespaces:
             return "no namespace"
     if not peer.pods:
@@ -334,8 +338,9 @@ def check_network_policies(store: ClusterStore, default_class: str, hint: Contro
     if "NetworkPolicy" in store.unreadable or store.count("NetworkPolicy") == 0:
         return []
     out: list[Finding] = []
+    selected: dict[Selector, list[str]] = {}
     for policy in store.objects("NetworkPolicy"):
-        out += policy_findings(store, policy)  # type: ignore[arg-type]
+        out += policy_findings(store, policy, selected)  # type: ignore[arg-type]
     done: set[tuple] = set()
     controllers: dict[str, Controllers] = {}
     for ing in store.ingresses():
