@@ -293,3 +293,18 @@ def test_gateway_paths_are_checked_from_the_gateway_pods(tmp_path: Path, manifes
     else:
         assert (path.findings[0].kind, path.findings[0].namespace, path.findings[0].name) == ("Gateway", "infra",
                                                                                               "public")
+
+
+def test_some_controller_pods_blocked_is_a_warning(tmp_path: Path) -> None:
+    text = (SCENARIOS / "netpol-blocked.yaml").read_text()
+    second = text[text.index("apiVersion: v1\nkind: Pod\nmetadata:\n  name: ingress-nginx-controller"):]
+    second = second[:second.index("---")].replace("controller-7d4-x1", "controller-7d4-x2").replace(
+        "10.2.0.5", "10.2.1.5")
+    # web-from-lb-range admits 10.2.0.0/16 except 10.2.0.0/24: the second replica (10.2.1.5) gets in, the first not
+    (tmp_path / "two.yaml").write_text(text + "---\n" + second)
+    store = ManifestSource([str(tmp_path / "two.yaml")]).load()
+    path = trace(store, "ip.example.com", live=False)
+    hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
+    assert (path.status, hop.status, hop.extra["verdict"]) == ("degraded", "warning", "partial")
+    assert [(f.code, f.severity) for f in path.findings] == [("networkpolicy-blocks-path", "warning")]
+    assert "not all admit" in path.findings[0].message
