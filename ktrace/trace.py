@@ -372,8 +372,8 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
     how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
         else f"wildcard {c.hostname}"
     reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {g.path}", *g.notes]
-    reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} also names this host but is not attached: {a.why}"
-                for a in g.broken]
+    reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
+                f"take it: {a.why}" for a in g.broken]
     own = status_findings(route) if live else []
     status = _worst(own)
     redirect = "RequestRedirect" in rule.filters

@@ -340,3 +340,33 @@ def test_malformed_gateway_objects_never_crash() -> None:
     run_checks(store, live=True)
     for host, path in rule_targets(store):
         trace(store, f"{host or 'x.example.com'}{path}", live=True)
+
+
+def test_a_parent_that_refuses_the_route_is_named_on_the_path_that_works() -> None:
+    two = httproute("r", parents=[{"name": "gw", "namespace": "infra"}, {"name": "gone", "namespace": "infra"}])
+    store = ClusterStore([gateway(), two, *backed("web")])
+    path = trace(store, "a.example.com/", live=False)
+    assert path.status == "ok" and [f.code for f in path.findings] == ["route-parent-missing"]
+    route_hop = next(h for h in path.hops if h.kind == "HTTPRoute")
+    assert "app/r names this host but Gateway infra/gone does not take it: Gateway infra/gone does not exist" \
+        in route_hop.reasons
+
+
+def test_cli_trace_json_and_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from pathlib import Path
+
+    from ktrace.cli import main
+
+    scenarios = Path(__file__).parent / "scenarios"
+    assert main(["trace", "store.gw.example.com/", "-o", "json", "-f", str(scenarios / "gateway-healthy.yaml")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(h["kind"], h["level"]) for h in doc["hops"][:4]] == [("Gateway", 0), ("HTTPRoute", 0), ("Service", 1),
+                                                                  ("EndpointSlice", 2)]
+    assert doc["hops"][1]["match"] == "PathPrefix /" and doc["hops"][2]["share"] == 0.9
+    assert main(["check", "-o", "json", "-f", str(scenarios / "gateway-problems.yaml")]) == 1
+    codes = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert {"route-not-allowed", "route-backend-not-permitted", "gateway-class-missing"} <= codes
+    assert main(["trace", "store.apps.example.com/split", "-f", str(scenarios / "gateway-problems.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "! degraded  store.apps.example.com/split" in out and "weight 1 (25%)" in out
