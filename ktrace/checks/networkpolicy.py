@@ -263,6 +263,8 @@ def path_findings(r: Reachability, svc: Service, entry: tuple[str, str, str]) ->
             "networkpolicy-controller-unknown", *entry,
             f"NetworkPolicy {', '.join(r.policies)} isolate(s) the pods of Service {ns}/{svc.meta.name}, but the "
             f"traffic's source is unknown: {r.controllers.why_unknown}",
+            "check by hand that a rule admits the load balancer's addresses (ipBlock of the VPC or nodes)"
+            if "cloud load balancer" in r.controllers.why_unknown else
             "name the controller's pods with --controller-namespace and/or --controller-selector",
             service=f"{ns}/{svc.meta.name}", policies=r.policies)]
     return []
