@@ -61,6 +61,7 @@ class Repaints:
 
     def __init__(self, app: KtraceApp) -> None:
         self.last = 0.0
+        self.times: list[float] = []
         original = app._display
 
         def display(screen, renderable) -> None:  # type: ignore[no-untyped-def]
@@ -68,6 +69,7 @@ class Repaints:
             if isinstance(renderable, CompositorUpdate):
                 renderable.render_segments(app.console)
                 self.last = time.perf_counter()
+                self.times.append(self.last)
 
         app._display = display  # type: ignore[method-assign]
 
@@ -112,6 +114,25 @@ async def measure(pods: int) -> list[tuple[str, str]]:
         results.append(("key press -> repaint, pods pane (median / p95 / max)",
                         f"{statistics.median(timings) * 1000:.1f} / {pct(timings, 0.95) * 1000:.1f} / "
                         f"{max(timings) * 1000:.1f} ms"))
+
+        rules = app.table("rules")
+        rules.focus()
+        await pilot.pause(0.1)
+        first, settled = [], []
+        for _ in range(30):
+            await pilot.press("j")
+            await pilot.pause(0.05)
+            t0 = time.perf_counter()
+            await pilot.press("enter")
+            await pilot.pause(0.3)  # a selection repaints every pane, then the path panel once laid out
+            after = [t - t0 for t in repaints.times if t > t0]
+            first.append(after[0])
+            settled.append(after[-1])
+        results.append(("Enter on a rule -> first repaint (median / p95)",
+                        f"{statistics.median(first) * 1000:.1f} / {pct(first, 0.95) * 1000:.1f} ms"))
+        results.append(("Enter on a rule -> path panel laid out (median / p95)",
+                        f"{statistics.median(settled) * 1000:.1f} / {pct(settled, 0.95) * 1000:.1f} ms"))
+        pods.focus()
 
         store = app.store
         assert store is not None

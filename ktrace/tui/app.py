@@ -207,6 +207,7 @@ class KtraceApp(App[int]):
                 table = self.table(pane_id)
                 table.set_rows(rows)
                 table.set_scope(None if pane_id == "namespaces" else self.namespace)
+            self._mark_problems()
             self._retrace()
             if old is None:
                 self._reveal_path()  # --host: start with the path's rows under the cursors
@@ -249,6 +250,7 @@ class KtraceApp(App[int]):
             return
         with self._lock(), self.batch_update():
             self._apply_rows(store, changes)
+            self._mark_problems()  # new rows of objects with findings
             self._retrace()
             self._titles()
         self.updates += 1
@@ -302,7 +304,7 @@ class KtraceApp(App[int]):
 
     def _set_findings(self, findings: list[Finding]) -> None:
         self.findings = findings
-        self._mark()
+        self._mark_problems()
         self.status_bar.set_state(findings=findings)
 
     # -- selection and marks ---------------------------------------------------------------------
@@ -317,7 +319,7 @@ class KtraceApp(App[int]):
             self.path_panel.show(self.path)
         elif self.reverse_of is not None:
             self._show_reverse(self.reverse_of)
-        self._mark()
+        self._mark_path()
 
     def select_target(self, target: str | Target) -> None:
         """Trace a host[/path] and highlight its path in every pane."""
@@ -393,17 +395,29 @@ class KtraceApp(App[int]):
                                  if r.namespace == ns and (r.key[0], r.key[1]) in reach)
         return keys
 
-    def _mark(self) -> None:
-        worst: dict[tuple[str, str, str], str] = {}
-        extra = self.path.findings if self.path is not None else []
-        for f in [*self.findings, *extra]:
-            if f.severity in _RANK and _RANK[f.severity] > _RANK.get(worst.get((f.kind, f.namespace, f.name), ""), 0):
-                worst[(f.kind, f.namespace, f.name)] = f.severity
+    def _mark_path(self) -> None:
         keys = self._path_keys()
         for pane_id, _, _ in PANES:
+            self.table(pane_id).set_marks(None if keys is None else keys[pane_id])
+
+    def _mark_problems(self) -> None:
+        """Problem symbols on the rows whose objects have error or warning findings (done when the
+        findings or the rows change, not on every selection: it visits every row)."""
+        worst: dict[tuple[str, str, str], str] = {}
+        for f in self.findings:
+            if f.severity in _RANK and _RANK[f.severity] > _RANK.get(worst.get((f.kind, f.namespace, f.name), ""), 0):
+                worst[(f.kind, f.namespace, f.name)] = f.severity
+        by_namespace: dict[str, str] = {}  # a namespace row shows the worst problem inside it
+        for (_, ns, _), severity in worst.items():
+            if ns and _RANK[severity] > _RANK.get(by_namespace.get(ns, ""), 0):
+                by_namespace[ns] = severity
+        for pane_id, _, _ in PANES:
             table = self.table(pane_id)
-            problems = {r.key: worst[r.ref] for r in table.rows() if r.ref in worst}
-            table.set_marks(None if keys is None else keys[pane_id], problems)
+            if pane_id == "namespaces":
+                problems = {r.key: by_namespace[r.namespace] for r in table.rows() if r.namespace in by_namespace}
+            else:
+                problems = {r.key: worst[r.ref] for r in table.rows() if r.ref in worst}
+            table.set_marks(table.on_path, problems)
 
     # -- app methods the palette calls -----------------------------------------------------------
 

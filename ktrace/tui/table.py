@@ -91,6 +91,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self._on_path: set[Key] | None = None  # None: no path selected, nothing dimmed
         self._problems: dict[Key, str] = {}
+        self._styles: dict[tuple[str, str | None, bool], Style] = {}
 
     # -- contents --------------------------------------------------------------------------------
 
@@ -298,27 +299,43 @@ class KeyedTable(ScrollView, can_focus=True):
         width = self.size.width
         widths = self._layout(width)
         if y == 0:
-            style = self.get_component_rich_style("keyed-table--header")
-            return self._strip("   ", self.columns, widths, style, width)
+            return self._strip("   ", self.columns, widths, self._style("header", None, False), width)
         i = int(self.scroll_y) + y - 1
         if i >= len(self._visible):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style("", None, False))
         key = self._visible[i]
         row = self._rows[key]
-        style = self.rich_style
         on_path = self._on_path is not None and key in self._on_path
-        if on_path:
-            style += self.get_component_rich_style("keyed-table--on-path", partial=True)
-        elif self._on_path is not None:
-            style += self.get_component_rich_style("keyed-table--dimmed", partial=True)
+        path = "" if self._on_path is None else "on-path" if on_path else "dimmed"
         problem = self._problems.get(key)
-        if problem in ("error", "warning"):
-            style += self.get_component_rich_style(f"keyed-table--{problem}", partial=True)
-        if key == self._cursor:
-            style += self.get_component_rich_style("keyed-table--cursor", partial=True)
+        problem = problem if problem in ("error", "warning") else None
         symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
-        marks = (">" if on_path else " ") + (symbols[problem] if problem in ("error", "warning") else " ") + " "
-        return self._strip(marks, row.cells, widths, style, width)
+        marks = (">" if on_path else " ") + (symbols[problem] if problem else " ") + " "
+        return self._strip(marks, row.cells, widths, self._style(path, problem, key == self._cursor), width)
+
+    def _style(self, path: str, problem: str | None, cursor: bool) -> Style:
+        """The style of a line, combined once per kind of line: computing styles from CSS for every
+        line of every pane would make a full repaint several times slower."""
+        key = (path, problem, cursor)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style
+            names = [f"keyed-table--{path}" if path else "", f"keyed-table--{problem}" if problem else "",
+                     "keyed-table--cursor" if cursor else ""]
+            for name in filter(None, names):
+                style += self.get_component_rich_style(name, partial=True)
+            self._styles[key] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def on_focus(self) -> None:
+        self._styles.clear()  # the cursor line looks different with focus
+
+    def on_blur(self) -> None:
+        self._styles.clear()
 
     def _strip(self, marks: str, cells: Sequence[str], widths: list[int], style: Style, width: int) -> Strip:
         parts = [marks]
