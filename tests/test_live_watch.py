@@ -146,8 +146,8 @@ def test_namespace_scope_holds_for_watches(sim_factory: Callable[..., Simulator]
         assert store.get("Pod", "team-b", "here") is not None
         assert store.get("Pod", "team-a", "elsewhere") is None
         watched = {r["path"] for r in sim.requests if "watch=true" in r["query"]}
-        assert watched and all("/namespaces/team-b/" in p or p.endswith(("/namespaces", "/ingressclasses"))
-                               for p in watched)
+        cluster_scoped = ("/namespaces", "/ingressclasses", "/gatewayclasses")
+        assert watched and all("/namespaces/team-b/" in p or p.endswith(cluster_scoped) for p in watched)
         assert w.watcher.status.state == "live"
     finally:
         source.close()
