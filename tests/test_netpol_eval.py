@@ -308,3 +308,14 @@ def test_some_controller_pods_blocked_is_a_warning(tmp_path: Path) -> None:
     assert (path.status, hop.status, hop.extra["verdict"]) == ("degraded", "warning", "partial")
     assert [(f.code, f.severity) for f in path.findings] == [("networkpolicy-blocks-path", "warning")]
     assert "not all admit" in path.findings[0].message
+
+
+def test_namespace_peers_are_judged_only_with_every_namespace_known(tmp_path: Path) -> None:
+    text = (SCENARIOS / "netpol-blocked.yaml").read_text()
+    without = "\n---\n".join(d for d in text.split("\n---\n") if "kind: Namespace\nmetadata:\n  name: np-ip" not in d)
+    assert without != text
+    (tmp_path / "partial.yaml").write_text(without)
+    store = ManifestSource([str(tmp_path / "partial.yaml")]).load()
+    peers = {f.message for f in run_checks(store, live=False) if f.code == "networkpolicy-peer-matches-nothing"}
+    assert not any("matches no namespace" in m for m in peers)  # np-ip has no Namespace object: cannot tell
+    assert any("matches no pod" in m for m in peers)

@@ -315,8 +315,8 @@ def _peer_matches_nothing(store: ClusterStore, ns: str, peer, selected: dict[Sel
     if peer.namespaces is None:
         namespaces = [ns]
     else:
-        if store.count("Namespace") == 0 or "Namespace" in store.unreadable:
-            return ""  # namespace labels unknown (offline files rarely hold Namespace objects)
+        if "Namespace" in store.unreadable or not _all_namespaces_known(store):
+            return ""  # namespace labels unknown (offline files rarely hold every Namespace object)
         if peer.namespaces not in selected:
             labels = namespace_labels(store)
             selected[peer.namespaces] = [n.meta.name for n in store.objects("Namespace")
@@ -332,6 +332,11 @@ def _peer_matches_nothing(store: ClusterStore, ns: str, peer, selected: dict[Sel
     if any(selectors.matches(peer.pods, p.meta.labels) for n in namespaces for p in store.pods(n)):
         return ""
     return f"no pod in namespace {', '.join(namespaces)}"
+
+
+def _all_namespaces_known(store: ClusterStore) -> bool:
+    """Whether every namespace the store holds objects in has its Namespace object (live: listed)."""
+    return store.count("Namespace") > 0 and all(store.get("Namespace", "", n) is not None for n in store.namespaces())
 
 
 def check_network_policies(store: ClusterStore, default_class: str, hint: ControllerHint | None = None
