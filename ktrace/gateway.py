@@ -153,6 +153,13 @@ def attachments(store: ClusterStore, route: HTTPRoute) -> list[Attachment]:
     return [a for p in route.parents if (a := attach(store, route, p)) is not None]
 
 
+def listeners_for_host(store: ClusterStore, host: str) -> list[str]:
+    """HTTP(S) listeners whose hostname takes `host` ("gateway-ns/name/listener (hostname)")."""
+    return sorted(f"{gw.meta.namespace}/{gw.meta.name}/{x.name} ({x.hostname or 'any host'})"
+                  for gw in store.gateways() for x in gw.listeners
+                  if x.protocol in HTTP_PROTOCOLS and hostname_matches(x.hostname, host))
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """What a rule is matched against. A traced URL is a plain GET without headers or query."""

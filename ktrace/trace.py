@@ -37,7 +37,7 @@ from ktrace.checks.service import (
     target_port_findings,
 )
 from ktrace.findings import Finding, finding, sort_key
-from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route
+from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, listeners_for_host
 from ktrace.model import BackendRef, Gateway, Ingress, Service, ServicePort
 from ktrace.netpol import ALLOWED, BLOCKED
 from ktrace.routing import Route, default_class, route, wildcard_for
@@ -146,6 +146,9 @@ def _no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> 
         hint = f"closest hosts: {', '.join(close[:4])}"
     else:
         hint = f"no Ingress names a similar host ({len(hosts)} host(s) in scope)"
+    listeners = listeners_for_host(store, t.host) if not paths else []
+    if listeners:
+        hint += f"; Gateway listener(s) {', '.join(listeners[:3])} take this host, but no HTTPRoute there names it"
     what = "no Ingress rule, default backend or HTTPRoute rule" if g is not None else \
         "no Ingress rule or default backend"
     return finding("host-no-route", "Host", "", t.host, f"{what} serves {t}", hint,

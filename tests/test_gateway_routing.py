@@ -370,3 +370,13 @@ def test_cli_trace_json_and_check_exit_codes(capsys: pytest.CaptureFixture[str])
     assert main(["trace", "store.apps.example.com/split", "-f", str(scenarios / "gateway-problems.yaml")]) == 1
     out = capsys.readouterr().out
     assert "! degraded  store.apps.example.com/split" in out and "weight 1 (25%)" in out
+
+
+def test_an_unrouted_host_names_the_listeners_that_take_it() -> None:
+    listeners = [{"name": "web", "protocol": "HTTP", "port": 80, "hostname": "*.example.com"},
+                 {"name": "raw", "protocol": "TCP", "port": 5432}]
+    store = ClusterStore([gateway(listeners=listeners), httproute("r", ns="infra"), *backed("web", ns="infra")])
+    hint = trace(store, "b.example.com/", live=False).findings[0].hint
+    assert hint.endswith("Gateway listener(s) infra/gw/web (*.example.com) take this host, but no HTTPRoute there "
+                         "names it")
+    assert "listener" not in trace(store, "b.example.org/", live=False).findings[0].hint
