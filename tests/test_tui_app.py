@@ -291,3 +291,18 @@ async def test_status_bar_says_when_the_data_is_not_current() -> None:
         line = str(app.status_bar.line())
         errors = sum(f.severity == "error" for f in app.findings)
         assert "stale since" in line and "ns: shop" in line and f"✗ {errors} errors" in line
+
+
+async def test_keys_remapped_by_binding_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KTRACE_KEYMAP", "app.quit=ctrl+q;table.down=down,s;broken")
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        rules = app.table("rules")
+        first = rules.cursor_key
+        await pilot.press("s")
+        assert rules.cursor_key == rules.visible_keys[rules.visible_keys.index(first) + 1]
+        await pilot.press("q")
+        assert app.is_running  # q is no longer quit
+        assert ("ctrl+q", "app.quit", "Quit") in app.binding_list()
+        await pilot.press("ctrl+q")
+    assert app.return_value == 0

@@ -42,3 +42,9 @@ def test_healthy_path(snap_compare, size: tuple[int, int]) -> None:
 def test_ascii_fallback(snap_compare) -> None:
     assert snap_compare(app_for("aspnetapp.demo.example/", ascii_only=True), terminal_size=(80, 24),
                         run_before=loaded)
+
+
+def test_focused_path_panel_grows_at_80x24(snap_compare) -> None:
+    """Tab to the path panel: on a small screen it takes the panes' room, near miss and hints in view."""
+    assert snap_compare(app_for("aspnetapp.demo.example/"), terminal_size=(80, 24), run_before=loaded,
+                        press=["tab", "j", "j", "j", "j"])

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import sys
 import threading
@@ -51,6 +52,7 @@ DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Ingress rules", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
 _RANK = {"error": 2, "warning": 1}
+KEYMAP_ENV = "KTRACE_KEYMAP"  # "app.quit=ctrl+q;table.down=down,j": other keys for binding ids
 
 
 class StoreChanged(Message):
@@ -130,6 +132,9 @@ class KtraceApp(App[int]):
     def on_mount(self) -> None:
         if self.ascii_only:
             self.add_class("ascii")
+        keymap = parse_keymap(os.environ.get(KEYMAP_ENV, ""))
+        if keymap:
+            self.set_keymap(keymap)
         self._fit(self.size.width, self.size.height)
         self.table("rules").focus()
         self.status_bar.set_state(source="loading...", scope=self.namespace)
@@ -147,6 +152,8 @@ class KtraceApp(App[int]):
         self.set_class(width >= 120 and height >= 30, "wide")
 
     def on_descendant_focus(self) -> None:
+        # On small screens the focused path panel takes the room of the panes around it.
+        self.set_class(self.focused is self.path_panel, "path-focused")
         self._titles()
 
     def _titles(self) -> None:
@@ -554,15 +561,16 @@ class KtraceApp(App[int]):
     def action_help(self) -> None:
         from ktrace.tui.help_screen import HelpScreen
 
-        self.push_screen(HelpScreen(self.binding_list()))
+        note = f'Keys can be remapped by binding id (second column): {KEYMAP_ENV}="app.quit=ctrl+q;table.down=down,j".'
+        self.push_screen(HelpScreen(self.binding_list(), note))
 
     def binding_list(self) -> list[tuple[str, str, str]]:
-        """(key, id, description) of every binding of the app and of the pane tables."""
+        """(keys, id, description) of every binding of the app and of the pane tables, as remapped."""
         out = []
         for bindings in (self.BINDINGS, KeyedTable.BINDINGS, PathPanel.BINDINGS):
             for b in bindings:
                 if isinstance(b, Binding):
-                    out.append((b.key, b.id or "", b.description))
+                    out.append((self._keymap.get(b.id, b.key) if b.id else b.key, b.id or "", b.description))
         return out
 
     async def action_quit(self) -> None:
@@ -588,6 +596,16 @@ def _plain(x: Any) -> Any:
     if isinstance(x, list | tuple):
         return [_plain(v) for v in x]
     return x
+
+
+def parse_keymap(text: str) -> dict[str, str]:
+    """`id=keys;id=keys` (keys comma-separated, as in Textual bindings); malformed parts are skipped."""
+    out = {}
+    for part in text.split(";"):
+        binding_id, eq, keys = part.partition("=")
+        if eq and binding_id.strip() and keys.strip():
+            out[binding_id.strip()] = keys.strip()
+    return out
 
 
 def wants_ascii(args: argparse.Namespace) -> bool:

@@ -216,13 +216,16 @@ class KeyedTable(ScrollView, can_focus=True):
             return
         i = max(0, min(i, len(self._visible) - 1))
         self._cursor = self._visible[i]
+        self._scroll_to_cursor(i)
+        self.refresh()
+
+    def _scroll_to_cursor(self, i: int) -> None:
         page = self._page()
         top = int(self.scroll_y)
         if i < top:
             self.scroll_to(y=i, animate=False, immediate=True, force=True)
         elif i >= top + page:
             self.scroll_to(y=i - page + 1, animate=False, immediate=True, force=True)
-        self.refresh()
 
     def _cursor_index(self) -> int:
         i = self._index(self._cursor)
@@ -350,6 +353,9 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._after_change()
+        i = self._index(self._cursor)
+        if i is not None:  # a pane that shrank keeps its cursor row in view
+            self._scroll_to_cursor(i)
 
 
 class _CursorKeeper:
