@@ -212,11 +212,16 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool,
         result.hops.append(Hop("Service", ns, backend.service, ERROR, [f.message for f in backend_problems],
                                SERVICE, {"port": backend.port}))
         return None, None
-    sport = find_service_port(svc, backend.port)
-    if sport is None and svc.type == "ExternalName":  # a port-less ExternalName Service: the backend's port
-        number = backend.port if isinstance(backend.port, int) else 0
-        sport = ServicePort(backend.port if isinstance(backend.port, str) else "", number, backend.port or number)
-    return svc, sport
+    return svc, _backend_port(svc, backend.port)
+
+
+def _backend_port(svc: Service, port: int | str | None) -> ServicePort | None:
+    """The Service port a backend names; for a port-less ExternalName Service, the backend's own port."""
+    sport = find_service_port(svc, port)
+    if sport is None and svc.type == "ExternalName":
+        number = port if isinstance(port, int) else 0
+        sport = ServicePort(port if isinstance(port, str) else "", number, port or number)
+    return sport
 
 
 def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result: RequestPath
@@ -425,7 +430,7 @@ def _backend_ref_hops(store: ClusterStore, c: RuleChoice, ref: BackendRef, share
                                [*weight, f"backendRef of kind {ref.kind}: not followed"], SERVICE, extra))
         return
     svc = store.service(ref.namespace, ref.name)
-    sport = find_service_port(svc, ref.port) if svc is not None else None
+    sport = _backend_port(svc, ref.port) if svc is not None else None
     if problems or svc is None or sport is None:
         result.hops.append(Hop("Service", ref.namespace, ref.name, ERROR if problems else UNKNOWN,
                                [*weight, *([f.message for f in problems] or ["Services could not be read"])],

@@ -380,3 +380,23 @@ def test_an_unrouted_host_names_the_listeners_that_take_it() -> None:
     assert hint.endswith("Gateway listener(s) infra/gw/web (*.example.com) take this host, but no HTTPRoute there "
                          "names it")
     assert "listener" not in trace(store, "b.example.org/", live=False).findings[0].hint
+
+
+def test_redirect_rules_and_externalname_backends() -> None:
+    redirect = {"matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
+                "filters": [{"type": "RequestRedirect", "requestRedirect": {"path": {"type": "ReplaceFullPath",
+                                                                                      "replaceFullPath": "/new"}}}]}
+    external = {"matches": [{"path": {"type": "PathPrefix", "value": "/docs"}}],
+                "backendRefs": [{"name": "docs", "port": 443}]}
+    empty = {"matches": [{"path": {"type": "PathPrefix", "value": "/empty"}}]}
+    docs = {"kind": "Service", "metadata": {"name": "docs", "namespace": "app"},
+            "spec": {"type": "ExternalName", "externalName": "docs.vendor.example"}}
+    store = ClusterStore([gateway(), httproute("r", rules=[redirect, external, empty]), docs])
+    assert [f.code for f in run_checks(store, live=False)] == ["service-externalname"]
+    old = trace(store, "a.example.com/old/page", live=False)
+    assert old.status == "ok" and [h.kind for h in old.hops] == ["Gateway", "HTTPRoute"]
+    assert old.hops[1].extra["filters"] == ["RequestRedirect"]
+    ext = trace(store, "a.example.com/docs", live=False)
+    assert ext.status == "ok" and ext.hops[-1].extra["externalName"] == "docs.vendor.example"
+    none = trace(store, "a.example.com/empty", live=False)
+    assert none.status == "broken" and "rule has no backendRefs: the Gateway answers 500" in none.hops[1].reasons

@@ -68,7 +68,9 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
                         f"backendRef Service {ref.name!r} ({used}) does not exist in namespace {ref.namespace!r}",
                         hint, service=ref.name, service_namespace=ref.namespace, rules=rules,
                         namespaces_with_service=elsewhere)]
-    if ref.port is None or find_service_port(svc, ref.port) is None:
+    # A port-less ExternalName Service is proxied to on the backendRef's port (as for Ingress backends).
+    portless_external = svc.type == "ExternalName" and not svc.ports
+    if ref.port is None or (find_service_port(svc, ref.port) is None and not portless_external):
         available = [p.label() for p in svc.ports]
         what = "no port (required for Service backendRefs)" if ref.port is None else f"port {ref.port}, which the " \
             "Service does not expose"
