@@ -278,8 +278,32 @@ def ingress_entry(class_name: str, svc: Service) -> tuple[str, str, str]:
 # -- policies on their own --------------------------------------------------------------------
 
 
-def policy_findings(store: ClusterStore, policy: NetworkPolicy,
-                    selected: dict[Selector, list[str]] | None = None) -> list[Finding]:
+class _Namespaces:
+    """Which namespaces a namespaceSelector picks, once per selector (the same selector usually repeats
+    in every namespace), or None when the store cannot tell: some namespace in scope lacks its
+    Namespace object (offline files rarely hold them all; a live source lists them all)."""
+
+    def __init__(self, store: ClusterStore) -> None:
+        self.store = store
+        self._known: bool | None = None
+        self._picked: dict[Selector, list[str]] = {}
+
+    def picked(self, sel: Selector) -> list[str] | None:
+        store = self.store
+        if self._known is None:
+            self._known = "Namespace" not in store.unreadable and store.count("Namespace") > 0 and all(
+                store.get("Namespace", "", n) is not None for n in store.namespaces())
+        if not self._known:
+            return None
+        if sel not in self._picked:
+            labels = namespace_labels(store)
+            self._picked[sel] = [n.meta.name for n in store.objects("Namespace")
+                                 if selectors.matches(sel, labels(n.meta.name)[0])]
+        return self._picked[sel]
+
+
+def policy_findings(store: ClusterStore, policy: NetworkPolicy, namespaces: _Namespaces | None = None
+                    ) -> list[Finding]:
     """`networkpolicy-selects-nothing` and `networkpolicy-peer-matches-nothing`, only where the store
     can tell (pods readable; a namespace's pods count only when the namespace holds pods in scope)."""
     if "Pod" in store.unreadable:
@@ -299,7 +323,7 @@ def policy_findings(store: ClusterStore, policy: NetworkPolicy,
                 if peer.cidr or text in seen:
                     continue
                 seen.add(text)
-                why = _peer_matches_nothing(store, ns, peer, {} if selected is None else selected)
+                why = _peer_matches_nothing(store, ns, peer, namespaces or _Namespaces(store))
                 if why:
                     out.append(finding("networkpolicy-peer-matches-nothing", "NetworkPolicy", ns, name,
                                        f"{direction} peer {text} matches {why}",
@@ -308,20 +332,16 @@ def policy_findings(store: ClusterStore, policy: NetworkPolicy,
     return out
 
 
-def _peer_matches_nothing(store: ClusterStore, ns: str, peer, selected: dict[Selector, list[str]]) -> str:
+def _peer_matches_nothing(store: ClusterStore, ns: str, peer, known: _Namespaces) -> str:
     """What the peer fails to match ("no namespace", "no pod in namespace X"), or "" when it matches
-    something or the store cannot tell. `selected`: namespaces by namespaceSelector, shared across
-    policies (the same selector is usually repeated in every namespace)."""
+    something or the store cannot tell."""
     if peer.namespaces is None:
         namespaces = [ns]
     else:
-        if "Namespace" in store.unreadable or not _all_namespaces_known(store):
-            return ""  # namespace labels unknown (offline files rarely hold every Namespace object)
-        if peer.namespaces not in selected:
-            labels = namespace_labels(store)
-            selected[peer.namespaces] = [n.meta.name for n in store.objects("Namespace")
-                                         if selectors.matches(peer.namespaces, labels(n.meta.name)[0])]
-        namespaces = selected[peer.namespaces]
+        picked = known.picked(peer.namespaces)
+        if picked is None:
+            return ""
+        namespaces = picked
         if not namespaces:
             return "no namespace"
     if not peer.pods:
@@ -334,20 +354,15 @@ def _peer_matches_nothing(store: ClusterStore, ns: str, peer, selected: dict[Sel
     return f"no pod in namespace {', '.join(namespaces)}"
 
 
-def _all_namespaces_known(store: ClusterStore) -> bool:
-    """Whether every namespace the store holds objects in has its Namespace object (live: listed)."""
-    return store.count("Namespace") > 0 and all(store.get("Namespace", "", n) is not None for n in store.namespaces())
-
-
 def check_network_policies(store: ClusterStore, default_class: str, hint: ControllerHint | None = None
                            ) -> list[Finding]:
     """Every policy on its own, then every Ingress backend whose pods policies isolate."""
     if "NetworkPolicy" in store.unreadable or store.count("NetworkPolicy") == 0:
         return []
     out: list[Finding] = []
-    selected: dict[Selector, list[str]] = {}
+    namespaces = _Namespaces(store)
     for policy in store.objects("NetworkPolicy"):
-        out += policy_findings(store, policy, selected)  # type: ignore[arg-type]
+        out += policy_findings(store, policy, namespaces)  # type: ignore[arg-type]
     done: set[tuple] = set()
     controllers: dict[str, Controllers] = {}
     for ing in store.ingresses():
