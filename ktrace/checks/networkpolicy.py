@@ -26,6 +26,7 @@ from ktrace.netpol import (
     Verdict,
     evaluate,
     peer_text,
+    selecting,
     selector_text,
 )
 from ktrace.routing import ingress_class
@@ -87,17 +88,22 @@ def _peers(pods: list[Pod]) -> list[Peer]:
     return [Peer(p.meta.namespace, p.meta.labels, p.ip) for p in pods]
 
 
-def _describe(pods: list[Pod]) -> str:
+def _describe(pods: list[Pod], what: str = "controller") -> str:
     where = sorted({p.meta.namespace for p in pods})
     names = ", ".join(p.meta.name for p in pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
-    return f"controller pod(s) {names} (namespace {', '.join(where)})"
+    return f"{what} pod(s) {names} (namespace {', '.join(where)})"
+
+
+def _hinted(store: ClusterStore, hint: ControllerHint) -> list[Pod]:
+    namespaces = [hint.namespace] if hint.namespace else store.pod_namespaces()
+    return [p for ns in namespaces for p in store.pods(ns) if selectors.matches(hint.selector, p.meta.labels)]
 
 
 def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint | None = None) -> Controllers:
     hint = hint or ControllerHint()
     namespaces = [hint.namespace] if hint.namespace else store.pod_namespaces()
     if hint.selector:
-        pods = [p for ns in namespaces for p in store.pods(ns) if selectors.matches(hint.selector, p.meta.labels)]
+        pods = _hinted(store, hint)
         if pods:
             return Controllers(_peers(pods), _describe(pods))
     cls = store.get("IngressClass", "", class_name) if class_name else None
@@ -134,16 +140,18 @@ def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHin
     hint = hint or ControllerHint()
     ns, name = gateway.meta.key
     if hint.selector:
-        return find_controllers(store, "", hint)
-    candidates = [p for key in _GATEWAY_POD_LABELS for p in store.pods_matching(ns, {key: name})]
-    candidates += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, store.pod_namespaces())
-    pods = [p for p in candidates if not hint.namespace or p.meta.namespace == hint.namespace]
+        pods = _hinted(store, hint)
+    else:
+        pods = [p for key in _GATEWAY_POD_LABELS for p in store.pods_matching(ns, {key: name})]
+        pods += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, store.pod_namespaces())
+        pods = [p for p in pods if not hint.namespace or p.meta.namespace == hint.namespace]
     if pods:
-        return Controllers(_peers(pods), _describe(pods).replace("controller pod(s)", "gateway pod(s)"))
+        return Controllers(_peers(pods), _describe(pods, "gateway"))
     if hint.namespace:
         return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
-    return Controllers([], f"the pods of Gateway {ns}/{name}",
-                       f"no pod in scope carries {_GATEWAY_POD_LABELS[0]}={name} (namespace {ns})")
+    why = f"no pod in scope matches {selector_text(hint.selector)}" if hint.selector else \
+        f"no pod in scope carries {_GATEWAY_POD_LABELS[0]}={name} (namespace {ns})"
+    return Controllers([], f"the pods of Gateway {ns}/{name}", why)
 
 
 def _labels_text(labels: Mapping[str, str]) -> str:
@@ -189,7 +197,7 @@ def reachability(store: ClusterStore, pods: list[PodBackend], protocol: str, sou
     for b in pods:
         if b.state != EXCLUDED:
             groups[(frozenset(b.pod.meta.labels.items()), b.container_port)].append(b)
-    if not any(p for g in groups.values() for p in _selecting_names(policies, g[0].pod)):
+    if not any(selecting(policies, g[0].pod.meta.labels) for g in groups.values()):
         return None
     controllers = sources()
     peers = controllers.sources or [Peer()]
@@ -206,10 +214,6 @@ def reachability(store: ClusterStore, pods: list[PodBackend], protocol: str, sou
     out.state = _combine(states)
     out.reasons = _reasons(out, protocol)
     return out
-
-
-def _selecting_names(policies: list[NetworkPolicy], pod: Pod) -> list[str]:
-    return [p.meta.name for p in policies if selectors.matches(p.pod_selector, pod.meta.labels)]
 
 
 def _collect(out: Reachability, verdicts: list[Verdict]) -> None:
