@@ -319,3 +319,8 @@ def test_namespace_peers_are_judged_only_with_every_namespace_known(tmp_path: Pa
     peers = {f.message for f in run_checks(store, live=False) if f.code == "networkpolicy-peer-matches-nothing"}
     assert not any("matches no namespace" in m for m in peers)  # np-ip has no Namespace object: cannot tell
     assert any("matches no pod" in m for m in peers)
+
+
+def test_a_selector_matching_nothing_says_so() -> None:
+    found = find_controllers(_store(), "nginx", ControllerHint(selector=parse("app=nope")))
+    assert found.sources == [] and found.why_unknown == "no pod in scope matches --controller-selector app=nope"

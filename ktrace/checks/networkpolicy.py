@@ -116,7 +116,9 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
                 return Controllers(_peers(pods), _describe(pods))
     if hint.namespace:  # the user named the namespace: any pod of it (labels unknown)
         return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
-    if not class_name:
+    if hint.selector:
+        why = f"no pod in scope matches --controller-selector {selector_text(hint.selector)}"
+    elif not class_name:
         why = "the Ingress has no class"
     elif controller.startswith(_CLOUD):
         why = f"class {class_name} is served by {controller}: traffic comes from a cloud load balancer"
