@@ -614,7 +614,22 @@ def wants_ascii(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf")
 
 
+def _replace_invalid_input() -> None:
+    """Textual's Linux driver decodes key input as strict UTF-8: one invalid byte (a Latin-1
+    terminal, line noise on a serial or SSH link) raises in its input thread and ends the app.
+    Decode with replacement instead; the stray byte becomes U+FFFD and is ignored as a key."""
+    import codecs
+    import functools
+
+    from textual.drivers import linux_driver
+
+    linux_driver.getincrementaldecoder = lambda encoding: functools.partial(  # type: ignore[attr-defined]
+        codecs.getincrementaldecoder(encoding), errors="replace")
+
+
 def run(args: argparse.Namespace, ascii_only: bool) -> int:
+    if sys.platform != "win32":
+        _replace_invalid_input()
     app = KtraceApp(args, ascii_only=ascii_only)
     result = app.run()
     return result if isinstance(result, int) else 0
