@@ -64,6 +64,15 @@ def wildcard_suffixes(host: str) -> list[str]:
     return ["*." + ".".join(labels[i:]) for i in range(1, len(labels))]
 
 
+def knowable(store: ClusterStore, namespace: str, live: bool) -> bool:
+    """Whether the source would hold what exists in `namespace`. Live: unless it read one other
+    namespace only. Offline: only when the files hold something of it (the platform team's Gateway
+    and ReferenceGrants often live in files of their own): otherwise a reference there is not judged."""
+    if live:
+        return store.scope is None or store.scope == namespace
+    return store.holds_namespace(namespace)
+
+
 def grants_backend(store: ClusterStore, route: HTTPRoute, ref: BackendRef) -> bool:
     """Whether the reference may cross namespaces: same namespace, or a ReferenceGrant in the target's
     namespace from HTTPRoutes of the route's namespace to this kind (and name, when it names one)."""
@@ -115,13 +124,15 @@ class Attachment:
     why: str = ""
 
 
-def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef) -> Attachment | None:
-    """How the route attaches to one parent; None for parents ktrace does not follow (not a Gateway,
-    or Gateways not readable)."""
+def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef, *, live: bool) -> Attachment | None:
+    """How the route attaches to one parent; None for parents ktrace does not follow (not a Gateway)
+    or cannot see (Gateways not readable, or not in the source's scope)."""
     if parent.group != GATEWAY_GROUP or parent.kind != "Gateway" or "Gateway" in store.unreadable:
         return None
     gw = store.get("Gateway", parent.namespace, parent.name)
     if not isinstance(gw, Gateway):
+        if not knowable(store, parent.namespace, live):
+            return None
         return Attachment(route, parent, None, problem="route-parent-missing",
                           why=f"Gateway {parent.namespace}/{parent.name} does not exist")
     named = [x for x in gw.listeners if (not parent.section or x.name == parent.section)
@@ -149,8 +160,8 @@ def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef) -> Attachme
     return Attachment(route, parent, gw, tuple(taken))
 
 
-def attachments(store: ClusterStore, route: HTTPRoute) -> list[Attachment]:
-    return [a for p in route.parents if (a := attach(store, route, p)) is not None]
+def attachments(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Attachment]:
+    return [a for p in route.parents if (a := attach(store, route, p, live=live)) is not None]
 
 
 def listeners_for_host(store: ClusterStore, host: str) -> list[str]:
@@ -266,7 +277,7 @@ def _listener_fits(x: Listener, t: Target) -> bool:
     return not t.scheme or x.protocol == t.scheme.upper()
 
 
-def gateway_route(store: ClusterStore, t: Target) -> GatewayRoute | None:
+def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute | None:
     """How the Gateways serve `t`, or None when no HTTPRoute names or takes the host."""
     host = t.host
     candidates: dict[tuple[str, str], HTTPRoute] = {}
@@ -280,7 +291,7 @@ def gateway_route(store: ClusterStore, t: Target) -> GatewayRoute | None:
     gateways: dict[tuple[str, str], Gateway] = {}
     broken: list[Attachment] = []
     for r in candidates.values():
-        for a in attachments(store, r):
+        for a in attachments(store, r, live=live):
             if a.problem:
                 if r.hostnames:  # a route without hostnames names no host: its failure is not this host's
                     broken.append(a)

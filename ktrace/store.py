@@ -35,6 +35,9 @@ class ClusterStore:
         # Kinds the source could not read (forbidden, absent from the files): checks that need
         # them are skipped rather than reporting everything "missing".
         self.unreadable: set[str] = set()
+        # The one namespace a live source read (-n, or `check`'s default), None for all: references into
+        # other namespaces (Gateway API's are cross-namespace by design) cannot be resolved.
+        self.scope: str | None = None
         # pods by (namespace, label key, value); services by the same over their selectors
         self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._by_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, namespace) -> names
@@ -171,6 +174,12 @@ class ClusterStore:
         found = {ns for table in self._by_kind.values() for ns, _ in table if ns}
         found.update(name for _, name in self._by_kind.get("Namespace", {}))
         return sorted(found)
+
+    def holds_namespace(self, namespace: str) -> bool:
+        """Whether anything of `namespace` (or its Namespace object) is in the store (cheap: by index)."""
+        if ("Namespace", namespace) in self._names_to_ns:
+            return True
+        return any((kind, namespace) in self._by_ns for kind in self._by_kind)
 
     def pod_namespaces(self) -> list[str]:
         """Namespaces that hold pods (cheap: from the index)."""

@@ -95,7 +95,7 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
     t = as_target(target)
     result = RequestPath(target=str(t), host=t.host, path=t.path)
     r = route(store, t.host, t.path)
-    g = gateway_route(store, t)
+    g = gateway_route(store, t, live=live)
     if r is None and not _serves(g):
         result.status = "broken"
         result.findings = [_no_route(store, t, g)]
@@ -408,7 +408,7 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
     for ref, share in zip(rule.backends, shares, strict=True):
         start = len(result.hops)
         _backend_ref_hops(store, c, ref, share, len(rule.backends) > 1, result,
-                          lambda: find_gateway_pods(store, gw, hint), ("Gateway", *gw.meta.key))
+                          lambda: find_gateway_pods(store, gw, hint), ("Gateway", *gw.meta.key), live=live)
         if share > 0:
             weighted.append(_overall(result.hops[start:]))
     if not weighted or all(s == "broken" for s in weighted):
@@ -419,11 +419,12 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
 
 
 def _backend_ref_hops(store: ClusterStore, c: RuleChoice, ref: BackendRef, share: float, split: bool,
-                      result: RequestPath, sources: Callable[[], Controllers], entry: tuple[str, str, str]) -> None:
+                      result: RequestPath, sources: Callable[[], Controllers], entry: tuple[str, str, str], *,
+                      live: bool) -> None:
     extra: dict[str, Any] = {"port": ref.port, "weight": ref.weight, "share": round(share, 4)}
     weight = [f"weight {ref.weight}: {share:.0%} of requests" if share else f"weight {ref.weight}: no requests"] \
         if split or not share else []
-    problems = route_backend_findings(store, c.route, ref, [f"rule {c.index + 1}"])
+    problems = route_backend_findings(store, c.route, ref, [f"rule {c.index + 1}"], live=live)
     result.findings += problems
     if not ref.is_service:
         result.hops.append(Hop(ref.kind, ref.namespace, ref.name, UNKNOWN,
@@ -433,7 +434,7 @@ def _backend_ref_hops(store: ClusterStore, c: RuleChoice, ref: BackendRef, share
     sport = _backend_port(svc, ref.port) if svc is not None else None
     if problems or svc is None or sport is None:
         result.hops.append(Hop("Service", ref.namespace, ref.name, ERROR if problems else UNKNOWN,
-                               [*weight, *([f.message for f in problems] or ["Services could not be read"])],
+                               [*weight, *([f.message for f in problems] or ["Service not readable or not in scope"])],
                                SERVICE, extra))
         return
     start = len(result.hops)

@@ -135,16 +135,16 @@ def test_attachment_by_section_and_port() -> None:
                   "allowedRoutes": {"namespaces": {"from": "All"}}}]
     store = ClusterStore([gateway(listeners=listeners)])
     r = as_route(httproute("r", hostnames=["x.example.com", "a.example.com"]))
-    a = attach(store, r, r.parents[0])
+    a = attach(store, r, r.parents[0], live=False)
     assert a is not None and [(x.name, names) for x, names in a.listeners] == [
         ("a", ("a.example.com",)), ("b", ("x.example.com", "a.example.com"))]
     by_port = as_route(httproute("r", parents=[{"name": "gw", "namespace": "infra", "port": 8080}]))
-    assert [x.name for x, _ in attach(store, by_port, by_port.parents[0]).listeners] == ["b"]  # type: ignore[union-attr]
+    assert [x.name for x, _ in attach(store, by_port, by_port.parents[0], live=False).listeners] == ["b"]  # type: ignore[union-attr]
     missing = as_route(httproute("r", parents=[{"name": "gw", "namespace": "infra", "sectionName": "c"}]))
-    got = attach(store, missing, missing.parents[0])
+    got = attach(store, missing, missing.parents[0], live=False)
     assert got is not None and got.problem == "route-parent-missing" and "no listener named 'c'" in got.why
     mesh = as_route(httproute("r", parents=[{"group": "", "kind": "Service", "name": "web"}]))
-    assert attach(store, mesh, mesh.parents[0]) is None  # GAMMA (mesh) parents are not followed
+    assert attach(store, mesh, mesh.parents[0], live=False) is None  # GAMMA (mesh) parents are not followed
 
 
 def test_reference_grants() -> None:
@@ -400,3 +400,21 @@ def test_redirect_rules_and_externalname_backends() -> None:
     assert ext.status == "ok" and ext.hops[-1].extra["externalName"] == "docs.vendor.example"
     none = trace(store, "a.example.com/empty", live=False)
     assert none.status == "broken" and "rule has no backendRefs: the Gateway answers 500" in none.hops[1].reasons
+
+
+def test_references_out_of_the_source_scope_are_not_judged() -> None:
+    """A shared Gateway and the ReferenceGrants live in namespaces of their own: a live source read in
+    one namespace (`check` reads the context's by default), or files holding nothing of those
+    namespaces, cannot tell whether they exist."""
+    cross = httproute("r", rules=[{"backendRefs": [{"name": "pg", "namespace": "db", "port": 5432}]}])
+    store = ClusterStore([cross, *backed("web")])
+    assert run_checks(store, live=False) == []  # offline: the files hold nothing of infra or db
+    store.scope = "app"
+    assert run_checks(store, live=True) == []
+    store.scope = None  # the whole cluster was read: they do not exist
+    assert sorted(f.code for f in run_checks(store, live=True)) == ["route-backend-not-permitted",
+                                                                     "route-parent-missing"]
+    with_ns = ClusterStore([cross, *backed("web"), {"kind": "Namespace", "metadata": {"name": "infra"}},
+                            {"kind": "Namespace", "metadata": {"name": "db"}}])
+    assert sorted(f.code for f in run_checks(with_ns, live=False)) == ["route-backend-not-permitted",
+                                                                       "route-parent-missing"]

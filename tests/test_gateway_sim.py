@@ -74,3 +74,17 @@ def test_a_group_the_server_does_not_serve_is_absent_not_missing(sim_factory: Ca
     assert source.absent == {"HTTPRoute"}
     assert source.notes == [] and store.unreadable == set()
     assert trace(store, "shop.example.com", live=True).status == "ok"
+
+
+def test_check_in_one_namespace_does_not_call_the_shared_gateway_missing(
+        sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = sim_factory(load_paths([str(SCENARIOS / "gateway-healthy.yaml")]).objects)
+    kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
+    source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace="store",
+                                          all_namespaces=False, command="check"))
+    try:
+        store = source.load()
+    finally:
+        source.close()
+    assert store.scope == "store" and store.count("Gateway") == 0 and store.count("HTTPRoute") == 1
+    assert run_checks(store, live=True) == []

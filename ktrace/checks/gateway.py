@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from ktrace.checks.ingress import find_service_port
 from ktrace.findings import Finding, finding
-from ktrace.gateway import Attachment, attachments, grants_backend
+from ktrace.gateway import Attachment, attachments, grants_backend, knowable
 from ktrace.model import BackendRef, Gateway, HTTPRoute
 from ktrace.store import ClusterStore
 
@@ -40,13 +40,16 @@ def attachment_finding(a: Attachment) -> Finding:
                    f"parentRef {a.parent.label()}: {a.why}", _HINTS[a.problem], parent=a.parent.label())
 
 
-def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str]) -> list[Finding]:
+def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str], *,
+                           live: bool) -> list[Finding]:
     """The first problem of one Service backendRef, as the controller resolves it: permission across
     namespaces, then the Service, then its port. Other kinds are not followed (no finding)."""
     if not ref.is_service:
         return []
     where = (route.meta.namespace, route.meta.name)
     used = ", ".join(rules)
+    if not knowable(store, ref.namespace, live):
+        return []  # another namespace than the source read: neither grants nor Services there are known
     if not grants_backend(store, route, ref):
         if "ReferenceGrant" in store.unreadable:
             return []
@@ -112,9 +115,9 @@ def backends_of(route: HTTPRoute) -> dict[BackendRef, list[str]]:
 
 
 def check_route(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
-    out = [attachment_finding(a) for a in attachments(store, route) if a.problem]
+    out = [attachment_finding(a) for a in attachments(store, route, live=live) if a.problem]
     for ref, rules in backends_of(route).items():
-        out += route_backend_findings(store, route, ref, rules)
+        out += route_backend_findings(store, route, ref, rules, live=live)
     if live:
         out += status_findings(route)
     return out

@@ -165,6 +165,7 @@ class LiveSource:
             raise SourceError(f"context {self.context.name!r} (user {self.context.user or 'unknown'}) may not list "
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
         store.unreadable.update(self.unreadable)
+        store.scope = self.namespace
         if self.partial:
             self._note_partial(store)
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
