@@ -111,3 +111,12 @@ def test_ascii_on_its_own_when_the_encoding_cannot_draw_symbols(terminals: list[
     t.send(b"q")
     t.pump(5)
     assert t.status == 0
+
+
+def test_a_source_that_cannot_be_read_is_one_line_and_exit_2(terminals: list[Terminal], tmp_path: Path) -> None:
+    t = Terminal("-f", str(tmp_path / "missing.yaml"))
+    terminals.append(t)
+    t.pump(20)
+    assert t.status == 2
+    text = t.output.decode()
+    assert "ktrace: " in text and "missing.yaml" in text and "Traceback" not in text

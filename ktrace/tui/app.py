@@ -34,6 +34,7 @@ from ktrace.checks import run_checks
 from ktrace.errors import KtraceError
 from ktrace.findings import Finding, sort_key
 from ktrace.kinds import BY_KIND
+from ktrace.loader import ManifestError
 from ktrace.render import clean, trace_text
 from ktrace.routing import rules_to_service
 from ktrace.sources import Source, open_source
@@ -174,13 +175,16 @@ class KtraceApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         """Open (or reopen) the source, list everything, build the rows and the findings."""
+        source: Source | None = None
         try:
             source = self.source_factory(self.args)
             store = source.load()
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
             findings = self._check(source, store)
-        except KtraceError as e:
+        except (KtraceError, ManifestError) as e:
+            if source is not None:
+                source.close()
             self.call_from_thread(self._failed, str(e))
             return
         if get_current_worker().is_cancelled:
@@ -200,6 +204,9 @@ class KtraceApp(App[int]):
 
     def _failed(self, message: str) -> None:
         self.error = message
+        if self.store is None:  # nothing to show: leave with the one-line message (run() prints it)
+            self.exit(2)
+            return
         self.status_bar.set_state(error=message)
         self.notify(clean(message), title="cannot load", severity="error", timeout=10)
 
@@ -632,4 +639,6 @@ def run(args: argparse.Namespace, ascii_only: bool) -> int:
         _replace_invalid_input()
     app = KtraceApp(args, ascii_only=ascii_only)
     result = app.run()
+    if result == 2 and app.error:
+        print(f"ktrace: {app.error}", file=sys.stderr)
     return result if isinstance(result, int) else 0
