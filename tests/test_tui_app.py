@@ -306,3 +306,23 @@ async def test_keys_remapped_by_binding_id(monkeypatch: pytest.MonkeyPatch) -> N
         assert ("ctrl+q", "app.quit", "Quit") in app.binding_list()
         await pilot.press("ctrl+q")
     assert app.return_value == 0
+
+
+@pytest.mark.parametrize(("env", "flag", "expected"), [
+    ({"LANG": "en_US.UTF-8"}, False, False),
+    ({"LANG": "en_US.UTF-8"}, True, True),
+    ({"LANG": "C"}, False, True),
+    ({"LC_ALL": "POSIX", "LANG": "en_US.UTF-8"}, False, True),  # LC_ALL wins, as in C
+    ({"LC_CTYPE": "de_DE.utf8"}, False, False),
+    ({}, False, True),  # no locale at all: the C locale
+])
+def test_ascii_when_asked_or_when_the_locale_cannot_encode_symbols(monkeypatch: pytest.MonkeyPatch, env: dict,
+                                                                   flag: bool, expected: bool) -> None:
+    from ktrace.tui.app import wants_ascii
+
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setattr("sys.stderr", type("Err", (), {"encoding": "utf-8"})())
+    assert wants_ascii(args(ascii=flag)) is expected

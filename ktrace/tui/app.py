@@ -616,9 +616,13 @@ def parse_keymap(text: str) -> dict[str, str]:
 
 
 def wants_ascii(args: argparse.Namespace) -> bool:
-    """--ascii, or a terminal whose encoding cannot draw the symbols (Textual draws to stderr)."""
+    """--ascii, or a locale or output encoding that cannot carry the symbols and box lines. The
+    locale is read from the environment: Python itself switches a C locale to UTF-8 (PEP 538),
+    but the terminal behind it was set up for ASCII."""
     encoding = (getattr(sys.stderr, "encoding", None) or "").lower().replace("-", "")
-    return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf")
+    ctype = next((os.environ[v] for v in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(v)), "C")
+    utf8_locale = "utf8" in ctype.lower().replace("-", "")
+    return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf") or not utf8_locale
 
 
 def _replace_invalid_input() -> None:
