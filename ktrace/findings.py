@@ -40,6 +40,11 @@ CATALOG: dict[str, CatalogEntry] = {
         "info", "An Ingress backend is a resource reference, not a Service; ktrace does not follow it."),
     "gateway-class-missing": CatalogEntry(
         "error", "A Gateway's gatewayClassName names a GatewayClass that does not exist: no controller programs it."),
+    "gateway-tls-secret-missing": CatalogEntry(
+        "error", "An HTTPS listener's certificateRef names a Secret that does not exist."),
+    "gateway-tls-secret-not-permitted": CatalogEntry(
+        "error", "An HTTPS listener's certificateRef crosses namespaces without a ReferenceGrant in the Secret's "
+                 "namespace."),
     "route-parent-missing": CatalogEntry(
         "error", "An HTTPRoute parentRef names a Gateway (or a listener of it) that does not exist."),
     "route-not-allowed": CatalogEntry(

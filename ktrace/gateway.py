@@ -73,17 +73,22 @@ def knowable(store: ClusterStore, namespace: str, live: bool) -> bool:
     return store.holds_namespace(namespace)
 
 
-def grants_backend(store: ClusterStore, route: HTTPRoute, ref: BackendRef) -> bool:
-    """Whether the reference may cross namespaces: same namespace, or a ReferenceGrant in the target's
-    namespace from HTTPRoutes of the route's namespace to this kind (and name, when it names one)."""
-    if ref.namespace == route.meta.namespace:
+def granted(store: ClusterStore, source: tuple[str, str], target: tuple[str, str, str, str]) -> bool:
+    """Whether `source` (kind, namespace) may refer to `target` (group, kind, namespace, name): same
+    namespace, or a ReferenceGrant in the target's namespace from that kind of the source's namespace to
+    that kind (and name, when the grant names one)."""
+    kind, src_ns = source
+    group, to_kind, ns, name = target
+    if ns == src_ns:
         return True
-    for grant in store.objects("ReferenceGrant", ref.namespace):
-        if any(g == GATEWAY_GROUP and k == "HTTPRoute" and ns == route.meta.namespace
-               for g, k, ns in grant.sources) and \
-                any(g == ref.group and k == ref.kind and name in ("", ref.name) for g, k, name in grant.targets):
-            return True
-    return False
+    return any(any(g == GATEWAY_GROUP and k == kind and n == src_ns for g, k, n in grant.sources) and
+               any(g == group and k == to_kind and allowed in ("", name) for g, k, allowed in grant.targets)
+               for grant in store.objects("ReferenceGrant", ns))
+
+
+def grants_backend(store: ClusterStore, route: HTTPRoute, ref: BackendRef) -> bool:
+    """Whether an HTTPRoute's backendRef may cross into the backend's namespace."""
+    return granted(store, ("HTTPRoute", route.meta.namespace), (ref.group, ref.kind, ref.namespace, ref.name))
 
 
 def route_admission(store: ClusterStore, gw: Gateway, listener: Listener, route: HTTPRoute) -> str:

@@ -10,7 +10,13 @@ from typing import Any
 
 from ktrace.backends import EXCLUDED, NOT_READY, READY, UNKNOWN, ServiceBackends, service_backends
 from ktrace.certs import CertificateBook
-from ktrace.checks.gateway import attachment_finding, gateway_class_findings, route_backend_findings, status_findings
+from ktrace.checks.gateway import (
+    attachment_finding,
+    gateway_class_findings,
+    listener_tls_findings,
+    route_backend_findings,
+    status_findings,
+)
 from ktrace.checks.ingress import (
     admission_findings,
     backend_findings,
@@ -38,7 +44,7 @@ from ktrace.checks.service import (
 )
 from ktrace.findings import Finding, finding, sort_key
 from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, listeners_for_host
-from ktrace.model import BackendRef, Gateway, Ingress, Service, ServicePort
+from ktrace.model import BackendRef, Gateway, Ingress, Listener, Service, ServicePort
 from ktrace.netpol import ALLOWED, BLOCKED
 from ktrace.routing import Route, default_class, route, wildcard_for
 from ktrace.store import ClusterStore
@@ -331,8 +337,10 @@ def _combine(statuses: list[str]) -> str:
 
 
 def _gateway_hop(store: ClusterStore, gw: Gateway, live: bool, result: RequestPath, reasons: list[str],
-                 extra: dict[str, Any]) -> None:
+                 extra: dict[str, Any], listener: Listener | None = None) -> None:
     findings = gateway_class_findings(store, gw, live)
+    if listener is not None:
+        findings += listener_tls_findings(store, gw, listener, live)
     result.findings += findings
     result.hops.append(Hop("Gateway", gw.meta.namespace, gw.meta.name, _worst(findings),
                            reasons + [f"class {gw.class_name}"] + [f.message for f in findings], INGRESS,
@@ -368,7 +376,7 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
     reasons += [f"also served by {o} (not traced)" for o in g.others]
     _gateway_hop(store, gw, live, result, reasons, {
         "listener": x.name, "protocol": x.protocol, "port": x.port, "listenerHostname": x.hostname or None,
-        "tlsSecrets": certs})
+        "tlsSecrets": certs}, x)
     if book is not None and certs:  # --check-certs: the listener's certificates, for the traced host
         problems = book.listener_findings(gw, x, g.host)
         hop = result.hops[-1]
@@ -402,7 +410,7 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
                                     "weight": b.weight, "share": round(s, 4)}
                                    for b, s in zip(rule.backends, shares, strict=True)]}))
     entry = _overall(result.hops[first:])
-    if entry == "broken" or not rule.backends:
+    if not rule.backends:
         return entry
     weighted = []
     for ref, share in zip(rule.backends, shares, strict=True):
@@ -411,8 +419,8 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
                           lambda: find_gateway_pods(store, gw, hint), ("Gateway", *gw.meta.key), live=live)
         if share > 0:
             weighted.append(_overall(result.hops[start:]))
-    if not weighted or all(s == "broken" for s in weighted):
-        return "broken"  # every weight 0, or every request fails: the Gateway answers 500
+    if entry == "broken" or not weighted or all(s == "broken" for s in weighted):
+        return "broken"  # the entry fails, every weight is 0, or every request fails: the Gateway answers 500
     if any(s in ("broken", "degraded") for s in weighted):
         return "degraded"
     return _combine([entry, *weighted])

@@ -32,7 +32,7 @@ def test_route_status_is_quoted_live(sim_factory: Callable[..., Simulator], tmp_
     finally:
         source.close()
     assert {k: store.count(k) for k in ("GatewayClass", "Gateway", "HTTPRoute")} == \
-        {"GatewayClass": 1, "Gateway": 2, "HTTPRoute": 6}
+        {"GatewayClass": 1, "Gateway": 2, "HTTPRoute": 7}
     live = {f.code: f for f in run_checks(store, live=True) if f.code.startswith("route-not") or
             f.code == "route-refs-unresolved"}
     assert live["route-not-accepted"].name == "rejected"

@@ -8,8 +8,8 @@ from collections import defaultdict
 
 from ktrace.checks.ingress import find_service_port
 from ktrace.findings import Finding, finding
-from ktrace.gateway import Attachment, attachments, grants_backend, knowable
-from ktrace.model import BackendRef, Gateway, HTTPRoute
+from ktrace.gateway import Attachment, attachments, granted, grants_backend, knowable
+from ktrace.model import BackendRef, Gateway, HTTPRoute, Listener
 from ktrace.store import ClusterStore
 
 _HINTS = {
@@ -32,6 +32,34 @@ def gateway_class_findings(store: ClusterStore, gw: Gateway, live: bool) -> list
                     f"GatewayClass {gw.class_name!r} does not exist" if gw.class_name else "no gatewayClassName",
                     f"set spec.gatewayClassName to an existing class ({', '.join(classes) or 'none exists'})",
                     gateway_class=gw.class_name, classes=classes)]
+
+
+def listener_tls_findings(store: ClusterStore, gw: Gateway, listener: Listener, live: bool) -> list[Finding]:
+    """An HTTPS listener's certificate Secrets exist (metadata only) and, in another namespace, are
+    granted to the Gateway by a ReferenceGrant there."""
+    if listener.protocol != "HTTPS" or "Secret" in store.unreadable:
+        return []
+    out = []
+    where = ("Gateway", gw.meta.namespace, gw.meta.name)
+    for kind, ns, name in listener.certificates:
+        if kind != "Secret" or not knowable(store, ns, live):
+            continue
+        if not granted(store, ("Gateway", gw.meta.namespace), ("", "Secret", ns, name)):
+            if "ReferenceGrant" not in store.unreadable:
+                out.append(finding(
+                    "gateway-tls-secret-not-permitted", *where, f"listener {listener.name}: certificate Secret "
+                    f"{ns}/{name} is in another namespace and no ReferenceGrant in {ns} allows it",
+                    f"create a ReferenceGrant in namespace {ns} from Gateway in namespace {gw.meta.namespace} to "
+                    f"Secret {name}", listener=listener.name, secret=name, secret_namespace=ns))
+        elif store.secret(ns, name) is None:
+            elsewhere = sorted(store.namespaces_with("Secret", name) - {ns})
+            hint = (f"it exists in namespace {', '.join(elsewhere)}: set certificateRefs namespace (and a "
+                    "ReferenceGrant there) or copy it" if elsewhere else
+                    f"create a kubernetes.io/tls Secret {name!r} in namespace {ns!r} (or fix the name)")
+            out.append(finding("gateway-tls-secret-missing", *where, f"listener {listener.name}: certificate Secret "
+                               f"{name!r} does not exist in namespace {ns!r}", hint, listener=listener.name,
+                               secret=name, secret_namespace=ns, namespaces_with_secret=elsewhere))
+    return out
 
 
 def attachment_finding(a: Attachment) -> Finding:
@@ -127,6 +155,8 @@ def check_gateway_api(store: ClusterStore, *, live: bool) -> list[Finding]:
     out: list[Finding] = []
     for gw in store.gateways():
         out += gateway_class_findings(store, gw, live)
+        for listener in gw.listeners:
+            out += listener_tls_findings(store, gw, listener, live)
     for route in store.objects("HTTPRoute"):
         out += check_route(store, route, live=live)  # type: ignore[arg-type]
     return out
