@@ -418,3 +418,18 @@ def test_references_out_of_the_source_scope_are_not_judged() -> None:
                             {"kind": "Namespace", "metadata": {"name": "db"}}])
     assert sorted(f.code for f in run_checks(with_ns, live=False)) == ["route-backend-not-permitted",
                                                                        "route-parent-missing"]
+
+
+def test_listener_certificates_across_namespaces_need_a_grant() -> None:
+    listeners = [{"name": "tls", "protocol": "HTTPS", "port": 443, "hostname": "a.example.com",
+                  "tls": {"certificateRefs": [{"name": "wild", "namespace": "certs"}]},
+                  "allowedRoutes": {"namespaces": {"from": "All"}}}]
+    secret = {"kind": "Secret", "metadata": {"name": "wild", "namespace": "certs"}, "type": "kubernetes.io/tls"}
+    grant = {"kind": "ReferenceGrant", "metadata": {"name": "gw-certs", "namespace": "certs"},
+             "spec": {"from": [{"group": GROUP, "kind": "Gateway", "namespace": "infra"}],
+                      "to": [{"group": "", "kind": "Secret"}]}}
+    base = [gateway(listeners=listeners), httproute("r"), *backed("web"), secret]
+    assert [f.code for f in run_checks(ClusterStore([*base, grant]), live=False)] == []
+    refused = trace(ClusterStore(base), "https://a.example.com/", live=False)
+    assert refused.status == "broken" and [f.code for f in refused.findings] == ["gateway-tls-secret-not-permitted"]
+    assert [h.kind for h in refused.hops][-1] == "Pod"  # the rest of the path is still shown
