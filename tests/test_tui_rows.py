@@ -63,3 +63,9 @@ def test_cluster_strings_lose_their_control_characters() -> None:
     row = R.pod_row(ClusterStore([pod]).get("Pod", "x", "evil"))  # type: ignore[arg-type]
     assert not any(ch in cell for cell in row.cells for ch in "\x1b\x07")
     assert row.cells[R.POD_COLUMNS.index("NODE")] == "node]0;pwned-1"
+
+
+def test_service_ready_counts_the_port_pods_are_left_out_of(store: ClusterStore) -> None:
+    # catalog's pods are ready but lack the named targetPort: no endpoint serves port 80
+    row = by_ref(R.service_rows(store))[("Service", "catalog", "catalog")]
+    assert row.cells[R.SERVICE_COLUMNS.index("READY")] == "0/2"

@@ -97,12 +97,21 @@ def rule_rows(store: ClusterStore) -> list[Row]:
 def service_row(store: ClusterStore, svc: Service) -> Row:
     ns, name = svc.meta.key
     ports = ",".join(p.label() if p.protocol == "TCP" else f"{p.label()}/{p.protocol}" for p in svc.ports)
-    if svc.type == "ExternalName":
-        ready = "external"
-    else:
-        b = service_backends(store, svc, None)
-        ready = f"{b.ready}/{b.known}" if b.known or not b.unknown else f"?/{b.unknown}"
+    ready = "external" if svc.type == "ExternalName" else _ready(store, svc)
     return _row((ns, name), ("Service", ns, name), (name, ready, svc.type, ports or "-", ns), ns, svc.meta.labels)
+
+
+def _ready(store: ClusterStore, svc: Service) -> str:
+    """Ready endpoints over selected backends, for the port with the fewest ready: a pod left out
+    of one port's endpoints (a missing named targetPort) serves none of that port's traffic."""
+    counts = []
+    for port in svc.ports or (None,):
+        b = service_backends(store, svc, port)
+        if b.unknown and not b.known:
+            return f"?/{b.unknown}"  # offline: pod templates without status
+        counts.append((b.ready, len(b.pods) + len(b.orphans) - b.unknown))
+    ready, total = min(counts, key=lambda c: (c[0], -c[1]))
+    return f"{ready}/{total}"
 
 
 def service_rows(store: ClusterStore) -> list[Row]:
