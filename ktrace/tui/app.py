@@ -106,6 +106,8 @@ class KtraceApp(App[int]):
         self._pending_lock = threading.Lock()
         self._flush_timer: Any = None
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
+        self._filtering: KeyedTable | None = None  # the pane the open filter box applies to
+        self._started = False  # the first load is done (a relist keeps the cursors where they are)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -144,6 +146,7 @@ class KtraceApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):  # the terminal went away: leave, do not spin
                 loop.add_signal_handler(sig, self.exit)
+        self.set_interval(1.0, self._show_watch_state)  # "stale since" must appear without any event
         self.load()
 
     def on_resize(self, event: Any) -> None:
@@ -223,7 +226,8 @@ class KtraceApp(App[int]):
                 table.set_scope(None if pane_id == "namespaces" else self.namespace)
             self._mark_problems()
             self._retrace()
-            if old is None:
+            if not self._started:
+                self._started = True
                 self._reveal_path()  # --host: start with the path's rows under the cursors
             self._titles()
         self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="")
@@ -234,7 +238,6 @@ class KtraceApp(App[int]):
         watch = getattr(self.source, "watch", None)
         if watch is not None:
             watch(self.store, self._on_change)
-            self.set_interval(1.0, self._show_watch_state)
         self._show_watch_state()
 
     def _show_watch_state(self) -> None:
@@ -279,9 +282,13 @@ class KtraceApp(App[int]):
         else:
             upserts, removed = [], []
             for kind, _, ns, name in changes:
-                if kind == "Pod":
-                    pod = store.get("Pod", ns, name)
-                    (upserts.append(R.pod_row(pod)) if pod is not None else removed.append((ns, name)))  # type: ignore[arg-type]
+                if kind != "Pod":
+                    continue
+                pod = store.get("Pod", ns, name)
+                if pod is None:
+                    removed.append((ns, name))
+                else:
+                    upserts.append(R.pod_row(pod))  # type: ignore[arg-type]
             pods.update(upserts, removed)
         if "Ingress" in relisted:
             rules.set_rows(R.rule_rows(store))
@@ -466,7 +473,7 @@ class KtraceApp(App[int]):
         self._filtering = table
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        table = getattr(self, "_filtering", None)
+        table = self._filtering
         if event.input.id == "filter" and table is not None:
             table.set_filter(event.value)
             self._titles()
@@ -483,7 +490,7 @@ class KtraceApp(App[int]):
     def _close_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = False
-        table = getattr(self, "_filtering", None)
+        table = self._filtering
         self._filtering = None
         if table is not None:
             table.focus()
