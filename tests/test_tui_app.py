@@ -326,3 +326,19 @@ def test_ascii_when_asked_or_when_the_locale_cannot_encode_symbols(monkeypatch: 
         monkeypatch.setenv(var, value)
     monkeypatch.setattr("sys.stderr", type("Err", (), {"encoding": "utf-8"})())
     assert wants_ascii(args(ascii=flag)) is expected
+
+
+async def test_palette_switches_namespace_and_jumps_to_a_host() -> None:
+    async with demo_app().run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        await pilot.press("colon", *"ce: shop")
+        await pilot.pause(0.3)  # the palette searches asynchronously
+        await pilot.press("enter")
+        await until(pilot, lambda: app.namespace == "shop")
+        assert {k[0] for k in app.table("pods").visible_keys} == {"shop"}
+        await pilot.press("colon", *"pay.demo.example/api")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.path is not None)
+        assert app.path.target == "pay.demo.example/api"
+        assert marked(app, "services") == {("payments", "payments-api")}
