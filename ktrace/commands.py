@@ -191,6 +191,7 @@ def run_default(args: Any) -> int:
         parse_target(args.host)  # a malformed --host is a usage error before the screen opens
     # Read by Textual at import: a bounded frame rate keeps redraw traffic low on slow links.
     os.environ.setdefault("TEXTUAL_FPS", "30")
-    from ktrace.tui.app import run, wants_ascii
+    from ktrace.tui.app import run
+    from ktrace.tui.terminal import wants_ascii
 
     return run(args, wants_ascii(args))

@@ -318,7 +318,7 @@ async def test_keys_remapped_by_binding_id(monkeypatch: pytest.MonkeyPatch) -> N
 ])
 def test_ascii_when_asked_or_when_the_locale_cannot_encode_symbols(monkeypatch: pytest.MonkeyPatch, env: dict,
                                                                    flag: bool, expected: bool) -> None:
-    from ktrace.tui.app import wants_ascii
+    from ktrace.tui.terminal import wants_ascii
 
     for var in ("LC_ALL", "LC_CTYPE", "LANG"):
         monkeypatch.delenv(var, raising=False)

@@ -48,6 +48,7 @@ from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.status_bar import StatusBar
 from ktrace.tui.table import Key, KeyedTable
+from ktrace.tui.terminal import replace_invalid_input
 
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Ingress rules", R.RULE_COLUMNS),
@@ -622,32 +623,9 @@ def parse_keymap(text: str) -> dict[str, str]:
     return out
 
 
-def wants_ascii(args: argparse.Namespace) -> bool:
-    """--ascii, or a locale or output encoding that cannot carry the symbols and box lines. The
-    locale is read from the environment: Python itself switches a C locale to UTF-8 (PEP 538),
-    but the terminal behind it was set up for ASCII."""
-    encoding = (getattr(sys.stderr, "encoding", None) or "").lower().replace("-", "")
-    ctype = next((os.environ[v] for v in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(v)), "C")
-    utf8_locale = "utf8" in ctype.lower().replace("-", "")
-    return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf") or not utf8_locale
-
-
-def _replace_invalid_input() -> None:
-    """Textual's Linux driver decodes key input as strict UTF-8: one invalid byte (a Latin-1
-    terminal, line noise on a serial or SSH link) raises in its input thread and ends the app.
-    Decode with replacement instead; the stray byte becomes U+FFFD and is ignored as a key."""
-    import codecs
-    import functools
-
-    from textual.drivers import linux_driver
-
-    linux_driver.getincrementaldecoder = lambda encoding: functools.partial(  # type: ignore[attr-defined]
-        codecs.getincrementaldecoder(encoding), errors="replace")
-
-
 def run(args: argparse.Namespace, ascii_only: bool) -> int:
     if sys.platform != "win32":
-        _replace_invalid_input()
+        replace_invalid_input()
     app = KtraceApp(args, ascii_only=ascii_only)
     result = app.run()
     if result == 2 and app.error:
