@@ -41,3 +41,18 @@ def test_namespace_scope() -> None:
         assert {p.meta.namespace for p in store.pods()} == {"payments"}
     finally:
         source.close()
+
+
+def test_certificates_and_objects_come_from_the_server() -> None:
+    from ktrace.certs import CertificateBook
+    from ktrace.kinds import BY_KIND
+
+    source = DemoSource()
+    try:
+        store = source.load()
+        codes = {(f.code, f.name) for f in CertificateBook(source.read_tls_certificate).check(store)}
+        assert codes == {("certificate-expired", "status-tls")}
+        svc = BY_KIND["Service"].path("aspnet", "aspnetapp")
+        assert b'"ipFamilyPolicy"' in source.api.get_bytes(svc, [])  # the served object, not the record
+    finally:
+        source.close()

@@ -18,6 +18,7 @@ from ktrace.store import ClusterStore
 
 if TYPE_CHECKING:
     from ktrace.sim.handle import Simulator
+    from ktrace.sources.kubeapi import KubeApi
     from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
     from ktrace.sources.live import Change, LiveSource
 
@@ -66,6 +67,16 @@ class DemoSource:
             self._sim.cluster.clock = utc_now  # what changes from now on happens now
             self._sim.call(DemoLife(self._sim.cluster).start)
         return self._live.watch(store, on_change, timeouts)
+
+    @property
+    def api(self) -> KubeApi | None:
+        """The GET-only API layer, for views that show an object as the server has it."""
+        return self._live.api if self._live is not None else None
+
+    def read_tls_certificate(self, namespace: str, name: str) -> bytes:
+        """--check-certs: one GET of that Secret from the demo's server, as on a real cluster."""
+        assert self._live is not None, "load() first"
+        return self._live.read_tls_certificate(namespace, name)
 
     @property
     def status(self) -> WatchStatus | None:
