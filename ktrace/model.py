@@ -112,6 +112,7 @@ class ContainerPort:
 class Container:
     name: str
     ports: tuple[ContainerPort, ...] = ()
+    image: str = ""
 
 
 def _containers(spec: dict) -> tuple[Container, ...]:
@@ -124,7 +125,7 @@ def _containers(spec: dict) -> tuple[Container, ...]:
             number = _i(p.get("containerPort"))
             if number is not None:
                 ports.append(ContainerPort(_s(p.get("name")), number, _s(p.get("protocol")) or "TCP"))
-        out.append(Container(_s(c.get("name")), tuple(ports)))
+        out.append(Container(_s(c.get("name")), tuple(ports), _s(c.get("image"))))
     return tuple(out)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ktrace.backends import EXCLUDED, NOT_READY, READY, UNKNOWN, ServiceBackends, service_backends
@@ -46,6 +46,7 @@ from ktrace.findings import Finding, finding, sort_key
 from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, listeners_for_host
 from ktrace.model import BackendRef, Gateway, Ingress, Listener, Service, ServicePort
 from ktrace.netpol import ALLOWED, BLOCKED
+from ktrace.rollout import revisions
 from ktrace.routing import Route, default_class, route, wildcard_for
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
@@ -89,15 +90,28 @@ class RequestPath:
                 "hops": [h.to_dict() for h in self.hops], "findings": [f.to_dict() for f in self.findings]}
 
 
+@dataclass(frozen=True)
+class Via:
+    """A preview: trace as if the matched rule's backend were `service` (same namespace, same port
+    reference). On a Gateway rule with several backendRefs, `backend` names the one replaced."""
+    service: str
+    backend: str | None = None
+
+    def swap(self, refs: tuple[BackendRef, ...]) -> tuple[BackendRef, ...]:
+        return tuple(replace(r, name=self.service) if r.is_service and (self.backend or r.name) == r.name else r
+                     for r in refs)
+
+
 def _worst(findings: list[Finding]) -> str:
     ranks = {f.severity for f in findings}
     return ERROR if "error" in ranks else WARNING if "warning" in ranks else OK
 
 
 def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers: ControllerHint | None = None,
-          certs: CertificateBook | None = None) -> RequestPath:
+          certs: CertificateBook | None = None, via: Via | None = None) -> RequestPath:
     """`controllers`: who the ingress controller's pods are, when not found from the IngressClass;
-    `certs`: check the certificate of the path's TLS Secret (--check-certs)."""
+    `certs`: check the certificate of the path's TLS Secret (--check-certs); `via`: the path as it
+    would be with another backend (ktrace.preview checks the candidate first)."""
     t = as_target(target)
     result = RequestPath(target=str(t), host=t.host, path=t.path)
     r = route(store, t.host, t.path)
@@ -106,7 +120,7 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
         result.status = "broken"
         result.findings = [_no_route(store, t, g)]
         return result
-    svc, sport = _ingress_hop(store, r, result, live, certs) if r is not None else (None, None)
+    svc, sport = _ingress_hop(store, r, result, live, certs, via) if r is not None else (None, None)
     if svc is not None and sport is not None:
         start = len(result.hops)
         backends = _service_hops(store, svc, sport, result)
@@ -115,7 +129,7 @@ def trace(store: ClusterStore, target: str | Target, *, live: bool, controllers:
             _policy_hop(store, svc, backends, result, start, lambda: find_controllers(store, cls, controllers),
                         ingress_entry(cls, svc))
     ingress_hops = len(result.hops)  # the Ingress path, then the Gateway path: alternative entry points
-    gateway_status = _gateway_hops(store, g, result, live, controllers, certs) \
+    gateway_status = _gateway_hops(store, g, result, live, controllers, certs, via) \
         if g is not None and _serves(g) else None
     result.findings.sort(key=sort_key)
     result.status = _combine([s for s in (_overall(result.hops[:ingress_hops]) if r is not None else None,
@@ -161,8 +175,8 @@ def _no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> 
                    host=t.host, path=t.path, closest_hosts=close[:4], paths=paths)
 
 
-def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool, certs: CertificateBook | None
-                 ) -> tuple[Service | None, ServicePort | None]:
+def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool, certs: CertificateBook | None,
+                 via: Via | None = None) -> tuple[Service | None, ServicePort | None]:
     ing: Ingress = r.ingress  # type: ignore[assignment]
     ns = ing.meta.namespace
     reasons, findings = [], []
@@ -193,6 +207,8 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool,
                      if f.details.get("path") == r.ipath.path and f.details.get("host") == r.rule_host]
     backend = r.backend
     assert backend is not None  # route() always sets one
+    if via is not None and backend.service:
+        backend = replace(backend, service=via.service)
     label = "defaultBackend" if r.ipath is None else f"{r.rule_host or '*'}{r.ipath.path}"
     backend_problems = backend_findings(store, ing, backend, [label])
     findings += backend_problems
@@ -255,7 +271,11 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
         status = WARNING  # a named targetPort only some pods lack: the others still serve
     result.findings += findings
     result.hops.append(Hop("Service", ns, name, status, reasons + [f.message for f in findings], SERVICE, extra))
+    hop = result.hops[-1]
     _endpoint_hops(store, svc, backends, result)
+    revs = revisions(store, backends.pods)
+    if revs:  # a rollout: old and new pods side by side
+        hop.extra["revisions"] = [r.to_dict() for r in revs]
     return backends
 
 
@@ -362,7 +382,8 @@ def _unattached_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, 
 
 
 def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, live: bool,
-                  hint: ControllerHint | None = None, book: CertificateBook | None = None) -> str:
+                  hint: ControllerHint | None = None, book: CertificateBook | None = None, via: Via | None = None
+                  ) -> str:
     """Gateway (listener) -> HTTPRoute (rule) -> each backendRef's Service and what backs it. Returns
     this entry point's status: broken when every backend that carries weight fails, degraded when some do."""
     c, gw, x = g.choice, g.gateway, g.listener
@@ -385,6 +406,7 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
         order = (OK, WARNING, ERROR)
         hop.status = max(hop.status, _worst(problems), key=order.index)
     route, rule = c.route, c.rule
+    refs = via.swap(rule.backends) if via is not None else rule.backends
     how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
         else f"wildcard {c.hostname}"
     reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {g.path}", *g.notes]
@@ -408,14 +430,14 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
                                "filters": list(rule.filters), "backends": [
                                    {"kind": b.kind, "namespace": b.namespace, "name": b.name, "port": b.port,
                                     "weight": b.weight, "share": round(s, 4)}
-                                   for b, s in zip(rule.backends, shares, strict=True)]}))
+                                   for b, s in zip(refs, shares, strict=True)]}))
     entry = _overall(result.hops[first:])
     if not rule.backends:
         return entry
     weighted = []
-    for ref, share in zip(rule.backends, shares, strict=True):
+    for ref, share in zip(refs, shares, strict=True):
         start = len(result.hops)
-        _backend_ref_hops(store, c, ref, share, len(rule.backends) > 1, result,
+        _backend_ref_hops(store, c, ref, share, len(refs) > 1, result,
                           lambda: find_gateway_pods(store, gw, hint), ("Gateway", *gw.meta.key), live=live)
         if share > 0:
             weighted.append(_overall(result.hops[start:]))
