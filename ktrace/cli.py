@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Trace a request for TARGET (host, host/path or URL) hop by hop.")
     p.add_argument("target", help="host, host/path or http(s)://host[:port]/path")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument("--via", metavar="SERVICE",
+                   help="preview: trace as if the matched rule's backend were SERVICE (same namespace, same port "
+                   "reference) and show the difference against today's path; nothing is changed in the cluster")
+    p.add_argument("--backend", metavar="NAME",
+                   help="with --via on a Gateway rule with several backendRefs: the backendRef to replace")
     _ignore_option(p)
     _analysis_options(p)
     _source_options(p, suppress=True)

@@ -95,8 +95,12 @@ def run_trace(args: Any) -> int:
     target = parse_target(args.target)
     ignored = parse_codes(getattr(args, "ignore", None))
     hint = _controller_hint(args)
+    if getattr(args, "backend", None) and not getattr(args, "via", None):
+        raise UsageError("--backend names the backendRef that --via replaces: give --via SERVICE too")
     source, store = _load(args)
     try:
+        if getattr(args, "via", None):
+            return _run_preview(args, source, store, ignored, hint)
         path = trace(store, target, live=source.live, controllers=hint, certs=_certificates(args, source))
     finally:
         source.close()
@@ -114,6 +118,27 @@ def run_trace(args: Any) -> int:
         console = _console()
         console.print(trace_view(path, _ascii_only(console), console.width))
     return _trace_exit(path)
+
+
+def _run_preview(args: Any, source: Source, store: ClusterStore, ignored: set[str],
+                 hint: ControllerHint | None) -> int:
+    """`trace TARGET --via SERVICE`: the would-be path and its difference against today's; the exit
+    code is the would-be path's."""
+    from ktrace.preview import preview
+
+    p = preview(store, args.target, args.via, live=source.live, backend=getattr(args, "backend", None),
+                controllers=hint, certs=_certificates(args, source))
+    p.would_be.findings = suppress(p.would_be.findings, store, ignored)
+    p.appear = suppress(p.appear, store, ignored)
+    p.disappear = suppress(p.disappear, store, ignored)
+    if getattr(args, "output", "text") == "json":
+        _write_json(p.to_dict())
+    else:
+        from ktrace.render import preview_view
+
+        console = _console()
+        console.print(preview_view(p, _ascii_only(console), console.width))
+    return _trace_exit(p.would_be)
 
 
 def check_document(findings: list[Finding], source: Source, store: ClusterStore) -> dict:

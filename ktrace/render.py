@@ -18,6 +18,7 @@ from rich.tree import Tree
 
 from ktrace.checks.service import selector_text
 from ktrace.findings import Finding
+from ktrace.preview import Preview
 from ktrace.trace import ENDPOINTS, INGRESS, PODS, SERVICE, Hop, RequestPath
 
 SYMBOLS = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?", "info": "i",
@@ -201,6 +202,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
+        if hop.extra.get("revisions"):
+            node.add(revisions_text(hop.extra["revisions"], ascii_only))
         if details and hop.level < PODS:
             _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []), ascii_only)
         else:
@@ -216,6 +219,53 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
     if hidden:
         parent.add(Text(f"... and {hidden} more ready pod(s)", style="dim"))
     return root
+
+
+def revisions_text(revisions: list[dict], ascii_only: bool = False) -> Text:
+    """A rollout on the path: one line per revision (current first) with its version, ready count
+    and whether it receives traffic."""
+    out = Text(clean(f"rollout of Deployment {revisions[0]['deployment']}: {len(revisions)} revisions"), style="bold")
+    for r in revisions:
+        role = {True: "current", False: "old"}.get(r.get("current"), "revision")
+        gone = f", {r['terminating']} terminating" if r.get("terminating") else ""
+        traffic = "receives traffic" if r.get("receivesTraffic") else "no traffic"
+        out.append("\n")
+        out.append_text(badge("ok" if r.get("receivesTraffic") else "warning", ascii_only))
+        out.append(clean(f"  {role} {r['podTemplateHash']}  {r.get('version') or '?'}  {r['ready']}/{r['pods']} "
+                         f"ready{gone}, {traffic}"))
+    return out
+
+
+def preview_view(p: Preview, ascii_only: bool = False, width: int = 80, *, details: bool = False) -> RenderableType:
+    """A preview: what it replaces, the would-be path, then the difference against today's path."""
+    arrow = "->" if ascii_only else "→"
+    head = Text("preview ", style="bold")
+    head.append(clean(f"{p.today.target}: {', '.join(f'{r.entry} {r.service}' for r in p.replaced)} {arrow} "
+                      f"{p.candidate}  (nothing is changed in the cluster)"))
+    parts: list[RenderableType] = [head, Text("would-be path:", style="bold")]
+    tree = path_tree(p.would_be, ascii_only, details=details)
+    parts.append(AsciiGuides(tree) if ascii_only else tree)
+    diff = Text("difference against today's path ", style="bold")
+    diff.append_text(badge(p.today.status, ascii_only))
+    diff.append(f" {arrow} ")
+    diff.append_text(badge(p.would_be.status, ascii_only))
+    rows = [("pods that stop receiving traffic", p.stop), ("pods that start receiving traffic", p.start),
+            ("pods receiving traffic either way", p.keep), ("port mapping today", p.ports_before),
+            ("port mapping then", p.ports_after)]
+    for title, items in rows:
+        diff.append(f"\n  {title}: ")
+        diff.append(clean(", ".join(i.rpartition("/")[2] if title.startswith("pods") else i for i in items))
+                    if items else "none", style="" if items else "dim")
+    gone = ", ".join(f"{f.code} ({f.kind} {f.name})" for f in p.disappear)
+    diff.append("\n  findings that disappear: ")
+    diff.append(clean(gone) if gone else "none", style="" if gone else "dim")
+    diff.append(f"\n  findings that appear: {len(p.appear) or 'none'}", style="" if p.appear else "dim")
+    parts.append(diff)
+    if p.appear:
+        lines = finding_lines(p.appear, ascii_only, width=width)
+        lines.rstrip()
+        parts.append(lines)
+    return Group(*parts)
 
 
 def _indented(text: str, width: int, style: str = "") -> Text:
@@ -278,9 +328,13 @@ class AsciiGuides:
 
 def trace_text(path: RequestPath, width: int = 100, ascii_only: bool = False) -> str:
     """The trace as plain text (no ANSI): what `y` copies to the clipboard."""
+    return plain_text(trace_view(path, ascii_only, width), width, ascii_only)
+
+
+def plain_text(view: RenderableType, width: int = 100, ascii_only: bool = False) -> str:
+    """A renderable as plain text (no ANSI), trailing spaces dropped."""
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, no_color=True,
                       emoji=False, highlight=False, legacy_windows=False)
-    view = trace_view(path, ascii_only, width)
     console.print(AsciiGuides(view) if ascii_only else view)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"

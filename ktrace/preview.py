@@ -1,0 +1,217 @@
+"""Preview a switch before making it: the path as it would be if the matched rule's backend were
+another Service of the same namespace (same port reference), the difference against today's path,
+and the Services worth previewing, ranked. Pure: traces the store twice, never writes anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ktrace.certs import CertificateBook
+from ktrace.checks.networkpolicy import ControllerHint
+from ktrace.errors import UsageError
+from ktrace.findings import Finding
+from ktrace.gateway import gateway_route
+from ktrace.netpol import BLOCKED
+from ktrace.rollout import VERSION_LABELS
+from ktrace.routing import route
+from ktrace.store import ClusterStore
+from ktrace.targets import Target, as_target
+from ktrace.trace import PODS, SERVICE, RequestPath, Via, trace
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """One backend the preview replaces: where (`Ingress ns/name` or `HTTPRoute ns/name rule N`)."""
+    entry: str
+    namespace: str
+    service: str
+
+
+@dataclass
+class Preview:
+    today: RequestPath
+    would_be: RequestPath
+    candidate: str
+    replaced: list[Replaced]
+    stop: list[str] = field(default_factory=list)  # pods (ns/name) that would stop receiving traffic
+    start: list[str] = field(default_factory=list)  # pods that would start receiving traffic
+    keep: list[str] = field(default_factory=list)  # pods receiving traffic either way
+    ports_before: list[str] = field(default_factory=list)  # port mappings that go away
+    ports_after: list[str] = field(default_factory=list)  # port mappings that come
+    appear: list[Finding] = field(default_factory=list)
+    disappear: list[Finding] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return self.replaced[0].namespace
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.today.target, "candidate": self.candidate, "namespace": self.namespace,
+            "replaces": [{"entry": r.entry, "service": r.service} for r in self.replaced],
+            "status": self.would_be.status, "todayStatus": self.today.status,
+            "path": self.would_be.to_dict(),
+            "diff": {"podsStop": self.stop, "podsStart": self.start, "podsKeep": self.keep,
+                     "portsBefore": self.ports_before, "portsAfter": self.ports_after,
+                     "findingsAppear": [f.to_dict() for f in self.appear],
+                     "findingsDisappear": [f.to_dict() for f in self.disappear]},
+        }
+
+
+def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: str | None = None) -> list[Replaced]:
+    """The Service backends of the rules that serve `t` which a preview replaces. Raises UsageError
+    when there is nothing to replace or the choice is ambiguous."""
+    out: list[Replaced] = []
+    r = route(store, t.host, t.path)
+    if r is not None and r.ingress is not None and r.backend is not None:
+        ing = r.ingress
+        if not r.backend.service:
+            raise UsageError(f"Ingress {ing.meta.namespace}/{ing.meta.name} sends {t} to a resource backend "
+                             f"({r.backend.label()}), not a Service: nothing to preview")
+        out.append(Replaced(f"Ingress {ing.meta.namespace}/{ing.meta.name}", ing.meta.namespace, r.backend.service))
+    g = gateway_route(store, t, live=live)
+    if g is not None and g.choice is not None:
+        c = g.choice
+        where = f"HTTPRoute {c.route.meta.namespace}/{c.route.meta.name} rule {c.index + 1}"
+        refs = [b for b in c.rule.backends if b.is_service]
+        names = [b.name for b in refs]
+        if backend is not None:
+            refs = [b for b in refs if b.name == backend]
+            if not refs:
+                raise UsageError(f"--backend {backend}: {where} has no backendRef of that name "
+                                 f"(it has: {', '.join(names) or 'none'})")
+        elif len(refs) > 1:
+            raise UsageError(f"{where} has several backendRefs ({', '.join(names)}): name the one to replace "
+                             "with --backend NAME")
+        out += [Replaced(where, b.namespace, b.name) for b in refs[:1]]
+    if not out:
+        raise UsageError(f"nothing to preview: no Ingress rule or HTTPRoute rule with a Service backend serves {t}")
+    return out
+
+
+def check_candidate(store: ClusterStore, candidate: str, replaced: list[Replaced]) -> str:
+    """The candidate's name, once it is known to exist where every replaced backend resolves.
+    `NS/NAME` is accepted only for that namespace: backends never cross namespaces."""
+    ns_given, _, name = candidate.rpartition("/")
+    if not name:
+        raise UsageError("--via needs a Service name")
+    for ns in dict.fromkeys(r.namespace for r in replaced):
+        if ns_given and ns_given != ns:
+            raise UsageError(f"--via {candidate}: the backend resolves in namespace {ns} (the route's own); "
+                             f"backends never cross namespaces: create the Service in {ns} to switch to it")
+        if store.service(ns, name) is not None:
+            continue
+        if "Service" in store.unreadable:
+            raise UsageError(f"--via {candidate}: Services could not be read in namespace {ns}")
+        close = difflib.get_close_matches(name, [s.meta.name for s in store.services(ns)], n=4, cutoff=0.5)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        elsewhere = sorted(store.namespaces_with("Service", name) - {ns})
+        if elsewhere:
+            hint += (f"; a Service {name} exists in {', '.join(elsewhere[:3])}, but backends never cross "
+                     "namespaces")
+        raise UsageError(f"--via {candidate}: no Service {name} in namespace {ns}{hint}")
+    return name
+
+
+def _receiving(path: RequestPath) -> dict[str, bool | None]:
+    """Pods on the path -> whether they receive traffic (None: readiness unknown offline)."""
+    out: dict[str, bool | None] = {}
+    for h in path.hops:
+        if h.kind == "Pod" and h.level == PODS:
+            ready = h.extra.get("ready")
+            blocked = h.extra.get("networkPolicy") == BLOCKED
+            out[f"{h.namespace}/{h.name}"] = False if blocked else ready
+    return out
+
+
+def _port_mappings(path: RequestPath) -> list[str]:
+    """`svc :80 (http) -> targetPort http -> container :8080` for each Service on the path."""
+    out: list[str] = []
+    svc: dict[str, Any] | None = None
+    ports: set[str] = set()
+
+    def flush() -> None:
+        if svc is not None:
+            name = f" ({svc['portName']})" if svc.get("portName") else ""
+            pods = f" -> container :{','.join(sorted(ports))}" if ports else ""
+            out.append(f"{svc['name']} :{svc.get('port')}{name} -> targetPort {svc.get('targetPort')}{pods}")
+
+    for h in path.hops:
+        if h.level <= SERVICE:
+            flush()
+            svc = {"name": h.name, **h.extra} if h.kind == "Service" and h.level == SERVICE else None
+            ports = set()
+        elif h.kind == "Pod" and h.extra.get("containerPort"):
+            ports.add(str(h.extra["containerPort"]))
+    flush()
+    return out
+
+
+def _finding_key(f: Finding) -> tuple[str, str, str, str]:
+    return (f.code, f.kind, f.namespace, f.name)
+
+
+def _minus(a: Iterable[Finding], b: Iterable[Finding]) -> list[Finding]:
+    keys = {_finding_key(f) for f in b}
+    return [f for f in a if _finding_key(f) not in keys]
+
+
+def preview(store: ClusterStore, target: str | Target, candidate: str, *, live: bool, backend: str | None = None,
+            controllers: ControllerHint | None = None, certs: CertificateBook | None = None) -> Preview:
+    """The would-be path of `target` with `candidate` as the matched rule's backend, and its diff."""
+    t = as_target(target)
+    replaced = replaced_backends(store, t, live=live, backend=backend)
+    name = check_candidate(store, candidate, replaced)
+    gateway_backend = next((r.service for r in replaced if r.entry.startswith("HTTPRoute")), None)
+    today = trace(store, t, live=live, controllers=controllers, certs=certs)
+    would = trace(store, t, live=live, controllers=controllers, certs=certs, via=Via(name, gateway_backend))
+    before, after = _receiving(today), _receiving(would)
+    p = Preview(today, would, name, replaced)
+    # Readiness unknown (offline pod templates) counts as receiving: the pod is on the path.
+    gets = {k for k, v in before.items() if v is not False}
+    will = {k for k, v in after.items() if v is not False}
+    p.stop, p.start, p.keep = sorted(gets - will), sorted(will - gets), sorted(gets & will)
+    old_ports, new_ports = _port_mappings(today), _port_mappings(would)
+    p.ports_before = [m for m in old_ports if m not in new_ports]
+    p.ports_after = [m for m in new_ports if m not in old_ports]
+    p.appear = _minus(would.findings, today.findings)
+    p.disappear = _minus(today.findings, would.findings)
+    return p
+
+
+def pods_of(path: RequestPath) -> list[str]:
+    """The pods on a path (for listing the candidate's pods)."""
+    return [h.name for h in path.hops if h.kind == "Pod" and h.level == PODS]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    sibling: bool  # looks like another version of today's backend
+    why: str  # e.g. "version=blue (today green)"
+
+
+def candidates(store: ClusterStore, namespace: str, current: str) -> list[Candidate]:
+    """Services of `namespace` to preview instead of `current`: first those that share selector
+    labels with it and differ in a version-like label, then the rest, each group by name."""
+    today = store.service(namespace, current)
+    mine = dict(today.selector or {}) if today is not None else {}
+    out = []
+    for svc in store.services(namespace):
+        if svc.meta.name == current:
+            continue
+        theirs = dict(svc.selector or {})
+        shared = [k for k, v in theirs.items() if mine.get(k) == v]
+        differ = [k for k in VERSION_LABELS if k in theirs and k in mine and theirs[k] != mine[k]]
+        if shared and differ:
+            k = differ[0]
+            out.append(Candidate(svc.meta.name, True, f"{k}={theirs[k]} (today {mine[k]})"))
+        else:
+            out.append(Candidate(svc.meta.name, False, f"selector {', '.join(f'{k}={v}' for k, v in theirs.items())}"
+                                 if theirs else "no selector"))
+    return sorted(out, key=lambda c: (not c.sibling, c.name))
+
