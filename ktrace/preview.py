@@ -138,7 +138,8 @@ def _port_mappings(path: RequestPath) -> list[str]:
         if svc is not None:
             name = f" ({svc['portName']})" if svc.get("portName") else ""
             pods = f" -> container :{','.join(sorted(ports))}" if ports else ""
-            out.append(f"{svc['name']} :{svc.get('port')}{name} -> targetPort {svc.get('targetPort')}{pods}")
+            target = f"targetPort {svc['targetPort']}" if svc.get("targetPort") is not None else "no such port"
+            out.append(f"{svc['name']} :{svc.get('port')}{name} -> {target}{pods}")
 
     for h in path.hops:
         if h.level <= SERVICE:
