@@ -122,7 +122,9 @@ async def test_enter_on_a_service_or_pod_shows_what_reaches_it() -> None:
         await pilot.press("enter")
         text = text_of(app.path_panel.query_one("#path-body"))
         assert "shop.demo.example/ -> Service shop-green" in text
-        assert marked(app, "rules") == {("shop.demo.example", "/", "shop", "shop")}
+        shop_green_rules = {("shop.demo.example", "/", "shop", "shop"),
+                            ("store.demo.example", "/", "shop", "store", "HTTPRoute")}  # the Ingress and the HTTPRoute
+        assert marked(app, "rules") == shop_green_rules
         pod = next(p for p in app.store.pods("shop") if p.meta.labels.get("version") == "green")
         pods = app.table("pods")
         pods.focus()
@@ -130,7 +132,7 @@ async def test_enter_on_a_service_or_pod_shows_what_reaches_it() -> None:
         await pilot.press("enter")
         assert marked(app, "services") == {("shop", "shop-green")}
         assert marked(app, "pods") == {pod.meta.key}
-        assert marked(app, "rules") == {("shop.demo.example", "/", "shop", "shop")}
+        assert marked(app, "rules") == shop_green_rules
 
 
 async def test_filter_the_focused_pane_and_namespace_scope() -> None:

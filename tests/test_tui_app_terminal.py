@@ -82,7 +82,7 @@ def start(terminals: list[Terminal], *argv: str, env: dict[str, str] | None = No
 
 def test_draws_survives_an_invalid_byte_and_quits(terminals: list[Terminal]) -> None:
     t = start(terminals, "-f", SCENARIO, "--host", "shop.example.com")
-    assert b"Ingress rules" in t.output and "✓".encode() in t.output
+    assert b"Routes" in t.output and "✓".encode() in t.output
     t.send(b"\xff\xfej")  # not UTF-8: must not end the app
     t.pump(0.5)
     assert t.status is None

@@ -32,8 +32,8 @@ def test_rule_rows_one_per_host_and_path_with_class_and_tls(store: ClusterStore)
     asp = rows[("aspnetapp.demo.example", "/")]
     assert asp.ref == ("Ingress", "aspnet", "aspnetapp")
     assert dict(zip(R.RULE_COLUMNS, asp.cells, strict=True)) == {
-        "HOST": "aspnetapp.demo.example", "PATH": "/", "BACKEND": "aspnetapp:80", "INGRESS": "aspnet/aspnetapp",
-        "CLASS": "nginx", "TLS": "tls"}
+        "VIA": "ing", "HOST": "aspnetapp.demo.example", "PATH": "/", "BACKEND": "aspnetapp:80",
+        "OBJECT": "aspnet/aspnetapp", "ENTRY": "nginx", "TLS": "tls"}
     assert rows[("pay.demo.example", "/api")].cells[R.RULE_COLUMNS.index("TLS")] == ""
 
 

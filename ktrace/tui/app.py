@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ktrace.checks import run_checks
 from ktrace.errors import KtraceError
 from ktrace.findings import Finding, sort_key
+from ktrace.gateway import hostname_matches
 from ktrace.kinds import BY_KIND
 from ktrace.loader import ManifestError
 from ktrace.render import clean, trace_text
@@ -51,9 +52,10 @@ from ktrace.tui.table import Key, KeyedTable
 from ktrace.tui.terminal import replace_invalid_input
 
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
-PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Ingress rules", R.RULE_COLUMNS),
+PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
 _RANK = {"error": 2, "warning": 1}
+ROUTE_KINDS = {"Ingress", "HTTPRoute", "Gateway"}  # the kinds the routes pane's rows are built from
 KEYMAP_ENV = "KTRACE_KEYMAP"  # "app.quit=ctrl+q;table.down=down,j": other keys for binding ids
 
 
@@ -291,13 +293,16 @@ class KtraceApp(App[int]):
                 else:
                     upserts.append(R.pod_row(pod))  # type: ignore[arg-type]
             pods.update(upserts, removed)
-        if "Ingress" in relisted:
+        if relisted & ROUTE_KINDS:
             rules.set_rows(R.rule_rows(store))
-        elif "Ingress" in kinds:
-            changed_ing = {(ns, name) for kind, _, ns, name in changes if kind == "Ingress"}
-            stale = [r.key for r in rules.rows() if (r.ref[1], r.ref[2]) in changed_ing]
-            fresh = [row for ns, name in changed_ing if (ing := store.get("Ingress", ns, name)) is not None
-                     for row in R.ingress_rows(ing)]  # type: ignore[arg-type]
+        elif kinds & ROUTE_KINDS:
+            # A Gateway's listeners change its routes' TLS column: redo every HTTPRoute row (few) then.
+            changed = {(kind, ns, name) for kind, _, ns, name in changes if kind in ("Ingress", "HTTPRoute")}
+            if "Gateway" in kinds:
+                changed |= {("HTTPRoute", *r.meta.key) for r in store.objects("HTTPRoute")}
+            stale = [r.key for r in rules.rows() if r.ref in changed]
+            fresh = [row for kind, ns, name in changed if (obj := store.get(kind, ns, name)) is not None
+                     for row in (R.ingress_rows(obj) if kind == "Ingress" else R.httproute_rows(store, obj))]  # type: ignore[arg-type]
             fresh_keys = {r.key for r in fresh}
             rules.update(fresh, [k for k in stale if k not in fresh_keys])
         # Service rows count ready endpoints: pods and slices change them too; recount by namespace.
@@ -380,8 +385,8 @@ class KtraceApp(App[int]):
             self.path_panel.show_reverse(f"{kind} {ns}/{name} is gone", [])
             return
         services = [obj] if kind == "Service" else store.services_selecting(obj)  # type: ignore[arg-type]
-        lines = [f"{host or '*'}{path} -> Service {svc.meta.name}"
-                 for svc in services for host, path in rules_to_service(store, ns, svc.meta.name)]
+        lines = [f"{row.key[0] or '*'}{row.key[1]} -> Service {svc.meta.name} ({row.ref[0]} {row.ref[1]}/{row.ref[2]})"
+                 for svc in services for row in self._rows_reaching(store, svc)]
         if kind == "Pod" and not services:
             lines = ["no Service selects this pod"]
         self.path_panel.show_reverse(f"Reaching {kind} {ns}/{name}:", lines)
@@ -397,7 +402,10 @@ class KtraceApp(App[int]):
                     path = hop.extra.get("path") or "/"
                     if hop.extra.get("pathType") == "ImplementationSpecific":
                         path = path.rstrip("*") or "/"
-                    keys["rules"].add(R.rule_key(hop.extra.get("host") or "", path, hop.namespace, hop.name))
+                    if hop.kind == "HTTPRoute":
+                        keys["rules"].update(self._route_row_keys(hop))
+                    elif hop.kind == "Ingress":
+                        keys["rules"].add(R.rule_key(hop.extra.get("host") or "", path, hop.namespace, hop.name))
                 elif hop.level == SERVICE and hop.kind == "Service":
                     keys["services"].add((hop.namespace, hop.name))
                 elif hop.level == PODS:
@@ -412,10 +420,29 @@ class KtraceApp(App[int]):
         services = [] if obj is None else [obj] if kind == "Service" else store.services_selecting(obj)  # type: ignore[arg-type]
         for svc in services:
             keys["services"].add(svc.meta.key)
-            reach = set(rules_to_service(store, ns, svc.meta.name))
-            keys["rules"].update(r.key for r in self.table("rules").rows()
-                                 if r.namespace == ns and (r.key[0], r.key[1]) in reach)
+            keys["rules"].update(r.key for r in self._rows_reaching(store, svc))
         return keys
+
+    def _rows_reaching(self, store: ClusterStore, svc: Any) -> list[R.Row]:
+        """The routes pane's rows whose rules send traffic to a Service: Ingresses of its namespace, HTTPRoutes of
+        any namespace with a backendRef to it."""
+        ns, name = svc.meta.key
+        reach = set(rules_to_service(store, ns, name))
+        routes = {("HTTPRoute", *r.meta.key) for r in store.routes_for_service(ns, name)}
+        return [r for r in self.table("rules").rows() if (r.key[0], r.key[1]) in reach
+                and (r.ref in routes if r.ref[0] == "HTTPRoute" else r.namespace == ns)]
+
+    def _route_row_keys(self, hop: Any) -> list[Key]:
+        """The rows of an HTTPRoute hop: the traced match (the hostname that took the host, "" when the route lists
+        none); for a route that attaches nowhere, its rows for the traced host."""
+        route = self.store.get("HTTPRoute", hop.namespace, hop.name) if self.store is not None else None
+        if route is None or self.path is None:
+            return []
+        rows = R.httproute_rows(self.store, route)  # type: ignore[arg-type]
+        if hop.extra.get("path") is not None:
+            host = (hop.extra.get("hostname") or "") if route.hostnames else ""  # type: ignore[attr-defined]
+            return [r.key for r in rows if r.key[:2] == (host, hop.extra["path"])]
+        return [r.key for r in rows if hostname_matches(r.key[0], self.path.host)]
 
     def _mark_path(self) -> None:
         keys = self._path_keys()
@@ -439,6 +466,10 @@ class KtraceApp(App[int]):
                 problems = {r.key: by_namespace[r.namespace] for r in table.rows() if r.namespace in by_namespace}
             else:
                 problems = {r.key: worst[r.ref] for r in table.rows() if r.ref in worst}
+                for r in table.rows() if pane_id == "rules" else ():  # a route shows its Gateways' problems too
+                    for ref in r.also:
+                        if ref in worst and _RANK[worst[ref]] > _RANK.get(problems.get(r.key, ""), 0):
+                            problems[r.key] = worst[ref]
             table.set_marks(table.on_path, problems)
 
     # -- app methods the palette calls -----------------------------------------------------------
@@ -514,11 +545,13 @@ class KtraceApp(App[int]):
         if f.kind == "Host" or (f.kind == "Ingress" and f.details.get("host") is not None):
             host = f.details.get("host") if f.kind != "Host" else f.name
             self.select_target(Target(host or "", f.details.get("path") or "/"))
-        pane = {"Ingress": "rules", "Service": "services", "Pod": "pods", "Namespace": "namespaces"}.get(f.kind)
+        pane = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Service": "services", "Pod": "pods",
+                "Namespace": "namespaces"}.get(f.kind)
         if pane is None:
             return
         table = self.table(pane)
-        key = next((r.key for r in table.rows() if r.ref == (f.kind, f.namespace, f.name)), None)
+        ref = (f.kind, f.namespace, f.name)
+        key = next((r.key for r in table.rows() if r.ref == ref or ref in r.also), None)
         if key is None:
             return
         if table.row(key) is not None and key not in table.visible_keys:

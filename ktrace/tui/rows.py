@@ -12,12 +12,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ktrace.backends import service_backends
-from ktrace.model import Ingress, Pod, Service
+from ktrace.gateway import NOT_EVALUATED, backend_shares, hostname_matches
+from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, HTTPRoute, Ingress, Pod, RouteRule, Service
 from ktrace.render import clean
 from ktrace.store import ClusterStore
 
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
-RULE_COLUMNS = ("HOST", "PATH", "BACKEND", "INGRESS", "CLASS", "TLS")
+# One pane for every entry point: "ing" rows are Ingress rules, "gw" rows HTTPRoute matches (behind Gateways).
+# ENTRY is what takes the request first: the ingress class, or the route's parent Gateways.
+RULE_COLUMNS = ("VIA", "HOST", "PATH", "BACKEND", "OBJECT", "ENTRY", "TLS")
 # What matters most comes first: narrow panes cut columns at the right edge.
 SERVICE_COLUMNS = ("SERVICE", "READY", "TYPE", "PORTS", "NAMESPACE")
 POD_COLUMNS = ("POD", "READY", "STATUS", "RESTARTS", "IP", "NODE", "NAMESPACE")
@@ -32,12 +35,13 @@ class Row:
     namespace: str = ""  # "" for rows that belong to no namespace
     labels: Mapping[str, str] = field(default_factory=dict)
     text: str = ""  # lower-cased cells, what a substring filter searches
+    also: tuple[tuple[str, str, str], ...] = ()  # other objects whose problems the row shows (a route's Gateways)
 
 
 def _row(key: tuple[str, ...], ref: tuple[str, str, str], cells: tuple[object, ...], namespace: str = "",
-         labels: Mapping[str, str] | None = None) -> Row:
+         labels: Mapping[str, str] | None = None, also: tuple[tuple[str, str, str], ...] = ()) -> Row:
     shown = tuple(clean(c) for c in cells)
-    return Row(key, ref, shown, namespace, dict(labels or {}), " ".join(shown).lower())
+    return Row(key, ref, shown, namespace, dict(labels or {}), " ".join(shown).lower(), also)
 
 
 # -- namespaces ------------------------------------------------------------------------------------
@@ -57,7 +61,7 @@ def _keys(store: ClusterStore, kind: str) -> Iterator[tuple[str, str]]:
     return (r.meta.key for r in store.objects(kind))
 
 
-# -- ingress rules ---------------------------------------------------------------------------------
+# -- routes: Ingress rules and HTTPRoute matches ---------------------------------------------------
 
 def rule_key(host: str, path: str, namespace: str, ingress: str) -> tuple[str, str, str, str]:
     return (host, path, namespace, ingress)
@@ -71,14 +75,14 @@ def ingress_rows(ing: Ingress) -> list[Row]:
     rows = []
     if ing.default_backend is not None:
         rows.append(_row(rule_key("", "/", ns, name), ("Ingress", ns, name),
-                         ("*", "(default)", ing.default_backend.label(), f"{ns}/{name}", cls, ""), ns,
+                         ("ing", "*", "(default)", ing.default_backend.label(), f"{ns}/{name}", cls, ""), ns,
                          ing.meta.labels))
     for rule in ing.rules:
         tls = "tls" if rule.host and (rule.host in tls_hosts or _wildcard_covers(tls_hosts, rule.host)) else ""
         for p in rule.paths:
             path = (p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path) or "/"
             rows.append(_row(rule_key(rule.host, path, ns, name), ("Ingress", ns, name),
-                             (rule.host or "*", path, p.backend.label(), f"{ns}/{name}", cls, tls), ns,
+                             ("ing", rule.host or "*", path, p.backend.label(), f"{ns}/{name}", cls, tls), ns,
                              ing.meta.labels))
     return rows
 
@@ -88,8 +92,66 @@ def _wildcard_covers(tls_hosts: set[str], host: str) -> bool:
     return bool(rest) and f"*.{rest}" in tls_hosts
 
 
+def route_key(host: str, path: str, namespace: str, route: str) -> tuple[str, str, str, str, str]:
+    """The key of an HTTPRoute row: sorts next to the Ingress rules of the same host and path, never equal to one."""
+    return (host, path, namespace, route, "HTTPRoute")
+
+
+def httproute_rows(store: ClusterStore, route: HTTPRoute) -> list[Row]:
+    """One row per hostname + path match of an HTTPRoute ("" host: the route takes its listeners' hostnames).
+    Regular-expression paths name no path to trace and get no row. Several rules on one path (told apart by
+    headers, query or method): the row shows the rule a plain request takes, else the first."""
+    ns, name = route.meta.key
+    rules: dict[str, RouteRule] = {}
+    for rule in route.rules:
+        for m in rule.matches:
+            if m.path_type == NOT_EVALUATED:
+                continue
+            plain = not (m.headers or m.query or m.method)
+            if m.path not in rules or (plain and not _plain(rules[m.path], m.path)):
+                rules[m.path] = rule
+    gateways = [gw for p in route.parents if p.kind == "Gateway" and p.group == GATEWAY_GROUP
+                and (gw := store.get("Gateway", p.namespace, p.name)) is not None]
+    entry = ", ".join(dict.fromkeys(f"{p.namespace}/{p.name}" for p in route.parents)) or "(no parent)"
+    also = tuple(("Gateway", p.namespace, p.name) for p in route.parents if p.kind == "Gateway")  # their findings
+    rows = []
+    for host in route.hostnames or ("",):
+        tls = "tls" if any(_https_for(gw, host) for gw in gateways) else ""  # type: ignore[arg-type]
+        for path, rule in rules.items():
+            rows.append(_row(route_key(host, path, ns, name), ("HTTPRoute", ns, name),
+                             ("gw", host or "*", path, _backends_label(rule, ns), f"{ns}/{name}", entry, tls), ns,
+                             route.meta.labels, also))
+    return rows
+
+
+def _plain(rule: RouteRule, path: str) -> bool:
+    return any(m.path == path and not (m.headers or m.query or m.method) for m in rule.matches)
+
+
+def _https_for(gw: Gateway, host: str) -> bool:
+    return any(x.protocol == "HTTPS" and (not host or hostname_matches(x.hostname, host)) for x in gw.listeners)
+
+
+def _backends_label(rule: RouteRule, namespace: str) -> str:
+    """The rule's backendRefs; a split shows each one's share of the requests: `shop-green 90%, shop-blue 10%`."""
+    if not rule.backends:
+        return "(redirect)" if "RequestRedirect" in rule.filters else "(none)"
+
+    def name(b: BackendRef) -> str:
+        what = b.name if b.is_service else f"{b.kind}/{b.name}"
+        return what if b.namespace == namespace else f"{b.namespace}/{what}"
+
+    if len(rule.backends) == 1:
+        b = rule.backends[0]
+        return name(b) if b.port is None else f"{name(b)}:{b.port}"
+    return ", ".join(f"{name(b)} {share:.0%}" for b, share in zip(rule.backends, backend_shares(rule), strict=True))
+
+
 def rule_rows(store: ClusterStore) -> list[Row]:
-    return [row for ing in store.ingresses() for row in ingress_rows(ing)]
+    """The routes pane: every Ingress rule and every HTTPRoute match."""
+    rows = [row for ing in store.ingresses() for row in ingress_rows(ing)]
+    rows += [row for route in store.objects("HTTPRoute") for row in httproute_rows(store, route)]  # type: ignore[arg-type]
+    return rows
 
 
 # -- services --------------------------------------------------------------------------------------
