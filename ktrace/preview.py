@@ -62,9 +62,11 @@ class Preview:
         }
 
 
-def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: str | None = None) -> list[Replaced]:
+def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: str | None = None,
+                      heaviest: bool = False) -> list[Replaced]:
     """The Service backends of the rules that serve `t` which a preview replaces. Raises UsageError
-    when there is nothing to replace or the choice is ambiguous."""
+    when there is nothing to replace or the choice is ambiguous (`heaviest`: take the backendRef
+    with the largest weight instead, as the TUI does)."""
     out: list[Replaced] = []
     r = route(store, t.host, t.path)
     if r is not None and r.ingress is not None and r.backend is not None:
@@ -84,6 +86,8 @@ def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: st
             if not refs:
                 raise UsageError(f"--backend {backend}: {where} has no backendRef of that name "
                                  f"(it has: {', '.join(names) or 'none'})")
+        elif len(refs) > 1 and heaviest:
+            refs = sorted(refs, key=lambda b: -b.weight)
         elif len(refs) > 1:
             raise UsageError(f"{where} has several backendRefs ({', '.join(names)}): name the one to replace "
                              "with --backend NAME")
@@ -162,10 +166,11 @@ def _minus(a: Iterable[Finding], b: Iterable[Finding]) -> list[Finding]:
 
 
 def preview(store: ClusterStore, target: str | Target, candidate: str, *, live: bool, backend: str | None = None,
-            controllers: ControllerHint | None = None, certs: CertificateBook | None = None) -> Preview:
+            controllers: ControllerHint | None = None, certs: CertificateBook | None = None,
+            heaviest: bool = False) -> Preview:
     """The would-be path of `target` with `candidate` as the matched rule's backend, and its diff."""
     t = as_target(target)
-    replaced = replaced_backends(store, t, live=live, backend=backend)
+    replaced = replaced_backends(store, t, live=live, backend=backend, heaviest=heaviest)
     name = check_candidate(store, candidate, replaced)
     gateway_backend = next((r.service for r in replaced if r.entry.startswith("HTTPRoute")), None)
     today = trace(store, t, live=live, controllers=controllers, certs=certs)

@@ -84,6 +84,7 @@ class KtraceApp(App[int]):
         Binding("f", "findings", "Findings", id="app.findings"),
         Binding("d", "detail", "Detail", id="app.detail"),
         Binding("y", "copy", "Copy trace", id="app.copy"),
+        Binding("p", "preview", "Preview switch", id="app.preview"),
         Binding("r", "relist", "Relist", id="app.relist"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -588,6 +589,27 @@ class KtraceApp(App[int]):
             with contextlib.suppress(ApiFailure, ValueError):
                 obj = orjson.loads(api.get_bytes(kind.path(record.meta.namespace, record.meta.name), []))
         self.call_from_thread(self.push_screen, DetailScreen(title, obj))
+
+    def action_preview(self) -> None:
+        """Preview switching the selected rule's backend to another Service (read-only)."""
+        from ktrace.errors import UsageError
+        from ktrace.preview import candidates, replaced_backends
+        from ktrace.tui.preview_screen import PreviewScreen
+
+        if self.target is None or self.path is None or self.store is None or self.source is None:
+            self.notify("select a rule first (Enter on a route), then p previews a switch", timeout=3)
+            return
+        try:
+            replaced = replaced_backends(self.store, self.target, live=self.source.live, heaviest=True)
+        except UsageError as e:
+            self.notify(str(e), timeout=4)
+            return
+        ranked = candidates(self.store, replaced[0].namespace, replaced[0].service)
+        if not ranked:
+            self.notify(f"no other Service in namespace {replaced[0].namespace} to switch to", timeout=3)
+            return
+        self.push_screen(PreviewScreen(self.store, self.target, self.path, replaced, ranked,
+                                       live=self.source.live, ascii_only=self.ascii_only))
 
     def action_copy(self) -> None:
         if self.path is None:

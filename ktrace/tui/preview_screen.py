@@ -1,0 +1,85 @@
+"""Preview a switch: the Services that could replace the selected rule's backend, ranked (other
+versions of today's backend first); the highlighted one's would-be path and its difference against
+today's path, next to today's path. Read-only: nothing is written to the cluster."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ktrace.errors import UsageError
+from ktrace.preview import Candidate, Replaced, preview
+from ktrace.render import AsciiGuides, clean, path_tree, preview_view
+from ktrace.store import ClusterStore
+from ktrace.targets import Target
+from ktrace.trace import RequestPath
+
+
+class PreviewScreen(Screen[None]):
+    DEFAULT_CSS = """
+    PreviewScreen { layout: vertical; }
+    PreviewScreen #preview-title { height: auto; padding: 0 1; text-style: bold; }
+    PreviewScreen #preview-candidates { height: auto; max-height: 8; margin: 0 1; }
+    PreviewScreen #preview-panes { height: 1fr; }
+    PreviewScreen .preview-scroll { width: 1fr; padding: 0 1; border: round $panel; }
+    PreviewScreen #preview-keys { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="preview.close"),
+        Binding("q", "close", "Close", show=False, id="preview.close_q"),
+        Binding("p", "close", "Close", show=False, id="preview.close_p"),
+    ]
+
+    def __init__(self, store: ClusterStore, target: Target, today: RequestPath, replaced: list[Replaced],
+                 candidates: list[Candidate], *, live: bool, ascii_only: bool = False) -> None:
+        super().__init__()
+        self.store, self.target, self.today, self.live = store, target, today, live
+        self.replaced, self.candidates, self.ascii_only = replaced, candidates, ascii_only
+        self.shown: str | None = None  # the candidate whose preview is drawn
+
+    def compose(self) -> ComposeResult:
+        what = ", ".join(f"{r.entry}: {r.service}" for r in self.replaced)
+        yield Static(clean(f"Preview a switch for {self.target}  ({what}; read-only, nothing is changed)"),
+                     id="preview-title")
+        yield OptionList(*[Option(Text(clean(f"{'*' if c.sibling else ' '} {c.name}  {c.why}")), id=c.name)
+                           for c in self.candidates], id="preview-candidates")
+        with Horizontal(id="preview-panes"):
+            with VerticalScroll(classes="preview-scroll", id="preview-today") as today:
+                today.border_title = "Today"
+                yield Static(self._tree(self.today), id="preview-today-body")
+            with VerticalScroll(classes="preview-scroll", id="preview-then") as then:
+                then.border_title = "Would be"
+                yield Static("Choose a Service (* another version of today's backend).", id="preview-body")
+        yield Static("up/down: candidate   Enter: preview   Esc/q/p: back", id="preview-keys")
+
+    def _tree(self, path: RequestPath) -> AsciiGuides | object:
+        tree = path_tree(path, self.ascii_only, details=True)
+        return AsciiGuides(tree) if self.ascii_only else tree
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.show_preview(event.option.id or "")
+
+    def show_preview(self, name: str) -> None:
+        backend = next((r.service for r in self.replaced if r.entry.startswith("HTTPRoute")), None)
+        body = self.query_one("#preview-body", Static)
+        try:
+            p = preview(self.store, self.target, name, live=self.live, backend=backend)
+        except UsageError as e:
+            body.update(Text(clean(str(e))))
+            return
+        self.shown = name
+        body.update(preview_view(p, self.ascii_only, details=True))
+        self.query_one("#preview-then", VerticalScroll).scroll_home(animate=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
