@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ascii", action="store_true",
                         help="ASCII symbols and borders in the interactive view (automatic when the terminal's "
                         "encoding is not UTF-8)")
+    parser.add_argument("--no-mouse", action="store_true",
+                        help="no mouse reporting in the interactive view (the terminal keeps selecting text)")
+    parser.add_argument("--low-bandwidth", action=argparse.BooleanOptionalAction, default=None,
+                        help="slow links: fewer frames per second, no animations, no mouse-motion reports "
+                        "(default: on when SSH_CONNECTION is set)")
     _source_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

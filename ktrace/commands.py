@@ -6,7 +6,6 @@ error finding, 2 usage or source errors (raised as KtraceError; cli.main prints 
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -206,17 +205,20 @@ def run_check(args: Any) -> int:
 
 
 def run_default(args: Any) -> int:
-    """The interactive view. It needs a terminal on stdin and stderr (Textual draws to stderr):
-    without one (`ssh host ktrace` without -t, a pipe) it would spin, so refuse in one line."""
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        print("ktrace: the interactive view needs a terminal (stdin and stderr); use `ssh -t`, or "
-              "`ktrace trace HOST` / `ktrace check` for plain output", file=sys.stderr)
+    """The interactive view. The terminal is checked first (no TTY, TERM=dumb: one line instead of a
+    spinning or garbled screen); Textual's import-time settings are chosen before it is imported."""
+    from ktrace.tui.session import apply_profile, choose_profile, leave_on_signals, refusal
+
+    why = refusal()
+    if why is not None:
+        print(f"ktrace: {why}", file=sys.stderr)
         return 2
     if getattr(args, "host", None):
         parse_target(args.host)  # a malformed --host is a usage error before the screen opens
-    # Read by Textual at import: a bounded frame rate keeps redraw traffic low on slow links.
-    os.environ.setdefault("TEXTUAL_FPS", "30")
+    leave_on_signals()
+    profile = choose_profile(args)
+    apply_profile(profile)
     from ktrace.tui.app import run
     from ktrace.tui.terminal import wants_ascii
 
-    return run(args, wants_ascii(args))
+    return run(args, wants_ascii(args), profile)

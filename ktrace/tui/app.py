@@ -47,6 +47,7 @@ from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath, trace
 from ktrace.tui import rows as R
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
+from ktrace.tui.session import Profile, mouse_driver
 from ktrace.tui.status_bar import StatusBar
 from ktrace.tui.table import Key, KeyedTable
 from ktrace.tui.terminal import replace_invalid_input
@@ -149,7 +150,7 @@ class KtraceApp(App[int]):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):  # the terminal went away: leave, do not spin
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self.exit, 128 + sig)  # the shell's code for "killed by sig"
         self.set_interval(1.0, self._show_watch_state)  # "stale since" must appear without any event
         self.load()
 
@@ -678,11 +679,13 @@ def parse_keymap(text: str) -> dict[str, str]:
     return out
 
 
-def run(args: argparse.Namespace, ascii_only: bool) -> int:
+def run(args: argparse.Namespace, ascii_only: bool, profile: Profile | None = None) -> int:
     if sys.platform != "win32":
         replace_invalid_input()
+    profile = profile or Profile(low_bandwidth=False, mouse=True, mouse_motion=True)
     app = KtraceApp(args, ascii_only=ascii_only)
-    result = app.run()
+    app.driver_class = mouse_driver(profile) or app.driver_class
+    result = app.run(mouse=profile.mouse)
     if result == 2 and app.error:
         print(f"ktrace: {app.error}", file=sys.stderr)
     return result if isinstance(result, int) else 0

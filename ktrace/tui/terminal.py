@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def wants_ascii(args: argparse.Namespace) -> bool:
@@ -13,9 +14,28 @@ def wants_ascii(args: argparse.Namespace) -> bool:
     locale is read from the environment: Python itself switches a C locale to UTF-8 (PEP 538),
     but the terminal behind it was set up for ASCII."""
     encoding = (getattr(sys.stderr, "encoding", None) or "").lower().replace("-", "")
-    ctype = next((os.environ[v] for v in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(v)), "C")
+    env = dict(os.environ)
+    if _coerced_ctype(env):
+        del env["LC_CTYPE"]
+    ctype = next((env[v] for v in ("LC_ALL", "LC_CTYPE", "LANG") if env.get(v)), "C")
     utf8_locale = "utf8" in ctype.lower().replace("-", "")
     return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf") or not utf8_locale
+
+
+_COERCION_TARGETS = ("C.UTF-8", "C.utf8", "UTF-8")
+
+
+def _coerced_ctype(env: dict[str, str]) -> bool:
+    """Whether LC_CTYPE was set by Python's start-up (PEP 538: a C or POSIX locale is coerced by
+    exporting LC_CTYPE=C.UTF-8), not by the user. On Linux the environment the process was started
+    with is still readable and tells."""
+    if env.get("LC_CTYPE") not in _COERCION_TARGETS:
+        return False
+    try:
+        launch = Path("/proc/self/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"LC_CTYPE={env['LC_CTYPE']}".encode() not in launch
 
 
 def replace_invalid_input() -> None:

@@ -1,0 +1,97 @@
+"""The interactive view's session on a terminal that may be a jump host's SSH session: whether the
+terminal can serve it at all, and the settings Textual reads once, at import (frame rate, animations,
+Esc delay), chosen before it is imported. Nothing here imports Textual except `mouse_driver()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+# Terminals that cannot address the cursor (or that nobody named): the full-screen view would be garbage.
+UNSERVED_TERMS = ("dumb", "unknown", "")
+PLAIN_OUTPUT = "`ktrace trace HOST` / `ktrace check` for plain output"
+# Frames per second: Textual's default is 60; every frame that changes costs bytes on the link.
+FPS = "30"
+LOW_BANDWIDTH_FPS = "8"
+# Textual waits this long after a bare Esc for the rest of an escape sequence (default 100 ms).
+ESCDELAY_MS = "25"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    low_bandwidth: bool
+    mouse: bool  # report clicks and the wheel at all (--no-mouse: no)
+    mouse_motion: bool  # report every movement (mode 1003): off on slow links
+
+
+def refusal(environ: MutableMapping[str, str] = os.environ, stdin: TextIO | None = None,
+            stderr: TextIO | None = None) -> str | None:
+    """Why this terminal cannot serve the interactive view (one line), or None when it can.
+    Textual reads keys from stdin and draws to stderr: without a TTY on both (`ssh host ktrace`
+    without -t, a pipe) it would spin."""
+    stdin, stderr = stdin or sys.stdin, stderr or sys.stderr
+    if not (_isatty(stdin) and _isatty(stderr)):
+        which = " and ".join(n for n, f in (("stdin", stdin), ("stderr", stderr)) if not _isatty(f))
+        return (f"the interactive view needs a terminal on stdin and stderr ({which}: not a terminal): "
+                f"use `ssh -t HOST ktrace`, "
+                f"or {PLAIN_OUTPUT}")
+    term = environ.get("TERM", "")
+    if term in UNSERVED_TERMS:
+        return (f"TERM={term or '(unset)'} cannot draw the interactive view (no cursor addressing): set TERM "
+                f"(e.g. xterm-256color), or use {PLAIN_OUTPUT}")
+    return None
+
+
+def leave_on_signals() -> None:
+    """SIGHUP and SIGTERM end ktrace from here on, also where a wrapper (nohup) set SIGHUP to be
+    ignored: until the app's own handlers take over (they restore the terminal), a hangup during
+    start-up must not leave it drawing to a terminal that is gone."""
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+
+
+def _isatty(f: Any) -> bool:
+    try:
+        return bool(f.isatty())
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+def choose_profile(args: argparse.Namespace, environ: MutableMapping[str, str] = os.environ) -> Profile:
+    """--low-bandwidth / --no-low-bandwidth, else on when SSH_CONNECTION says this is an SSH session."""
+    low = getattr(args, "low_bandwidth", None)
+    if low is None:
+        low = bool(environ.get("SSH_CONNECTION"))
+    mouse = not getattr(args, "no_mouse", False)
+    return Profile(low_bandwidth=low, mouse=mouse, mouse_motion=mouse and not low)
+
+
+def apply_profile(profile: Profile, environ: MutableMapping[str, str] = os.environ) -> None:
+    """Set what Textual reads at import; values the user exported are kept."""
+    environ.setdefault("ESCDELAY", ESCDELAY_MS)
+    environ.setdefault("TEXTUAL_FPS", LOW_BANDWIDTH_FPS if profile.low_bandwidth else FPS)
+    if profile.low_bandwidth:
+        environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+
+def mouse_driver(profile: Profile) -> Any:
+    """The driver class for the profile: None (Textual's own) unless mouse motion must stay off.
+    Mode 1003 reports every movement, a stream of escape sequences over the link; clicks and the
+    wheel (1000, with SGR coordinates 1006) are enough to use the panes."""
+    if not profile.mouse or profile.mouse_motion or sys.platform == "win32":
+        return None
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class ClicksOnlyDriver(LinuxDriver):
+        def _enable_mouse_support(self) -> None:
+            if self._mouse:
+                self.write("\x1b[?1000h\x1b[?1006h")
+                self.flush()
+
+    return ClicksOnlyDriver
