@@ -174,3 +174,27 @@ def test_gateway_path_snapshot(snap_compare, size: tuple[int, int]) -> None:
     from tests.test_tui_snapshots_main import app_for, loaded
 
     assert snap_compare(app_for("store.demo.example/"), terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.parametrize("check_certs", [False, True], ids=["default", "check-certs"])
+async def test_check_certs_marks_the_rule_of_an_expired_certificate_and_its_path_says_so(check_certs: bool) -> None:
+    """--check-certs in the TUI: the demo's status.demo.example certificate expired. The finding is about a Secret
+    (no pane): the rule using it carries the problem, the jump selects its path, the Ingress hop says why."""
+    status = ("status.demo.example", "/", "ops", "status")
+    app = KtraceApp(args(check_certs=check_certs), source_factory=lambda _: DemoSource(moving=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.store is not None)
+        rules = app.table("rules")
+        expired = [f for f in app.findings if f.code == "certificate-expired"]
+        if not check_certs:  # off by default: nothing read, nothing reported
+            assert not expired and status not in rules.problems
+            return
+        assert [(f.kind, f.namespace, f.name) for f in expired] == [("Secret", "ops", "status-tls")]
+        assert rules.problems[status] == "error"
+        app.jump_to_finding(expired[0])
+        await pilot.pause()
+        assert app.focused is rules and rules.cursor_key == status
+        assert app.path is not None and app.path.target == "status.demo.example/"
+        hop = app.path.hops[0]
+        assert hop.kind == "Ingress" and hop.status == "error" and any("expired" in r for r in hop.reasons)
+        assert marked(app, "rules") == {status}

@@ -30,7 +30,10 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ktrace.certs import CertificateBook
 from ktrace.checks import run_checks
+from ktrace.checks.networkpolicy import ControllerHint
+from ktrace.commands import _certificates, _controller_hint
 from ktrace.errors import KtraceError
 from ktrace.findings import Finding, sort_key
 from ktrace.gateway import hostname_matches
@@ -105,6 +108,8 @@ class KtraceApp(App[int]):
         self.namespace: str | None = getattr(args, "namespace", None)
         self.target: Target | None = parse_target(args.host) if getattr(args, "host", None) else None
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
+        self.hint: ControllerHint | None = None  # --controller-namespace/--controller-selector
+        self.certs: CertificateBook | None = None  # --check-certs
         self.path: RequestPath | None = None
         self.error: str | None = None
         self._pending: set[tuple[str, str, str, str]] = set()
@@ -201,8 +206,12 @@ class KtraceApp(App[int]):
         self.post_message(Loaded(source, store, rows, findings))
 
     def _check(self, source: Source, store: ClusterStore) -> list[Finding]:
-        found = suppress(source.notes + run_checks(store, live=source.live), store,
-                         parse_codes(getattr(self.args, "ignore", None)))
+        # The CLI's options, read as `trace` and `check` read them: who the controllers are, and --check-certs
+        # (a fresh book each time, so a renewed certificate is read again; traces then use its cache).
+        hint, certs = _controller_hint(self.args), _certificates(self.args, source)
+        found = run_checks(store, live=source.live, controllers=hint) + (certs.check(store) if certs else [])
+        self.hint, self.certs = hint, certs
+        found = suppress(source.notes + found, store, parse_codes(getattr(self.args, "ignore", None)))
         return sorted(found, key=sort_key)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -344,7 +353,7 @@ class KtraceApp(App[int]):
         if store is None or source is None:
             return
         if self.target is not None:
-            self.path = trace(store, self.target, live=source.live)
+            self.path = trace(store, self.target, live=source.live, controllers=self.hint, certs=self.certs)
             self.path_panel.show(self.path)
         elif self.reverse_of is not None:
             self._show_reverse(self.reverse_of)
@@ -547,8 +556,8 @@ class KtraceApp(App[int]):
         if f.kind == "Host" or (f.kind == "Ingress" and f.details.get("host") is not None):
             host = f.details.get("host") if f.kind != "Host" else f.name
             self.select_target(Target(host or "", f.details.get("path") or "/"))
-        pane = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Service": "services", "Pod": "pods",
-                "Namespace": "namespaces"}.get(f.kind)
+        pane = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Secret": "rules", "Service": "services",
+                "Pod": "pods", "Namespace": "namespaces"}.get(f.kind)
         if pane is None:
             return
         table = self.table(pane)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ktrace.backends import service_backends
 from ktrace.gateway import NOT_EVALUATED, backend_shares, hostname_matches
-from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, HTTPRoute, Ingress, Pod, RouteRule, Service
+from ktrace.model import GATEWAY_GROUP, BackendRef, HTTPRoute, Ingress, Listener, Pod, RouteRule, Service
 from ktrace.render import clean
 from ktrace.store import ClusterStore
 
@@ -35,7 +35,7 @@ class Row:
     namespace: str = ""  # "" for rows that belong to no namespace
     labels: Mapping[str, str] = field(default_factory=dict)
     text: str = ""  # lower-cased cells, what a substring filter searches
-    also: tuple[tuple[str, str, str], ...] = ()  # other objects whose problems the row shows (a route's Gateways)
+    also: tuple[tuple[str, str, str], ...] = ()  # other objects whose problems the row shows: Gateways, TLS Secrets
 
 
 def _row(key: tuple[str, ...], ref: tuple[str, str, str], cells: tuple[object, ...], namespace: str = "",
@@ -72,6 +72,10 @@ def ingress_rows(ing: Ingress) -> list[Row]:
     ns, name = ing.meta.key
     cls = ing.class_name or ing.class_annotation or "(default)"
     tls_hosts = {h for t in ing.tls for h in t.hosts}
+    # the TLS Secrets of each host: certificate findings (--check-certs) are about Secrets, which have no pane
+    secrets = {h: tuple(("Secret", ns, t.secret) for t in ing.tls
+                        if t.secret and h and (h in t.hosts or _wildcard_covers(set(t.hosts), h)))
+               for h in {r.host for r in ing.rules}} if ing.tls else {}
     rows = []
     if ing.default_backend is not None:
         rows.append(_row(rule_key("", "/", ns, name), ("Ingress", ns, name),
@@ -83,7 +87,7 @@ def ingress_rows(ing: Ingress) -> list[Row]:
             path = (p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path) or "/"
             rows.append(_row(rule_key(rule.host, path, ns, name), ("Ingress", ns, name),
                              ("ing", rule.host or "*", path, p.backend.label(), f"{ns}/{name}", cls, tls), ns,
-                             ing.meta.labels))
+                             ing.meta.labels, secrets.get(rule.host, ())))
     return rows
 
 
@@ -113,14 +117,16 @@ def httproute_rows(store: ClusterStore, route: HTTPRoute) -> list[Row]:
     gateways = [gw for p in route.parents if p.kind == "Gateway" and p.group == GATEWAY_GROUP
                 and (gw := store.get("Gateway", p.namespace, p.name)) is not None]
     entry = ", ".join(dict.fromkeys(f"{p.namespace}/{p.name}" for p in route.parents)) or "(no parent)"
-    also = tuple(("Gateway", p.namespace, p.name) for p in route.parents if p.kind == "Gateway")  # their findings
+    parents = tuple(("Gateway", p.namespace, p.name) for p in route.parents if p.kind == "Gateway")  # their findings
     rows = []
     for host in route.hostnames or ("",):
-        tls = "tls" if any(_https_for(gw, host) for gw in gateways) else ""  # type: ignore[arg-type]
+        https = [x for gw in gateways for x in gw.listeners if _https_for(x, host)]  # type: ignore[attr-defined]
+        certs = tuple(dict.fromkeys(("Secret", cns, cname) for x in https for kind, cns, cname in x.certificates
+                                    if kind == "Secret"))
         for path, rule in rules.items():
             rows.append(_row(route_key(host, path, ns, name), ("HTTPRoute", ns, name),
-                             ("gw", host or "*", path, _backends_label(rule, ns), f"{ns}/{name}", entry, tls), ns,
-                             route.meta.labels, also))
+                             ("gw", host or "*", path, _backends_label(rule, ns), f"{ns}/{name}", entry,
+                              "tls" if https else ""), ns, route.meta.labels, parents + certs))
     return rows
 
 
@@ -128,8 +134,8 @@ def _plain(rule: RouteRule, path: str) -> bool:
     return any(m.path == path and not (m.headers or m.query or m.method) for m in rule.matches)
 
 
-def _https_for(gw: Gateway, host: str) -> bool:
-    return any(x.protocol == "HTTPS" and (not host or hostname_matches(x.hostname, host)) for x in gw.listeners)
+def _https_for(x: Listener, host: str) -> bool:
+    return x.protocol == "HTTPS" and (not host or hostname_matches(x.hostname, host))
 
 
 def _backends_label(rule: RouteRule, namespace: str) -> str:
