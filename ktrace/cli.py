@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "reference) and show the difference against today's path; nothing is changed in the cluster")
     p.add_argument("--backend", metavar="NAME",
                    help="with --via on a Gateway rule with several backendRefs: the backendRef to replace")
+    p.add_argument("--weights", metavar="NAME=W[,NAME=W]",
+                   help="preview another split of the HTTPRoute rule's backendRefs (names as the rule has them), "
+                   "with or without --via")
     _ignore_option(p)
     _analysis_options(p)
     _source_options(p, suppress=True)

@@ -98,7 +98,7 @@ def run_trace(args: Any) -> int:
         raise UsageError("--backend names the backendRef that --via replaces: give --via SERVICE too")
     source, store = _load(args)
     try:
-        if getattr(args, "via", None):
+        if getattr(args, "via", None) or getattr(args, "weights", None):
             return _run_preview(args, source, store, ignored, hint)
         path = trace(store, target, live=source.live, controllers=hint, certs=_certificates(args, source))
     finally:
@@ -121,12 +121,14 @@ def run_trace(args: Any) -> int:
 
 def _run_preview(args: Any, source: Source, store: ClusterStore, ignored: set[str],
                  hint: ControllerHint | None) -> int:
-    """`trace TARGET --via SERVICE`: the would-be path and its difference against today's; the exit
-    code is the would-be path's."""
-    from ktrace.preview import preview
+    """`trace TARGET --via SERVICE` / `--weights A=W,B=W`: the would-be path and its difference
+    against today's; the exit code is the would-be path's."""
+    from ktrace.preview import parse_weights, preview
 
-    p = preview(store, args.target, args.via, live=source.live, backend=getattr(args, "backend", None),
-                controllers=hint, certs=_certificates(args, source))
+    weights = parse_weights(args.weights) if getattr(args, "weights", None) else None
+    p = preview(store, args.target, getattr(args, "via", None), live=source.live,
+                backend=getattr(args, "backend", None), weights=weights, controllers=hint,
+                certs=_certificates(args, source))
     p.would_be.findings = suppress(p.would_be.findings, store, ignored)
     p.appear = suppress(p.appear, store, ignored)
     p.disappear = suppress(p.disappear, store, ignored)

@@ -6,7 +6,7 @@ and the Services worth previewing, ranked. Pure: traces the store twice, never w
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,28 +35,30 @@ class Replaced:
 class Preview:
     today: RequestPath
     would_be: RequestPath
-    candidate: str
+    candidate: str | None  # None: only the weights change
     replaced: list[Replaced]
+    namespace: str
+    weights: dict[str, int] = field(default_factory=dict)
     stop: list[str] = field(default_factory=list)  # pods (ns/name) that would stop receiving traffic
     start: list[str] = field(default_factory=list)  # pods that would start receiving traffic
     keep: list[str] = field(default_factory=list)  # pods receiving traffic either way
     ports_before: list[str] = field(default_factory=list)  # port mappings that go away
     ports_after: list[str] = field(default_factory=list)  # port mappings that come
+    shares_before: list[str] = field(default_factory=list)  # an HTTPRoute rule's split, when it changes
+    shares_after: list[str] = field(default_factory=list)
     appear: list[Finding] = field(default_factory=list)
     disappear: list[Finding] = field(default_factory=list)
-
-    @property
-    def namespace(self) -> str:
-        return self.replaced[0].namespace
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.today.target, "candidate": self.candidate, "namespace": self.namespace,
             "replaces": [{"entry": r.entry, "service": r.service} for r in self.replaced],
+            "weights": self.weights or None,
             "status": self.would_be.status, "todayStatus": self.today.status,
             "path": self.would_be.to_dict(),
             "diff": {"podsStop": self.stop, "podsStart": self.start, "podsKeep": self.keep,
                      "portsBefore": self.ports_before, "portsAfter": self.ports_after,
+                     "sharesBefore": self.shares_before, "sharesAfter": self.shares_after,
                      "findingsAppear": [f.to_dict() for f in self.appear],
                      "findingsDisappear": [f.to_dict() for f in self.disappear]},
         }
@@ -121,15 +123,56 @@ def check_candidate(store: ClusterStore, candidate: str, replaced: list[Replaced
     return name
 
 
-def _receiving(path: RequestPath) -> dict[str, bool | None]:
-    """Pods on the path -> whether they receive traffic (None: readiness unknown offline)."""
-    out: dict[str, bool | None] = {}
-    for h in path.hops:
-        if h.kind == "Pod" and h.level == PODS:
-            ready = h.extra.get("ready")
-            blocked = h.extra.get("networkPolicy") == BLOCKED
-            out[f"{h.namespace}/{h.name}"] = False if blocked else ready
+def parse_weights(text: str) -> dict[str, int]:
+    """`--weights a=90,b=10` -> {"a": 90, "b": 10}."""
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip() or not value.strip().isdigit():
+            raise UsageError(f"--weights: {part!r} is not NAME=WEIGHT (a whole number >= 0), "
+                             "e.g. shop-blue=90,shop-green=10")
+        out[name.strip()] = int(value)
+    if not out:
+        raise UsageError("--weights needs NAME=WEIGHT[,NAME=WEIGHT]")
     return out
+
+
+def _check_weights(store: ClusterStore, t: Target, weights: Mapping[str, int], *, live: bool) -> str:
+    """The namespace of the HTTPRoute rule whose split `weights` changes."""
+    g = gateway_route(store, t, live=live)
+    if g is None or g.choice is None:
+        raise UsageError(f"--weights: no HTTPRoute rule serves {t} (an Ingress rule has one backend)")
+    c = g.choice
+    names = [b.name for b in c.rule.backends]
+    unknown = [n for n in weights if n not in names]
+    if unknown:
+        raise UsageError(f"--weights: HTTPRoute {c.route.meta.namespace}/{c.route.meta.name} rule {c.index + 1} "
+                         f"has no backendRef {', '.join(unknown)} (it has: {', '.join(names) or 'none'})")
+    return c.route.meta.namespace
+
+
+def _receiving(path: RequestPath) -> dict[str, bool | None]:
+    """Pods on the path -> whether they receive traffic (None: readiness unknown offline). A pod
+    behind a backendRef of weight 0 receives nothing; one behind two backendRefs, the better of both."""
+    out: dict[str, bool | None] = {}
+    share = 1.0
+    for h in path.hops:
+        if h.level < SERVICE:
+            share = 1.0
+        elif h.level == SERVICE:
+            share = h.extra.get("share", 1.0)
+        elif h.kind == "Pod" and h.level == PODS:
+            ready = h.extra.get("ready")
+            gets = False if h.extra.get("networkPolicy") == BLOCKED or not share else ready
+            key = f"{h.namespace}/{h.name}"
+            before = out.get(key, False)
+            out[key] = True if True in (before, gets) else None if None in (before, gets) else False
+    return out
+
+
+def _shares(path: RequestPath) -> list[str]:
+    return [f"{b['name']} weight {b['weight']} ({b['share']:.0%})" for h in path.hops if h.kind == "HTTPRoute"
+            for b in h.extra.get("backends") or ()]
 
 
 def _port_mappings(path: RequestPath) -> list[str]:
@@ -165,18 +208,24 @@ def _minus(a: Iterable[Finding], b: Iterable[Finding]) -> list[Finding]:
     return [f for f in a if _finding_key(f) not in keys]
 
 
-def preview(store: ClusterStore, target: str | Target, candidate: str, *, live: bool, backend: str | None = None,
+def preview(store: ClusterStore, target: str | Target, candidate: str | None, *, live: bool,
+            backend: str | None = None, weights: Mapping[str, int] | None = None,
             controllers: ControllerHint | None = None, certs: CertificateBook | None = None,
             heaviest: bool = False) -> Preview:
-    """The would-be path of `target` with `candidate` as the matched rule's backend, and its diff."""
+    """The would-be path of `target` with `candidate` as the matched rule's backend (and/or an
+    HTTPRoute rule's backendRefs weighted by `weights`, names as the rule has them), and its diff."""
     t = as_target(target)
-    replaced = replaced_backends(store, t, live=live, backend=backend, heaviest=heaviest)
-    name = check_candidate(store, candidate, replaced)
+    if candidate is None and not weights:
+        raise UsageError("nothing to preview: give a Service (--via) or weights (--weights)")
+    replaced = replaced_backends(store, t, live=live, backend=backend, heaviest=heaviest) if candidate else []
+    name = check_candidate(store, candidate, replaced) if candidate else None
+    namespace = _check_weights(store, t, weights, live=live) if weights else replaced[0].namespace
     gateway_backend = next((r.service for r in replaced if r.entry.startswith("HTTPRoute")), None)
+    via = Via(name, gateway_backend, tuple(sorted((weights or {}).items())))
     today = trace(store, t, live=live, controllers=controllers, certs=certs)
-    would = trace(store, t, live=live, controllers=controllers, certs=certs, via=Via(name, gateway_backend))
+    would = trace(store, t, live=live, controllers=controllers, certs=certs, via=via)
     before, after = _receiving(today), _receiving(would)
-    p = Preview(today, would, name, replaced)
+    p = Preview(today, would, name, replaced, namespace, dict(weights or {}))
     # Readiness unknown (offline pod templates) counts as receiving: the pod is on the path.
     gets = {k for k, v in before.items() if v is not False}
     will = {k for k, v in after.items() if v is not False}
@@ -184,6 +233,9 @@ def preview(store: ClusterStore, target: str | Target, candidate: str, *, live: 
     old_ports, new_ports = _port_mappings(today), _port_mappings(would)
     p.ports_before = [m for m in old_ports if m not in new_ports]
     p.ports_after = [m for m in new_ports if m not in old_ports]
+    old_shares, new_shares = _shares(today), _shares(would)
+    if old_shares != new_shares:
+        p.shares_before, p.shares_after = old_shares, new_shares
     p.appear = _minus(would.findings, today.findings)
     p.disappear = _minus(today.findings, would.findings)
     return p

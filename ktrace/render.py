@@ -240,8 +240,10 @@ def preview_view(p: Preview, ascii_only: bool = False, width: int = 80, *, detai
     """A preview: what it replaces, the would-be path, then the difference against today's path."""
     arrow = "->" if ascii_only else "→"
     head = Text("preview ", style="bold")
-    head.append(clean(f"{p.today.target}: {', '.join(f'{r.entry} {r.service}' for r in p.replaced)} {arrow} "
-                      f"{p.candidate}  (nothing is changed in the cluster)"))
+    changes = [f"{r.entry} {r.service} {arrow} {p.candidate}" for r in p.replaced]
+    if p.weights:
+        changes.append("weights " + ", ".join(f"{k}={v}" for k, v in p.weights.items()))
+    head.append(clean(f"{p.today.target}: {'; '.join(changes)}  (nothing is changed in the cluster)"))
     parts: list[RenderableType] = [head, Text("would-be path:", style="bold")]
     tree = path_tree(p.would_be, ascii_only, details=details)
     parts.append(AsciiGuides(tree) if ascii_only else tree)
@@ -252,6 +254,8 @@ def preview_view(p: Preview, ascii_only: bool = False, width: int = 80, *, detai
     rows = [("pods that stop receiving traffic", p.stop), ("pods that start receiving traffic", p.start),
             ("pods receiving traffic either way", p.keep), ("port mapping today", p.ports_before),
             ("port mapping then", p.ports_after)]
+    if p.shares_before:
+        rows += [("split today", p.shares_before), ("split then", p.shares_after)]
     for title, items in rows:
         diff.append(f"\n  {title}: ")
         diff.append(clean(", ".join(i.rpartition("/")[2] if title.startswith("pods") else i for i in items))

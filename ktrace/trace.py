@@ -44,7 +44,7 @@ from ktrace.checks.service import (
 )
 from ktrace.findings import Finding, finding, sort_key
 from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, listeners_for_host
-from ktrace.model import BackendRef, Gateway, Ingress, Listener, Service, ServicePort
+from ktrace.model import BackendRef, Gateway, Ingress, Listener, RouteRule, Service, ServicePort
 from ktrace.netpol import ALLOWED, BLOCKED
 from ktrace.rollout import revisions
 from ktrace.routing import Route, default_class, route, wildcard_for
@@ -93,13 +93,18 @@ class RequestPath:
 @dataclass(frozen=True)
 class Via:
     """A preview: trace as if the matched rule's backend were `service` (same namespace, same port
-    reference). On a Gateway rule with several backendRefs, `backend` names the one replaced."""
-    service: str
+    reference). On a Gateway rule with several backendRefs, `backend` names the one replaced;
+    `weights` (backendRef name -> weight, names as the rule has them) previews another split."""
+    service: str | None = None
     backend: str | None = None
+    weights: tuple[tuple[str, int], ...] = ()
 
-    def swap(self, refs: tuple[BackendRef, ...]) -> tuple[BackendRef, ...]:
-        return tuple(replace(r, name=self.service) if r.is_service and (self.backend or r.name) == r.name else r
-                     for r in refs)
+    def rule(self, rule: RouteRule) -> RouteRule:
+        weights = dict(self.weights)
+        refs = tuple(replace(r, weight=weights.get(r.name, r.weight), name=self.service)
+                     if self.service and r.is_service and (self.backend or r.name) == r.name
+                     else replace(r, weight=weights.get(r.name, r.weight)) for r in rule.backends)
+        return replace(rule, backends=refs)
 
 
 def _worst(findings: list[Finding]) -> str:
@@ -207,7 +212,7 @@ def _ingress_hop(store: ClusterStore, r: Route, result: RequestPath, live: bool,
                      if f.details.get("path") == r.ipath.path and f.details.get("host") == r.rule_host]
     backend = r.backend
     assert backend is not None  # route() always sets one
-    if via is not None and backend.service:
+    if via is not None and via.service and backend.service:
         backend = replace(backend, service=via.service)
     label = "defaultBackend" if r.ipath is None else f"{r.rule_host or '*'}{r.ipath.path}"
     backend_problems = backend_findings(store, ing, backend, [label])
@@ -405,8 +410,7 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
         hop.reasons += [f.message for f in problems]
         order = (OK, WARNING, ERROR)
         hop.status = max(hop.status, _worst(problems), key=order.index)
-    route, rule = c.route, c.rule
-    refs = via.swap(rule.backends) if via is not None else rule.backends
+    route, rule = c.route, c.rule if via is None else via.rule(c.rule)
     how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
         else f"wildcard {c.hostname}"
     reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {g.path}", *g.notes]
@@ -430,14 +434,14 @@ def _gateway_hops(store: ClusterStore, g: GatewayRoute, result: RequestPath, liv
                                "filters": list(rule.filters), "backends": [
                                    {"kind": b.kind, "namespace": b.namespace, "name": b.name, "port": b.port,
                                     "weight": b.weight, "share": round(s, 4)}
-                                   for b, s in zip(refs, shares, strict=True)]}))
+                                   for b, s in zip(rule.backends, shares, strict=True)]}))
     entry = _overall(result.hops[first:])
     if not rule.backends:
         return entry
     weighted = []
-    for ref, share in zip(refs, shares, strict=True):
+    for ref, share in zip(rule.backends, shares, strict=True):
         start = len(result.hops)
-        _backend_ref_hops(store, c, ref, share, len(refs) > 1, result,
+        _backend_ref_hops(store, c, ref, share, len(rule.backends) > 1, result,
                           lambda: find_gateway_pods(store, gw, hint), ("Gateway", *gw.meta.key), live=live)
         if share > 0:
             weighted.append(_overall(result.hops[start:]))

@@ -111,3 +111,28 @@ def test_cli_text_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["trace", "shop.example.com", "-f", str(SHOP), "--via", "staging/shop-blue"]) == 2
     assert "never cross namespaces" in capsys.readouterr().err
     assert main(["trace", "shop.example.com", "-f", str(SHOP), "--backend", "x"]) == 2
+
+
+def test_gateway_weights_preview_moves_the_split() -> None:
+    store = ManifestSource([str(DEMO)]).load()
+    p = preview(store, "store.demo.example/", None, live=False, weights={"shop-green": 0, "shop-blue": 100})
+    assert p.candidate is None and p.replaced == [] and p.namespace == "shop"
+    assert p.shares_before == ["shop-green weight 90 (90%)", "shop-blue weight 10 (10%)"]
+    assert p.shares_after == ["shop-green weight 0 (0%)", "shop-blue weight 100 (100%)"]
+    assert p.stop == ["shop/shop-green"] and p.keep == ["shop/shop-blue"]  # offline: the pod templates
+    with pytest.raises(UsageError, match="has no backendRef shop-red"):
+        preview(store, "store.demo.example/", None, live=False, weights={"shop-red": 1})
+    with pytest.raises(UsageError, match=r"no HTTPRoute rule serves shop\.demo\.example/"):
+        preview(store, "shop.demo.example/", None, live=False, weights={"shop-green": 1})
+    with pytest.raises(UsageError, match="nothing to preview"):
+        preview(store, "store.demo.example/", None, live=False)
+
+
+def test_cli_weights(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["trace", "store.demo.example", "-f", str(DEMO), "-o", "json"]
+    assert main([*argv, "--weights", "shop-green=0,shop-blue=100"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["weights"] == {"shop-green": 0, "shop-blue": 100} and doc["candidate"] is None
+    assert doc["diff"]["sharesAfter"] == ["shop-green weight 0 (0%)", "shop-blue weight 100 (100%)"]
+    assert main([*argv, "--weights", "shop-green"]) == 2
+    assert "is not NAME=WEIGHT" in capsys.readouterr().err
