@@ -57,3 +57,14 @@ def test_two_replicasets_show_as_revisions_new_one_not_serving_yet() -> None:
     ("web@sha256:0123456789abcdef0123", "0123456789ab"), ("", "")])
 def test_image_tag(image: str, tag: str) -> None:
     assert image_tag(image) == tag
+
+
+def test_pods_pane_version_column() -> None:
+    from ktrace.model import pod_from_dict
+    from ktrace.tui.rows import POD_COLUMNS, pod_row
+
+    col = POD_COLUMNS.index("VERSION")
+    labelled = pod_from_dict(_pod("a", "h1", "api:1.0", True, version="blue"))
+    tagged = pod_from_dict(_pod("b", "h1", "registry.example:5000/api:1.1", True))
+    assert labelled is not None and tagged is not None
+    assert (pod_row(labelled).cells[col], pod_row(tagged).cells[col]) == ("blue", "1.1")

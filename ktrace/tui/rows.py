@@ -15,6 +15,7 @@ from ktrace.backends import service_backends
 from ktrace.gateway import NOT_EVALUATED, backend_shares, hostname_matches
 from ktrace.model import GATEWAY_GROUP, BackendRef, HTTPRoute, Ingress, Listener, Pod, RouteRule, Service
 from ktrace.render import clean
+from ktrace.rollout import version_of
 from ktrace.store import ClusterStore
 
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
@@ -23,7 +24,7 @@ NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
 RULE_COLUMNS = ("VIA", "HOST", "PATH", "BACKEND", "OBJECT", "ENTRY", "TLS")
 # What matters most comes first: narrow panes cut columns at the right edge.
 SERVICE_COLUMNS = ("SERVICE", "READY", "TYPE", "PORTS", "NAMESPACE")
-POD_COLUMNS = ("POD", "READY", "STATUS", "RESTARTS", "IP", "NODE", "NAMESPACE")
+POD_COLUMNS = ("POD", "READY", "STATUS", "RESTARTS", "IP", "NODE", "NAMESPACE", "VERSION")
 ALL_NAMESPACES = ""  # the key of the "(all)" row of the namespaces pane
 
 
@@ -207,7 +208,8 @@ def pod_row(pod: Pod) -> Row:
     else:
         ready = f"{sum(s.ready for s in pod.statuses)}/{len(pod.containers) or len(pod.statuses)}"
     return _row((ns, name), ("Pod", ns, name),
-                (name, ready, pod_status(pod), pod.restarts, pod.ip or "-", pod.node or "-", ns), ns, pod.meta.labels)
+                (name, ready, pod_status(pod), pod.restarts, pod.ip or "-", pod.node or "-", ns,
+                 version_of(pod.meta.labels, pod.containers) or "-"), ns, pod.meta.labels)
 
 
 def pod_rows(store: ClusterStore) -> list[Row]:
