@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 from textual.widget import Widget
 
@@ -198,3 +199,36 @@ async def test_check_certs_marks_the_rule_of_an_expired_certificate_and_its_path
         hop = app.path.hops[0]
         assert hop.kind == "Ingress" and hop.status == "error" and any("expired" in r for r in hop.reasons)
         assert marked(app, "rules") == {status}
+
+
+async def test_a_route_without_hostnames_and_its_gateways_problem(tmp_path: Path) -> None:
+    """From files: a route listing no hostnames takes its listener's; tracing a host through it marks its "" row.
+    The Gateway names a GatewayClass that does not exist: the Gateway has no row, its route row shows the problem."""
+    gw = "gateway.networking.k8s.io/v1"
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "web"},
+           "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+    objs = [
+        {"apiVersion": gw, "kind": "GatewayClass", "metadata": {"name": "eg"}, "spec": {"controllerName": "x/y"}},
+        {"apiVersion": gw, "kind": "Gateway", "metadata": {"name": "edge", "namespace": "web"},
+         "spec": {"gatewayClassName": "nope", "listeners": [
+             {"name": "http", "protocol": "HTTP", "port": 80, "hostname": "api.example.com"}]}},
+        route("v1", {"parentRefs": [{"name": "edge"}], "rules": [{
+            "matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}],
+            "backendRefs": [{"name": "api", "port": 80}]}]}, namespace="web"), svc]
+    manifest = tmp_path / "gw.yaml"
+    manifest.write_text("\n---\n".join(orjson.dumps(o).decode() for o in objs))
+    app = KtraceApp(args(host="api.example.com/v1/users", demo=False, filename=[str(manifest)]))
+    row = R.route_key("", "/v1", "web", "v1")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.path is not None)
+        rules = app.table("rules")
+        assert rules.row(row) is not None and rules.row(row).cells[:3] == ("gw", "*", "/v1")
+        assert marked(app, "rules") == {row}
+        assert marked(app, "services") == {("web", "api")}
+        assert [h.kind for h in app.path.hops[:2]] == ["Gateway", "HTTPRoute"]
+        assert rules.problems.get(row) == "error"  # gateway-class-missing, a finding about the Gateway
+        missing = next(f for f in app.findings if f.code == "gateway-class-missing")
+        rules.move_to(rules.visible_keys[0])
+        app.jump_to_finding(missing)
+        await pilot.pause()
+        assert rules.cursor_key == row
