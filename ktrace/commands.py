@@ -218,6 +218,9 @@ def run_default(args: Any) -> int:
     if getattr(args, "host", None):
         parse_target(args.host)  # a malformed --host is a usage error before the screen opens
     leave_on_signals()
+    from ktrace.sources.live import prepare_credentials
+
+    prepare_credentials(args)  # an exec plugin's login prompt, if any, before the screen is taken
     profile = choose_profile(args)
     apply_profile(profile)
     from ktrace.tui.app import run

@@ -15,11 +15,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ktrace.errors import SourceError
+
+if TYPE_CHECKING:
+    from ktrace.sources.credentials import ExecCredentials
 
 IN_CLUSTER = "in-cluster"
 _SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -149,6 +152,46 @@ def _temp_dir() -> str:
     return _private_dir
 
 
+def _entry(files: tuple[str, ...], section: str, name: str) -> tuple[dict[str, Any], str]:
+    """A named cluster or user (the first file defining it wins) and the directory of that file."""
+    for path in files:
+        entry = _named(_read(path), section).get(name)
+        if entry is not None:
+            return entry.get(section[:-1]) or {}, os.path.dirname(os.path.abspath(path))
+    return {}, ""
+
+
+def exec_credentials(info: ContextInfo) -> ExecCredentials | None:
+    """The exec-plugin credentials of the context's user, or None when it uses none."""
+    if info.name == IN_CLUSTER:
+        return None
+    from ktrace.sources.credentials import for_user
+
+    user, base = _entry(info.files, "users", info.user)
+    return for_user(info.files, info.name, user, base)
+
+
+def _without_user(info: ContextInfo) -> dict[str, Any]:
+    """A one-context kubeconfig for the client: the cluster (file paths made absolute, as they were
+    relative to their own file) and no user: the token comes from ExecCredentials."""
+    cluster, base = _entry(info.files, "clusters", _context_cluster(info))
+    cluster = dict(cluster)
+    ca = cluster.get("certificate-authority")
+    if ca and not os.path.isabs(ca):
+        cluster["certificate-authority"] = os.path.join(base, ca)
+    return {"clusters": [{"name": "c", "cluster": cluster}], "users": [{"name": "u", "user": {}}],
+            "contexts": [{"name": info.name, "context": {"cluster": "c", "user": "u"}}],
+            "current-context": info.name}
+
+
+def _context_cluster(info: ContextInfo) -> str:
+    for path in info.files:
+        ctx = _named(_read(path), "contexts").get(info.name)
+        if ctx is not None:
+            return str((ctx.get("context") or {}).get("cluster") or "")
+    return ""
+
+
 def connect(info: ContextInfo, pool_size: int) -> Any:
     """A private kubernetes ApiClient for this context (never the client's global default).
 
@@ -158,14 +201,20 @@ def connect(info: ContextInfo, pool_size: int) -> Any:
     from kubernetes import client, config
 
     cfg = client.Configuration()
+    creds = exec_credentials(info)
     try:
         if info.name == IN_CLUSTER:
             config.load_incluster_config(client_configuration=cfg)
+        elif creds is not None:  # the client must not run the plugin itself (see credentials.py)
+            config.load_kube_config_from_dict(_without_user(info), context=info.name, client_configuration=cfg,
+                                              temp_file_path=_temp_dir())
         else:
             config.load_kube_config(config_file=os.pathsep.join(info.files), context=info.name,
                                     client_configuration=cfg, temp_file_path=_temp_dir())
     except (config.ConfigException, OSError, ValueError, KeyError, TypeError) as e:
         raise SourceError(f"context {info.name!r}: cannot load credentials: {_first_line(e)}") from None
+    if creds is not None:
+        creds.install(cfg)  # runs the plugin now unless a valid token is at hand
     if cfg.proxy and cfg.proxy.startswith("socks5://"):
         # kubectl resolves the API server's name on the proxy (jump hosts); urllib3 calls that socks5h.
         cfg.proxy = "socks5h://" + cfg.proxy[len("socks5://"):]

@@ -30,7 +30,7 @@ from ktrace.errors import SourceError
 from ktrace.findings import Finding, finding
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
-from ktrace.sources.kubeconfig import ContextInfo, connect, resolve_context
+from ktrace.sources.kubeconfig import ContextInfo, connect, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
 from ktrace.store import ClusterStore
 
@@ -81,6 +81,31 @@ def scope_namespace(args: Any, info: ContextInfo) -> str | None:
     return info.namespace if getattr(args, "command", None) == "check" else None
 
 
+def prepare_credentials(args: Any) -> None:
+    """Run the context's exec credential plugin now, on the terminal, before a TUI takes the screen
+    (a login may prompt). Nothing happens for sources other than a live context, or without a plugin."""
+    if getattr(args, "filename", None) or getattr(args, "demo", False):
+        return
+    creds = exec_credentials(resolve_context(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+    if creds is not None:
+        creds.prepare(interactive=True)
+
+
+class _WatchfulApi(KubeApi):
+    """KubeApi that remembers when the server refused the credentials, or getting them failed: the TUI
+    then builds a new client with fresh credentials instead of retrying the dead ones forever."""
+
+    credentials_refused = False
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get(*args, **kwargs)
+        except ApiFailure as e:
+            if e.status == 401 or e.reason.startswith("credentials:"):
+                self.credentials_refused = True
+            raise
+
+
 def open_live(args: Any) -> LiveSource:
     """The live source for the CLI options (kubeconfig, context, namespace, all_namespaces)."""
     info = resolve_context(getattr(args, "kubeconfig", None), getattr(args, "context", None))
@@ -107,7 +132,8 @@ class LiveSource:
         self._on_change: Callable[[Change], None] | None = None
         # Every list and watch holds a connection of its own: size the pool for all of them.
         pool = 2 * len(kinds) + 4
-        self.api = KubeApi(connect(context, pool), connect_timeout, read_timeout)
+        self.credentials = exec_credentials(context)  # None unless an exec plugin gives the token
+        self.api = _WatchfulApi(connect(context, pool), connect_timeout, read_timeout)
 
     def describe(self) -> str:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
@@ -324,6 +350,11 @@ class LiveSource:
     def close(self) -> None:
         self.stop()
         self.api.client.close()
+
+    @property
+    def credentials_refused(self) -> bool:
+        """A request was refused with 401, or the credentials could not be refreshed."""
+        return self.api.credentials_refused
 
     @property
     def status(self) -> WatchStatus | None:

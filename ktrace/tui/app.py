@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import orjson
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.message import Message
@@ -42,6 +42,7 @@ from ktrace.loader import ManifestError
 from ktrace.render import clean, trace_text
 from ktrace.routing import rules_to_service
 from ktrace.sources import Source, open_source
+from ktrace.sources.credentials import LoginRequired
 from ktrace.sources.kubeapi import ApiFailure
 from ktrace.store import ClusterStore
 from ktrace.suppress import parse_codes, suppress
@@ -195,6 +196,9 @@ class KtraceApp(App[int]):
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
             findings = self._check(source, store)
+        except LoginRequired as e:  # the exec plugin needs the terminal: lend it, then load again
+            self.call_from_thread(self._login, e)
+            return
         except (KtraceError, ManifestError) as e:
             if source is not None:
                 source.close()
@@ -257,6 +261,28 @@ class KtraceApp(App[int]):
     def _show_watch_state(self) -> None:
         status = getattr(self.source, "status", None)
         self.status_bar.set_state(watch=status)
+        if getattr(self.source, "credentials_refused", False):
+            self._renew_credentials()
+
+    def _renew_credentials(self) -> None:
+        """A 401 or a failed token refresh mid-session: a new client with fresh credentials, not a dead end."""
+        creds = getattr(self.source, "credentials", None)
+        if creds is not None:
+            creds.invalidate()
+        self.notify("the API server refused the credentials (401) or they could not be refreshed: "
+                    "reconnecting with fresh credentials", title="credentials", timeout=8)
+        self.action_relist()
+
+    def _login(self, e: LoginRequired) -> None:
+        """Suspend the screen, let the plugin log in on the terminal, come back and load."""
+        try:
+            with self.suspend():
+                e.credentials.login()
+        except (KtraceError, SuspendNotSupported) as err:
+            self._failed(str(err) or str(e))
+            return
+        self.notify("logged in again", title="credentials", timeout=4)
+        self.load()
 
     # -- live updates ----------------------------------------------------------------------------
 
