@@ -138,8 +138,8 @@ async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
         assert marked(app, "rules") == {STORE_ROW, ("shop.demo.example", "/", "shop", "shop")}
 
 
-async def test_a_broken_route_arrives_live_and_n_reaches_it(sim_factory: Callable[..., Simulator],
-                                                            tmp_path: Path) -> None:
+async def test_routes_arrive_live_n_reaches_a_broken_one_and_a_gateway_change_redoes_rows(
+        sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
     sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
     source = open_live(args(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")), all_namespaces=True, demo=False))
     app = KtraceApp(args(demo=False), source_factory=lambda _: source, debounce=0.05)
@@ -166,6 +166,14 @@ async def test_a_broken_route_arrives_live_and_n_reaches_it(sim_factory: Callabl
         assert {(h.kind, h.status) for h in app.path.hops} >= {("Gateway", "error"), ("HTTPRoute", "error")}
         sim.delete("HTTPRoute", "shop", "lost")
         await until(pilot, lambda: rules.row(orphan) is None)
+        # a Gateway change redoes its routes' rows: an HTTPS listener for the host turns the TLS column on
+        assert rules.row(STORE_ROW).cells[-1] == ""
+        sim.patch("Gateway", "shop", "shop-gateway", {"spec": {"listeners": [
+            {"name": "http", "protocol": "HTTP", "port": 80, "hostname": "store.demo.example"},
+            {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": "store.demo.example",
+             "tls": {"certificateRefs": [{"name": "store-tls"}]}}]}})
+        await until(pilot, lambda: rules.row(STORE_ROW).cells[-1] == "tls")
+        assert ("Secret", "shop", "store-tls") in rules.row(STORE_ROW).also
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")

@@ -1,5 +1,5 @@
-"""KtraceApp: the main screen. Four panes (namespaces, ingress rules, services, pods), the path
-panel and a status bar, over the same store and analysis as the CLI.
+"""KtraceApp: the main screen. Four panes (namespaces, routes: Ingress rules and HTTPRoutes, services, pods), the
+path panel and a status bar, over the same store and analysis as the CLI.
 
 Threads: the source loads (and relists) in a thread worker; a watching source calls `on_change`
 from its watch threads. Those calls only note what changed and post one message; the app waits
@@ -649,7 +649,7 @@ class KtraceApp(App[int]):
 
     def action_copy(self) -> None:
         if self.path is None:
-            self.notify("select a host or rule first (Enter on an ingress rule)", timeout=3)
+            self.notify("select a host or route first (Enter on a row of Routes)", timeout=3)
             return
         from ktrace.tui.clipboard import copy_text
 
