@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -59,7 +60,7 @@ class PreviewScreen(Screen[None]):
                 yield Static("Choose a Service (* another version of today's backend).", id="preview-body")
         yield Static("up/down: candidate   Enter: preview   Esc/q/p: back", id="preview-keys")
 
-    def _tree(self, path: RequestPath) -> AsciiGuides | object:
+    def _tree(self, path: RequestPath) -> RenderableType:
         tree = path_tree(path, self.ascii_only, details=True)
         return AsciiGuides(tree) if self.ascii_only else tree
 
