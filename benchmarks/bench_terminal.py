@@ -1,0 +1,131 @@
+"""ktrace as an SSH user meets it: real processes on a pseudo-terminal (80x24 unless told).
+
+Start-up (median of N runs, from fork to the output the user waits for):
+  `ktrace --demo` to the first painted frame (the status bar is drawn), and
+  `ktrace --kubeconfig K --host H` to the first path drawn (the simulator serving the demo scenario,
+  started by this script; H's path tree root `H/` is on the screen). Target (issue 7): 1.5 s each.
+Bytes written to the terminal for a scripted session: start, select a host (Enter on the first
+ingress rule), go to the pods pane and move down 50 rows (a key every 20 ms, like a held key),
+quit; with the default profile and with --low-bandwidth, on a simulated cluster with ~300 pods.
+Run: .venv/bin/python benchmarks/bench_terminal.py [RUNS]
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+from ktrace.sim.demo import load_scenario
+from ktrace.sim.handle import Simulator
+from ktrace.sim.synthetic import synthetic_objects
+
+HOST = "shop.demo.example"
+ENV = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "SSH_CONNECTION": "", "COLORTERM": ""}
+
+
+class Pty:
+    def __init__(self, argv: list[str], size: tuple[int, int] = (24, 80)) -> None:
+        self.started = time.monotonic()
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.environ.update(ENV)
+            os.execv(sys.executable, [sys.executable, "-m", "ktrace", *argv])
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+        self.output = b""
+        self.done = False
+
+    def pump(self, seconds: float, until: bytes | None = None) -> float | None:
+        """Read for `seconds`; with `until`: stop when it appears and return the time since fork."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not self.done:
+            ready, _, _ = select.select([self.fd], [], [], 0.01)
+            if ready:
+                try:
+                    self.output += os.read(self.fd, 65536)
+                except OSError:
+                    self.done = True
+            if until is not None and until in self.output:
+                return time.monotonic() - self.started
+        return None
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def finish(self) -> None:
+        self.pump(5)
+        if not self.done:
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def startup(argv: list[str], marker: bytes, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        t = Pty(argv)
+        took = t.pump(20, until=marker)
+        t.send(b"q")
+        t.finish()
+        if took is None:
+            raise SystemExit(f"{' '.join(argv)}: {marker!r} never appeared")
+        times.append(took)
+    return times
+
+
+def session_bytes(kubeconfig: str, *extra: str) -> tuple[int, float]:
+    t = Pty(["--kubeconfig", kubeconfig, *extra])
+    if t.pump(20, until=b"context ktrace-sim") is None:  # the status bar names the source: loaded
+        raise SystemExit("the session never loaded")
+    t.pump(0.5)
+    t.send(b"\r")  # select the host of the first ingress rule
+    t.pump(0.5)
+    t.send(b"\t\t\t")  # rules -> path -> services -> pods
+    t.pump(0.3)
+    begin = time.monotonic()
+    for _ in range(50):
+        t.send(b"\x1b[B")
+        t.pump(0.02)
+    t.pump(0.5)
+    took = time.monotonic() - begin
+    t.send(b"q")
+    t.finish()
+    return len(t.output), took
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    rows = []
+    demo = startup(["--demo"], b"ns: all", runs)
+    rows.append(("ktrace --demo: first painted frame", demo))
+    with Simulator(load_scenario("demo").objects) as sim, tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = str(sim.write_kubeconfig(Path(tmp) / "k"))
+        live = startup(["--kubeconfig", kubeconfig, "--host", HOST], f"{HOST}/".encode(), runs)
+        rows.append((f"ktrace --kubeconfig K --host {HOST}: first path", live))
+    print(f"start-up under a pty, {runs} runs (seconds)")
+    print(f"{'what':<62} {'median':>7} {'min':>6} {'max':>6}")
+    for what, times in rows:
+        print(f"{what:<62} {statistics.median(times):7.2f} {min(times):6.2f} {max(times):6.2f}")
+
+    with Simulator(synthetic_objects(300)) as sim, tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = str(sim.write_kubeconfig(Path(tmp) / "k"))
+        print("\nbytes written to the terminal: start, select a host, 50 rows down, quit (~300 pods, 80x24)")
+        print(f"{'profile':<40} {'bytes':>9} {'scroll s':>9}")
+        for name, extra in (("default (30 fps, mouse motion on)", ("--no-low-bandwidth",)),
+                            ("--low-bandwidth (8 fps, no motion)", ("--low-bandwidth",))):
+            sizes = [session_bytes(kubeconfig, *extra) for _ in range(3)]
+            total = statistics.median(s for s, _ in sizes)
+            print(f"{name:<40} {total:9,.0f} {statistics.median(s for _, s in sizes):9.2f}")
+
+
+if __name__ == "__main__":
+    main()
