@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -101,9 +104,10 @@ def socks5(proxy: Proxy, conn: socket.socket) -> None:
     _relay(conn, upstream)
 
 
-def http_forward(proxy: Proxy, conn: socket.socket) -> None:
-    """An HTTP proxy for http:// targets: the request line names the absolute URL; the rest of the
-    connection is relayed to that server (keep-alive requests go to the same origin)."""
+def http_proxy(proxy: Proxy, conn: socket.socket) -> None:
+    """An HTTP proxy. https:// targets: CONNECT host:port, then a tunnel. http:// targets: the request
+    line names the absolute URL; the rest of the connection is relayed to that server (keep-alive
+    requests go to the same origin)."""
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = conn.recv(65536)
@@ -112,6 +116,13 @@ def http_forward(proxy: Proxy, conn: socket.socket) -> None:
             return
         head += chunk
     method, url, rest = head.split(b" ", 2)
+    if method == b"CONNECT":
+        host, _, port = url.decode().rpartition(":")
+        proxy.asked.append(host)
+        upstream = socket.create_connection((NAMES.get(host, host), int(port)))
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        _relay(conn, upstream)
+        return
     hostport, _, path = url.decode().removeprefix("http://").partition("/")
     host, _, port = hostport.partition(":")
     proxy.asked.append(host)
@@ -140,10 +151,39 @@ def proxies() -> Iterator[Callable[..., Proxy]]:
         p.close()
 
 
-def private_kubeconfig(sim: Simulator, path: Path, proxy_url: str | None = None) -> Path:
+@pytest.fixture
+def tls_front(private_sim: Simulator, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """The simulator behind TLS with a certificate for the private name: (port, CA file)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    f"/CN={PRIVATE_NAME}", "-addext", f"subjectAltName=DNS:{PRIVATE_NAME}", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def terminate(_: Proxy, conn: socket.socket) -> None:
+        try:
+            secure = context.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+        _relay(secure, socket.create_connection(("127.0.0.1", private_sim.port)))
+
+    front = Proxy(terminate)
+    yield front.port, cert
+    front.close()
+
+
+def private_kubeconfig(sim: Simulator, path: Path, proxy_url: str | None = None,
+                       server: str | None = None, ca: Path | None = None) -> Path:
     sim.write_kubeconfig(path, proxy_url=proxy_url)
     doc = yaml.safe_load(path.read_text())
-    doc["clusters"][0]["cluster"]["server"] = f"http://{PRIVATE_NAME}:{sim.port}"
+    doc["clusters"][0]["cluster"]["server"] = server or f"http://{PRIVATE_NAME}:{sim.port}"
+    if ca is not None:
+        doc["clusters"][0]["cluster"]["certificate-authority"] = str(ca)
     path.write_text(yaml.safe_dump(doc))
     return path
 
@@ -193,7 +233,7 @@ def test_a_socks_proxy_that_cannot_reach_the_server_is_one_line(private_sim: Sim
 
 def test_http_proxy_and_no_proxy_from_the_environment(private_sim: Simulator, proxies, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    proxy = proxies(http_forward)
+    proxy = proxies(http_proxy)
     kubeconfig = private_kubeconfig(private_sim, tmp_path / "k")
     for var in ("HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
         monkeypatch.delenv(var, raising=False)
@@ -202,6 +242,28 @@ def test_http_proxy_and_no_proxy_from_the_environment(private_sim: Simulator, pr
     assert set(proxy.asked) == {PRIVATE_NAME}
     # NO_PROXY names the server: ktrace goes direct, where the private name does not resolve.
     monkeypatch.setenv("NO_PROXY", f"localhost,{PRIVATE_NAME}")
+    proxy.asked.clear()
+    with pytest.raises(SourceError, match="does not resolve"):
+        open_live(live_args(kubeconfig)).load()
+    assert proxy.asked == []
+
+
+def test_https_proxy_tunnels_to_a_tls_server_and_no_proxy_bypasses_it(private_sim: Simulator, proxies,
+                                                                      tls_front: tuple[int, Path], tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    port, ca = tls_front
+    proxy = proxies(http_proxy)
+    kubeconfig = private_kubeconfig(private_sim, tmp_path / "k", server=f"https://{PRIVATE_NAME}:{port}", ca=ca)
+    for var in ("HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
+    source = open_live(live_args(kubeconfig))
+    try:
+        assert source.load().count("Pod") == 2  # CONNECT, then TLS verified against the private name
+    finally:
+        source.close()
+    assert set(proxy.asked) == {PRIVATE_NAME}
+    monkeypatch.setenv("NO_PROXY", ".internal")
     proxy.asked.clear()
     with pytest.raises(SourceError, match="does not resolve"):
         open_live(live_args(kubeconfig)).load()
