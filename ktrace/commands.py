@@ -27,6 +27,11 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def _load(args: Any) -> tuple[Source, ClusterStore]:
+    if not (getattr(args, "filename", None) or getattr(args, "demo", False)):
+        from ktrace.sources.live import prepare_credentials
+
+        # At a terminal an exec plugin may prompt (as with kubectl); in a pipe or CI it must not wait.
+        prepare_credentials(args, interactive=sys.stdin.isatty() and sys.stderr.isatty())
     source = open_source(args)
     try:
         store = source.load()
@@ -220,7 +225,7 @@ def run_default(args: Any) -> int:
     leave_on_signals()
     from ktrace.sources.live import prepare_credentials
 
-    prepare_credentials(args)  # an exec plugin's login prompt, if any, before the screen is taken
+    prepare_credentials(args, interactive=True)  # an exec plugin's login prompt, before the screen is taken
     profile = choose_profile(args)
     apply_profile(profile)
     from ktrace.tui.app import run

@@ -6,6 +6,7 @@ the TUI suspended."""
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -124,6 +125,25 @@ def test_a_failing_plugin_is_one_line(cluster: Simulator, plugin: Plugin, tmp_pa
     with pytest.raises(SourceError) as e:
         open_live(live_args(kubeconfig))
     assert "exec credential plugin failed" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_check_runs_the_plugin_with_the_terminal_only_when_there_is_one(cluster: Simulator, plugin: Plugin,
+                                                                      tmp_path: Path) -> None:
+    kubeconfig = exec_kubeconfig(cluster, plugin, tmp_path / "k")
+    done = subprocess.run([sys.executable, "-m", "ktrace", "check", "--kubeconfig", str(kubeconfig), "-A"],
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert plugin.log() == ["1 interactive=False stdin_tty=False"] and b"PLUGIN-STDERR" not in done.stderr
+    if sys.platform == "win32":
+        return
+    cluster.set_tokens({"tok-2"})
+    t = Terminal("check", "--kubeconfig", str(kubeconfig), "-A")
+    try:
+        t.pump(30)
+        assert t.status == 0 and b"PLUGIN-STDERR-2" in t.output  # at a terminal, the plugin had it
+    finally:
+        t.close()
+    assert plugin.log()[1] == "2 interactive=True stdin_tty=True"
 
 
 # -- in a terminal ---------------------------------------------------------------------------------

@@ -229,6 +229,10 @@ def test_profile_settings_are_chosen_before_textual_is_imported() -> None:
     code = "import sys, ktrace.cli, ktrace.commands, ktrace.tui.session; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+    # Start-up: the kubernetes client is imported by the load worker (connect), not by the view.
+    code = "import sys, ktrace.tui.app, ktrace.sources.live; print('kubernetes' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_refusal_reasons() -> None:

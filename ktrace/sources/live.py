@@ -81,14 +81,15 @@ def scope_namespace(args: Any, info: ContextInfo) -> str | None:
     return info.namespace if getattr(args, "command", None) == "check" else None
 
 
-def prepare_credentials(args: Any) -> None:
-    """Run the context's exec credential plugin now, on the terminal, before a TUI takes the screen
-    (a login may prompt). Nothing happens for sources other than a live context, or without a plugin."""
+def prepare_credentials(args: Any, interactive: bool) -> None:
+    """Run the context's exec credential plugin now, with the terminal if `interactive` (a login may
+    prompt): before a TUI takes the screen, or before `trace`/`check` run at a terminal, as kubectl
+    would. Nothing happens for sources other than a live context, or without a plugin."""
     if getattr(args, "filename", None) or getattr(args, "demo", False):
         return
     creds = exec_credentials(resolve_context(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
     if creds is not None:
-        creds.prepare(interactive=True)
+        creds.prepare(interactive)
 
 
 class _WatchfulApi(KubeApi):
