@@ -46,7 +46,7 @@ if (state / "need-login").exists():
 ttl = float((state / "ttl").read_text())
 expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=ttl)
 print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-                  "status": {"token": f"tok-{n}", "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}))
+                  "status": {"token": f"tok-{n}", "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}}))
 """
 
 
@@ -95,13 +95,14 @@ def cluster(sim_factory: Callable[..., Simulator]) -> Simulator:
 def test_an_expiring_token_is_refreshed_without_the_terminal_and_a_401_needs_fresh_credentials(
         cluster: Simulator, plugin: Plugin, tmp_path: Path) -> None:
     kubeconfig = exec_kubeconfig(cluster, plugin, tmp_path / "k")
-    plugin.ttl(11)  # refreshed 10 s before it expires: valid for about a second
+    # refreshed 10 s before it expires: valid for 2.5 s, room for a slow first load on a busy machine
+    plugin.ttl(12.5)
     source = open_live(live_args(kubeconfig))
     assert source.load().count("Pod") == 2
     assert plugin.log() == ["1 interactive=False stdin_tty=False"]
     plugin.ttl(3600)
     cluster.set_tokens({"tok-2"})  # the server will accept only the next token
-    time.sleep(1.2)
+    time.sleep(2.7)
     assert source.load().count("Pod") == 2  # the same client: it ran the plugin again itself
     assert source.credentials is not None and source.credentials.refreshes == 1
     assert plugin.log()[1] == "2 interactive=False stdin_tty=False"
