@@ -62,7 +62,7 @@ def _write_json(doc: object) -> None:
     sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
-def _controller_hint(args: Any) -> ControllerHint | None:
+def controller_hint(args: Any) -> ControllerHint | None:
     """--controller-namespace/--controller-selector; checked before any source is opened, like --check-certs."""
     if getattr(args, "check_certs", False) and "-" in (getattr(args, "filename", None) or ()):
         raise UsageError("--check-certs reads the files twice and cannot re-read stdin: give the files with -f PATH")
@@ -76,7 +76,7 @@ def _controller_hint(args: Any) -> ControllerHint | None:
     return ControllerHint(ns or "", sel)
 
 
-def _certificates(args: Any, source: Source) -> CertificateBook | None:
+def certificate_book(args: Any, source: Source) -> CertificateBook | None:
     """--check-certs: live sources GET each referenced Secret; files give their Secrets' data."""
     if not getattr(args, "check_certs", False):
         return None
@@ -98,14 +98,14 @@ def _trace_exit(path: RequestPath) -> int:
 def run_trace(args: Any) -> int:
     target = parse_target(args.target)
     ignored = parse_codes(getattr(args, "ignore", None))
-    hint = _controller_hint(args)
+    hint = controller_hint(args)
     if getattr(args, "backend", None) and not getattr(args, "via", None):
         raise UsageError("--backend names the backendRef that --via replaces: give --via SERVICE too")
     source, store = _load(args)
     try:
         if getattr(args, "via", None) or getattr(args, "weights", None):
             return _run_preview(args, source, store, ignored, hint)
-        path = trace(store, target, live=source.live, controllers=hint, certs=_certificates(args, source))
+        path = trace(store, target, live=source.live, controllers=hint, certs=certificate_book(args, source))
     finally:
         source.close()
     if not path.routed:
@@ -133,7 +133,7 @@ def _run_preview(args: Any, source: Source, store: ClusterStore, ignored: set[st
     weights = parse_weights(args.weights) if getattr(args, "weights", None) else None
     p = preview(store, args.target, getattr(args, "via", None), live=source.live,
                 backend=getattr(args, "backend", None), weights=weights, controllers=hint,
-                certs=_certificates(args, source))
+                certs=certificate_book(args, source))
     p.would_be.findings = suppress(p.would_be.findings, store, ignored)
     p.appear = suppress(p.appear, store, ignored)
     p.disappear = suppress(p.disappear, store, ignored)
@@ -180,10 +180,10 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
 
 def run_check(args: Any) -> int:
     ignored = parse_codes(getattr(args, "ignore", None))
-    hint = _controller_hint(args)
+    hint = controller_hint(args)
     source, store = _load(args)
     try:
-        certs = _certificates(args, source)
+        certs = certificate_book(args, source)
         findings = run_checks(store, live=source.live, controllers=hint) + (certs.check(store) if certs else [])
         findings = sorted(source.notes + findings, key=sort_key)
     finally:

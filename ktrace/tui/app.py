@@ -33,7 +33,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ktrace.certs import CertificateBook
 from ktrace.checks import run_checks
 from ktrace.checks.networkpolicy import ControllerHint
-from ktrace.commands import _certificates, _controller_hint
+from ktrace.commands import certificate_book, controller_hint
 from ktrace.errors import KtraceError
 from ktrace.findings import Finding, sort_key
 from ktrace.gateway import hostname_matches
@@ -212,7 +212,7 @@ class KtraceApp(App[int]):
     def _check(self, source: Source, store: ClusterStore) -> list[Finding]:
         # The CLI's options, read as `trace` and `check` read them: who the controllers are, and --check-certs
         # (a fresh book each time, so a renewed certificate is read again; traces then use its cache).
-        hint, certs = _controller_hint(self.args), _certificates(self.args, source)
+        hint, certs = controller_hint(self.args), certificate_book(self.args, source)
         found = run_checks(store, live=source.live, controllers=hint) + (certs.check(store) if certs else [])
         self.hint, self.certs = hint, certs
         found = suppress(source.notes + found, store, parse_codes(getattr(self.args, "ignore", None)))
