@@ -17,7 +17,6 @@ from textual.widget import Widget
 from ktrace.findings import Finding
 from ktrace.sim.demo import demo_cluster
 from ktrace.sim.handle import Simulator
-from ktrace.sim.state import clone
 from ktrace.sources.demo import DemoSource
 from ktrace.sources.live import open_live
 from ktrace.tui.app import KtraceApp
@@ -219,16 +218,7 @@ async def test_a_pod_turning_unready_reaches_the_path_live(sim_factory: Callable
         pods.move_to(other)
         line = pods.visible_keys.index(other) - int(pods.scroll_y)
 
-        def unready(cluster) -> None:
-            pod = clone(cluster.get("Pod", *victim))
-            for cond in pod["status"]["conditions"]:
-                if cond["type"] in ("Ready", "ContainersReady"):
-                    cond["status"] = "False"
-            for cs in pod["status"]["containerStatuses"]:
-                cs["ready"] = False
-            cluster.write_status(pod, pod["status"])
-
-        sim.call(unready, sim.cluster)
+        sim.call(sim.cluster.set_pod_ready, *victim, False)  # its readiness probe starts failing
         await until(pilot, lambda: app.path.status == "degraded")
         await until(pilot, lambda: pods.row(victim).cells[1] == "0/1")
         assert app.table("services").row(("payments", "payments-web")).cells[1] == "1/2"

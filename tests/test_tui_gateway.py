@@ -4,14 +4,11 @@ navigation and a route arriving live through the watch."""
 
 from __future__ import annotations
 
-import argparse
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
-from textual.widget import Widget
 
 from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.handle import Simulator
@@ -20,15 +17,10 @@ from ktrace.sources.live import open_live
 from ktrace.store import ClusterStore
 from ktrace.tui import rows as R
 from ktrace.tui.app import KtraceApp
+from tests.test_tui_app import args, marked, text_of, until
 
 SIZE = (120, 40)
 STORE_ROW = R.route_key("store.demo.example", "/", "shop", "store")
-
-
-def args(**kw: object) -> argparse.Namespace:
-    base = {"host": None, "namespace": None, "all_namespaces": False, "filename": None, "demo": True,
-            "kubeconfig": None, "context": None, "command": None, "ascii": False}
-    return argparse.Namespace(**{**base, **kw})
 
 
 def route(name: str, spec: dict, namespace: str = "shop") -> dict:
@@ -88,23 +80,6 @@ def test_route_rows_per_hostname_and_path_match() -> None:
 
 
 # -- the app ---------------------------------------------------------------------------------------
-
-async def until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
-
-
-def text_of(widget: Widget) -> str:
-    return "\n".join(widget.render_line(y).text.rstrip() for y in range(widget.size.height))
-
-
-def marked(app: KtraceApp, pane: str) -> set[tuple[str, ...]]:
-    marks = app.table(pane).on_path
-    assert marks is not None, f"{pane}: nothing selected"
-    return marks
-
 
 async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
     app = KtraceApp(args(), source_factory=lambda _: DemoSource(moving=False))

@@ -87,24 +87,12 @@ def _store_of(cluster) -> ClusterStore:
     return ClusterStore([clone(e.obj) for k in KINDS for e in cluster.store.entries(k.kind)])
 
 
-def _make_unready(cluster, namespace: str, name: str) -> None:
-    """What a failing readiness probe does: the kubelet writes Ready=False (the simulator's
-    EndpointSlice controller then marks the endpoint not ready)."""
-    pod = clone(cluster.get("Pod", namespace, name))
-    for cond in pod["status"]["conditions"]:
-        if cond["type"] in ("Ready", "ContainersReady"):
-            cond["status"] = "False"
-    for cs in pod["status"]["containerStatuses"]:
-        cs["ready"] = False
-    cluster.write_status(pod, pod["status"])
-
-
 async def test_path_panel_marks_a_hop_that_changed_then_unmarks_it() -> None:
     cluster = demo_cluster()
     before = trace(_store_of(cluster), STATUS, live=True)
     pod = next(h for h in before.hops if h.level == PODS)
     assert pod.status == "ok"
-    _make_unready(cluster, pod.namespace, pod.name)
+    cluster.set_pod_ready(pod.namespace, pod.name, False)  # a readiness probe starts failing
     after = trace(_store_of(cluster), STATUS, live=True)
 
     app = PanelApp()

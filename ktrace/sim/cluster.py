@@ -171,6 +171,20 @@ class Cluster:
         self.schedule(wait, remove)
         return written
 
+    def set_pod_ready(self, namespace: str, name: str, ready: bool) -> dict:
+        """What the kubelet writes when a readiness probe starts or stops passing: the Ready and
+        ContainersReady conditions and every container's `ready` (the slice controller follows)."""
+        pod = clone(self.get("Pod", namespace, name))
+        status = pod.setdefault("status", {})
+        now = self.clock()
+        for cond in status.get("conditions") or []:
+            if cond.get("type") in ("Ready", "ContainersReady"):
+                cond["status"] = "True" if ready else "False"
+                cond["lastTransitionTime"] = now
+        for cs in status.get("containerStatuses") or []:
+            cs["ready"] = ready
+        return self.write_status(pod, status)
+
     def write_status(self, obj: dict, status: dict) -> dict:
         return self._write({**obj, "status": status, "metadata": dict(obj["metadata"])}, obj)
 

@@ -8,6 +8,7 @@ import itertools
 from datetime import UTC, datetime
 from importlib import resources
 
+from ktrace import endpoints
 from ktrace.loader import LoadResult, load_text
 from ktrace.sim.cluster import Cluster, utc_now
 from ktrace.sim.state import ApiError, clone
@@ -76,10 +77,8 @@ class DemoLife:
                        and not e.obj["metadata"].get("deletionTimestamp")),
                       key=lambda p: p["metadata"]["name"])
         if pods:
-            pod = clone(pods[0])
-            ready = _toggle_ready(pod, utc_now())
-            if ready is not None:
-                self.cluster.write_status(pod, pod["status"])
+            meta = pods[0]["metadata"]
+            self.cluster.set_pod_ready(ns, meta["name"], not endpoints.pod_ready(pods[0]))
         self.cluster.schedule(self.flap_every, self._flap)
 
     def _rollout(self) -> None:
@@ -92,20 +91,3 @@ class DemoLife:
         with contextlib.suppress(ApiError):  # deleted by the user with kubectl: nothing to roll
             self.cluster.patch("Deployment", ns, name, patch)
         self.cluster.schedule(self.rollout_every, self._rollout)
-
-
-def _toggle_ready(pod: dict, now: str) -> bool | None:
-    """Flip the Ready and ContainersReady conditions (and container readiness) of a pod."""
-    status = pod.get("status") or {}
-    conditions = status.get("conditions") or []
-    ready_cond = next((c for c in conditions if c.get("type") == "Ready"), None)
-    if ready_cond is None:
-        return None
-    ready = ready_cond.get("status") != "True"
-    for cond in conditions:
-        if cond.get("type") in ("Ready", "ContainersReady"):
-            cond["status"] = "True" if ready else "False"
-            cond["lastTransitionTime"] = now
-    for cs in status.get("containerStatuses") or []:
-        cs["ready"] = ready
-    return ready
