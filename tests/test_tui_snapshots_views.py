@@ -6,7 +6,7 @@ findings screen and the detail screen. Each SVG was looked at before it was comm
 from __future__ import annotations
 
 import pytest
-from test_tui_views import _make_unready, _store_of  # tests/ is on sys.path (rootdir conftest)
+from test_tui_views import _store_of  # tests/ is on sys.path (rootdir conftest)
 from textual.app import App, ComposeResult
 
 from ktrace.checks import run_checks
@@ -41,7 +41,7 @@ class ChangedHopApp(App):
         panel = self.query_one(PathPanel)
         before = trace(_store_of(cluster), "status.demo.example/", live=True)
         panel.show(before)
-        _make_unready(cluster, "ops", next(h.name for h in before.hops if h.kind == "Pod"))
+        cluster.set_pod_ready("ops", next(h.name for h in before.hops if h.kind == "Pod"), False)
         panel.show(trace(_store_of(cluster), "status.demo.example/", live=True))
 
 
