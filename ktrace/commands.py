@@ -207,7 +207,7 @@ def run_check(args: Any) -> int:
             console.print(finding_lines(shown, ascii_only, origins, console.width), end="")
         line = Text(f"{source.describe()}: ")
         line.append_text(summary_line(shown, ascii_only))
-        console.print(line)
+        console.print(line, soft_wrap=True)  # one greppable line, however long the source name
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 

@@ -174,3 +174,14 @@ def test_ascii_terminal_gets_ascii_symbols_and_survives_non_ascii_names(tmp_path
     out = done.stdout.decode("ascii")
     assert done.returncode == 1 and done.stderr == b""
     assert out.startswith("! degraded") and "`-- + ok  Ingress rd/rd" in out and "Insufficient m?moire" in out
+
+
+def test_check_summary_is_one_line_however_long_the_path(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    deep = tmp_path / ("a-directory-name-long-enough-to-push-the-summary-past-eighty-columns" * 2)
+    deep.mkdir()
+    (deep / "m.yaml").write_text((SCENARIOS / "target-port.yaml").read_text())
+    code, out, _ = run(capsys, "check", "-f", str(deep / "m.yaml"))
+    assert code == 1
+    assert out.rstrip().splitlines()[-1] == f"files: {deep / 'm.yaml'}: 2 errors, 1 warning, 1 info"
