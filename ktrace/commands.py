@@ -111,8 +111,8 @@ def run_trace(args: Any) -> int:
     if not path.routed:
         f = path.findings[0]
         if not f.details.get("paths"):  # nothing at all for this host: a usage error, not a finding
-            raise UsageError(f"unknown host {target.host}: no Ingress rule or default backend serves it "
-                             f"in {source.describe()}; {f.hint}")
+            raise UsageError(f"unknown host {target.host}: no Ingress rule, default backend or HTTPRoute "
+                             f"serves it in {source.describe()}; {f.hint}")
     path.findings = suppress(path.findings, store, ignored)
     if getattr(args, "output", "text") == "json":
         _write_json(path.to_dict())

@@ -84,7 +84,8 @@ def test_trace_path_without_route_is_broken(capsys: pytest.CaptureFixture) -> No
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["trace", "shopp.example.com", "-f", "HEALTHY"], "ktrace: unknown host shopp.example.com"),
+    (["trace", "shopp.example.com", "-f", "HEALTHY"],
+     "ktrace: unknown host shopp.example.com: no Ingress rule, default backend or HTTPRoute serves it"),
     (["trace", "ftp://x", "-f", "HEALTHY"], "ktrace: malformed target"),
     (["trace", "shop.example.com", "-f", "/nonexistent/x.yaml"], "ktrace: /nonexistent/x.yaml: no such file"),
     (["check", "-f", "BAD"], "bad.yaml:4:1: did not find expected"),
@@ -185,3 +186,10 @@ def test_check_summary_is_one_line_however_long_the_path(tmp_path: Path, capsys:
     code, out, _ = run(capsys, "check", "-f", str(deep / "m.yaml"))
     assert code == 1
     assert out.rstrip().splitlines()[-1] == f"files: {deep / 'm.yaml'}: 2 errors, 1 warning, 1 info"
+
+
+def test_unknown_host_names_every_kind_of_route_and_the_closest_hosts(capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run(capsys, "trace", "shopp.example.com", "-f", scenario("healthy.yaml"))
+    assert code == 2 and out == ""
+    assert "no Ingress rule, default backend or HTTPRoute serves it" in err
+    assert err.rstrip().endswith("closest hosts: shop.example.com"), err
