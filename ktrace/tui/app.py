@@ -599,9 +599,24 @@ class KtraceApp(App[int]):
         if pane == "rules" and f.kind != "Host" and f.details.get("host") is None:
             self.select_target(Target(key[0], key[1]))
         elif pane in ("services", "pods"):
-            self.target, self.reverse_of = None, (f.kind, f.namespace, f.name)
-            self._retrace()
+            self._show_path_through(f.kind, f.namespace, f.name)
         self._titles()
+
+    def _show_path_through(self, kind: str, namespace: str, name: str) -> None:
+        """A Service's or pod's finding is best read on a request path through it (the near miss, the
+        not-ready pods, where each hop stands); with no route reaching it, what reaches it: nothing."""
+        store = self.store
+        obj = store.get(kind, namespace, name) if store is not None else None
+        if obj is None:
+            services = []
+        else:
+            services = [obj] if kind == "Service" else store.services_selecting(obj)
+        reaching = [row for svc in services for row in self._rows_reaching(store, svc)]
+        if reaching:
+            self.target, self.reverse_of = Target(reaching[0].key[0], reaching[0].key[1]), None
+        else:
+            self.target, self.reverse_of = None, (kind, namespace, name)
+        self._retrace()
 
     def action_detail(self) -> None:
         table = self._focused_table()
