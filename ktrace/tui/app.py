@@ -607,9 +607,8 @@ class KtraceApp(App[int]):
         not-ready pods, where each hop stands); with no route reaching it, what reaches it: nothing."""
         store = self.store
         obj = store.get(kind, namespace, name) if store is not None else None
-        if obj is None:
-            services = []
-        else:
+        services: list[Any] = []
+        if obj is not None:
             services = [obj] if kind == "Service" else store.services_selecting(obj)
         reaching = [row for svc in services for row in self._rows_reaching(store, svc)]
         if reaching:
