@@ -29,3 +29,11 @@ def sim_factory() -> Iterator[Callable[..., Simulator]]:
 @pytest.fixture
 def sim(sim_factory: Callable[..., Simulator]) -> Simulator:
     return sim_factory()
+
+
+@pytest.fixture(autouse=True)
+def _colour_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see a colour terminal unless they ask otherwise: a NO_COLOR or COLUMNS inherited from the
+    machine running them must not change snapshots or wrapped text."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)

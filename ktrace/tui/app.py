@@ -97,7 +97,9 @@ class KtraceApp(App[int]):
 
     def __init__(self, args: argparse.Namespace, *, ascii_only: bool = False, debounce: float = DEBOUNCE,
                  source_factory: Callable[[argparse.Namespace], Source] = open_source) -> None:
-        super().__init__()
+        # NO_COLOR: Textual would turn every colour into a grey, and dark red errors into near-black
+        # on black; with the terminal's own palette and NO_COLOR it drops colour and keeps contrast.
+        super().__init__(ansi_color=bool(os.environ.get("NO_COLOR")))
         self.args = args
         self.ascii_only = ascii_only
         self.debounce = debounce
