@@ -292,9 +292,8 @@ def _policy_hop(store: ClusterStore, svc: Service, b: ServiceBackends, result: R
     if reach is None:
         return
     status = {ALLOWED: OK, BLOCKED: ERROR, PARTIAL: WARNING}.get(reach.state, UNKNOWN)
-    name = (reach.allowed_by or sorted(reach.why_not) or reach.policies)[0]
     first_pod = next((i for i in range(start, len(result.hops)) if result.hops[i].level == PODS), len(result.hops))
-    result.hops.insert(first_pod, Hop("NetworkPolicy", reach.namespace, name, status, reach.reasons, ENDPOINTS, {
+    result.hops.insert(first_pod, Hop("NetworkPolicy", reach.namespace, reach.name, status, reach.reasons, ENDPOINTS, {
         "verdict": reach.state, "policies": reach.policies, "allowedBy": reach.allowed_by,
         "controller": reach.controllers.label, "port": reach.port}))
     for hop in result.hops[first_pod + 1:]:
@@ -303,7 +302,7 @@ def _policy_hop(store: ClusterStore, svc: Service, b: ServiceBackends, result: R
             hop.extra["networkPolicy"] = state
         if state == BLOCKED:
             hop.status = ERROR
-            hop.reasons.append(f"NetworkPolicy admits no traffic from {reach.controllers.label}")
+            hop.reasons.append("no NetworkPolicy admits this traffic")
     result.findings += path_findings(reach, svc, entry)
 
 

@@ -186,6 +186,37 @@ def test_trace_marks_blocked_pods_and_names_the_policy() -> None:
     assert "namespaceSelector kubernetes.io/metadata.name=ingress-nginx" in f.hint
 
 
+def test_policy_hop_reasons_are_short_and_json_keeps_the_full_controller(capsys: pytest.CaptureFixture[str]) -> None:
+    # the hop is titled with the policy: its reasons neither repeat it nor list the controller's pods in full
+    store = ManifestSource([str(SCENARIOS / "netpol-clean.yaml")]).load()
+    hop = next(h for h in trace(store, "allow.example.com", live=False).hops if h.kind == "NetworkPolicy")
+    assert (hop.name, hop.reasons) == ("web-from-ingress", [
+        "admits ingress-nginx/ingress-nginx-controller-7d4-x1 on 8080/TCP"])
+    blocked = ManifestSource([str(SCENARIOS / "netpol-blocked.yaml")]).load()
+    path = trace(blocked, "deny.example.com", live=False)
+    hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
+    assert (hop.name, hop.reasons) == ("default-deny", [
+        "blocks ingress-nginx/ingress-nginx-controller-7d4-x1 on 8080/TCP", "no ingress rules (denies all ingress)"])
+    assert next(h for h in path.hops if h.kind == "Pod").reasons[-1] == "no NetworkPolicy admits this traffic"
+    assert main(["trace", "allow.example.com", "-o", "json", "-f", str(SCENARIOS / "netpol-clean.yaml")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    extra = next(h for h in doc["hops"] if h["kind"] == "NetworkPolicy")
+    assert extra["controller"] == "controller pod(s) ingress-nginx-controller-7d4-x1 (namespace ingress-nginx)"
+    assert (extra["allowedBy"], extra["port"]) == (["web-from-ingress"], 8080)
+
+
+def test_deployment_pod_names_are_cut_to_the_workload() -> None:
+    pods = [{"kind": "Pod", "metadata": {"name": f"ingress-nginx-controller-5c8d66c76d-{s}", "namespace": "edge",
+                                          "labels": {"app.kubernetes.io/name": "ingress-nginx"}}}
+            for s in ("abcde", "fghij")]
+    found = find_controllers(ClusterStore(pods), "nginx")
+    assert found.brief == "edge/ingress-nginx-controller-..."
+    assert "ingress-nginx-controller-5c8d66c76d-abcde" in found.label
+    odd = find_controllers(ClusterStore([{**pods[0], "metadata": {**pods[0]["metadata"], "namespace": "other"}},
+                                         pods[1]]), "nginx")
+    assert odd.brief == "edge/ingress-nginx-controller-... and 1 more"
+
+
 def test_controller_namespace_option_decides_an_unknown_source(capsys: pytest.CaptureFixture[str]) -> None:
     clean = str(SCENARIOS / "netpol-clean.yaml")
     assert main(["trace", "cloud.example.com", "-o", "json", "-f", clean]) == 0
@@ -219,7 +250,7 @@ def test_online_boutique_policies_allow_the_frontend(tmp_path: Path) -> None:
     path = trace(store, "boutique.example.com/", live=False)
     hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
     assert (hop.name, hop.status, hop.extra["policies"]) == ("frontend", "ok", ["deny-all", "frontend"])
-    assert hop.reasons[0].startswith("allowed by policy frontend")
+    assert hop.reasons[0] == "admits the ingress controller on 8080/TCP"
     assert not any(f.code.startswith("networkpolicy") for f in path.findings)
 
 

@@ -8,6 +8,7 @@ load balancers (ALB, GCE) send traffic from outside the cluster: their source is
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,11 @@ class Controllers:
     sources: list[Peer]  # empty: unknown
     label: str  # what the sources are, for messages
     why_unknown: str = ""
+    short: str = ""  # the same in a few words, for a hop's reason line (falls back to label)
+
+    @property
+    def brief(self) -> str:
+        return self.short or self.label
 
 
 def namespace_labels(store: ClusterStore):
@@ -94,6 +100,21 @@ def _describe(pods: list[Pod], what: str = "controller") -> str:
     return f"{what} pod(s) {names} (namespace {', '.join(where)})"
 
 
+# A Deployment's pod name: <deployment>-<pod-template-hash>-<5 random characters>.
+_GENERATED = re.compile(r"-[a-z0-9]{5,10}-[a-z0-9]{5}$")
+
+
+def _brief(pods: list[Pod]) -> str:
+    """`namespace/workload-...` (the generated suffix of Deployment pods cut), and how many more:
+    short enough for a reason line under an indented tree at 80 columns."""
+    groups = sorted({f"{p.meta.namespace}/{_GENERATED.sub('-...', p.meta.name)}" for p in pods})
+    return groups[0] + (f" and {len(groups) - 1} more" if len(groups) > 1 else "")
+
+
+def _controllers(pods: list[Pod], what: str = "controller") -> Controllers:
+    return Controllers(_peers(pods), _describe(pods, what), short=_brief(pods))
+
+
 def _hinted(store: ClusterStore, hint: ControllerHint) -> list[Pod]:
     namespaces = [hint.namespace] if hint.namespace else store.pod_namespaces()
     return [p for ns in namespaces for p in store.pods(ns) if selectors.matches(hint.selector, p.meta.labels)]
@@ -105,7 +126,7 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
     if hint.selector:
         pods = _hinted(store, hint)
         if pods:
-            return Controllers(_peers(pods), _describe(pods))
+            return _controllers(pods)
     cls = store.get("IngressClass", "", class_name) if class_name else None
     controller = getattr(cls, "controller", "") or _BY_CLASS_NAME.get(class_name, "")
     known = _KNOWN.get(controller)
@@ -113,7 +134,7 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
         for labels in known[1]:
             pods = _pods_with(store, labels, namespaces)
             if pods:
-                return Controllers(_peers(pods), _describe(pods))
+                return _controllers(pods)
     if hint.namespace:  # the user named the namespace: any pod of it (labels unknown)
         return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
     if hint.selector:
@@ -148,7 +169,7 @@ def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHin
         pods += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, store.pod_namespaces())
         pods = [p for p in pods if not hint.namespace or p.meta.namespace == hint.namespace]
     if pods:
-        return Controllers(_peers(pods), _describe(pods, "gateway"))
+        return _controllers(pods, "gateway")
     if hint.namespace:
         return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
     why = f"no pod in scope matches {selector_text(hint.selector)}" if hint.selector else \
@@ -172,6 +193,11 @@ class Reachability:
     pod_states: dict[str, str] = field(default_factory=dict)  # pod name -> ALLOWED/BLOCKED/UNKNOWN
     why_not: dict[str, str] = field(default_factory=dict)
     port: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The policy the hop is titled with: the one that admits, else one that explains a denial."""
+        return (self.allowed_by or sorted(self.why_not) or self.policies)[0]
 
 
 def _combine(states: list[str]) -> str:
@@ -227,22 +253,24 @@ def _collect(out: Reachability, verdicts: list[Verdict]) -> None:
 
 
 def _reasons(r: Reachability, protocol: str) -> list[str]:
-    port = f"port {r.port}/{protocol}" if r.port is not None else "the target port"
-    src = r.controllers.label
+    # Short lines that do not repeat the hop's title (r.name); JSON's extra keeps the full controller text.
+    port = f"{r.port}/{protocol}" if r.port is not None else "the target port"
+    src = r.controllers.brief
+    others = ", ".join(p for p in (r.allowed_by if r.state == ALLOWED else r.policies) if p != r.name)
     if r.state == ALLOWED:
-        return [f"allowed by policy {', '.join(r.allowed_by)} ({src} on {port})"] if r.allowed_by else \
+        return [f"admits {src} on {port}" + (f"; so do {others}" if others else "")] if r.allowed_by else \
             ["no NetworkPolicy isolates these pods"]
-    selected = f"selected by {', '.join(r.policies)}"
-    why = [f"{name}: {text}" for name, text in sorted(r.why_not.items())]
+    why = [text if name == r.name else f"{name}: {text}" for name, text in sorted(r.why_not.items())]
     if r.state == BLOCKED:
-        return [f"{selected}; none admits {src} on {port}", *why]
+        return [f"blocks {src} on {port}" + (f"; so do {others}" if others else ""), *why]
+    also = f"; also selected by {others}" if others else ""
     if r.state == PARTIAL:
         blocked = sorted(n for n, s in r.pod_states.items() if s == BLOCKED)
-        return [f"{selected}; {src} is admitted only to some pods or from some controller pods "
-                f"(blocked: {', '.join(blocked[:5]) or 'some controller pods'})", *why]
+        return [f"admits {src} only to some pods or from some of its pods "
+                f"(blocked: {', '.join(blocked[:5]) or 'some of its pods'}){also}", *why]
     unknown = r.controllers.why_unknown or f"cannot tell whether the policies admit {src}"
     allowed = f"; allowed by {', '.join(r.allowed_by)} for some" if r.allowed_by else ""
-    return [f"{selected}; reachability unknown: {unknown}{allowed}"]
+    return [f"reachability unknown: {unknown}{allowed}{also}"]
 
 
 def path_findings(r: Reachability, svc: Service, entry: tuple[str, str, str]) -> list[Finding]:
