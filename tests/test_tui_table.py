@@ -129,3 +129,32 @@ async def test_twenty_thousand_rows() -> None:
         table.set_filter("pod-1999")
         assert len(table.visible_keys) == 10
         assert loaded < 5  # generous: a sanity bound, the benchmark measures it
+
+
+class RoutesApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(("HOST", "PATH", "BACKEND", "VIA", "OBJECT"), essential=3, id="t")
+
+
+def route(host: str, path: str, backend: str) -> Row:
+    cells = (host, path, backend, "ing", "shop/shop")
+    return Row((host, path), ("Ingress", "shop", "shop"), cells, "shop", {}, " ".join(cells).lower())
+
+
+async def test_essential_columns_share_a_narrow_pane_and_the_rest_is_cut() -> None:
+    rows = [route("status.demo.example", "/", "status-page:http"), route("pay.demo.example", "/api", "pay:80"),
+            route("store.demo.example", "/", "shop-green 90%, shop-blue 10%")]
+    async with RoutesApp().run_test(size=(44, 6)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(rows)
+        await pilot.pause()
+        lines = [line_text(table, y).rstrip() for y in range(4)]
+    # 44 cells: the short PATH keeps its width, HOST and BACKEND share the rest; VIA and OBJECT fall off
+    assert lines == ["   HOST              PATH  BACKEND", "   pay.demo.example  /api  pay:80",
+                     "   status.demo.exa~  /     status-page:http", "   store.demo.exam~  /     shop-green 90%,~"]
+    async with RoutesApp().run_test(size=(100, 6)) as pilot:  # room enough: every column whole
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(rows)
+        await pilot.pause()
+        assert line_text(table, 3).split() == ["store.demo.example", "/", "shop-green", "90%,", "shop-blue", "10%",
+                                               "ing", "shop/shop"]

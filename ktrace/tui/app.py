@@ -125,7 +125,8 @@ class KtraceApp(App[int]):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        tables = {pane_id: KeyedTable(columns, ascii_only=self.ascii_only, id=pane_id)
+        tables = {pane_id: KeyedTable(columns, essential=R.RULE_ESSENTIAL if pane_id == "rules" else 1,
+                                      ascii_only=self.ascii_only, id=pane_id)
                   for pane_id, _, columns in PANES}
         path = PathPanel(ascii_only=self.ascii_only, id="path")
         path.border_title = "Request path"

@@ -21,7 +21,9 @@ from ktrace.store import ClusterStore
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
 # One pane for every entry point: "ing" rows are Ingress rules, "gw" rows HTTPRoute matches (behind Gateways).
 # ENTRY is what takes the request first: the ingress class, or the route's parent Gateways.
-RULE_COLUMNS = ("VIA", "HOST", "PATH", "BACKEND", "OBJECT", "ENTRY", "TLS")
+# HOST, PATH and BACKEND come first and share the pane's width (RULE_ESSENTIAL); the rest is cut when narrow.
+RULE_COLUMNS = ("HOST", "PATH", "BACKEND", "TLS", "VIA", "ENTRY", "OBJECT")
+RULE_ESSENTIAL = 3
 # What matters most comes first: narrow panes cut columns at the right edge.
 SERVICE_COLUMNS = ("SERVICE", "READY", "TYPE", "PORTS", "NAMESPACE")
 POD_COLUMNS = ("POD", "READY", "STATUS", "RESTARTS", "IP", "NODE", "NAMESPACE", "VERSION")
@@ -80,14 +82,14 @@ def ingress_rows(ing: Ingress) -> list[Row]:
     rows = []
     if ing.default_backend is not None:
         rows.append(_row(rule_key("", "/", ns, name), ("Ingress", ns, name),
-                         ("ing", "*", "(default)", ing.default_backend.label(), f"{ns}/{name}", cls, ""), ns,
+                         ("*", "(default)", ing.default_backend.label(), "", "ing", cls, f"{ns}/{name}"), ns,
                          ing.meta.labels))
     for rule in ing.rules:
         tls = "tls" if rule.host and (rule.host in tls_hosts or _wildcard_covers(tls_hosts, rule.host)) else ""
         for p in rule.paths:
             path = (p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path) or "/"
             rows.append(_row(rule_key(rule.host, path, ns, name), ("Ingress", ns, name),
-                             ("ing", rule.host or "*", path, p.backend.label(), f"{ns}/{name}", cls, tls), ns,
+                             (rule.host or "*", path, p.backend.label(), tls, "ing", cls, f"{ns}/{name}"), ns,
                              ing.meta.labels, secrets.get(rule.host, ())))
     return rows
 
@@ -126,8 +128,8 @@ def httproute_rows(store: ClusterStore, route: HTTPRoute) -> list[Row]:
                                     if kind == "Secret"))
         for path, rule in rules.items():
             rows.append(_row(route_key(host, path, ns, name), ("HTTPRoute", ns, name),
-                             ("gw", host or "*", path, _backends_label(rule, ns), f"{ns}/{name}", entry,
-                              "tls" if https else ""), ns, route.meta.labels, parents + certs))
+                             (host or "*", path, _backends_label(rule, ns), "tls" if https else "", "gw", entry,
+                              f"{ns}/{name}"), ns, route.meta.labels, parents + certs))
     return rows
 
 

@@ -30,6 +30,7 @@ from ktrace.tui.rows import Row
 Key = tuple[str, ...]
 MAX_COLUMN = 48  # no column grows wider than this; the first one takes what is left
 GAP = 2
+MIN_COLUMN = 6  # an essential column never gets narrower than this
 
 
 def parse_filter(text: str) -> tuple[list[str], dict[str, str]]:
@@ -75,10 +76,11 @@ class KeyedTable(ScrollView, can_focus=True):
             self.table = table
             self.row = row
 
-    def __init__(self, columns: Sequence[str], *, ascii_only: bool = False, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, columns: Sequence[str], *, essential: int = 1, ascii_only: bool = False,
+                 id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.columns = tuple(columns)
+        self.essential = essential  # how many leading columns share a narrow pane's width (see _layout)
         self.ascii_only = ascii_only
         self._rows: dict[Key, Row] = {}
         self._keys: list[Key] = []  # every key, sorted
@@ -286,10 +288,15 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _layout(self, width: int) -> list[int]:
         """Column widths for `width` cells: the first column (the name) gives way down to about half
-        the width; columns that still do not fit are cut at the right edge."""
+        the width, or, with several essential columns, those share the width (the widest give way
+        first); columns that still do not fit are cut at the right edge."""
         widths = list(self._widths)
         spare = width - 3 - sum(widths) - GAP * (len(widths) - 1)
-        if spare < 0:
+        if spare < 0 and self.essential > 1:
+            n = self.essential
+            cap = _fair_cap(widths[:n], max(width - 3 - GAP * (n - 1), n * MIN_COLUMN))
+            widths[:n] = [min(w, max(cap, MIN_COLUMN)) for w in widths[:n]]
+        elif spare < 0:
             widths[0] = max(min(widths[0], 12, width // 2), widths[0] + spare, width * 11 // 20 - 2)
             widths[0] = min(widths[0], self._widths[0])
         return widths
@@ -356,6 +363,17 @@ class KeyedTable(ScrollView, can_focus=True):
         i = self._index(self._cursor)
         if i is not None:  # a pane that shrank keeps its cursor row in view
             self._scroll_to_cursor(i)
+
+
+def _fair_cap(widths: list[int], budget: int) -> int:
+    """The largest cap such that the widths, each cut to it, fit in `budget` (narrow ones keep theirs)."""
+    left, n = budget, len(widths)
+    for i, w in enumerate(sorted(widths)):
+        share = left // (n - i)
+        if w > share:
+            return share
+        left -= w
+    return max(widths)
 
 
 class _CursorKeeper:
