@@ -137,6 +137,15 @@ def parse_weights(text: str) -> dict[str, int]:
     return out
 
 
+def rule_weights(store: ClusterStore, t: Target, *, live: bool) -> dict[str, int] | None:
+    """Today's weights of the HTTPRoute rule that serves `t` (backendRef name -> weight), or None when
+    no HTTPRoute rule serves it: what a weights preview starts from."""
+    g = gateway_route(store, t, live=live)
+    if g is None or g.choice is None:
+        return None
+    return {b.name: b.weight for b in g.choice.rule.backends}
+
+
 def _check_weights(store: ClusterStore, t: Target, weights: Mapping[str, int], *, live: bool) -> str:
     """The namespace of the HTTPRoute rule whose split `weights` changes."""
     g = gateway_route(store, t, live=live)

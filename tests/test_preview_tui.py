@@ -3,7 +3,7 @@ would-be path and the diff beside today's path; Esc returns to the main screen."
 
 from __future__ import annotations
 
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from ktrace.tui.preview_screen import PreviewScreen
 from tests.test_tui_app import demo_app, loaded, text_of
@@ -39,5 +39,33 @@ async def test_preview_needs_a_selected_rule() -> None:
     async with demo_app().run_test(size=(120, 40)) as pilot:
         app = await loaded(pilot)
         await pilot.press("p")
+        await pilot.pause()
+        assert not isinstance(app.screen, PreviewScreen)
+
+
+async def test_preview_of_an_httproute_rule_takes_weights_and_draws_the_split() -> None:
+    async with demo_app("store.demo.example/").run_test(size=(200, 60)) as pilot:
+        app = await loaded(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PreviewScreen)
+        weights = screen.query_one("#preview-weights", Input)
+        assert weights.value == "shop-green=90,shop-blue=10"  # today's split to start from
+        await pilot.press("w")
+        assert weights.has_focus
+        weights.value = ""
+        await pilot.press(*"shop-green=lots", "enter")
+        body = screen.query_one("#preview-body", Static)
+        assert "'shop-green=lots' is not NAME=WEIGHT" in text_of(body) and screen.shown_weights is None
+        weights.value = ""
+        await pilot.press(*"shop-green=0,shop-blue=100", "enter")
+        await pilot.pause()
+        assert screen.shown_weights == {"shop-green": 0, "shop-blue": 100}
+        text = text_of(body)
+        assert "would-be path" in text and "weights shop-green=0, shop-blue=100" in text
+        assert "pods that stop receiving traffic: shop-green-" in text
+        assert "split today" in text and "split then" in text
+        await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, PreviewScreen)

@@ -644,9 +644,10 @@ class KtraceApp(App[int]):
         self.call_from_thread(self.push_screen, DetailScreen(title, obj))
 
     def action_preview(self) -> None:
-        """Preview switching the selected rule's backend to another Service (read-only)."""
+        """Preview switching the selected rule's backend to another Service, or an HTTPRoute rule's
+        weights (read-only)."""
         from ktrace.errors import UsageError
-        from ktrace.preview import candidates, replaced_backends
+        from ktrace.preview import candidates, replaced_backends, rule_weights
         from ktrace.tui.preview_screen import PreviewScreen
 
         if self.target is None or self.path is None or self.store is None or self.source is None:
@@ -658,11 +659,12 @@ class KtraceApp(App[int]):
             self.notify(str(e), timeout=4)
             return
         ranked = candidates(self.store, replaced[0].namespace, replaced[0].service)
-        if not ranked:
+        weights = rule_weights(self.store, self.target, live=self.source.live)  # an HTTPRoute rule: weights too
+        if not ranked and weights is None:
             self.notify(f"no other Service in namespace {replaced[0].namespace} to switch to", timeout=3)
             return
         self.push_screen(PreviewScreen(self.store, self.target, self.path, replaced, ranked,
-                                       live=self.source.live, ascii_only=self.ascii_only))
+                                       live=self.source.live, ascii_only=self.ascii_only, weights=weights))
 
     def action_copy(self) -> None:
         if self.path is None:

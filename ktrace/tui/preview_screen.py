@@ -1,6 +1,7 @@
 """Preview a switch: the Services that could replace the selected rule's backend, ranked (other
-versions of today's backend first); the highlighted one's would-be path and its difference against
-today's path, next to today's path. Read-only: nothing is written to the cluster."""
+versions of today's backend first), or, on an HTTPRoute rule, other weights for its backendRefs;
+the would-be path and its difference against today's path, next to today's path. Read-only:
+nothing is written to the cluster."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ktrace.errors import UsageError
-from ktrace.preview import Candidate, Replaced, preview
+from ktrace.preview import Candidate, Preview, Replaced, parse_weights, preview
 from ktrace.render import AsciiGuides, clean, path_tree, preview_view
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
@@ -28,6 +29,7 @@ class PreviewScreen(Screen[None]):
     PreviewScreen { layout: vertical; }
     PreviewScreen #preview-title { height: auto; padding: 0 1; text-style: bold; }
     PreviewScreen #preview-candidates { height: auto; max-height: 8; margin: 0 1; }
+    PreviewScreen #preview-weights { margin: 0 1; }
     PreviewScreen #preview-panes { height: 1fr; }
     PreviewScreen .preview-scroll { width: 1fr; padding: 0 1; border: round $panel; }
     PreviewScreen #preview-keys { height: 1; padding: 0 1; color: $text-muted; }
@@ -36,14 +38,18 @@ class PreviewScreen(Screen[None]):
         Binding("escape", "close", "Close", id="preview.close"),
         Binding("q", "close", "Close", show=False, id="preview.close_q"),
         Binding("p", "close", "Close", show=False, id="preview.close_p"),
+        Binding("w", "weights", "Weights", show=False, id="preview.weights"),
     ]
 
     def __init__(self, store: ClusterStore, target: Target, today: RequestPath, replaced: list[Replaced],
-                 candidates: list[Candidate], *, live: bool, ascii_only: bool = False) -> None:
+                 candidates: list[Candidate], *, live: bool, ascii_only: bool = False,
+                 weights: dict[str, int] | None = None) -> None:
         super().__init__()
         self.store, self.target, self.today, self.live = store, target, today, live
         self.replaced, self.candidates, self.ascii_only = replaced, candidates, ascii_only
+        self.weights = weights  # today's weights of the HTTPRoute rule serving the target; None: no such rule
         self.shown: str | None = None  # the candidate whose preview is drawn
+        self.shown_weights: dict[str, int] | None = None  # or the weights whose preview is drawn
 
     def compose(self) -> ComposeResult:
         what = ", ".join(f"{r.entry}: {r.service}" for r in self.replaced)
@@ -51,21 +57,40 @@ class PreviewScreen(Screen[None]):
                      id="preview-title")
         yield OptionList(*[Option(Text(clean(f"{'*' if c.sibling else ' '} {c.name}  {c.why}")), id=c.name)
                            for c in self.candidates], id="preview-candidates")
+        if self.weights is not None:
+            today = ",".join(f"{k}={v}" for k, v in self.weights.items())
+            field = Input(today, placeholder="NAME=WEIGHT,NAME=WEIGHT", id="preview-weights")
+            rule = next((r.entry for r in self.replaced if r.entry.startswith("HTTPRoute")), "the HTTPRoute rule")
+            field.border_title = clean(f"Weights of {rule} (Enter: preview)")
+            yield field
         with Horizontal(id="preview-panes"):
             with VerticalScroll(classes="preview-scroll", id="preview-today") as today:
                 today.border_title = "Today"
                 yield Static(self._tree(self.today), id="preview-today-body")
             with VerticalScroll(classes="preview-scroll", id="preview-then") as then:
                 then.border_title = "Would be"
-                yield Static("Choose a Service (* another version of today's backend).", id="preview-body")
-        yield Static("up/down: candidate   Enter: preview   Esc/q/p: back", id="preview-keys")
+                hint = "Choose a Service (* another version of today's backend)"
+                yield Static(hint + (", or edit the weights and press Enter." if self.weights is not None else "."),
+                             id="preview-body")
+        weights = "   w: weights" if self.weights is not None else ""
+        yield Static(f"up/down: candidate   Enter: preview{weights}   Esc/q/p: back", id="preview-keys")
 
     def _tree(self, path: RequestPath) -> RenderableType:
         tree = path_tree(path, self.ascii_only, details=True)
         return AsciiGuides(tree) if self.ascii_only else tree
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        if self.candidates or self.weights is None:
+            self.query_one(OptionList).focus()
+        else:
+            self.action_weights()
+
+    def action_weights(self) -> None:
+        if self.weights is not None:
+            self.query_one("#preview-weights", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.show_weights(event.value)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.show_preview(event.option.id or "")
@@ -78,8 +103,23 @@ class PreviewScreen(Screen[None]):
         except UsageError as e:
             body.update(Text(clean(str(e))))
             return
-        self.shown = name
-        body.update(preview_view(p, self.ascii_only, details=True))
+        self.shown, self.shown_weights = name, None
+        self._draw(p)
+
+    def show_weights(self, text: str) -> None:
+        """The would-be path with the HTTPRoute rule's backendRefs weighted as `text` says (a=50,b=50)."""
+        body = self.query_one("#preview-body", Static)
+        try:
+            weights = parse_weights(text)
+            p = preview(self.store, self.target, None, live=self.live, weights=weights)
+        except UsageError as e:
+            body.update(Text(clean(str(e))))
+            return
+        self.shown, self.shown_weights = None, weights
+        self._draw(p)
+
+    def _draw(self, p: Preview) -> None:
+        self.query_one("#preview-body", Static).update(preview_view(p, self.ascii_only, details=True))
         self.query_one("#preview-then", VerticalScroll).scroll_home(animate=False)
 
     def action_close(self) -> None:
