@@ -334,3 +334,57 @@ async def test_palette_switches_namespace_and_jumps_to_a_host() -> None:
         await until(pilot, lambda: app.path is not None)
         assert app.path.target == "pay.demo.example/api"
         assert marked(app, "services") == {("payments", "payments-api")}
+
+
+OFFLINE = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: web-tls, namespace: shop}
+type: kubernetes.io/tls
+data: {tls.key: c2VjcmV0LWtleQ==}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  labels: {team: storefront}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: shop, labels: {app: web}}
+spec:
+  containers: [{name: web, image: web:1, ports: [{name: http, containerPort: 8080}]}]
+status: {phase: Running, podIP: 10.0.0.5, conditions: [{type: Ready, status: "True"}]}
+"""
+
+
+async def test_offline_detail_shows_the_object_as_its_file_has_it(tmp_path: Path) -> None:
+    from ktrace.sources.manifests import ManifestSource
+    from ktrace.tui.detail_screen import DetailScreen
+
+    path = tmp_path / "web.yaml"
+    path.write_text(OFFLINE)
+    app = KtraceApp(args(demo=False), source_factory=lambda _: ManifestSource([str(path)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        services = app.table("services")
+        services.focus()
+        services.move_to(("shop", "web"))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        screen = app.screen
+        assert screen.title_text == f"Service shop/web  ({path}:7)"  # where it is written
+        # the file's own fields and spelling, not the store's slim record (target_port, meta)
+        assert "targetPort: http" in screen.yaml_text and "apiVersion: v1" in screen.yaml_text
+        assert "team: storefront" in screen.yaml_text and "target_port" not in screen.yaml_text
+        await pilot.press("escape")
+        await pilot.pause()
+        # a Secret: metadata only, whatever the file holds
+        app._open_detail("Secret shop/web-tls", app.store.get("Secret", "shop", "web-tls"))
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert "c2VjcmV0" not in app.screen.yaml_text and "web-tls" in app.screen.yaml_text
+        assert app.screen.title_text == "Secret shop/web-tls"

@@ -14,7 +14,7 @@ import copy
 
 from ktrace import selectors
 from ktrace.endpoints import SERVICE_NAME_LABEL, compute_slices
-from ktrace.errors import UsageError
+from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, finding
 from ktrace.loader import load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
@@ -152,6 +152,24 @@ class ManifestSource:
                                           f"no {kind} in the files: {lost}",
                                           f"add the {kind} objects to the files to check them"))
         return store
+
+    def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
+        """The object as its file has it, and its file:line: re-read from the file (the store keeps a
+        slim record; holding every parsed document would cost memory for a view opened now and then).
+        None when it cannot be had (stdin, a file changed or gone since)."""
+        origin = self.origins.get((kind, namespace, name))
+        path = origin.rpartition(":")[0] if origin else ""
+        if not path or path == "<stdin>":
+            return None
+        try:
+            result = load_paths([path])
+        except KtraceError:
+            return None
+        for obj, at in zip(result.objects, result.origins, strict=True):
+            ns = "" if obj["kind"] in CLUSTER_SCOPED else _ns(obj)
+            if at == origin and (obj["kind"], ns, obj["metadata"]["name"]) == (kind, namespace, name):
+                return obj, origin
+        return None
 
     def close(self) -> None:
         """Nothing to release: the files were read in full by load()."""

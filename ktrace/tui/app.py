@@ -632,15 +632,21 @@ class KtraceApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _open_detail(self, title: str, record: Any) -> None:
-        """The object as the API server has it when the source can ask (never a Secret: its data is
-        not read); otherwise what the store keeps of it."""
+        """The object as the API server has it when the source can ask, or as its file has it (offline
+        sources; never a Secret: its data is not read); otherwise what the store keeps of it."""
         from ktrace.tui.detail_screen import DetailScreen
 
         obj = _as_dict(record)
         api, kind = getattr(self.source, "api", None), BY_KIND.get(record.meta.kind)
+        document = getattr(self.source, "document", None)
         if api is not None and kind is not None and record.meta.kind != "Secret":
             with contextlib.suppress(ApiFailure, ValueError):
                 obj = orjson.loads(api.get_bytes(kind.path(record.meta.namespace, record.meta.name), []))
+        elif document is not None and record.meta.kind != "Secret":
+            found = document(record.meta.kind, record.meta.namespace, record.meta.name)
+            if found is not None:
+                obj, origin = found
+                title = f"{title}  ({origin})"
         self.call_from_thread(self.push_screen, DetailScreen(title, obj))
 
     def action_preview(self) -> None:
