@@ -4,11 +4,17 @@ starts more, with content or options (tokens, bookmark_interval, pod_grace)."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from ktrace.loader import load_paths
 from ktrace.sim.handle import Simulator
+from ktrace.store import ClusterStore
+
+SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 @pytest.fixture
@@ -37,3 +43,25 @@ def _colour_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     machine running them must not change snapshots or wrapped text."""
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture
+def served(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[Callable[..., ClusterStore]]:
+    """`served(name, namespace=None)`: the scenario file tests/scenarios/NAME served by a simulator and read
+    through the live source over HTTP, as `ktrace check -A` (or `-n NAMESPACE`) would read it."""
+    from ktrace.sources.live import open_live
+
+    sources = []
+
+    def serve(name: str, namespace: str | None = None) -> ClusterStore:
+        sim = sim_factory(load_paths([str(SCENARIOS / name)]).objects)
+        kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
+        source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=namespace,
+                                              all_namespaces=namespace is None, command="check"))
+        sources.append(source)
+        assert source.live
+        return source.load()
+
+    yield serve
+    for s in sources:
+        s.close()

@@ -3,40 +3,18 @@ the findings and path verdicts must match the offline run (plus the live-only co
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ktrace.checks import run_checks
-from ktrace.loader import load_paths
-from ktrace.sim.handle import Simulator
-from ktrace.sources.live import open_live
 from ktrace.store import ClusterStore
 from ktrace.trace import trace
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 EXPECT = yaml.safe_load((SCENARIOS / "expectations.yaml").read_text())
-
-
-@pytest.fixture
-def served(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[Callable[[str], ClusterStore]]:
-    sources = []
-
-    def serve(name: str) -> ClusterStore:
-        sim = sim_factory(load_paths([str(SCENARIOS / name)]).objects)
-        kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
-        source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None,
-                                              all_namespaces=True, command="check"))
-        sources.append(source)
-        assert source.live
-        return source.load()
-
-    yield serve
-    for s in sources:
-        s.close()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))

@@ -3,7 +3,6 @@ controller's status is quoted (live only), and a cluster without the Gateway API
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,25 +11,15 @@ from ktrace.kinds import Kind
 from ktrace.loader import load_paths
 from ktrace.sim.handle import Simulator
 from ktrace.sources.kubeconfig import resolve_context
-from ktrace.sources.live import LIVE_KINDS, LiveSource, open_live
+from ktrace.sources.live import LIVE_KINDS, LiveSource
+from ktrace.store import ClusterStore
 from ktrace.trace import trace
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
-def _live(sim: Simulator, tmp_path: Path) -> LiveSource:
-    kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
-    return open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None,
-                                        all_namespaces=True, command="check"))
-
-
-def test_route_status_is_quoted_live(sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
-    sim = sim_factory(load_paths([str(SCENARIOS / "gateway-problems.yaml")]).objects)
-    source = _live(sim, tmp_path)
-    try:
-        store = source.load()
-    finally:
-        source.close()
+def test_route_status_is_quoted_live(served: Callable[..., ClusterStore]) -> None:
+    store = served("gateway-problems.yaml")
     assert {k: store.count(k) for k in ("GatewayClass", "Gateway", "HTTPRoute")} == \
         {"GatewayClass": 1, "Gateway": 2, "HTTPRoute": 7}
     live = {f.code: f for f in run_checks(store, live=True) if f.code.startswith("route-not") or
@@ -46,13 +35,8 @@ def test_route_status_is_quoted_live(sim_factory: Callable[..., Simulator], tmp_
     assert path.status == "ok"  # the controller's word is a warning; the objects themselves resolve
 
 
-def test_healthy_gateway_stays_clean_live(sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
-    sim = sim_factory(load_paths([str(SCENARIOS / "gateway-healthy.yaml")]).objects)
-    source = _live(sim, tmp_path)
-    try:
-        store = source.load()
-    finally:
-        source.close()
+def test_healthy_gateway_stays_clean_live(served: Callable[..., ClusterStore]) -> None:
+    store = served("gateway-healthy.yaml")
     assert [f.code for f in run_checks(store, live=True)] == []
     path = trace(store, "store.gw.example.com/", live=True)
     assert path.status == "ok"
@@ -77,14 +61,7 @@ def test_a_group_the_server_does_not_serve_is_absent_not_missing(sim_factory: Ca
 
 
 def test_check_in_one_namespace_does_not_call_the_shared_gateway_missing(
-        sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
-    sim = sim_factory(load_paths([str(SCENARIOS / "gateway-healthy.yaml")]).objects)
-    kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
-    source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace="store",
-                                          all_namespaces=False, command="check"))
-    try:
-        store = source.load()
-    finally:
-        source.close()
+        served: Callable[..., ClusterStore]) -> None:
+    store = served("gateway-healthy.yaml", namespace="store")
     assert store.scope == "store" and store.count("Gateway") == 0 and store.count("HTTPRoute") == 1
     assert run_checks(store, live=True) == []
