@@ -21,6 +21,7 @@ DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 # Set on pods that ktrace synthesises from a workload's pod template (offline manifests).
 TEMPLATE_ANNOTATION = "ktrace.dev/template-of"
 REPLICAS_ANNOTATION = "ktrace.dev/replicas"
+POD_TEMPLATE_HASH = "pod-template-hash"  # the label a Deployment's ReplicaSet puts on its pods
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 
 
@@ -191,6 +192,15 @@ class Pod:
     @property
     def restarts(self) -> int:
         return sum(s.restarts for s in self.statuses)
+
+    @property
+    def deployment(self) -> str:
+        """The Deployment whose ReplicaSet controls the pod ("" if none): the ReplicaSet is named
+        `<deployment>-<pod-template-hash>` (live sources do not list ReplicaSets)."""
+        if not self.meta.owners or self.meta.owners[0][0] != "ReplicaSet":
+            return ""
+        rs, suffix = self.meta.owners[0][1], "-" + self.meta.labels.get(POD_TEMPLATE_HASH, "")
+        return rs[: -len(suffix)] if len(suffix) > 1 and rs.endswith(suffix) and len(rs) > len(suffix) else ""
 
     def find_port(self, target: int | str | None, protocol: str = "TCP") -> ContainerPort | None:
         """The container port a Service targetPort resolves to: names compared with names, numbers

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ktrace.backends import READY, PodBackend
-from ktrace.model import Container, Pod, Workload
+from ktrace.model import POD_TEMPLATE_HASH, Container, Pod, Workload
 from ktrace.store import ClusterStore
 
-HASH_LABEL = "pod-template-hash"
 # Labels that name a version of the same app, most specific first (also used to rank preview candidates).
 VERSION_LABELS = ("app.kubernetes.io/version", "version", "track", "color", "colour", "slot", "stage")
 
@@ -62,17 +61,13 @@ class Revision:
 
 def _replicaset(pod: Pod) -> tuple[str, str] | None:
     """(Deployment, ReplicaSet) of a pod a Deployment's ReplicaSet controls."""
-    h = pod.meta.labels.get(HASH_LABEL)
-    if not h or not pod.meta.owners or pod.meta.owners[0][0] != "ReplicaSet":
-        return None
-    rs = pod.meta.owners[0][1]
-    return (rs[: -len(h) - 1], rs) if rs.endswith("-" + h) else None
+    return (pod.deployment, pod.meta.owners[0][1]) if pod.deployment else None
 
 
 def _is_current(rev: Revision, pod: Pod, dep: Workload | None) -> bool | None:
     if dep is None:
         return None
-    labels = {k: v for k, v in pod.meta.labels.items() if k != HASH_LABEL}
+    labels = {k: v for k, v in pod.meta.labels.items() if k != POD_TEMPLATE_HASH}
     return labels == dict(dep.template_labels) and rev.images == tuple(c.image for c in dep.containers)
 
 
@@ -89,7 +84,7 @@ def revisions(store: ClusterStore, pods: list[PodBackend]) -> list[Revision]:
         rev = found.get(rs)
         if rev is None:
             pod = p.pod
-            rev = found[rs] = Revision(dep, rs, pod.meta.labels[HASH_LABEL],
+            rev = found[rs] = Revision(dep, rs, pod.meta.labels[POD_TEMPLATE_HASH],
                                        version_of(pod.meta.labels, pod.containers),
                                        tuple(c.image for c in pod.containers))
             sample[rs] = pod

@@ -167,3 +167,18 @@ def test_namespaces_from_objects_and_namespace_objects() -> None:
                           {"kind": "IngressClass", "metadata": {"name": "nginx"}}])
     assert store.namespaces() == ["api", "empty", "shop"]
     assert store.pod_namespaces() == ["shop"]
+
+
+def test_pod_deployment_comes_from_its_replicaset_name() -> None:
+    def pod(owner: tuple[str, str] | None, labels: dict) -> object:
+        meta = {"name": "p", "namespace": "ns", "labels": labels}
+        if owner:
+            meta["ownerReferences"] = [{"kind": owner[0], "name": owner[1], "controller": True}]
+        return pod_from_dict({"kind": "Pod", "metadata": meta})
+
+    assert pod(("ReplicaSet", "web-7d9f"), {"pod-template-hash": "7d9f"}).deployment == "web"
+    assert pod(("ReplicaSet", "web-7d9f"), {}).deployment == ""  # a bare ReplicaSet: no hash label
+    assert pod(("ReplicaSet", "web-7d9f"), {"pod-template-hash": "aaaa"}).deployment == ""
+    assert pod(("ReplicaSet", "-7d9f"), {"pod-template-hash": "7d9f"}).deployment == ""
+    assert pod(("StatefulSet", "db"), {"pod-template-hash": "x"}).deployment == ""
+    assert pod(None, {}).deployment == ""

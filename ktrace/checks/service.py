@@ -6,12 +6,12 @@ from collections import defaultdict
 
 from ktrace.backends import EXCLUDED, NOT_READY, ServiceBackends, service_backends
 from ktrace.findings import Finding, finding
-from ktrace.model import Pod, Service
+from ktrace.model import POD_TEMPLATE_HASH, Pod, Service
 from ktrace.nearmiss import Candidate, near_misses
 from ktrace.store import ClusterStore
 
 # Labels that differ between pods of one workload: ignored when grouping identical pods.
-_VOLATILE_LABELS = ("pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
+_VOLATILE_LABELS = (POD_TEMPLATE_HASH, "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
                     "apps.kubernetes.io/pod-index", "batch.kubernetes.io/controller-uid", "controller-uid",
                     "batch.kubernetes.io/job-name", "job-name")
 
@@ -25,15 +25,10 @@ def selector_text(selector: dict | None) -> str:
 
 
 def _owner(pod: Pod) -> tuple[str, str]:
-    """The workload a user knows the pod by: a Deployment's ReplicaSet is named
-    `<deployment>-<pod-template-hash>`, and people fix Deployments, not ReplicaSets."""
-    if not pod.meta.owners:
-        return ("Pod", pod.meta.name)
-    kind, name = pod.meta.owners[0]
-    suffix = "-" + pod.meta.labels.get("pod-template-hash", "\0")
-    if kind == "ReplicaSet" and name.endswith(suffix) and len(name) > len(suffix):
-        return ("Deployment", name[: -len(suffix)])
-    return (kind, name)
+    """The workload a user knows the pod by: people fix Deployments, not their ReplicaSets."""
+    if pod.deployment:
+        return ("Deployment", pod.deployment)
+    return pod.meta.owners[0] if pod.meta.owners else ("Pod", pod.meta.name)
 
 
 def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
