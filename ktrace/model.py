@@ -445,6 +445,9 @@ def ingress_class_from_dict(obj: Any) -> IngressClass | None:
     return None if meta is None else IngressClass(meta, _s(_d(obj.get("spec")).get("controller")))
 
 
+TLS_SECRET_TYPE = "kubernetes.io/tls"
+
+
 @dataclass(frozen=True, slots=True)
 class Secret:
     """Metadata and type only: ktrace never reads Secret data."""

@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ktrace.findings import Finding, finding
-from ktrace.model import Backend, Ingress, IngressTLS, Service, ServicePort
+from ktrace.model import TLS_SECRET_TYPE, Backend, Ingress, IngressTLS, Service, ServicePort
 from ktrace.nearmiss import is_typo
 from ktrace.routing import ingress_class
 from ktrace.store import ClusterStore
-
-TLS_TYPE = "kubernetes.io/tls"
 
 
 def _where(ing: Ingress) -> tuple[str, str, str]:
@@ -107,11 +105,11 @@ def tls_findings(store: ClusterStore, ing: Ingress, tls: IngressTLS) -> list[Fin
         return [finding("ingress-tls-secret-missing", *_where(ing),
                         f"TLS secret {tls.secret!r} does not exist in namespace {ns!r}", hint,
                         secret=tls.secret, hosts=hosts, namespaces_with_secret=elsewhere)]
-    if secret.type != TLS_TYPE:
+    if secret.type != TLS_SECRET_TYPE:
         return [finding("ingress-tls-secret-wrong-type", *_where(ing),
                         # one wording for every source: a live cluster's metadata-only lists say
                         # which secrets are TLS, not what the others are (details carry a known type)
-                        f"TLS secret {tls.secret!r} is not of type {TLS_TYPE}",
+                        f"TLS secret {tls.secret!r} is not of type {TLS_SECRET_TYPE}",
                         f"recreate it with `kubectl create secret tls {tls.secret} --cert=... --key=...`",
                         secret=tls.secret, type=secret.type or None, hosts=hosts)]
     return []

@@ -18,13 +18,14 @@ from typing import Any
 import orjson
 
 from ktrace.kinds import Kind
+from ktrace.model import TLS_SECRET_TYPE
 
 # Secret data must never cross the wire: secrets are only ever requested as metadata.
 META_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 META_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
 PAGE_SIZE = 500  # kubectl's chunk size: bounded memory per page, few round trips
-TLS_SECRETS = "type=kubernetes.io/tls"
+TLS_SECRETS = f"type={TLS_SECRET_TYPE}"  # the field selector for them
 
 
 class ApiFailure(Exception):

@@ -29,6 +29,7 @@ import orjson
 from ktrace.errors import SourceError
 from ktrace.findings import Finding, finding
 from ktrace.kinds import BY_KIND, Kind
+from ktrace.model import TLS_SECRET_TYPE
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
@@ -58,7 +59,6 @@ _LOST = {
     "DaemonSet": "selector hints from daemonset pod templates skipped",
     "NetworkPolicy": "NetworkPolicy reachability not checked",
 }
-TLS_TYPE = "kubernetes.io/tls"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +285,7 @@ class LiveSource:
     def _type_secrets(self, items: list[dict]) -> None:
         for item in items:
             if _key(item) in self._tls:
-                item["type"] = TLS_TYPE
+                item["type"] = TLS_SECRET_TYPE
 
     def _relist(self, store: ClusterStore, target: Target) -> str:
         """List a target again and reconcile the store with it (objects gone meanwhile are removed).
@@ -322,9 +322,9 @@ class LiveSource:
         store ignores a same-resourceVersion update, hence remove and add, atomic under the lock)."""
         key = _key(item)
         record = store.get("Secret", *key)
-        if record is None or getattr(record, "type", "") == TLS_TYPE:
+        if record is None or getattr(record, "type", "") == TLS_SECRET_TYPE:
             return False
-        item["type"] = TLS_TYPE
+        item["type"] = TLS_SECRET_TYPE
         store.apply("DELETED", item)
         store.apply("ADDED", item)
         return True
@@ -382,7 +382,7 @@ class LiveSource:
                 changed = self._mark_tls(store, obj)
             else:
                 if kind.kind == "Secret" and _key(obj) in self._tls:
-                    obj["type"] = TLS_TYPE
+                    obj["type"] = TLS_SECRET_TYPE
                 changed = store.apply(etype, obj)
         if changed and self._on_change is not None:
             ns, name = _key(obj)
