@@ -34,10 +34,9 @@ FLOOR_KINDS = ("/api/v1/pods", "/api/v1/services", "/apis/networking.k8s.io/v1/i
 WATCHED = {"Ingress": "/apis/networking.k8s.io/v1/ingresses", "Pod": "/api/v1/pods"}
 STORE_READY = """
 import sys
-from argparse import Namespace
+from ktrace.options import SourceSpec
 from ktrace.sources.live import open_live
-store = open_live(Namespace(kubeconfig=sys.argv[1], context=None, namespace=None, all_namespaces=True,
-                            command="check")).load()
+store = open_live(SourceSpec(kubeconfig=sys.argv[1])).load()
 print(len(store))
 """
 
@@ -142,12 +141,11 @@ def start_sim(pods: int, workdir: str) -> tuple[subprocess.Popen, str]:
 
 def watch_latency(kubeconfig: str, kind: str, collection: str, rate: float,
                   seconds: float) -> tuple[list[float], float]:
-    from argparse import Namespace
+    from ktrace.options import SourceSpec
+    from ktrace.sources import Change
+    from ktrace.sources.live import open_live
 
-    from ktrace.sources.live import Change, open_live
-
-    source = open_live(Namespace(kubeconfig=kubeconfig, context=None, namespace=None, all_namespaces=True,
-                                 command="check"))
+    source = open_live(SourceSpec(kubeconfig=kubeconfig))
     store = source.load()
     latencies: list[float] = []
 

@@ -10,7 +10,6 @@ Run: .venv/bin/python benchmarks/bench_tui.py [PODS]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -20,9 +19,10 @@ from collections.abc import Callable
 
 from textual._compositor import CompositorUpdate
 
+from ktrace.options import SourceSpec, ViewOptions
 from ktrace.routing import rule_targets
 from ktrace.sim.synthetic import synthetic_objects
-from ktrace.sources.live import Change
+from ktrace.sources import Change
 from ktrace.sources.manifests import complete
 from ktrace.store import ClusterStore
 from ktrace.tui.app import KtraceApp
@@ -92,9 +92,8 @@ async def measure(pods: int) -> list[tuple[str, str]]:
     n_pods = sum(o["kind"] == "Pod" for o in objs)
     host, path = next((h, p) for h, p in rule_targets(ClusterStore([o for o in objs if o["kind"] == "Ingress"])) if h)
     source = MemorySource(objs)
-    args = argparse.Namespace(host=f"{host}{path}", namespace=None, filename=None, demo=False, ascii=False)
     start = time.perf_counter()
-    app = KtraceApp(args, source_factory=lambda _: source)  # type: ignore[arg-type,return-value]
+    app = KtraceApp(view=ViewOptions(host=f"{host}{path}"), source_factory=lambda _: source)  # type: ignore[arg-type,return-value]
     results: list[tuple[str, str]] = [("pods in scope", f"{n_pods}")]
     async with app.run_test(size=SIZE) as pilot:
         repaints = Repaints(app)
@@ -175,10 +174,9 @@ async def measure_live(pods: int) -> list[tuple[str, str]]:
     host, path = next((h, p) for h, p in rule_targets(ClusterStore([o for o in objs if o["kind"] == "Ingress"])) if h)
     with Simulator(objs) as sim, tempfile.TemporaryDirectory() as tmp:
         kubeconfig = str(sim.write_kubeconfig(f"{tmp}/kubeconfig"))
-        args = argparse.Namespace(host=f"{host}{path}", namespace=None, all_namespaces=True, filename=None,
-                                  demo=False, ascii=False, kubeconfig=kubeconfig, context=None, command=None)
         start = time.perf_counter()
-        app = KtraceApp(args, source_factory=open_live)
+        app = KtraceApp(SourceSpec(kubeconfig=kubeconfig), view=ViewOptions(host=f"{host}{path}"),
+                        source_factory=open_live)
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.path is not None)
             first = time.perf_counter() - start

@@ -9,6 +9,8 @@ import argparse
 import sys
 
 from ktrace import __version__
+from ktrace.errors import UsageError
+from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
 
 _SOURCE_HELP = """sources (every command):
   default        the current context of your kubeconfig (KUBECONFIG or ~/.kube/config)
@@ -24,9 +26,10 @@ def _source_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g = parser.add_argument_group("source options")
     g.add_argument("--kubeconfig", metavar="PATH", default=d(None), help="kubeconfig file(s) to use")
     g.add_argument("--context", metavar="NAME", default=d(None), help="kubeconfig context to use")
-    g.add_argument("-n", "--namespace", metavar="NS", default=d(None), help="only this namespace")
+    g.add_argument("-n", "--namespace", metavar="NS", default=d(None),
+                   help="only this namespace (default: every namespace you may list)")
     g.add_argument("-A", "--all-namespaces", action="store_true", default=d(False),
-                   help="every namespace you may list")
+                   help="every namespace you may list (the default; accepted as in kubectl)")
     g.add_argument("-f", "--filename", metavar="PATH", action="append", default=d(None),
                    help="offline manifests: file, directory or - (repeatable)")
     g.add_argument("--demo", action="store_true", default=d(False), help="use the embedded demo cluster")
@@ -121,6 +124,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
+def source_spec(args: argparse.Namespace) -> SourceSpec:
+    """-n NS reads one namespace; without it (or with -A) every namespace the user may list."""
+    files = tuple(args.filename or ())
+    return SourceSpec(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace or None,
+                      files=files, demo=args.demo)
+
+
+def analysis_options(args: argparse.Namespace) -> AnalysisOptions:
+    from ktrace.suppress import parse_codes
+
+    check_certs = bool(getattr(args, "check_certs", False))
+    if check_certs and "-" in (args.filename or ()):
+        raise UsageError("--check-certs reads the files twice and cannot re-read stdin: give the files with -f PATH")
+    return AnalysisOptions(controller_namespace=getattr(args, "controller_namespace", None),
+                           controller_selector=getattr(args, "controller_selector", None),
+                           check_certs=check_certs, ignore=parse_codes(getattr(args, "ignore", None)),
+                           min_severity=getattr(args, "min_severity", "info"))
+
+
+def view_options(args: argparse.Namespace) -> ViewOptions:
+    return ViewOptions(ascii=args.ascii, mouse=not args.no_mouse, low_bandwidth=args.low_bandwidth, host=args.host)
+
+
+def preview_request(args: argparse.Namespace) -> PreviewRequest | None:
+    if args.backend and not args.via:
+        raise UsageError("--backend names the backendRef that --via replaces: give --via SERVICE too")
+    if not (args.via or args.weights):
+        return None
+    return PreviewRequest(via=args.via, backend=args.backend, weights=args.weights)
+
+
 def main(argv: list[str] | None = None) -> int:
     from ktrace.errors import KtraceError
     from ktrace.loader import ManifestError
@@ -128,14 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.command == "sim":
-            from ktrace.sim.cli import run
-        elif args.command in ("trace", "check"):
-            from ktrace.commands import run_check, run_trace
+            from ktrace.sim.cli import run as run_sim
 
-            run = run_trace if args.command == "trace" else run_check
-        else:
-            from ktrace.commands import run_default as run
-        return run(args)
+            return run_sim(args)
+        spec, options = source_spec(args), analysis_options(args)
+        if args.command == "trace":
+            from ktrace.commands import run_trace
+
+            return run_trace(spec, options, args.target, args.output, preview_request(args))
+        if args.command == "check":
+            from ktrace.commands import run_check
+
+            return run_check(spec, options, args.output)
+        from ktrace.commands import run_default
+
+        return run_default(spec, options, view_options(args))
     except (KtraceError, ManifestError) as e:
         print(f"ktrace: {e}", file=sys.stderr)
         return 2

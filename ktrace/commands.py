@@ -1,4 +1,5 @@
-"""`ktrace trace`, `ktrace check` and (until the TUI exists) the default command, as plain output.
+"""`ktrace trace` and `ktrace check` as plain output, and the start of the interactive view: thin
+views over `ktrace.analysis`.
 
 Exit codes: 0 healthy (`ok`/`unknown` path, no error finding), 1 broken or degraded path or an
 error finding, 2 usage or source errors (raised as KtraceError; cli.main prints them).
@@ -7,41 +8,36 @@ error finding, 2 usage or source errors (raised as KtraceError; cli.main prints 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import orjson
 
-from ktrace import __version__, selectors
-from ktrace.certs import CertificateBook, file_reader
-from ktrace.checks import run_checks
-from ktrace.checks.networkpolicy import ControllerHint
+from ktrace import __version__
+from ktrace.analysis import Analysis, controller_hint
 from ktrace.errors import UsageError
-from ktrace.findings import CATALOG, Finding, at_least, sort_key
-from ktrace.sources import Source, open_source
+from ktrace.findings import CATALOG, Finding, at_least
+from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
+from ktrace.sources import Source, label, open_source, prepare_credentials
 from ktrace.store import ClusterStore
-from ktrace.suppress import parse_codes, suppress
 from ktrace.targets import parse_target
-from ktrace.trace import RequestPath, trace
+from ktrace.trace import RequestPath
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _load(args: Any) -> tuple[Source, ClusterStore]:
-    if not (getattr(args, "filename", None) or getattr(args, "demo", False)):
-        from ktrace.sources.live import prepare_credentials
-
-        # At a terminal an exec plugin may prompt (as with kubectl); in a pipe or CI it must not wait.
-        prepare_credentials(args, interactive=sys.stdin.isatty() and sys.stderr.isatty())
-    source = open_source(args)
+def _open(spec: SourceSpec, options: AnalysisOptions) -> Analysis:
+    """Open and load the source, ready for analysis; the caller closes `analysis.source`."""
+    controllers = controller_hint(options)  # a bad selector is a usage error before anything is read
+    # At a terminal an exec plugin may prompt (as with kubectl); in a pipe or CI it must not wait.
+    prepare_credentials(spec, interactive=sys.stdin.isatty() and sys.stderr.isatty())
+    source = open_source(spec)
     try:
         store = source.load()
+        if len(store) == 0:
+            raise UsageError(f"nothing to analyse: {label(source)} holds no objects ktrace reads")
+        return Analysis(source, store, options, controllers)
     except BaseException:
         source.close()
         raise
-    if len(store) == 0:
-        source.close()
-        raise UsageError(f"nothing to analyse: {source.describe()} holds no objects ktrace reads")
-    return source, store
 
 
 def _console():
@@ -62,59 +58,21 @@ def _write_json(doc: object) -> None:
     sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
-def controller_hint(args: Any) -> ControllerHint | None:
-    """--controller-namespace/--controller-selector; checked before any source is opened, like --check-certs."""
-    if getattr(args, "check_certs", False) and "-" in (getattr(args, "filename", None) or ()):
-        raise UsageError("--check-certs reads the files twice and cannot re-read stdin: give the files with -f PATH")
-    ns, text = getattr(args, "controller_namespace", None), getattr(args, "controller_selector", None)
-    if not ns and not text:
-        return None
-    try:
-        sel = selectors.parse(text or "")
-    except selectors.SelectorError as e:
-        raise UsageError(f"--controller-selector: {e}") from None
-    return ControllerHint(ns or "", sel)
-
-
-def certificate_book(args: Any, source: Source) -> CertificateBook | None:
-    """--check-certs: live sources GET each referenced Secret; files give their Secrets' data."""
-    if not getattr(args, "check_certs", False):
-        return None
-    read = getattr(source, "read_tls_certificate", None)
-    if read is not None:
-        return CertificateBook(read)
-    paths = getattr(source, "paths", None)
-    if paths is None:
-        raise UsageError(f"--check-certs cannot read certificates from {source.describe()}")
-    from ktrace.loader import load_paths
-
-    return CertificateBook(file_reader(load_paths(paths).objects))
-
-
 def _trace_exit(path: RequestPath) -> int:
     return 1 if path.status in ("degraded", "broken") else 0
 
 
-def run_trace(args: Any) -> int:
-    target = parse_target(args.target)
-    ignored = parse_codes(getattr(args, "ignore", None))
-    hint = controller_hint(args)
-    if getattr(args, "backend", None) and not getattr(args, "via", None):
-        raise UsageError("--backend names the backendRef that --via replaces: give --via SERVICE too")
-    source, store = _load(args)
+def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: str,
+              change: PreviewRequest | None = None) -> int:
+    t = parse_target(target)
+    analysis = _open(spec, options)
     try:
-        if getattr(args, "via", None) or getattr(args, "weights", None):
-            return _run_preview(args, source, store, ignored, hint)
-        path = trace(store, target, live=source.live, controllers=hint, certs=certificate_book(args, source))
+        if change is not None:
+            return _run_preview(analysis, target, output, change)
+        path = analysis.trace(t, known_host=True)
     finally:
-        source.close()
-    if not path.routed:
-        f = path.findings[0]
-        if not f.details.get("paths"):  # nothing at all for this host: a usage error, not a finding
-            raise UsageError(f"unknown host {target.host}: no Ingress rule, default backend or HTTPRoute "
-                             f"serves it in {source.describe()}; {f.hint}")
-    path.findings = suppress(path.findings, store, ignored)
-    if getattr(args, "output", "text") == "json":
+        analysis.source.close()
+    if output == "json":
         _write_json(path.to_dict())
     else:
         from ktrace.render import trace_view
@@ -124,20 +82,14 @@ def run_trace(args: Any) -> int:
     return _trace_exit(path)
 
 
-def _run_preview(args: Any, source: Source, store: ClusterStore, ignored: set[str],
-                 hint: ControllerHint | None) -> int:
+def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRequest) -> int:
     """`trace TARGET --via SERVICE` / `--weights A=W,B=W`: the would-be path and its difference
     against today's; the exit code is the would-be path's."""
-    from ktrace.preview import parse_weights, preview
+    from ktrace.preview import parse_weights
 
-    weights = parse_weights(args.weights) if getattr(args, "weights", None) else None
-    p = preview(store, args.target, getattr(args, "via", None), live=source.live,
-                backend=getattr(args, "backend", None), weights=weights, controllers=hint,
-                certs=certificate_book(args, source))
-    p.would_be.findings = suppress(p.would_be.findings, store, ignored)
-    p.appear = suppress(p.appear, store, ignored)
-    p.disappear = suppress(p.disappear, store, ignored)
-    if getattr(args, "output", "text") == "json":
+    weights = parse_weights(change.weights) if change.weights else None
+    p = analysis.preview(target, change.via, backend=change.backend, weights=weights)
+    if output == "json":
         _write_json(p.to_dict())
     else:
         from ktrace.render import preview_view
@@ -149,7 +101,7 @@ def _run_preview(args: Any, source: Source, store: ClusterStore, ignored: set[st
 
 def check_document(findings: list[Finding], source: Source, store: ClusterStore) -> dict:
     summary = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
-    summary.update(total=len(findings), source=source.describe(),
+    summary.update(total=len(findings), source=label(source),
                    objects={k: store.count(k) for k in sorted(store.kinds())})
     return {"findings": [f.to_dict() for f in findings], "summary": summary}
 
@@ -178,24 +130,18 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
     }
 
 
-def run_check(args: Any) -> int:
-    ignored = parse_codes(getattr(args, "ignore", None))
-    hint = controller_hint(args)
-    source, store = _load(args)
+def run_check(spec: SourceSpec, options: AnalysisOptions, output: str) -> int:
+    analysis = _open(spec, options)
+    source, store = analysis.source, analysis.store
     try:
-        certs = certificate_book(args, source)
-        findings = run_checks(store, live=source.live, controllers=hint) + (certs.check(store) if certs else [])
-        findings = sorted(source.notes + findings, key=sort_key)
+        findings = analysis.check()
     finally:
         source.close()
-    findings = suppress(findings, store, ignored)
-    shown = at_least(findings, getattr(args, "min_severity", "info") or "info")
-    output = getattr(args, "output", "text")
-    origins = getattr(source, "origins", {})
+    shown = at_least(findings, options.min_severity)
     if output == "json":
         _write_json(check_document(shown, source, store))
     elif output == "sarif":
-        _write_json(sarif_document(shown, origins))
+        _write_json(sarif_document(shown, source.origins))
     else:
         from rich.text import Text
 
@@ -204,14 +150,14 @@ def run_check(args: Any) -> int:
         console = _console()
         ascii_only = _ascii_only(console)
         if shown:
-            console.print(finding_lines(shown, ascii_only, origins, console.width), end="")
-        line = Text(f"{source.describe()}: ")
+            console.print(finding_lines(shown, ascii_only, source.origins, console.width), end="")
+        line = Text(f"{label(source)}: ")
         line.append_text(summary_line(shown, ascii_only))
         console.print(line, soft_wrap=True)  # one greppable line, however long the source name
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
-def run_default(args: Any) -> int:
+def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions) -> int:
     """The interactive view. The terminal is checked first (no TTY, TERM=dumb: one line instead of a
     spinning or garbled screen); Textual's import-time settings are chosen before it is imported."""
     from ktrace.tui.session import apply_profile, choose_profile, leave_on_signals, refusal
@@ -220,15 +166,14 @@ def run_default(args: Any) -> int:
     if why is not None:
         print(f"ktrace: {why}", file=sys.stderr)
         return 2
-    if getattr(args, "host", None):
-        parse_target(args.host)  # a malformed --host is a usage error before the screen opens
+    if view.host:
+        parse_target(view.host)  # a malformed --host is a usage error before the screen opens
+    controller_hint(options)  # so is a malformed --controller-selector
     leave_on_signals()
-    from ktrace.sources.live import prepare_credentials
-
-    prepare_credentials(args, interactive=True)  # an exec plugin's login prompt, before the screen is taken
-    profile = choose_profile(args)
+    prepare_credentials(spec, interactive=True)  # an exec plugin's login prompt, before the screen is taken
+    profile = choose_profile(view)
     apply_profile(profile)
     from ktrace.tui.app import run
     from ktrace.tui.terminal import wants_ascii
 
-    return run(args, wants_ascii(args), profile)
+    return run(spec, options, view, wants_ascii(view), profile)

@@ -4,13 +4,13 @@ starts more, with content or options (tokens, bookmark_interval, pod_grace)."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ktrace.loader import load_paths
+from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
 from ktrace.store import ClusterStore
 
@@ -56,8 +56,7 @@ def served(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[Ca
     def serve(name: str, namespace: str | None = None) -> ClusterStore:
         sim = sim_factory(load_paths([str(SCENARIOS / name)]).objects)
         kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
-        source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=namespace,
-                                              all_namespaces=namespace is None, command="check"))
+        source = open_live(SourceSpec(kubeconfig=str(kubeconfig), namespace=namespace))
         sources.append(source)
         assert source.live
         return source.load()

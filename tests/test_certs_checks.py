@@ -4,7 +4,6 @@ Secrets with the flag, no Secret data at all without it. The key never reaches a
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from ktrace.certs import CertificateBook, CertUnavailable, covers, file_reader, 
 from ktrace.cli import main
 from ktrace.kinds import BY_KIND
 from ktrace.loader import load_paths
+from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
 from ktrace.sources.kubeapi import META_LIST_ACCEPT
 from ktrace.sources.live import open_live
@@ -145,14 +145,13 @@ def test_scenario_through_the_simulator_gets_exactly_the_referenced_secrets(
         sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
     sim = sim_factory(load_paths([str(CERTS)]).objects)
     kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
-    source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None,
-                                          all_namespaces=True, command="check"))
+    source = open_live(SourceSpec(kubeconfig=str(kubeconfig)))
     try:
         store = source.load()
         listed = _secret_requests(sim)
         assert listed and all(r["accept"] == META_LIST_ACCEPT and r["path"] == "/api/v1/secrets" for r in listed)
         sim.clear_requests()
-        book = CertificateBook(source.read_tls_certificate, now=NOW)
+        book = CertificateBook(source.certificate_reader(), now=NOW)
         assert lines(book.check(store)) == sorted(EXPECT["certs"])
     finally:
         source.close()

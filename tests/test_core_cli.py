@@ -185,7 +185,7 @@ def test_check_summary_is_one_line_however_long_the_path(tmp_path: Path, capsys:
     (deep / "m.yaml").write_text((SCENARIOS / "target-port.yaml").read_text())
     code, out, _ = run(capsys, "check", "-f", str(deep / "m.yaml"))
     assert code == 1
-    assert out.rstrip().splitlines()[-1] == f"files: {deep / 'm.yaml'}: 2 errors, 1 warning, 1 info"
+    assert out.rstrip().splitlines()[-1] == f"files: {deep / 'm.yaml'}, all namespaces: 2 errors, 1 warning, 1 info"
 
 
 def test_unknown_host_names_every_kind_of_route_and_the_closest_hosts(capsys: pytest.CaptureFixture) -> None:

@@ -50,7 +50,7 @@ def test_certificates_and_objects_come_from_the_server() -> None:
     source = DemoSource()
     try:
         store = source.load()
-        codes = {(f.code, f.name) for f in CertificateBook(source.read_tls_certificate).check(store)}
+        codes = {(f.code, f.name) for f in CertificateBook(source.certificate_reader()).check(store)}
         assert codes == {("certificate-expired", "status-tls")}
         svc = BY_KIND["Service"].path("aspnet", "aspnetapp")
         assert b'"ipFamilyPolicy"' in source.api.get_bytes(svc, [])  # the served object, not the record

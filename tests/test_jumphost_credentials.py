@@ -5,7 +5,6 @@ the TUI suspended."""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import yaml
 
 from ktrace.errors import SourceError
 from ktrace.loader import load_paths
+from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
 from ktrace.sources.live import open_live
 
@@ -83,8 +83,8 @@ def exec_kubeconfig(sim: Simulator, plugin: Plugin, path: Path) -> Path:
     return path
 
 
-def live_args(kubeconfig: Path) -> argparse.Namespace:
-    return argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None, all_namespaces=True)
+def live_args(kubeconfig: Path) -> SourceSpec:
+    return SourceSpec(kubeconfig=str(kubeconfig))
 
 
 @pytest.fixture

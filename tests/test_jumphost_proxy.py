@@ -4,7 +4,6 @@ is served as `sim.internal`, a name that only the proxies started here can resol
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import shutil
 import socket
@@ -22,6 +21,7 @@ import yaml
 from ktrace.cli import main
 from ktrace.errors import SourceError
 from ktrace.loader import load_paths
+from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
 from ktrace.sources.live import open_live
 
@@ -188,8 +188,8 @@ def private_kubeconfig(sim: Simulator, path: Path, proxy_url: str | None = None,
     return path
 
 
-def live_args(kubeconfig: Path) -> argparse.Namespace:
-    return argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None, all_namespaces=True)
+def live_args(kubeconfig: Path) -> SourceSpec:
+    return SourceSpec(kubeconfig=str(kubeconfig))
 
 
 def test_socks5_proxy_url_resolves_the_server_name_on_the_proxy(private_sim: Simulator, proxies, tmp_path: Path,

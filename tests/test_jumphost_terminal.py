@@ -22,6 +22,7 @@ if sys.platform == "win32":
 
 from test_tui_app_terminal import SCENARIO, Terminal, start
 
+from ktrace.options import ViewOptions
 from ktrace.tui.session import Profile, apply_profile, choose_profile, refusal
 
 ROOT = Path(__file__).parent.parent
@@ -220,7 +221,7 @@ def test_a_paste_into_the_filter_fires_no_binding(ttys: list[Terminal]) -> None:
 
 def test_profile_settings_are_chosen_before_textual_is_imported() -> None:
     env: dict[str, str] = {}
-    apply_profile(choose_profile(_args(), {"SSH_CONNECTION": "x"}), env)
+    apply_profile(choose_profile(ViewOptions(), {"SSH_CONNECTION": "x"}), env)
     assert env == {"ESCDELAY": "25", "TEXTUAL_FPS": "8", "TEXTUAL_ANIMATIONS": "none"}
     env = {"ESCDELAY": "10", "TEXTUAL_FPS": "60"}  # the user's own values win
     apply_profile(Profile(low_bandwidth=False, mouse=True, mouse_motion=True), env)
@@ -244,8 +245,3 @@ def test_refusal_reasons() -> None:
     assert "TERM=(unset)" in (refusal({}, Tty(), Tty()) or "")
     assert "(stdin and stderr: not a terminal)" in (refusal({"TERM": "xterm"}, object(), object()) or "")  # type: ignore[arg-type]
 
-
-def _args(**kw: object):
-    import argparse
-
-    return argparse.Namespace(**{"low_bandwidth": None, "no_mouse": False, **kw})

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from ktrace.cli import parse_args, source_spec
 from ktrace.errors import SourceError
+from ktrace.sources import label
 from ktrace.sources.kubeconfig import IN_CLUSTER, connect, kubeconfig_files, resolve_context
-from ktrace.sources.live import scope_namespace
+from ktrace.sources.live import open_live
 
 
 def write(path: Path, current: str | None, contexts: dict[str, tuple[str, str | None]]) -> str:
@@ -101,19 +102,23 @@ def test_in_cluster_only_without_any_kubeconfig(tmp_path: Path, two_files: tuple
         resolve_context(None, None, {})
 
 
-@pytest.mark.parametrize(("command", "namespace", "all_ns", "expected"), [
-    ("check", None, False, "team-a"),  # like kubectl get: the context's namespace
-    ("check", "web", False, "web"),
-    ("check", None, True, None),
-    ("trace", None, False, None),  # trace looks for the host everywhere it may
-    ("trace", "web", False, "web"),
-    (None, None, False, None),  # the TUI too
+@pytest.mark.parametrize("command", [["check"], ["trace", "shop.example.com"], []], ids=["check", "trace", "tui"])
+@pytest.mark.parametrize(("flags", "expected"), [
+    ([], None),  # one rule everywhere: every namespace you may list, whatever the context's namespace
+    (["-A"], None),
+    (["-n", "web"], "web"),
 ])
-def test_scope_follows_kubectl_flags(two_files: tuple[str, str], command: str | None, namespace: str | None,
-                                     all_ns: bool, expected: str | None) -> None:
-    info = resolve_context(two_files[0], None, {})
-    args = Namespace(command=command, namespace=namespace, all_namespaces=all_ns)
-    assert scope_namespace(args, info) == expected
+def test_one_scope_rule_for_every_command(two_files: tuple[str, str], command: list[str], flags: list[str],
+                                          expected: str | None) -> None:
+    assert resolve_context(two_files[0], None, {}).namespace == "team-a"
+    spec = source_spec(parse_args(["--kubeconfig", two_files[0], *command, *flags]))
+    assert spec.namespace == expected
+    source = open_live(spec)
+    try:
+        assert source.namespace == expected
+        assert label(source).endswith(f", namespace {expected}" if expected else ", all namespaces")
+    finally:
+        source.close()
 
 
 def test_one_private_configuration_per_context(two_files: tuple[str, str]) -> None:

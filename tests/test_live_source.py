@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,9 @@ import pytest
 import yaml
 
 from ktrace.errors import SourceError
+from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
+from ktrace.sources import label
 from ktrace.sources.live import LIVE_KINDS, LiveSource, open_live
 from ktrace.store import ClusterStore
 
@@ -53,10 +54,8 @@ def cluster(prefix: str = "") -> list[dict]:
     return objs
 
 
-def args(kubeconfig: str | Path | None = None, **kw: object) -> Namespace:
-    base = {"kubeconfig": str(kubeconfig) if kubeconfig else None, "context": None, "namespace": None,
-            "all_namespaces": False, "command": "check"}
-    return Namespace(**{**base, **kw})
+def args(kubeconfig: str | Path | None = None, **kw: object) -> SourceSpec:
+    return SourceSpec(kubeconfig=str(kubeconfig) if kubeconfig else None, **kw)
 
 
 def snapshot(store: ClusterStore) -> dict[tuple[str, str, str], str]:
@@ -93,21 +92,21 @@ def served(sim_factory: Callable[..., Simulator], tmp_path: Path) -> tuple[Simul
 
 def test_all_namespaces_equals_a_fresh_list_and_knows_tls_secrets(served: tuple[Simulator, Path]) -> None:
     sim, kubeconfig = served
-    source = open_live(args(kubeconfig, all_namespaces=True))
+    source = open_live(args(kubeconfig))
     store = source.load()
     assert snapshot(store) == fresh(sim)
     assert store.secret("team-b", "site").type == TLS
     assert store.secret("team-b", "db-password").type != TLS
     assert source.notes == [] and store.unreadable == set()
-    assert source.describe() == f"context ktrace-sim ({sim.url}), all namespaces"
+    assert label(source) == f"context ktrace-sim ({sim.url}), all namespaces"
     assert_read_only(sim)
     source.close()
 
 
-def test_check_reads_the_context_namespace_and_n_another(served: tuple[Simulator, Path]) -> None:
-    sim, kubeconfig = served
+def test_every_namespace_unless_n_names_one_whatever_the_context_says(served: tuple[Simulator, Path]) -> None:
+    sim, kubeconfig = served  # the context's namespace is team-a: one scope rule ignores it, as the TUI always did
     store = open_live(args(kubeconfig)).load()
-    assert snapshot(store) == fresh(sim, "team-a")
+    assert snapshot(store) == fresh(sim)
     sim.clear_requests()
     store = open_live(args(kubeconfig, namespace="team-b")).load()
     assert snapshot(store) == fresh(sim, "team-b")
@@ -123,9 +122,9 @@ def test_kubeconfig_with_two_files_uses_the_first_current_context(sim_factory: C
     k1 = first.write_kubeconfig(tmp_path / "one", context="one")
     k2 = second.write_kubeconfig(tmp_path / "two", context="two")
     monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(k1), str(k2)]))
-    store = open_live(args(all_namespaces=True)).load()
+    store = open_live(args()).load()
     assert snapshot(store) == fresh(first)
-    other = open_live(args(context="two", all_namespaces=True))
+    other = open_live(args(context="two"))
     assert snapshot(other.load()) == fresh(second)
     assert other.describe().startswith("context two (")
     assert second.requests and all(r["method"] == "GET" for r in second.requests)
@@ -134,7 +133,7 @@ def test_kubeconfig_with_two_files_uses_the_first_current_context(sim_factory: C
 def test_forbidden_secrets_become_a_note_not_an_error(served: tuple[Simulator, Path]) -> None:
     sim, kubeconfig = served
     sim.forbid("Secret")
-    source = open_live(args(kubeconfig, all_namespaces=True))
+    source = open_live(args(kubeconfig))
     store = source.load()
     assert store.unreadable == {"Secret"}
     assert [(n.code, n.severity, n.kind) for n in source.notes] == [("source-kind-unreadable", "info", "Secret")]
@@ -145,7 +144,7 @@ def test_forbidden_secrets_become_a_note_not_an_error(served: tuple[Simulator, P
 def test_cluster_wide_refusal_falls_back_to_the_context_namespace(served: tuple[Simulator, Path]) -> None:
     sim, kubeconfig = served
     sim.forbid("Pod", namespaces=["team-b"])  # a namespace-scoped role: cluster-wide lists are refused too
-    source = open_live(args(kubeconfig, all_namespaces=True))
+    source = open_live(args(kubeconfig))
     store = source.load()
     assert {p.meta.namespace for p in store.pods()} == {"team-a"}
     assert source.partial == {"Pod": ("team-a",)}
@@ -162,7 +161,7 @@ def test_namespace_scoped_access_everywhere_is_one_note(served: tuple[Simulator,
     sim, kubeconfig = served
     for kind in LIVE_KINDS:
         sim.forbid(kind.kind, namespaces=["team-b"])
-    source = open_live(args(kubeconfig, command="trace"))  # trace looks everywhere it may
+    source = open_live(args(kubeconfig))  # every namespace it may
     store = source.load()
     assert snapshot(store) == {k: v for k, v in fresh(sim, "team-a").items() if k[0] not in ("Namespace",)}
     assert store.unreadable == {"Namespace", "IngressClass", "GatewayClass"}
@@ -186,7 +185,7 @@ def test_everything_refused_is_one_error_line(served: tuple[Simulator, Path]) ->
     for kind in LIVE_KINDS:
         sim.forbid(kind.kind)
     with pytest.raises(SourceError) as e:
-        open_live(args(kubeconfig, all_namespaces=True)).load()
+        open_live(args(kubeconfig)).load()
     assert "may not list anything ktrace reads" in str(e.value) and "\n" not in str(e.value)
 
 
@@ -194,11 +193,11 @@ def test_rejected_credentials_name_the_context(sim_factory: Callable[..., Simula
     sim = sim_factory(cluster(), tokens={"good-token"})
     kubeconfig = sim.write_kubeconfig(tmp_path / "k", token="expired-token", context="prod-eu")
     with pytest.raises(SourceError) as e:
-        open_live(args(kubeconfig, all_namespaces=True)).load()
+        open_live(args(kubeconfig)).load()
     message = str(e.value)
     assert "401" in message and "'prod-eu'" in message and "log in again" in message and "\n" not in message
     good = sim.write_kubeconfig(tmp_path / "good", token="good-token")
-    assert open_live(args(good, all_namespaces=True)).load().count("Pod") == 6
+    assert open_live(args(good)).load().count("Pod") == 6
 
 
 def test_unreachable_server_is_one_line(tmp_path: Path, sim_factory: Callable[..., Simulator]) -> None:
@@ -251,4 +250,4 @@ def test_exec_credential_plugin_runs_through_the_client(sim_factory: Callable[..
                                                   "command": sys.executable, "args": [str(plugin)]}}}],
         "contexts": [{"name": "sso", "context": {"cluster": "c", "user": "u"}}],
         "current-context": "sso"}))
-    assert open_live(args(kubeconfig, all_namespaces=True)).load().count("Pod") == 6
+    assert open_live(args(kubeconfig)).load().count("Pod") == 6

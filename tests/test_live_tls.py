@@ -7,7 +7,6 @@ import shutil
 import ssl
 import subprocess
 import threading
-from argparse import Namespace
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ktrace.errors import SourceError
+from ktrace.options import SourceSpec
 from ktrace.sources.live import open_live
 
 EMPTY_LIST = b'{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}'
@@ -62,8 +62,8 @@ current-context: secure
     return str(path)
 
 
-def args(path: str) -> Namespace:
-    return Namespace(kubeconfig=path, context=None, namespace=None, all_namespaces=True, command="check")
+def args(path: str) -> SourceSpec:
+    return SourceSpec(kubeconfig=path)
 
 
 def test_unknown_certificate_authority_is_one_line(https_server: tuple[str, Path], tmp_path: Path) -> None:

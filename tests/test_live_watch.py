@@ -45,7 +45,7 @@ class Watching:
 @pytest.fixture
 def watching(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[Watching]:
     sim = sim_factory(cluster(), bookmark_interval=0.2)
-    source = open_live(args(sim.write_kubeconfig(tmp_path / "k"), all_namespaces=True))
+    source = open_live(args(sim.write_kubeconfig(tmp_path / "k")))
     w = Watching(sim, source, source.load())
     wait_for(lambda: w.watcher.status.state == "live" and len(sim.server.watchers) == len(w.watcher.streams))
     yield w

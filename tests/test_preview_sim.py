@@ -3,7 +3,6 @@ same verdicts and diff as offline (EndpointSlices now come from the simulator's 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from ktrace.errors import UsageError
 from ktrace.loader import load_paths
+from ktrace.options import SourceSpec
 from ktrace.preview import pods_of, preview
 from ktrace.sim.handle import Simulator
 from ktrace.sources.live import open_live
@@ -21,8 +21,7 @@ SHOP = Path(__file__).parent / "preview" / "shop.yaml"
 
 def live_store(sim: Simulator, tmp_path: Path) -> ClusterStore:
     kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
-    source = open_live(argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None,
-                                          all_namespaces=True, command="trace"))
+    source = open_live(SourceSpec(kubeconfig=str(kubeconfig)))
     try:
         return source.load()
     finally:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ktrace.options import SourceSpec, ViewOptions
 from ktrace.sim.handle import Simulator
 from ktrace.sources.live import open_live
 from ktrace.tui.app import KtraceApp
 from tests.test_rollout_sim import WEB
-from tests.test_tui_app import args, loaded, text_of, until
+from tests.test_tui_app import loaded, text_of, until
 
 
 def panel(app: KtraceApp) -> str:
@@ -19,8 +20,8 @@ def panel(app: KtraceApp) -> str:
 
 async def test_rollout_shows_in_the_path_panel_live(sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
     sim = sim_factory(WEB, pod_grace=1.0, bookmark_interval=0.2)
-    source = open_live(args(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")), all_namespaces=True, demo=False))
-    app = KtraceApp(args(host="web.example.com/", demo=False), source_factory=lambda _: source, debounce=0.05)
+    source = open_live(SourceSpec(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k"))))
+    app = KtraceApp(view=ViewOptions(host="web.example.com/"), source_factory=lambda _: source, debounce=0.05)
     async with app.run_test(size=(160, 50)) as pilot:
         await loaded(pilot)
         await until(pilot, lambda: source.status is not None and source.status.state == "live")

@@ -4,7 +4,6 @@ readiness change arriving through the real watch path (simulator + LiveSource)."
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from textual.command import CommandPalette
 from textual.widget import Widget
 
 from ktrace.findings import Finding
+from ktrace.options import SourceSpec, ViewOptions
 from ktrace.sim.demo import demo_cluster
 from ktrace.sim.handle import Simulator
 from ktrace.sources.demo import DemoSource
@@ -26,14 +26,9 @@ from ktrace.tui.help_screen import HelpScreen
 SIZE = (120, 40)
 
 
-def args(**kw: object) -> argparse.Namespace:
-    base = {"host": None, "namespace": None, "all_namespaces": False, "filename": None, "demo": True,
-            "kubeconfig": None, "context": None, "command": None, "ascii": False}
-    return argparse.Namespace(**{**base, **kw})
-
-
 def demo_app(host: str | None = None) -> KtraceApp:
-    return KtraceApp(args(host=host), source_factory=lambda _: DemoSource(moving=False))
+    return KtraceApp(SourceSpec(demo=True), view=ViewOptions(host=host),
+                     source_factory=lambda _: DemoSource(moving=False))
 
 
 async def until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -205,8 +200,8 @@ async def test_findings_jump_help_palette_and_quit() -> None:
 async def test_a_pod_turning_unready_reaches_the_path_live(sim_factory: Callable[..., Simulator],
                                                            tmp_path: Path) -> None:
     sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
-    source = open_live(args(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")), all_namespaces=True, demo=False))
-    app = KtraceApp(args(host="pay.demo.example/", demo=False), source_factory=lambda _: source, debounce=0.05)
+    source = open_live(SourceSpec(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k"))))
+    app = KtraceApp(view=ViewOptions(host="pay.demo.example/"), source_factory=lambda _: source, debounce=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         assert app.path is not None and app.path.status == "ok"
@@ -317,7 +312,7 @@ def test_ascii_when_asked_or_when_the_locale_cannot_encode_symbols(monkeypatch: 
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     monkeypatch.setattr("sys.stderr", type("Err", (), {"encoding": "utf-8"})())
-    assert wants_ascii(args(ascii=flag)) is expected
+    assert wants_ascii(ViewOptions(ascii=flag)) is expected
 
 
 async def test_palette_switches_namespace_and_jumps_to_a_host() -> None:
@@ -368,7 +363,7 @@ async def test_offline_detail_shows_the_object_as_its_file_has_it(tmp_path: Path
 
     path = tmp_path / "web.yaml"
     path.write_text(OFFLINE)
-    app = KtraceApp(args(demo=False), source_factory=lambda _: ManifestSource([str(path)]))
+    app = KtraceApp(source_factory=lambda _: ManifestSource([str(path)]))
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         services = app.table("services")

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.handle import Simulator
 from ktrace.sources.demo import DemoSource
@@ -17,7 +18,7 @@ from ktrace.sources.live import open_live
 from ktrace.store import ClusterStore
 from ktrace.tui import rows as R
 from ktrace.tui.app import KtraceApp
-from tests.test_tui_app import args, marked, text_of, until
+from tests.test_tui_app import marked, text_of, until
 
 SIZE = (120, 40)
 STORE_ROW = R.route_key("store.demo.example", "/", "shop", "store")
@@ -82,7 +83,7 @@ def test_route_rows_per_hostname_and_path_match() -> None:
 # -- the app ---------------------------------------------------------------------------------------
 
 async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
-    app = KtraceApp(args(), source_factory=lambda _: DemoSource(moving=False))
+    app = KtraceApp(SourceSpec(demo=True), source_factory=lambda _: DemoSource(moving=False))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.store is not None)
         rules = app.table("rules")
@@ -116,8 +117,8 @@ async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
 async def test_routes_arrive_live_n_reaches_a_broken_one_and_a_gateway_change_redoes_rows(
         sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
     sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
-    source = open_live(args(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")), all_namespaces=True, demo=False))
-    app = KtraceApp(args(demo=False), source_factory=lambda _: source, debounce=0.05)
+    source = open_live(SourceSpec(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k"))))
+    app = KtraceApp(source_factory=lambda _: source, debounce=0.05)
     orphan = R.route_key("lost.demo.example", "/", "shop", "lost")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.store is not None)
@@ -165,7 +166,8 @@ async def test_check_certs_marks_the_rule_of_an_expired_certificate_and_its_path
     """--check-certs in the TUI: the demo's status.demo.example certificate expired. The finding is about a Secret
     (no pane): the rule using it carries the problem, the jump selects its path, the Ingress hop says why."""
     status = ("status.demo.example", "/", "ops", "status")
-    app = KtraceApp(args(check_certs=check_certs), source_factory=lambda _: DemoSource(moving=False))
+    app = KtraceApp(SourceSpec(demo=True), AnalysisOptions(check_certs=check_certs),
+                    source_factory=lambda _: DemoSource(moving=False))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.store is not None)
         rules = app.table("rules")
@@ -200,7 +202,7 @@ async def test_a_route_without_hostnames_and_its_gateways_problem(tmp_path: Path
             "backendRefs": [{"name": "api", "port": 80}]}]}, namespace="web"), svc]
     manifest = tmp_path / "gw.yaml"
     manifest.write_text("\n---\n".join(orjson.dumps(o).decode() for o in objs))
-    app = KtraceApp(args(host="api.example.com/v1/users", demo=False, filename=[str(manifest)]))
+    app = KtraceApp(SourceSpec(files=(str(manifest),)), view=ViewOptions(host="api.example.com/v1/users"))
     row = R.route_key("", "/v1", "web", "v1")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.path is not None)

@@ -5,11 +5,11 @@ Each SVG was looked at before it was committed."""
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import pytest
 
+from ktrace.options import SourceSpec, ViewOptions
 from ktrace.sources.demo import DemoSource
 from ktrace.tui.app import KtraceApp
 
@@ -17,8 +17,8 @@ SIZES = [(80, 24), (120, 40)]
 
 
 def app_for(host: str, ascii_only: bool = False) -> KtraceApp:
-    args = argparse.Namespace(host=host, namespace=None, filename=None, demo=True, ascii=ascii_only)
-    return KtraceApp(args, source_factory=lambda _: DemoSource(moving=False), ascii_only=ascii_only)
+    return KtraceApp(SourceSpec(demo=True), view=ViewOptions(host=host, ascii=ascii_only),
+                     source_factory=lambda _: DemoSource(moving=False), ascii_only=ascii_only)
 
 
 async def loaded(pilot) -> None:

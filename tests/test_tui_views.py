@@ -397,7 +397,8 @@ async def test_palette_through_the_real_palette_and_hostless_rules() -> None:
 
 
 async def test_palette_context_commands_for_a_live_source(tmp_path: Path) -> None:
-    from ktrace.sources.kubeconfig import resolve_context
+    from ktrace.options import SourceSpec
+    from ktrace.sources.live import open_live
 
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(
@@ -406,15 +407,14 @@ async def test_palette_context_commands_for_a_live_source(tmp_path: Path) -> Non
         "contexts: [{name: prod, context: {cluster: c}}, {name: dev, context: {cluster: c}}]\n"
         "users: []\n")
 
-    class FakeLive:  # only the attribute the provider reads: the resolved context
-        context = resolve_context(str(kubeconfig), None)
-
-    app = PaletteApp(ClusterStore(), FakeLive())
+    source = open_live(SourceSpec(kubeconfig=str(kubeconfig)))  # no request is sent: nothing is loaded
+    app = PaletteApp(ClusterStore(), source)
     async with app.run_test(size=(100, 30)):
         hits = await _hits(ContextCommands(app.screen), "")
         assert [(h.display, h.help) for h in hits] == [("context: dev", "reconnect to this context"),
                                                        ("context: prod", "current context")]
         hits[0].command()
+    source.close()
     assert app.calls == [("context", "dev")]
 
 

@@ -19,19 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ktrace.errors import SourceError
+from ktrace.errors import LoginRequired, SourceError
 
 EARLY = 10.0  # seconds: refresh a token this long before it expires (requests take time; clocks drift)
 RUN_TIMEOUT = 60.0  # seconds a non-interactive plugin run may take
-
-
-class LoginRequired(SourceError):
-    """The plugin failed without a terminal and may succeed with one (its interactiveMode allows it):
-    `credentials.login()` with the terminal handed over."""
-
-    def __init__(self, message: str, credentials: ExecCredentials) -> None:
-        super().__init__(message)
-        self.credentials = credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +122,7 @@ class ExecCredentials:
     def _failure(self, what: str, interactive: bool) -> SourceError:
         message = f"context {self.context!r}: exec credential plugin failed: {what}"
         if not interactive and self.interactive_mode != "Never":
-            return LoginRequired(message, self)
+            return LoginRequired(message, self.login)
         return SourceError(message)
 
     def _parse(self, out: bytes, command: str) -> Token:

@@ -14,22 +14,26 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ktrace.findings import Finding
+from ktrace.sources import CertificateReader, Change, WatchStatus, WithoutCredentials
 from ktrace.store import ClusterStore
 
 if TYPE_CHECKING:
     from ktrace.sim.handle import Simulator
     from ktrace.sources.kubeapi import KubeApi
-    from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
-    from ktrace.sources.live import Change, LiveSource
+    from ktrace.sources.kubewatch import Watcher, WatchTimeouts
+    from ktrace.sources.live import LiveSource
 
 
-class DemoSource:
+class DemoSource(WithoutCredentials):
+    """Credentials: the simulator's token never expires, and its kubeconfig has one context."""
+
     live = True
 
     def __init__(self, namespace: str | None = None, moving: bool = True) -> None:
         self.namespace = namespace
         self.moving = moving  # start the demo's live behaviour when watched
         self.lock = threading.RLock()
+        self.origins: dict[tuple[str, str, str], str] = {}  # served objects have no file
         self._sim: Simulator | None = None
         self._live: LiveSource | None = None
         self._dir: str | None = None
@@ -39,7 +43,7 @@ class DemoSource:
         return self._live.notes if self._live is not None else []
 
     def describe(self) -> str:
-        return "demo" + (f", namespace {self.namespace}" if self.namespace else "")
+        return "demo"
 
     def load(self) -> ClusterStore:
         from ktrace.sim.demo import demo_cluster
@@ -73,10 +77,14 @@ class DemoSource:
         """The GET-only API layer, for views that show an object as the server has it."""
         return self._live.api if self._live is not None else None
 
-    def read_tls_certificate(self, namespace: str, name: str) -> bytes:
-        """--check-certs: one GET of that Secret from the demo's server, as on a real cluster."""
+    def certificate_reader(self) -> CertificateReader:
+        """--check-certs: one GET of each Secret from the demo's server, as on a real cluster."""
         assert self._live is not None, "load() first"
-        return self._live.read_tls_certificate(namespace, name)
+        return self._live.read_tls_certificate
+
+    def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
+        return self._live.document(kind, namespace, name) if self._live is not None else None
+
 
     @property
     def status(self) -> WatchStatus | None:

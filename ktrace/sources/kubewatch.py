@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from ktrace.sources import WatchStatus
 from ktrace.sources.kubeapi import JSON_ACCEPT, META_WATCH_ACCEPT, ApiFailure, KubeApi, Target
 
 log = logging.getLogger("ktrace.live")
@@ -41,18 +42,6 @@ class WatchTimeouts:
     backoff_base: float = 0.25
     backoff_cap: float = 30.0
     stale_after: float = 5.0  # down longer than this: the data shown is stale
-
-
-@dataclass(frozen=True, slots=True)
-class WatchStatus:
-    """What a status bar shows: `state` is live, reconnecting, stale or stopped; `since` is when the
-    data stopped being current (None while live)."""
-
-    state: str
-    since: float | None
-    last_error: str | None
-    streams: int
-    down: int
 
 
 class BrokenStream(Exception):

@@ -9,7 +9,7 @@ data: one GET per referenced TLS Secret (`read_tls_certificate`), keeping tls.cr
 Thread safety: list and watch threads change the store only while holding `LiveSource.lock`;
 readers in other threads (the TUI) take the same lock.
 
-    source = open_live(args)            # resolves the context, runs exec plugins: before any TUI starts
+    source = open_live(spec)            # resolves the context (run exec plugins before any TUI starts)
     store = source.load()               # SourceError (one line) if the cluster cannot be read
     source.watch(store, on_change)      # on_change(Change) from watch threads, after each change
     source.status                       # WatchStatus: live / reconnecting / stale since T, last error
@@ -21,18 +21,19 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from ktrace.errors import SourceError
+from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding, finding
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.model import TLS_SECRET_TYPE
+from ktrace.options import SourceSpec
+from ktrace.sources import CertificateReader, Change, WatchStatus
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
-from ktrace.sources.kubeconfig import ContextInfo, connect, exec_credentials, resolve_context
-from ktrace.sources.kubewatch import Watcher, WatchStatus, WatchTimeouts
+from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
+from ktrace.sources.kubewatch import Watcher, WatchTimeouts
 from ktrace.store import ClusterStore
 
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
@@ -61,33 +62,9 @@ _LOST = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change applied to the store by a watch (type RELIST: a whole kind was reconciled)."""
-
-    kind: str
-    type: str
-    namespace: str
-    name: str
-
-
-def scope_namespace(args: Any, info: ContextInfo) -> str | None:
-    """The namespace to read, None for all. `-n` and `-A` as in kubectl; without them `check` reads the
-    context's namespace (like `kubectl get`), while `trace` and the TUI look for hosts everywhere."""
-    if getattr(args, "namespace", None):
-        return args.namespace
-    if getattr(args, "all_namespaces", False):
-        return None
-    return info.namespace if getattr(args, "command", None) == "check" else None
-
-
-def prepare_credentials(args: Any, interactive: bool) -> None:
-    """Run the context's exec credential plugin now, with the terminal if `interactive` (a login may
-    prompt): before a TUI takes the screen, or before `trace`/`check` run at a terminal, as kubectl
-    would. Nothing happens for sources other than a live context, or without a plugin."""
-    if getattr(args, "filename", None) or getattr(args, "demo", False):
-        return
-    creds = exec_credentials(resolve_context(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+def prepare_live_credentials(spec: SourceSpec, interactive: bool) -> None:
+    """The context's exec plugin run now (see ktrace.sources.prepare_credentials)."""
+    creds = exec_credentials(resolve_context(spec.kubeconfig, spec.context))
     if creds is not None:
         creds.prepare(interactive)
 
@@ -107,10 +84,9 @@ class _WatchfulApi(KubeApi):
             raise
 
 
-def open_live(args: Any) -> LiveSource:
-    """The live source for the CLI options (kubeconfig, context, namespace, all_namespaces)."""
-    info = resolve_context(getattr(args, "kubeconfig", None), getattr(args, "context", None))
-    return LiveSource(info, scope_namespace(args, info))
+def open_live(spec: SourceSpec) -> LiveSource:
+    """The live source for a spec: its context (resolved once, here), and every namespace unless one is named."""
+    return LiveSource(resolve_context(spec.kubeconfig, spec.context), spec.namespace)
 
 
 class LiveSource:
@@ -122,6 +98,7 @@ class LiveSource:
         self.namespace = namespace  # None: every namespace
         self.kinds = kinds
         self.notes: list[Finding] = []
+        self.origins: dict[tuple[str, str, str], str] = {}  # served objects have no file
         self.unreadable: dict[str, str] = {}  # kind -> why it could not be read anywhere
         self.partial: dict[str, tuple[str, ...]] = {}  # kind -> the only namespaces it could be read in
         self.absent: set[str] = set()  # kinds the server does not serve (404): nothing to read, nothing missing
@@ -137,8 +114,35 @@ class LiveSource:
         self.api = _WatchfulApi(connect(context, pool), connect_timeout, read_timeout)
 
     def describe(self) -> str:
-        where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
-        return f"context {self.context.name} ({self.context.server}), {where}"
+        return f"context {self.context.name} ({self.context.server})"
+
+    def certificate_reader(self) -> CertificateReader:
+        return self.read_tls_certificate
+
+    def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
+        """The object as the API server has it now (one GET; no origin to name); never a Secret: its data
+        is not read."""
+        known = BY_KIND.get(kind)
+        if known is None or kind == "Secret":
+            return None
+        try:
+            return orjson.loads(self.api.get_bytes(known.path(namespace, name), [])), ""
+        except (ApiFailure, orjson.JSONDecodeError):
+            return None
+
+    def contexts(self) -> list[tuple[str, bool]]:
+        """The contexts of the kubeconfig files this one came from (in-cluster: none)."""
+        if not self.context.files:
+            return []
+        try:
+            names = context_names(self.context.files)
+        except KtraceError:  # the kubeconfig changed on disk since start and no longer reads
+            return []
+        return [(name, name == self.context.name) for name in names]
+
+    def renew_credentials(self) -> None:
+        if self.credentials is not None:
+            self.credentials.invalidate()
 
     def read_tls_certificate(self, namespace: str, name: str) -> bytes:
         """tls.crt of one Secret (--check-certs only): a single GET of exactly that Secret. tls.key is

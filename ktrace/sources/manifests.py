@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Callable
 
 from ktrace import selectors
 from ktrace.endpoints import SERVICE_NAME_LABEL, compute_slices
@@ -18,6 +20,7 @@ from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, finding
 from ktrace.loader import load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
+from ktrace.sources import CertificateReader, Change, WithoutCredentials
 from ktrace.store import ClusterStore
 
 # Kinds whose absence from the files would otherwise read as "missing" in the checks.
@@ -112,8 +115,9 @@ def _labels(obj: dict) -> dict:
     return labels if isinstance(labels, dict) else {}
 
 
-class ManifestSource:
+class ManifestSource(WithoutCredentials):
     live = False
+    status = None  # files are not watched
 
     def __init__(self, paths: list[str], namespace: str | None = None, stdin_text: str | None = None) -> None:
         self.paths = paths
@@ -121,10 +125,21 @@ class ManifestSource:
         self.stdin_text = stdin_text
         self.notes: list[Finding] = []
         self.origins: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) -> "file:line"
+        self.lock = contextlib.nullcontext()  # nothing changes the store after load()
 
     def describe(self) -> str:
-        where = f", namespace {self.namespace}" if self.namespace else ""
-        return f"files: {', '.join('stdin' if p == '-' else p for p in self.paths)}{where}"
+        return f"files: {', '.join('stdin' if p == '-' else p for p in self.paths)}"
+
+    def watch(self, store: ClusterStore, on_change: Callable[[Change], None]) -> None:
+        """Files do not change under ktrace: nothing to watch."""
+
+    def certificate_reader(self) -> CertificateReader | None:
+        """The files' Secrets' data (read again: the store keeps none of it); stdin cannot be read twice."""
+        if "-" in self.paths:
+            return None
+        from ktrace.certs import file_reader
+
+        return file_reader(load_paths(self.paths).objects)
 
     def load(self) -> ClusterStore:
         result = load_paths(self.paths, self.stdin_text)
@@ -156,7 +171,10 @@ class ManifestSource:
     def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
         """The object as its file has it, and its file:line: re-read from the file (the store keeps a
         slim record; holding every parsed document would cost memory for a view opened now and then).
-        None when it cannot be had (stdin, a file changed or gone since)."""
+        None when it cannot be had (stdin, a file changed or gone since), and for a Secret: the view shows
+        Secrets' metadata only, and that is in the store."""
+        if kind == "Secret":
+            return None
         origin = self.origins.get((kind, namespace, name))
         path = origin.rpartition(":")[0] if origin else ""
         if not path or path == "<stdin>":

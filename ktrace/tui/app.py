@@ -9,19 +9,17 @@ traces the selected target again. Checks (a few hundred ms at 10,000 pods) run i
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, ClassVar
 
-import orjson
 from textual import work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
@@ -30,24 +28,18 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ktrace.certs import CertificateBook
-from ktrace.checks import run_checks
-from ktrace.checks.networkpolicy import ControllerHint
-from ktrace.commands import certificate_book, controller_hint
-from ktrace.errors import KtraceError
-from ktrace.findings import Finding, sort_key
+from ktrace.analysis import Analysis
+from ktrace.errors import KtraceError, LoginRequired
+from ktrace.findings import Finding
 from ktrace.gateway import hostname_matches
-from ktrace.kinds import BY_KIND
 from ktrace.loader import ManifestError
+from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.render import clean, trace_text
 from ktrace.routing import rules_to_service
-from ktrace.sources import Source, open_source
-from ktrace.sources.credentials import LoginRequired
-from ktrace.sources.kubeapi import ApiFailure
+from ktrace.sources import Change, Source, open_source
 from ktrace.store import ClusterStore
-from ktrace.suppress import parse_codes, suppress
 from ktrace.targets import Target, parse_target
-from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath, trace
+from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
@@ -61,6 +53,7 @@ PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", 
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
 _RANK = {"error": 2, "warning": 1}
 ROUTE_KINDS = {"Ingress", "HTTPRoute", "Gateway"}  # the kinds the routes pane's rows are built from
+DEFAULT_SPEC, DEFAULT_OPTIONS, DEFAULT_VIEW = SourceSpec(), AnalysisOptions(), ViewOptions()  # frozen: safe to share
 KEYMAP_ENV = "KTRACE_KEYMAP"  # "app.quit=ctrl+q;table.down=down,j": other keys for binding ids
 
 
@@ -69,10 +62,9 @@ class StoreChanged(Message):
 
 
 class Loaded(Message):
-    def __init__(self, source: Source, store: ClusterStore, rows: dict[str, list[R.Row]],
-                 findings: list[Finding]) -> None:
+    def __init__(self, analysis: Analysis, rows: dict[str, list[R.Row]], findings: list[Finding]) -> None:
         super().__init__()
-        self.source, self.store, self.rows, self.findings = source, store, rows, findings
+        self.analysis, self.rows, self.findings = analysis, rows, findings
 
 
 class KtraceApp(App[int]):
@@ -95,24 +87,23 @@ class KtraceApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, args: argparse.Namespace, *, ascii_only: bool = False, debounce: float = DEBOUNCE,
-                 source_factory: Callable[[argparse.Namespace], Source] = open_source) -> None:
+    def __init__(self, spec: SourceSpec = DEFAULT_SPEC, options: AnalysisOptions = DEFAULT_OPTIONS,
+                 view: ViewOptions = DEFAULT_VIEW, *, ascii_only: bool = False, debounce: float = DEBOUNCE,
+                 source_factory: Callable[[SourceSpec], Source] = open_source) -> None:
         # NO_COLOR: Textual would turn every colour into a grey, and dark red errors into near-black
         # on black; with the terminal's own palette and NO_COLOR it drops colour and keeps contrast.
         super().__init__(ansi_color=bool(os.environ.get("NO_COLOR")))
-        self.args = args
+        self.spec, self.options = spec, options
         self.ascii_only = ascii_only
         self.debounce = debounce
         self.animation_level = "none"  # quiet on slow links
         self.source_factory = source_factory  # called again by relist and context switches
-        self.source: Source | None = None
-        self.store: ClusterStore | None = None
+        self.analysis: Analysis | None = None  # the open source and its store (None while reloading)
+        self.store: ClusterStore | None = None  # what the panes show: the last store loaded
         self.findings: list[Finding] = []
-        self.namespace: str | None = getattr(args, "namespace", None)
-        self.target: Target | None = parse_target(args.host) if getattr(args, "host", None) else None
+        self.namespace: str | None = spec.namespace
+        self.target: Target | None = parse_target(view.host) if view.host else None
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
-        self.hint: ControllerHint | None = None  # --controller-namespace/--controller-selector
-        self.certs: CertificateBook | None = None  # --check-certs
         self.path: RequestPath | None = None
         self.error: str | None = None
         self._pending: set[tuple[str, str, str, str]] = set()
@@ -186,20 +177,27 @@ class KtraceApp(App[int]):
 
     # -- loading ---------------------------------------------------------------------------------
 
+    @property
+    def source(self) -> Source | None:
+        return self.analysis.source if self.analysis is not None else None
+
     def _lock(self) -> Any:
-        return getattr(self.source, "lock", None) or contextlib.nullcontext()
+        return self.source.lock if self.source is not None else contextlib.nullcontext()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         """Open (or reopen) the source, list everything, build the rows and the findings."""
         source: Source | None = None
         try:
-            source = self.source_factory(self.args)
+            source = self.source_factory(self.spec)
             store = source.load()
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
-            findings = self._check(source, store)
+            analysis = Analysis(source, store, self.options)
+            findings = analysis.check()
         except LoginRequired as e:  # the exec plugin needs the terminal: lend it, then load again
+            if source is not None:
+                source.close()
             self.call_from_thread(self._login, e)
             return
         except (KtraceError, ManifestError) as e:
@@ -210,16 +208,7 @@ class KtraceApp(App[int]):
         if get_current_worker().is_cancelled:
             source.close()
             return
-        self.post_message(Loaded(source, store, rows, findings))
-
-    def _check(self, source: Source, store: ClusterStore) -> list[Finding]:
-        # The CLI's options, read as `trace` and `check` read them: who the controllers are, and --check-certs
-        # (a fresh book each time, so a renewed certificate is read again; traces then use its cache).
-        hint, certs = controller_hint(self.args), certificate_book(self.args, source)
-        found = run_checks(store, live=source.live, controllers=hint) + (certs.check(store) if certs else [])
-        self.hint, self.certs = hint, certs
-        found = suppress(source.notes + found, store, parse_codes(getattr(self.args, "ignore", None)))
-        return sorted(found, key=sort_key)
+        self.post_message(Loaded(analysis, rows, findings))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # exit_on_error=False keeps the screen up when a worker fails; say so instead of going quiet.
@@ -236,7 +225,8 @@ class KtraceApp(App[int]):
 
     def on_loaded(self, message: Loaded) -> None:
         old = self.source
-        self.source, self.store, self.findings = message.source, message.store, message.findings
+        self.analysis, self.findings = message.analysis, message.findings
+        self.store = message.analysis.store
         if old is not None and old is not self.source:
             old.close()
         self.error = None
@@ -256,22 +246,18 @@ class KtraceApp(App[int]):
         # 10,000 pods stalls a key press for a few hundred ms. (Records hold no cycles: dropping a
         # store on relist still frees it by reference counting.)
         gc.freeze()
-        watch = getattr(self.source, "watch", None)
-        if watch is not None:
-            watch(self.store, self._on_change)
+        self.analysis.source.watch(self.analysis.store, self._on_change)
         self._show_watch_state()
 
     def _show_watch_state(self) -> None:
-        status = getattr(self.source, "status", None)
-        self.status_bar.set_state(watch=status)
-        if getattr(self.source, "credentials_refused", False):
-            self._renew_credentials()
+        source = self.source
+        self.status_bar.set_state(watch=source.status if source is not None else None)
+        if source is not None and source.credentials_refused:
+            self._renew_credentials(source)
 
-    def _renew_credentials(self) -> None:
+    def _renew_credentials(self, source: Source) -> None:
         """A 401 or a failed token refresh mid-session: a new client with fresh credentials, not a dead end."""
-        creds = getattr(self.source, "credentials", None)
-        if creds is not None:
-            creds.invalidate()
+        source.renew_credentials()
         self.notify("the API server refused the credentials (401) or they could not be refreshed: "
                     "reconnecting with fresh credentials", title="credentials", timeout=8)
         self.action_relist()
@@ -280,7 +266,7 @@ class KtraceApp(App[int]):
         """Suspend the screen, let the plugin log in on the terminal, come back and load."""
         try:
             with self.suspend():
-                e.credentials.login()
+                e.login()
         except (KtraceError, SuspendNotSupported) as err:
             self._failed(str(err) or str(e))
             return
@@ -289,7 +275,7 @@ class KtraceApp(App[int]):
 
     # -- live updates ----------------------------------------------------------------------------
 
-    def _on_change(self, change: Any) -> None:
+    def _on_change(self, change: Change) -> None:
         """Called from watch threads: remember what changed; the first change of a burst wakes the app."""
         with self._pending_lock:
             first = not self._pending
@@ -361,11 +347,11 @@ class KtraceApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checks")
     def recheck(self) -> None:
-        source, store = self.source, self.store
-        if source is None or store is None:
+        analysis = self.analysis
+        if analysis is None:
             return
-        with self._lock():
-            findings = self._check(source, store)
+        with analysis.source.lock:
+            findings = analysis.check()
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._set_findings, findings)
 
@@ -378,11 +364,10 @@ class KtraceApp(App[int]):
 
     def _retrace(self) -> None:
         """Trace the selected target again (or redo the reverse view) and mark the panes."""
-        store, source = self.store, self.source
-        if store is None or source is None:
+        if self.analysis is None:
             return
         if self.target is not None:
-            self.path = trace(store, self.target, live=source.live, controllers=self.hint, certs=self.certs)
+            self.path = self.analysis.trace(self.target)
             self.path_panel.show(self.path)
         elif self.reverse_of is not None:
             self._show_reverse(self.reverse_of)
@@ -526,7 +511,7 @@ class KtraceApp(App[int]):
 
     def switch_context(self, name: str) -> None:
         """Read another kubeconfig context (live sources): reopen the source and load again."""
-        self.args.context = name
+        self.spec = dataclasses.replace(self.spec, context=name)
         self.action_relist()
 
     # -- actions ---------------------------------------------------------------------------------
@@ -637,15 +622,12 @@ class KtraceApp(App[int]):
         from ktrace.tui.detail_screen import DetailScreen
 
         obj = _as_dict(record)
-        api, kind = getattr(self.source, "api", None), BY_KIND.get(record.meta.kind)
-        document = getattr(self.source, "document", None)
-        if api is not None and kind is not None and record.meta.kind != "Secret":
-            with contextlib.suppress(ApiFailure, ValueError):
-                obj = orjson.loads(api.get_bytes(kind.path(record.meta.namespace, record.meta.name), []))
-        elif document is not None and record.meta.kind != "Secret":
-            found = document(record.meta.kind, record.meta.namespace, record.meta.name)
-            if found is not None:
-                obj, origin = found
+        source = self.source
+        meta = record.meta
+        found = source.document(meta.kind, meta.namespace, meta.name) if source is not None else None
+        if found is not None:
+            obj, origin = found
+            if origin:
                 title = f"{title}  ({origin})"
         self.call_from_thread(self.push_screen, DetailScreen(title, obj))
 
@@ -656,21 +638,22 @@ class KtraceApp(App[int]):
         from ktrace.preview import candidates, replaced_backends, rule_weights
         from ktrace.tui.preview_screen import PreviewScreen
 
-        if self.target is None or self.path is None or self.store is None or self.source is None:
+        if self.target is None or self.path is None or self.analysis is None:
             self.notify("select a rule first (Enter on a route), then p previews a switch", timeout=3)
             return
         try:
-            replaced = replaced_backends(self.store, self.target, live=self.source.live, heaviest=True)
+            replaced = replaced_backends(self.analysis.store, self.target, live=self.analysis.live, heaviest=True)
         except UsageError as e:
             self.notify(str(e), timeout=4)
             return
-        ranked = candidates(self.store, replaced[0].namespace, replaced[0].service)
-        weights = rule_weights(self.store, self.target, live=self.source.live)  # an HTTPRoute rule: weights too
+        ranked = candidates(self.analysis.store, replaced[0].namespace, replaced[0].service)
+        # An HTTPRoute rule: its weights can be previewed too.
+        weights = rule_weights(self.analysis.store, self.target, live=self.analysis.live)
         if not ranked and weights is None:
             self.notify(f"no other Service in namespace {replaced[0].namespace} to switch to", timeout=3)
             return
-        self.push_screen(PreviewScreen(self.store, self.target, self.path, replaced, ranked,
-                                       live=self.source.live, ascii_only=self.ascii_only, weights=weights))
+        self.push_screen(PreviewScreen(self.analysis, self.target, self.path, replaced, ranked,
+                                       ascii_only=self.ascii_only, weights=weights))
 
     def action_copy(self) -> None:
         if self.path is None:
@@ -683,7 +666,7 @@ class KtraceApp(App[int]):
     def action_relist(self) -> None:
         if self.source is not None:
             self.source.close()  # stops its watches; a new one is opened by load()
-            self.source = None
+            self.analysis = None
         with self._pending_lock:
             self._pending.clear()
         self.status_bar.set_state(source="reloading...", watch=None)
@@ -715,7 +698,7 @@ class KtraceApp(App[int]):
 def _as_dict(record: Any) -> dict:
     """What the store keeps of an object (Secrets: metadata and type only), shaped like an API
     object: kind, metadata, then the record's fields; empty values left out."""
-    fields = _plain(asdict(record))
+    fields = _plain(dataclasses.asdict(record))
     meta = fields.pop("meta")
     return {"kind": meta.pop("kind"), "metadata": {k: v for k, v in meta.items() if v not in ("", [], {}, False)},
             **{k: v for k, v in fields.items() if v not in ("", [], {}, None)}}
@@ -739,11 +722,12 @@ def parse_keymap(text: str) -> dict[str, str]:
     return out
 
 
-def run(args: argparse.Namespace, ascii_only: bool, profile: Profile | None = None) -> int:
+def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_only: bool,
+        profile: Profile | None = None) -> int:
     if sys.platform != "win32":
         replace_invalid_input()
     profile = profile or Profile(low_bandwidth=False, mouse=True, mouse_motion=True)
-    app = KtraceApp(args, ascii_only=ascii_only)
+    app = KtraceApp(spec, options, view, ascii_only=ascii_only)
     app.driver_class = mouse_driver(profile) or app.driver_class
     result = app.run(mouse=profile.mouse)
     if result == 2 and app.error:

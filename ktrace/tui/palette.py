@@ -13,7 +13,6 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ktrace.errors import KtraceError
 from ktrace.render import clean
 from ktrace.routing import rule_targets
 from ktrace.targets import Target
@@ -65,15 +64,8 @@ class HostCommands(_ChoiceProvider):
 
 class ContextCommands(_ChoiceProvider):
     def choices(self) -> list[Choice]:
-        from ktrace.sources.kubeconfig import ContextInfo, context_names
-
         app: Any = self.app
-        info = getattr(getattr(app, "source", None), "context", None)
-        if not isinstance(info, ContextInfo) or not info.files:  # files, demo, in-cluster: nothing to switch
-            return []
-        try:
-            names = context_names(info.files)
-        except KtraceError:  # kubeconfig changed on disk since start and no longer reads
-            return []
-        return [(f"context: {clean(n)}", partial(app.switch_context, n),
-                 "current context" if n == info.name else "reconnect to this context") for n in names]
+        source = app.source  # files, demo, in-cluster: no contexts to switch to
+        return [(f"context: {clean(name)}", partial(app.switch_context, name),
+                 "current context" if current else "reconnect to this context")
+                for name, current in (source.contexts() if source is not None else [])]

@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ktrace.analysis import Analysis
 from ktrace.errors import UsageError
-from ktrace.preview import Candidate, Preview, Replaced, parse_weights, preview
+from ktrace.preview import Candidate, Preview, Replaced, parse_weights
 from ktrace.render import AsciiGuides, clean, path_tree, preview_view
-from ktrace.store import ClusterStore
 from ktrace.targets import Target
 from ktrace.trace import RequestPath
 
@@ -41,11 +41,11 @@ class PreviewScreen(Screen[None]):
         Binding("w", "weights", "Weights", show=False, id="preview.weights"),
     ]
 
-    def __init__(self, store: ClusterStore, target: Target, today: RequestPath, replaced: list[Replaced],
-                 candidates: list[Candidate], *, live: bool, ascii_only: bool = False,
+    def __init__(self, analysis: Analysis, target: Target, today: RequestPath, replaced: list[Replaced],
+                 candidates: list[Candidate], *, ascii_only: bool = False,
                  weights: dict[str, int] | None = None) -> None:
         super().__init__()
-        self.store, self.target, self.today, self.live = store, target, today, live
+        self.analysis, self.target, self.today = analysis, target, today
         self.replaced, self.candidates, self.ascii_only = replaced, candidates, ascii_only
         self.weights = weights  # today's weights of the HTTPRoute rule serving the target; None: no such rule
         self.shown: str | None = None  # the candidate whose preview is drawn
@@ -99,7 +99,7 @@ class PreviewScreen(Screen[None]):
         backend = next((r.service for r in self.replaced if r.entry.startswith("HTTPRoute")), None)
         body = self.query_one("#preview-body", Static)
         try:
-            p = preview(self.store, self.target, name, live=self.live, backend=backend)
+            p = self.analysis.preview(self.target, name, backend=backend)
         except UsageError as e:
             body.update(Text(clean(str(e))))
             return
@@ -111,7 +111,7 @@ class PreviewScreen(Screen[None]):
         body = self.query_one("#preview-body", Static)
         try:
             weights = parse_weights(text)
-            p = preview(self.store, self.target, None, live=self.live, weights=weights)
+            p = self.analysis.preview(self.target, None, weights=weights)
         except UsageError as e:
             body.update(Text(clean(str(e))))
             return

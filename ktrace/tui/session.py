@@ -5,13 +5,14 @@ Esc delay), chosen before it is imported. Nothing here imports Textual except `m
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+from ktrace.options import ViewOptions
 
 # Terminals that cannot address the cursor (or that nobody named): the full-screen view would be garbage.
 UNSERVED_TERMS = ("dumb", "unknown", "")
@@ -63,13 +64,12 @@ def _isatty(f: Any) -> bool:
         return False
 
 
-def choose_profile(args: argparse.Namespace, environ: MutableMapping[str, str] = os.environ) -> Profile:
+def choose_profile(view: ViewOptions, environ: MutableMapping[str, str] = os.environ) -> Profile:
     """--low-bandwidth / --no-low-bandwidth, else on when SSH_CONNECTION says this is an SSH session."""
-    low = getattr(args, "low_bandwidth", None)
+    low = view.low_bandwidth
     if low is None:
         low = bool(environ.get("SSH_CONNECTION"))
-    mouse = not getattr(args, "no_mouse", False)
-    return Profile(low_bandwidth=low, mouse=mouse, mouse_motion=mouse and not low)
+    return Profile(low_bandwidth=low, mouse=view.mouse, mouse_motion=view.mouse and not low)
 
 
 def apply_profile(profile: Profile, environ: MutableMapping[str, str] = os.environ) -> None:

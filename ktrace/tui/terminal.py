@@ -3,13 +3,14 @@ encoding cannot carry them, and key input that survives bytes which are not UTF-
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
+from ktrace.options import ViewOptions
 
-def wants_ascii(args: argparse.Namespace) -> bool:
+
+def wants_ascii(view: ViewOptions) -> bool:
     """--ascii, or a locale or output encoding that cannot carry the symbols and box lines. The
     locale is read from the environment: Python itself switches a C locale to UTF-8 (PEP 538),
     but the terminal behind it was set up for ASCII."""
@@ -19,7 +20,7 @@ def wants_ascii(args: argparse.Namespace) -> bool:
         del env["LC_CTYPE"]
     ctype = next((env[v] for v in ("LC_ALL", "LC_CTYPE", "LANG") if env.get(v)), "C")
     utf8_locale = "utf8" in ctype.lower().replace("-", "")
-    return bool(getattr(args, "ascii", False)) or not encoding.startswith("utf") or not utf8_locale
+    return view.ascii or not encoding.startswith("utf") or not utf8_locale
 
 
 _COERCION_TARGETS = ("C.UTF-8", "C.utf8", "UTF-8")

@@ -1,0 +1,96 @@
+"""The one analysis entry point: check everything, trace one target, preview a switch.
+
+`ktrace trace`, `ktrace check`, `--via`/`--weights`, and the interactive view (its path, its
+findings view, the `y` copy and the preview screen) all go through `Analysis`, so they give one
+answer. Suppression (`--ignore` and the `ktrace.dev/ignore` annotation) is applied here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ktrace import selectors
+from ktrace.certs import CertificateBook
+from ktrace.checks import run_checks
+from ktrace.checks.networkpolicy import ControllerHint
+from ktrace.errors import UsageError
+from ktrace.findings import Finding, sort_key
+from ktrace.options import AnalysisOptions
+from ktrace.preview import Preview, preview
+from ktrace.sources import Source, label
+from ktrace.store import ClusterStore
+from ktrace.suppress import suppress
+from ktrace.targets import Target
+from ktrace.trace import RequestPath, trace
+
+
+def controller_hint(options: AnalysisOptions) -> ControllerHint | None:
+    """--controller-namespace/--controller-selector, parsed before any source is opened."""
+    ns, text = options.controller_namespace, options.controller_selector
+    if not ns and not text:
+        return None
+    try:
+        sel = selectors.parse(text or "")
+    except selectors.SelectorError as e:
+        raise UsageError(f"--controller-selector: {e}") from None
+    return ControllerHint(ns or "", sel)
+
+
+class Analysis:
+    """The analysis of one loaded source. Thread-safe as far as the store is: callers that share the
+    store with watch threads hold the source's lock around each call."""
+
+    def __init__(self, source: Source, store: ClusterStore, options: AnalysisOptions,
+                 controllers: ControllerHint | None = None) -> None:
+        self.source, self.store, self.options = source, store, options
+        self.controllers = controllers if controllers is not None else controller_hint(options)
+        self._certs: CertificateBook | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.source.live
+
+    def _certificates(self, fresh: bool = False) -> CertificateBook | None:
+        """--check-certs: a book that reads each referenced Secret once. `fresh` starts a new one, so a
+        renewed certificate is read again (each full check); traces reuse the last book's reads."""
+        if not self.options.check_certs:
+            return None
+        if fresh or self._certs is None:
+            read = self.source.certificate_reader()
+            if read is None:
+                raise UsageError(f"--check-certs cannot read certificates from {label(self.source)}")
+            self._certs = CertificateBook(read)
+        return self._certs
+
+    def _suppress(self, findings: list[Finding]) -> list[Finding]:
+        return suppress(findings, self.store, self.options.ignore)
+
+    def check(self) -> list[Finding]:
+        """Every finding in scope, the source's own notes included, suppressed and sorted."""
+        certs = self._certificates(fresh=True)
+        found = run_checks(self.store, live=self.live, controllers=self.controllers)
+        if certs is not None:
+            found += certs.check(self.store)
+        return self._suppress(sorted(self.source.notes + found, key=sort_key))
+
+    def trace(self, target: str | Target, *, known_host: bool = False) -> RequestPath:
+        """One request path, hop by hop, with the findings on it (suppressed). `known_host`: a host that
+        nothing serves at all (no path of it either) is a usage error, not a broken path."""
+        path = trace(self.store, target, live=self.live, controllers=self.controllers, certs=self._certificates())
+        if known_host and not path.routed and not path.findings[0].details.get("paths"):
+            raise UsageError(f"unknown host {path.host}: no Ingress rule, default backend or HTTPRoute "
+                             f"serves it in {label(self.source)}; {path.findings[0].hint}")
+        path.findings = self._suppress(path.findings)
+        return path
+
+    def preview(self, target: str | Target, via: str | None, *, backend: str | None = None,
+                weights: Mapping[str, int] | None = None, heaviest: bool = False) -> Preview:
+        """The would-be path with another backend or split, and its difference against today's."""
+        p = preview(self.store, target, via, live=self.live, backend=backend, weights=weights,
+                    controllers=self.controllers, certs=self._certificates(), heaviest=heaviest)
+        p.today.findings = self._suppress(p.today.findings)
+        p.would_be.findings = self._suppress(p.would_be.findings)
+        p.appear = self._suppress(p.appear)
+        p.disappear = self._suppress(p.disappear)
+        return p
