@@ -70,3 +70,90 @@ def test_check_help_lists_every_code(capsys) -> None:
         main(["check", "--help"])
     out = capsys.readouterr().out
     assert all(code in out for code in CATALOG)
+
+
+# An Ingress whose findings are accepted (`*`), in front of a Service whose near miss is not.
+ACCEPTED_INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: shop
+  annotations: {ktrace.dev/ignore: "*"}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [shop.example.com], secretName: shop-tls}]  # missing, and so is the class
+  rules:
+  - host: shop.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {App: web}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: traefik}
+spec: {controller: traefik.io/ingress-controller}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: other-tls, namespace: shop}
+type: kubernetes.io/tls
+"""
+
+
+@pytest.mark.parametrize(("ignore", "expected"), [
+    ((), ["service-selector-no-match"]),  # the annotation alone: the Ingress's TLS and class findings go
+    (("service-selector-no-match",), []),  # and --ignore takes the Service's too
+])
+async def test_cli_tui_path_and_copy_agree_on_suppression(tmp_path, capsys, monkeypatch, ignore: tuple[str, ...],
+                                                          expected: list[str]) -> None:
+    """One pipeline: `ktrace trace`, the TUI's path, its findings view and the `y` copy say the same."""
+    from ktrace.cli import analysis_options, parse_args
+    from ktrace.options import SourceSpec, ViewOptions
+    from ktrace.tui.app import KtraceApp
+    from tests.test_tui_app import until
+
+    manifest = tmp_path / "shop.yaml"
+    flags = [arg for code in ignore for arg in ("--ignore", code)]
+    manifest.write_text(ACCEPTED_INGRESS.replace('annotations: {ktrace.dev/ignore: "*"}', "annotations: {}"))
+    assert main(["trace", "shop.example.com", "-f", str(manifest), "-o", "json"]) == 1
+    unsuppressed = {f["code"] for f in orjson.loads(capsys.readouterr().out)["findings"]}
+    assert {"ingress-tls-secret-missing", "ingress-class-missing", "service-selector-no-match"} <= unsuppressed
+    manifest.write_text(ACCEPTED_INGRESS)
+    main(["check", "-f", str(manifest), "-o", "json", "--ignore", "service-selector-no-match"])
+    assert "ingress-tls-secret-missing" not in capsys.readouterr().out  # the annotation works in check as well
+
+    assert main(["trace", "shop.example.com", "-f", str(manifest), "-o", "json", *flags]) == 1
+    cli = [f["code"] for f in orjson.loads(capsys.readouterr().out)["findings"]]
+    main(["trace", "shop.example.com", "-f", str(manifest), *flags])
+    cli_text = capsys.readouterr().out
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # where `y` saves its copy
+    options = analysis_options(parse_args(["trace", "x", *flags]))
+    app = KtraceApp(SourceSpec(files=(str(manifest),)), options, ViewOptions(host="shop.example.com"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.path is not None)
+        tui = [f.code for f in app.path.findings]
+        in_view = [f.code for f in app.findings if f.namespace == "shop"]
+        await pilot.press("y")
+        await until(pilot, lambda: bool(app.clipboard))
+        copied = app.clipboard
+
+    assert cli == tui == expected
+    assert [c for c in in_view if c != "source-kind-unreadable"] == expected
+    for code in ("ingress-tls-secret-missing", "ingress-class-missing"):
+        assert code not in cli_text and code not in copied
+    assert ("service-selector-no-match" in copied) == bool(expected) == ("service-selector-no-match" in cli_text)
