@@ -142,8 +142,8 @@ def start_sim(pods: int, workdir: str) -> tuple[subprocess.Popen, str]:
 def watch_latency(kubeconfig: str, kind: str, collection: str, rate: float,
                   seconds: float) -> tuple[list[float], float]:
     from ktrace.options import SourceSpec
-    from ktrace.sources import Change
     from ktrace.sources.live import open_live
+    from ktrace.sources.protocol import Change
 
     source = open_live(SourceSpec(kubeconfig=kubeconfig))
     store = source.load()

@@ -22,8 +22,8 @@ from textual._compositor import CompositorUpdate
 from ktrace.options import SourceSpec, ViewOptions
 from ktrace.routing import rule_targets
 from ktrace.sim.synthetic import synthetic_objects
-from ktrace.sources import Change
 from ktrace.sources.manifests import complete
+from ktrace.sources.protocol import Change
 from ktrace.store import ClusterStore
 from ktrace.tui.app import KtraceApp
 

@@ -18,7 +18,7 @@ from ktrace.errors import UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
 from ktrace.preview import Preview, preview
-from ktrace.sources import Source, label
+from ktrace.sources.protocol import Source, label
 from ktrace.store import ClusterStore
 from ktrace.suppress import suppress
 from ktrace.targets import Target

@@ -16,7 +16,8 @@ from ktrace.analysis import Analysis, controller_hint
 from ktrace.errors import UsageError
 from ktrace.findings import CATALOG, Finding, at_least
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
-from ktrace.sources import Source, label, open_source, prepare_credentials
+from ktrace.sources import open_source, prepare_credentials
+from ktrace.sources.protocol import Source, label
 from ktrace.store import ClusterStore
 from ktrace.targets import parse_target
 from ktrace.trace import RequestPath
@@ -176,4 +177,4 @@ def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions) -
     from ktrace.tui.app import run
     from ktrace.tui.terminal import wants_ascii
 
-    return run(spec, options, view, wants_ascii(view), profile)
+    return run(spec, options, view, wants_ascii(view), profile, source_factory=open_source)

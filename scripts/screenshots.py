@@ -18,6 +18,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from ktrace.cli import analysis_options, build_parser, source_spec, view_options
+from ktrace.sources import open_source
 from ktrace.tui.app import KtraceApp
 
 Steps = Callable[[Pilot], Awaitable[None]]
@@ -53,7 +54,8 @@ async def _settled(pilot: Pilot, app: KtraceApp) -> None:
 async def shoot(name: str, out: Path, size: tuple[int, int], ascii_only: bool) -> Path:
     argv, steps, _ = SHOTS[name]
     args = build_parser().parse_args(argv)
-    app = KtraceApp(source_spec(args), analysis_options(args), view_options(args), ascii_only=ascii_only)
+    app = KtraceApp(source_spec(args), analysis_options(args), view_options(args), source_factory=open_source,
+                    ascii_only=ascii_only)
     async with app.run_test(size=size) as pilot:
         await _settled(pilot, app)
         await steps(pilot)

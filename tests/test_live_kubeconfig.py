@@ -10,9 +10,9 @@ import yaml
 
 from ktrace.cli import parse_args, source_spec
 from ktrace.errors import SourceError
-from ktrace.sources import label
 from ktrace.sources.kubeconfig import IN_CLUSTER, connect, kubeconfig_files, resolve_context
 from ktrace.sources.live import open_live
+from ktrace.sources.protocol import label
 
 
 def write(path: Path, current: str | None, contexts: dict[str, tuple[str, str | None]]) -> str:

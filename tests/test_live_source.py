@@ -14,8 +14,8 @@ import yaml
 from ktrace.errors import SourceError
 from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
-from ktrace.sources import label
 from ktrace.sources.live import LIVE_KINDS, LiveSource, open_live
+from ktrace.sources.protocol import label
 from ktrace.store import ClusterStore
 
 TLS = "kubernetes.io/tls"

@@ -123,6 +123,7 @@ async def test_cli_tui_path_and_copy_agree_on_suppression(tmp_path, capsys, monk
     """One pipeline: `ktrace trace`, the TUI's path, its findings view and the `y` copy say the same."""
     from ktrace.cli import analysis_options, parse_args
     from ktrace.options import SourceSpec, ViewOptions
+    from ktrace.sources import open_source
     from ktrace.tui.app import KtraceApp
     from tests.test_tui_app import until
 
@@ -143,7 +144,8 @@ async def test_cli_tui_path_and_copy_agree_on_suppression(tmp_path, capsys, monk
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # where `y` saves its copy
     options = analysis_options(parse_args(["trace", "x", *flags]))
-    app = KtraceApp(SourceSpec(files=(str(manifest),)), options, ViewOptions(host="shop.example.com"))
+    app = KtraceApp(SourceSpec(files=(str(manifest),)), options, ViewOptions(host="shop.example.com"),
+                    source_factory=open_source)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.path is not None)
         tui = [f.code for f in app.path.findings]

@@ -13,6 +13,7 @@ import pytest
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.handle import Simulator
+from ktrace.sources import open_source
 from ktrace.sources.demo import DemoSource
 from ktrace.sources.live import open_live
 from ktrace.store import ClusterStore
@@ -202,7 +203,8 @@ async def test_a_route_without_hostnames_and_its_gateways_problem(tmp_path: Path
             "backendRefs": [{"name": "api", "port": 80}]}]}, namespace="web"), svc]
     manifest = tmp_path / "gw.yaml"
     manifest.write_text("\n---\n".join(orjson.dumps(o).decode() for o in objs))
-    app = KtraceApp(SourceSpec(files=(str(manifest),)), view=ViewOptions(host="api.example.com/v1/users"))
+    app = KtraceApp(SourceSpec(files=(str(manifest),)), view=ViewOptions(host="api.example.com/v1/users"),
+                    source_factory=open_source)
     row = R.route_key("", "/v1", "web", "v1")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.path is not None)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ktrace.findings import Finding
-from ktrace.sources import CertificateReader, Change, WatchStatus, WithoutCredentials
+from ktrace.sources.protocol import CertificateReader, Change, WatchStatus, WithoutCredentials
 from ktrace.store import ClusterStore
 
 if TYPE_CHECKING:

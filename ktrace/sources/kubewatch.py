@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
-from ktrace.sources import WatchStatus
 from ktrace.sources.kubeapi import JSON_ACCEPT, META_WATCH_ACCEPT, ApiFailure, KubeApi, Target
+from ktrace.sources.protocol import WatchStatus
 
 log = logging.getLogger("ktrace.live")
 log.addHandler(logging.NullHandler())  # never Python's last-resort stderr handler: it would tear a TUI

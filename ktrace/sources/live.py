@@ -30,10 +30,10 @@ from ktrace.findings import Finding, finding
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.model import TLS_SECRET_TYPE
 from ktrace.options import SourceSpec
-from ktrace.sources import CertificateReader, Change, WatchStatus
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchTimeouts
+from ktrace.sources.protocol import CertificateReader, Change, WatchStatus
 from ktrace.store import ClusterStore
 
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give

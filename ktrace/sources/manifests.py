@@ -20,7 +20,7 @@ from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, finding
 from ktrace.loader import load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
-from ktrace.sources import CertificateReader, Change, WithoutCredentials
+from ktrace.sources.protocol import CertificateReader, Change, WithoutCredentials
 from ktrace.store import ClusterStore
 
 # Kinds whose absence from the files would otherwise read as "missing" in the checks.

@@ -36,7 +36,7 @@ from ktrace.loader import ManifestError
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.render import clean, trace_text
 from ktrace.routing import rules_to_service
-from ktrace.sources import Change, Source, open_source
+from ktrace.sources.protocol import Change, Source
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
 from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath
@@ -88,8 +88,8 @@ class KtraceApp(App[int]):
     ]
 
     def __init__(self, spec: SourceSpec = DEFAULT_SPEC, options: AnalysisOptions = DEFAULT_OPTIONS,
-                 view: ViewOptions = DEFAULT_VIEW, *, ascii_only: bool = False, debounce: float = DEBOUNCE,
-                 source_factory: Callable[[SourceSpec], Source] = open_source) -> None:
+                 view: ViewOptions = DEFAULT_VIEW, *, source_factory: Callable[[SourceSpec], Source],
+                 ascii_only: bool = False, debounce: float = DEBOUNCE) -> None:
         # NO_COLOR: Textual would turn every colour into a grey, and dark red errors into near-black
         # on black; with the terminal's own palette and NO_COLOR it drops colour and keeps contrast.
         super().__init__(ansi_color=bool(os.environ.get("NO_COLOR")))
@@ -97,7 +97,9 @@ class KtraceApp(App[int]):
         self.ascii_only = ascii_only
         self.debounce = debounce
         self.animation_level = "none"  # quiet on slow links
-        self.source_factory = source_factory  # called again by relist and context switches
+        # Opens the spec's source (ktrace.sources.open_source; the view knows only the protocol). Called
+        # again by relist and context switches.
+        self.source_factory = source_factory
         self.analysis: Analysis | None = None  # the open source and its store (None while reloading)
         self.store: ClusterStore | None = None  # what the panes show: the last store loaded
         self.findings: list[Finding] = []
@@ -722,12 +724,12 @@ def parse_keymap(text: str) -> dict[str, str]:
     return out
 
 
-def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_only: bool,
-        profile: Profile | None = None) -> int:
+def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_only: bool, profile: Profile | None,
+        *, source_factory: Callable[[SourceSpec], Source]) -> int:
     if sys.platform != "win32":
         replace_invalid_input()
     profile = profile or Profile(low_bandwidth=False, mouse=True, mouse_motion=True)
-    app = KtraceApp(spec, options, view, ascii_only=ascii_only)
+    app = KtraceApp(spec, options, view, source_factory=source_factory, ascii_only=ascii_only)
     app.driver_class = mouse_driver(profile) or app.driver_class
     result = app.run(mouse=profile.mouse)
     if result == 2 and app.error:
