@@ -43,6 +43,8 @@ from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
+from ktrace.tui.rowdiff import ChangeKey, pane_changes
+from ktrace.tui.selection import problem_marks, worst_by_object
 from ktrace.tui.session import Profile, mouse_driver
 from ktrace.tui.status_bar import StatusBar
 from ktrace.tui.table import Key, KeyedTable
@@ -51,8 +53,6 @@ from ktrace.tui.terminal import replace_invalid_input
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
-_RANK = {"error": 2, "warning": 1}
-ROUTE_KINDS = {"Ingress", "HTTPRoute", "Gateway"}  # the kinds the routes pane's rows are built from
 DEFAULT_SPEC, DEFAULT_OPTIONS, DEFAULT_VIEW = SourceSpec(), AnalysisOptions(), ViewOptions()  # frozen: safe to share
 KEYMAP_ENV = "KTRACE_KEYMAP"  # "app.quit=ctrl+q;table.down=down,j": other keys for binding ids
 
@@ -108,7 +108,7 @@ class KtraceApp(App[int]):
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
         self.path: RequestPath | None = None
         self.error: str | None = None
-        self._pending: set[tuple[str, str, str, str]] = set()
+        self._pending: set[ChangeKey] = set()
         self._pending_lock = threading.Lock()
         self._flush_timer: Any = None
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
@@ -304,48 +304,14 @@ class KtraceApp(App[int]):
         self.updates += 1
         self.recheck()
 
-    def _apply_rows(self, store: ClusterStore, changes: set[tuple[str, str, str, str]]) -> None:
-        relisted = {kind for kind, type_, _, _ in changes if type_ == "RELIST"}
-        kinds = {kind for kind, _, _, _ in changes}
-        pods, rules = self.table("pods"), self.table("rules")
-        if "Pod" in relisted:
-            pods.set_rows(R.pod_rows(store))
-        else:
-            upserts, removed = [], []
-            for kind, _, ns, name in changes:
-                if kind != "Pod":
-                    continue
-                pod = store.get("Pod", ns, name)
-                if pod is None:
-                    removed.append((ns, name))
-                else:
-                    upserts.append(R.pod_row(pod))  # type: ignore[arg-type]
-            pods.update(upserts, removed)
-        if relisted & ROUTE_KINDS:
-            rules.set_rows(R.rule_rows(store))
-        elif kinds & ROUTE_KINDS:
-            # A Gateway's listeners change its routes' TLS column: redo every HTTPRoute row (few) then.
-            changed = {(kind, ns, name) for kind, _, ns, name in changes if kind in ("Ingress", "HTTPRoute")}
-            if "Gateway" in kinds:
-                changed |= {("HTTPRoute", *r.meta.key) for r in store.objects("HTTPRoute")}
-            stale = [r.key for r in rules.rows() if r.ref in changed]
-            fresh = [row for kind, ns, name in changed if (obj := store.get(kind, ns, name)) is not None
-                     for row in (R.ingress_rows(obj) if kind == "Ingress" else R.httproute_rows(store, obj))]  # type: ignore[arg-type]
-            fresh_keys = {r.key for r in fresh}
-            rules.update(fresh, [k for k in stale if k not in fresh_keys])
-        # Service rows count ready endpoints: pods and slices change them too; recount by namespace.
-        svc_kinds = {"Service", "EndpointSlice", "Pod"}
-        if relisted & svc_kinds:
-            self.table("services").set_rows(R.service_rows(store))
-        elif kinds & svc_kinds:
-            namespaces = {ns for kind, _, ns, _ in changes if kind in svc_kinds}
-            services = self.table("services")
-            fresh = [R.service_row(store, s) for ns in namespaces for s in store.services(ns)]
-            fresh_keys = {r.key for r in fresh}
-            gone = [r.key for r in services.rows() if r.namespace in namespaces and r.key not in fresh_keys]
-            services.update(fresh, gone)
-        if any(t in ("ADDED", "DELETED", "RELIST") for _, t, _, _ in changes) or "Namespace" in kinds:
-            self.table("namespaces").set_rows(R.namespace_rows(store))
+    def _apply_rows(self, store: ClusterStore, changes: set[ChangeKey]) -> None:
+        current = {pane_id: self.table(pane_id).rows() for pane_id in ("rules", "services")}
+        for pane_id, change in pane_changes(store, changes, current).items():
+            table = self.table(pane_id)
+            if change.rows is not None:
+                table.set_rows(change.rows)
+            else:
+                table.update(change.upserts, change.removed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checks")
     def recheck(self) -> None:
@@ -479,25 +445,10 @@ class KtraceApp(App[int]):
     def _mark_problems(self) -> None:
         """Problem symbols on the rows whose objects have error or warning findings (done when the
         findings or the rows change, not on every selection: it visits every row)."""
-        worst: dict[tuple[str, str, str], str] = {}
-        for f in self.findings:
-            if f.severity in _RANK and _RANK[f.severity] > _RANK.get(worst.get((f.kind, f.namespace, f.name), ""), 0):
-                worst[(f.kind, f.namespace, f.name)] = f.severity
-        by_namespace: dict[str, str] = {}  # a namespace row shows the worst problem inside it
-        for (_, ns, _), severity in worst.items():
-            if ns and _RANK[severity] > _RANK.get(by_namespace.get(ns, ""), 0):
-                by_namespace[ns] = severity
+        worst = worst_by_object(self.findings)
         for pane_id, _, _ in PANES:
             table = self.table(pane_id)
-            if pane_id == "namespaces":
-                problems = {r.key: by_namespace[r.namespace] for r in table.rows() if r.namespace in by_namespace}
-            else:
-                problems = {r.key: worst[r.ref] for r in table.rows() if r.ref in worst}
-                for r in table.rows() if pane_id == "rules" else ():  # a route shows its Gateways' problems too
-                    for ref in r.also:
-                        if ref in worst and _RANK[worst[ref]] > _RANK.get(problems.get(r.key, ""), 0):
-                            problems[r.key] = worst[ref]
-            table.set_marks(table.on_path, problems)
+            table.set_marks(table.on_path, problem_marks(pane_id, table.rows(), worst))
 
     # -- app methods the palette calls -----------------------------------------------------------
 

@@ -1,0 +1,82 @@
+"""Which rows of the four panes change for a batch of watch events. Pure (no Textual): the app applies
+the result inside one `batch_update()`, and tests check it directly.
+
+A pane is redone whole only when its kind was relisted (the watch lost its place); otherwise only
+the rows of the changed objects are rebuilt, and the rows they no longer produce are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ktrace.store import ClusterStore
+from ktrace.tui import rows as R
+
+ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name); type RELIST: the kind was listed again
+ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway"})  # the kinds the routes pane's rows are built from
+SERVICE_KINDS = frozenset({"Service", "EndpointSlice", "Pod"})  # a Service row counts ready endpoints: all three
+
+
+@dataclass
+class PaneChange:
+    rows: list[R.Row] | None = None  # the pane anew
+    upserts: list[R.Row] = field(default_factory=list)  # else: rows added or changed...
+    removed: list[tuple[str, ...]] = field(default_factory=list)  # ...and the keys of rows gone
+
+
+def pane_changes(store: ClusterStore, changes: Iterable[ChangeKey],
+                 current: Mapping[str, Iterable[R.Row]]) -> dict[str, PaneChange]:
+    """What to do to each pane (missing: nothing). `current`: the rows the routes and services panes hold."""
+    changes = set(changes)
+    relisted = {kind for kind, type_, _, _ in changes if type_ == "RELIST"}
+    kinds = {kind for kind, _, _, _ in changes}
+    out: dict[str, PaneChange] = {}
+    if "Pod" in relisted:
+        out["pods"] = PaneChange(rows=R.pod_rows(store))
+    elif "Pod" in kinds:
+        out["pods"] = _pods(store, changes)
+    if relisted & ROUTE_KINDS:
+        out["rules"] = PaneChange(rows=R.rule_rows(store))
+    elif kinds & ROUTE_KINDS:
+        out["rules"] = _routes(store, changes, current.get("rules", ()))
+    if relisted & SERVICE_KINDS:
+        out["services"] = PaneChange(rows=R.service_rows(store))
+    elif kinds & SERVICE_KINDS:
+        out["services"] = _services(store, changes, current.get("services", ()))
+    if any(t in ("ADDED", "DELETED", "RELIST") for _, t, _, _ in changes) or "Namespace" in kinds:
+        out["namespaces"] = PaneChange(rows=R.namespace_rows(store))  # counts change: a few rows, redone
+    return out
+
+
+def _pods(store: ClusterStore, changes: set[ChangeKey]) -> PaneChange:
+    change = PaneChange()
+    for kind, _, ns, name in changes:
+        if kind != "Pod":
+            continue
+        pod = store.get("Pod", ns, name)
+        if pod is None:
+            change.removed.append((ns, name))
+        else:
+            change.upserts.append(R.pod_row(pod))  # type: ignore[arg-type]
+    return change
+
+
+def _routes(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.Row]) -> PaneChange:
+    changed = {(kind, ns, name) for kind, _, ns, name in changes if kind in ("Ingress", "HTTPRoute")}
+    if any(kind == "Gateway" for kind, _, _, _ in changes):
+        # A Gateway's listeners change its routes' TLS column: redo every HTTPRoute row (few) then.
+        changed |= {("HTTPRoute", *r.meta.key) for r in store.objects("HTTPRoute")}
+    fresh = [row for kind, ns, name in changed if (obj := store.get(kind, ns, name)) is not None
+             for row in (R.ingress_rows(obj) if kind == "Ingress" else R.httproute_rows(store, obj))]  # type: ignore[arg-type]
+    fresh_keys = {r.key for r in fresh}
+    return PaneChange(upserts=fresh, removed=[r.key for r in current if r.ref in changed and r.key not in fresh_keys])
+
+
+def _services(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.Row]) -> PaneChange:
+    """Pods and slices change the ready counts too: recount the Services of each namespace touched."""
+    namespaces = {ns for kind, _, ns, _ in changes if kind in SERVICE_KINDS}
+    fresh = [R.service_row(store, s) for ns in namespaces for s in store.services(ns)]
+    fresh_keys = {r.key for r in fresh}
+    return PaneChange(upserts=fresh,
+                      removed=[r.key for r in current if r.namespace in namespaces and r.key not in fresh_keys])

@@ -1,0 +1,88 @@
+"""What the app's panes are told, worked out without Textual: which rows change for a batch of watch
+events (rowdiff) and which rows carry a problem (selection)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ktrace.findings import finding
+from ktrace.sim.demo import demo_objects
+from ktrace.store import ClusterStore
+from ktrace.tui import rows as R
+from ktrace.tui.rowdiff import pane_changes
+from ktrace.tui.selection import problem_marks, worst_by_object
+
+
+@pytest.fixture
+def objects() -> list[dict]:
+    return demo_objects()
+
+
+def _one(objects: list[dict], kind: str, namespace: str | None = None) -> dict:
+    return next(o for o in objects if o["kind"] == kind and namespace in (None, o["metadata"].get("namespace")))
+
+
+def _current(store: ClusterStore) -> dict[str, list[R.Row]]:
+    return {"rules": R.rule_rows(store), "services": R.service_rows(store)}
+
+
+def test_a_changed_pod_touches_its_row_and_its_namespace_services_only(objects: list[dict]) -> None:
+    store = ClusterStore(objects)
+    before = _current(store)
+    pod = copy.deepcopy(_one(objects, "Pod", "payments"))
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    pod["metadata"]["resourceVersion"] = "999999"
+    pod["status"]["podIP"] = "10.9.9.9"
+    assert store.apply("MODIFIED", pod)
+    changes = pane_changes(store, {("Pod", "MODIFIED", ns, name)}, before)
+    assert set(changes) == {"pods", "services"}  # no route row, and no namespace count changed
+    assert [r.key for r in changes["pods"].upserts] == [(ns, name)] and changes["pods"].rows is None
+    assert "10.9.9.9" in changes["pods"].upserts[0].cells
+    services = changes["services"]
+    assert services.rows is None and not services.removed
+    assert {r.namespace for r in services.upserts} == {ns}
+    assert {r.key for r in services.upserts} == {r.key for r in before["services"] if r.namespace == ns}
+
+
+def test_deleted_objects_lose_their_rows_and_the_namespace_counts_are_redone(objects: list[dict]) -> None:
+    store = ClusterStore(objects)
+    before = _current(store)
+    pod, ing = _one(objects, "Pod", "aspnet"), _one(objects, "Ingress", "aspnet")
+    assert store.apply("DELETED", pod) and store.apply("DELETED", ing)
+    changes = pane_changes(store, {("Pod", "DELETED", "aspnet", pod["metadata"]["name"]),
+                                   ("Ingress", "DELETED", "aspnet", ing["metadata"]["name"])}, before)
+    assert changes["pods"].removed == [("aspnet", pod["metadata"]["name"])]
+    gone = {r.key for r in before["rules"] if r.ref == ("Ingress", "aspnet", ing["metadata"]["name"])}
+    assert gone and set(changes["rules"].removed) == gone and not changes["rules"].upserts
+    assert changes["namespaces"].rows == R.namespace_rows(store)
+
+
+def test_a_gateway_change_redoes_its_routes_rows_and_a_relist_redoes_the_pane(objects: list[dict]) -> None:
+    store = ClusterStore(objects)
+    changes = pane_changes(store, {("Gateway", "MODIFIED", "shop", "shop-gateway")}, _current(store))
+    assert {r.ref for r in changes["rules"].upserts} == {("HTTPRoute", "shop", "store")}
+    relisted = pane_changes(store, {("Pod", "RELIST", "", "")}, _current(store))
+    assert relisted["pods"].rows == R.pod_rows(store)
+    assert relisted["services"].rows == R.service_rows(store)  # ready counts come from pods too
+    assert "rules" not in relisted
+
+
+def test_problem_marks_take_the_worst_and_routes_show_their_gateways_problems(objects: list[dict]) -> None:
+    store = ClusterStore(objects)
+    findings = [finding("service-partially-ready", "Service", "payments", "payments-web", "m", "h"),
+                finding("service-no-ready-endpoints", "Service", "payments", "payments-web", "m", "h"),
+                finding("pod-not-ready", "Pod", "shop", "x", "m", "h"),
+                finding("service-externalname", "Service", "shop", "docs", "m", "h"),  # info: no mark
+                finding("gateway-class-missing", "Gateway", "shop", "shop-gateway", "m", "h")]
+    worst = worst_by_object(findings)
+    assert worst[("Service", "payments", "payments-web")] == "error"
+    assert ("Service", "shop", "docs") not in worst
+    services = problem_marks("services", R.service_rows(store), worst)
+    assert services == {("payments", "payments-web"): "error"}
+    routes = problem_marks("rules", R.rule_rows(store), worst)
+    store_rows = [r.key for r in R.rule_rows(store) if r.ref == ("HTTPRoute", "shop", "store")]
+    assert store_rows and all(routes[k] == "error" for k in store_rows)
+    namespaces = problem_marks("namespaces", R.namespace_rows(store), worst)
+    assert namespaces == {("payments",): "error", ("shop",): "error"}
