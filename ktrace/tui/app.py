@@ -41,6 +41,7 @@ from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
 from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath
 from ktrace.tui import rows as R
+from ktrace.tui.keys import mapped_keys
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.rowdiff import ChangeKey, pane_changes
@@ -632,12 +633,18 @@ class KtraceApp(App[int]):
         self.push_screen(HelpScreen(self.binding_list(), note))
 
     def binding_list(self) -> list[tuple[str, str, str]]:
-        """(keys, id, description) of every binding of the app and of the pane tables, as remapped."""
+        """(keys, id, description) of every binding of the app, the pane tables and the views it opens, as remapped."""
+        from ktrace.tui.detail_screen import DetailScreen
+        from ktrace.tui.findings_screen import FindingsScreen
+        from ktrace.tui.help_screen import HelpScreen
+        from ktrace.tui.preview_screen import PreviewScreen
+
         out = []
-        for bindings in (self.BINDINGS, KeyedTable.BINDINGS, PathPanel.BINDINGS):
+        for bindings in (self.BINDINGS, KeyedTable.BINDINGS, PathPanel.BINDINGS, FindingsScreen.BINDINGS,
+                         DetailScreen.BINDINGS, PreviewScreen.BINDINGS, HelpScreen.BINDINGS):
             for b in bindings:
                 if isinstance(b, Binding):
-                    out.append((self._keymap.get(b.id, b.key) if b.id else b.key, b.id or "", b.description))
+                    out.append((mapped_keys(b, self._keymap), b.id or "", b.description))
         return out
 
     async def action_quit(self) -> None:

@@ -8,13 +8,10 @@ from typing import Any, ClassVar
 
 import yaml
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Static
 
 from ktrace.render import clean, strip_controls
+from ktrace.tui.modal import ScrolledView
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 TOP_ORDER = ("apiVersion", "kind", "metadata", "type", "spec", "status")
@@ -92,21 +89,10 @@ def object_yaml(obj: dict) -> str:
     return text
 
 
-class DetailScreen(Screen[None]):
-    DEFAULT_CSS = """
-    DetailScreen { layout: vertical; }
-    DetailScreen #detail-title { height: 1; padding: 0 1; text-style: bold; }
-    DetailScreen #detail-scroll { height: 1fr; padding: 0 1; }
-    DetailScreen #detail-keys { height: 1; padding: 0 1; color: $text-muted; }
-    """
+class DetailScreen(ScrolledView):
+    GROUP = "detail"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="detail.close"),
-        Binding("q", "close", "Close", show=False, id="detail.close_q"),
-        Binding("d", "close", "Close", show=False, id="detail.close_d"),
-        Binding("j", "scroll('down')", "Down", show=False, id="detail.down"),
-        Binding("k", "scroll('up')", "Up", show=False, id="detail.up"),
-        Binding("g", "scroll('home')", "Top", show=False, id="detail.top"),
-        Binding("G", "scroll('end')", "Bottom", show=False, id="detail.bottom"),
+        Binding("d", "close", "Close", show=False, id="detail.close_d"),  # the key that opened it
     ]
 
     def __init__(self, title: str, obj: dict) -> None:
@@ -114,19 +100,8 @@ class DetailScreen(Screen[None]):
         self.title_text = clean(title)
         self.yaml_text = object_yaml(obj)
 
-    def compose(self) -> ComposeResult:
-        yield Static(self.title_text + "  (read-only)", id="detail-title")
-        with VerticalScroll(id="detail-scroll"):
-            yield Static(highlighted(self.yaml_text), id="detail-body")
-        yield Static("j/k PgUp/PgDn g/G: scroll   Esc/q/d: close", id="detail-keys")
+    def heading(self) -> Text:
+        return Text(self.title_text + "  (read-only)")
 
-    def on_mount(self) -> None:
-        self.query_one("#detail-scroll").focus()
-
-    def action_scroll(self, where: str) -> None:
-        scroll = self.query_one("#detail-scroll", VerticalScroll)
-        {"down": scroll.scroll_down, "up": scroll.scroll_up, "home": scroll.scroll_home,
-         "end": scroll.scroll_end}[where](animate=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def content(self) -> Text:
+        return highlighted(self.yaml_text)

@@ -9,12 +9,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ktrace.findings import Finding, sort_key
 from ktrace.render import STYLES, badge, clean, summary_line
+from ktrace.tui.modal import ModalView
 
 GROUPS = (("error", "Errors"), ("warning", "Warnings"), ("info", "Info"))
 
@@ -24,23 +24,20 @@ def _object(f: Finding) -> str:
     return clean(f"{f.kind} {where}" if where else f.kind)
 
 
-class FindingsScreen(Screen[Finding | None]):
+class FindingsScreen(ModalView[Finding | None]):
     DEFAULT_CSS = """
-    FindingsScreen { layout: vertical; }
-    FindingsScreen #findings-title { height: 1; padding: 0 1; text-style: bold; }
     FindingsScreen #findings-list { height: 1fr; border: none; padding: 0 0 0 1; }
     FindingsScreen #findings-detail { height: auto; max-height: 9; padding: 0 1; border-top: solid $primary; }
-    FindingsScreen #findings-keys { height: 1; padding: 0 1; color: $text-muted; }
     """
+    GROUP = "findings"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="findings.close"),
-        Binding("q", "close", "Close", show=False, id="findings.close_q"),
-        Binding("f", "close", "Close", show=False, id="findings.close_f"),
-        Binding("j", "cursor('down')", "Down", show=False, id="findings.down"),
-        Binding("k", "cursor('up')", "Up", show=False, id="findings.up"),
-        Binding("g", "cursor('first')", "First", show=False, id="findings.first"),
-        Binding("G", "cursor('last')", "Last", show=False, id="findings.last"),
+        Binding("f", "close", "Close", show=False, id="findings.close_f"),  # the key that opened it
+        Binding("j", "move('down')", "Next finding", show=False, id="findings.down"),
+        Binding("k", "move('up')", "Previous finding", show=False, id="findings.up"),
+        Binding("g", "move('first')", "First finding", show=False, id="findings.first"),
+        Binding("G", "move('last')", "Last finding", show=False, id="findings.last"),
     ]
+    WIDGET_KEYS = ("Enter: go to the object and its path",)
 
     def __init__(self, findings: list[Finding], ascii_only: bool = False) -> None:
         super().__init__()
@@ -48,13 +45,14 @@ class FindingsScreen(Screen[Finding | None]):
         self.findings = sorted(findings, key=sort_key)
         self._cursor: int | None = None  # the option drawn with the `>` marker
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> Text:
         title = Text("Findings: ", style="bold")
         title.append_text(summary_line(self.findings, self.ascii_only))
-        yield Static(title, id="findings-title")
+        return title
+
+    def body(self) -> ComposeResult:
         yield OptionList(*self._options(), id="findings-list")
         yield Static("", id="findings-detail")
-        yield Static("Enter: go to the object and its path   j/k: move   Esc/q/f: close", id="findings-keys")
 
     def _options(self) -> list[Option]:
         options = []
@@ -127,10 +125,7 @@ class FindingsScreen(Screen[Finding | None]):
         if event.option.id and event.option.id.isdigit():
             self.dismiss(self.findings[int(event.option.id)])
 
-    def action_cursor(self, where: str) -> None:
+    def action_move(self, where: str) -> None:
         listing = self.query_one(OptionList)
         {"down": listing.action_cursor_down, "up": listing.action_cursor_up,
          "first": listing.action_first, "last": listing.action_last}[where]()
-
-    def action_close(self) -> None:
-        self.dismiss(None)

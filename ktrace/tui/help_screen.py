@@ -8,34 +8,14 @@ from typing import ClassVar
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.keys import format_key, key_to_character
-from textual.screen import Screen
-from textual.widgets import Static
 
 from ktrace.render import clean
+from ktrace.tui.keys import key_display
+from ktrace.tui.modal import ScrolledView
 
 REMAP_NOTE = ("Keys can be remapped by binding id: map an id (second column) to other keys, "
               "e.g. \"app.quit\": \"ctrl+q\".")
-
-
-# Words, not arrows or ⏎: those are ambiguous-width in CJK terminals and absent from ASCII mode.
-_KEY_WORDS = {"up": "Up", "down": "Down", "left": "Left", "right": "Right", "pageup": "PgUp", "pagedown": "PgDn",
-              "home": "Home", "end": "End", "enter": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space",
-              "backspace": "Backspace", "delete": "Del"}
-
-
-def key_display(keys: str) -> str:
-    """Textual key names as people type them: `slash` -> `/`, `up,k` -> `Up / k`, `ctrl+p` -> `ctrl+p`."""
-    shown = []
-    for key in keys.split(","):
-        *modifiers, base = key.strip().split("+")
-        char = key_to_character(base) or format_key(base)  # format_key knows `slash` (SOLIDUS)
-        name = _KEY_WORDS.get(base) or (char if len(char) == 1 and char.isprintable() and not char.isspace() else base)
-        shown.append("+".join([*modifiers, name]))
-    return " / ".join(shown)
 
 
 def group_of(binding_id: str) -> str:
@@ -44,19 +24,10 @@ def group_of(binding_id: str) -> str:
     return head.replace("_", " ").capitalize() if dot and head else "General"
 
 
-class HelpScreen(Screen[None]):
-    DEFAULT_CSS = """
-    HelpScreen { layout: vertical; }
-    HelpScreen #help-title { height: 1; padding: 0 1; text-style: bold; }
-    HelpScreen #help-scroll { height: 1fr; padding: 0 1; }
-    HelpScreen #help-keys { height: 1; padding: 0 1; color: $text-muted; }
-    """
+class HelpScreen(ScrolledView):
+    GROUP = "help"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="help.close"),
-        Binding("q", "close", "Close", show=False, id="help.close_q"),
-        Binding("question_mark", "close", "Close", show=False, id="help.close_help"),
-        Binding("j", "scroll('down')", "Down", show=False, id="help.down"),
-        Binding("k", "scroll('up')", "Up", show=False, id="help.up"),
+        Binding("question_mark", "close", "Close", show=False, id="help.close_help"),  # the key that opened it
     ]
 
     def __init__(self, bindings: list[tuple[str, str, str]], remap_note: str = REMAP_NOTE) -> None:
@@ -64,13 +35,10 @@ class HelpScreen(Screen[None]):
         self.bindings = bindings
         self.remap_note = remap_note
 
-    def compose(self) -> ComposeResult:
-        yield Static("Keys", id="help-title")
-        with VerticalScroll(id="help-scroll"):
-            yield Static(self._tables(), id="help-body")
-        yield Static("j/k: scroll   Esc/q/?: close", id="help-keys")
+    def heading(self) -> Text:
+        return Text("Keys")
 
-    def _tables(self) -> Group:
+    def content(self) -> Group:
         groups: dict[str, list[tuple[str, str, str]]] = {}
         for key, binding_id, description in self.bindings:
             groups.setdefault(group_of(binding_id), []).append((key, binding_id, description))
@@ -86,13 +54,3 @@ class HelpScreen(Screen[None]):
             for key, binding_id, description in rows:
                 table.add_row(clean(key_display(key)), clean(description), clean(binding_id))
         return Group(table, Text(""), Text(self.remap_note, style="italic"))
-
-    def on_mount(self) -> None:
-        self.query_one("#help-scroll").focus()
-
-    def action_scroll(self, where: str) -> None:
-        scroll = self.query_one("#help-scroll", VerticalScroll)
-        (scroll.scroll_down if where == "down" else scroll.scroll_up)(animate=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)

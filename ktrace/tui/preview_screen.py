@@ -12,7 +12,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -22,24 +21,23 @@ from ktrace.preview import Candidate, Preview, Replaced, parse_weights
 from ktrace.render import AsciiGuides, clean, path_tree, preview_view
 from ktrace.targets import Target
 from ktrace.trace import RequestPath
+from ktrace.tui.modal import ModalView
 
 
-class PreviewScreen(Screen[None]):
+class PreviewScreen(ModalView[None]):
     DEFAULT_CSS = """
-    PreviewScreen { layout: vertical; }
-    PreviewScreen #preview-title { height: auto; padding: 0 1; text-style: bold; }
+    PreviewScreen #preview-title { height: auto; }
     PreviewScreen #preview-candidates { height: auto; max-height: 8; margin: 0 1; }
     PreviewScreen #preview-weights { margin: 0 1; }
     PreviewScreen #preview-panes { height: 1fr; }
     PreviewScreen .preview-scroll { width: 1fr; padding: 0 1; border: round $panel; }
-    PreviewScreen #preview-keys { height: 1; padding: 0 1; color: $text-muted; }
     """
+    GROUP = "preview"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="preview.close"),
-        Binding("q", "close", "Close", show=False, id="preview.close_q"),
-        Binding("p", "close", "Close", show=False, id="preview.close_p"),
+        Binding("p", "close", "Close", show=False, id="preview.close_p"),  # the key that opened it
         Binding("w", "weights", "Weights", show=False, id="preview.weights"),
     ]
+    WIDGET_KEYS = ("up/down: candidate", "Enter: preview")
 
     def __init__(self, analysis: Analysis, target: Target, today: RequestPath, replaced: list[Replaced],
                  candidates: list[Candidate], *, ascii_only: bool = False,
@@ -51,10 +49,11 @@ class PreviewScreen(Screen[None]):
         self.shown: str | None = None  # the candidate whose preview is drawn
         self.shown_weights: dict[str, int] | None = None  # or the weights whose preview is drawn
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> Text:
         what = ", ".join(f"{r.entry}: {r.service}" for r in self.replaced)
-        yield Static(clean(f"Preview a switch for {self.target}  ({what}; read-only, nothing is changed)"),
-                     id="preview-title")
+        return Text(clean(f"Preview a switch for {self.target}  ({what}; read-only, nothing is changed)"))
+
+    def body(self) -> ComposeResult:
         yield OptionList(*[Option(Text(clean(f"{'*' if c.sibling else ' '} {c.name}  {c.why}")), id=c.name)
                            for c in self.candidates], id="preview-candidates")
         if self.weights is not None:
@@ -72,8 +71,6 @@ class PreviewScreen(Screen[None]):
                 hint = "Choose a Service (* another version of today's backend)"
                 yield Static(hint + (", or edit the weights and press Enter." if self.weights is not None else "."),
                              id="preview-body")
-        weights = "   w: weights" if self.weights is not None else ""
-        yield Static(f"up/down: candidate   Enter: preview{weights}   Esc/q/p: back", id="preview-keys")
 
     def _tree(self, path: RequestPath) -> RenderableType:
         tree = path_tree(path, self.ascii_only, details=True)
@@ -85,9 +82,11 @@ class PreviewScreen(Screen[None]):
         else:
             self.action_weights()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        return action != "weights" or self.weights is not None  # `w` only where there are weights to edit
+
     def action_weights(self) -> None:
-        if self.weights is not None:
-            self.query_one("#preview-weights", Input).focus()
+        self.query_one("#preview-weights", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.show_weights(event.value)
@@ -121,6 +120,3 @@ class PreviewScreen(Screen[None]):
     def _draw(self, p: Preview) -> None:
         self.query_one("#preview-body", Static).update(preview_view(p, self.ascii_only, details=True))
         self.query_one("#preview-then", VerticalScroll).scroll_home(animate=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
