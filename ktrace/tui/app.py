@@ -41,7 +41,7 @@ from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
 from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath
 from ktrace.tui import rows as R
-from ktrace.tui.keys import mapped_keys
+from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.rowdiff import ChangeKey, pane_changes
@@ -55,7 +55,6 @@ DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
 DEFAULT_SPEC, DEFAULT_OPTIONS, DEFAULT_VIEW = SourceSpec(), AnalysisOptions(), ViewOptions()  # frozen: safe to share
-KEYMAP_ENV = "KTRACE_KEYMAP"  # "app.quit=ctrl+q;table.down=down,j": other keys for binding ids
 
 
 class StoreChanged(Message):
@@ -573,9 +572,9 @@ class KtraceApp(App[int]):
     def _open_detail(self, title: str, record: Any) -> None:
         """The object as the API server has it when the source can ask, or as its file has it (offline
         sources; never a Secret: its data is not read); otherwise what the store keeps of it."""
-        from ktrace.tui.detail_screen import DetailScreen
+        from ktrace.tui.detail_screen import DetailScreen, record_as_object
 
-        obj = _as_dict(record)
+        obj = record_as_object(record)
         source = self.source
         meta = record.meta
         found = source.document(meta.kind, meta.namespace, meta.name) if source is not None else None
@@ -653,33 +652,6 @@ class KtraceApp(App[int]):
     def on_unmount(self) -> None:
         if self.source is not None:
             self.source.close()
-
-
-def _as_dict(record: Any) -> dict:
-    """What the store keeps of an object (Secrets: metadata and type only), shaped like an API
-    object: kind, metadata, then the record's fields; empty values left out."""
-    fields = _plain(dataclasses.asdict(record))
-    meta = fields.pop("meta")
-    return {"kind": meta.pop("kind"), "metadata": {k: v for k, v in meta.items() if v not in ("", [], {}, False)},
-            **{k: v for k, v in fields.items() if v not in ("", [], {}, None)}}
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    return x
-
-
-def parse_keymap(text: str) -> dict[str, str]:
-    """`id=keys;id=keys` (keys comma-separated, as in Textual bindings); malformed parts are skipped."""
-    out = {}
-    for part in text.split(";"):
-        binding_id, eq, keys = part.partition("=")
-        if eq and binding_id.strip() and keys.strip():
-            out[binding_id.strip()] = keys.strip()
-    return out
 
 
 def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_only: bool, profile: Profile | None,

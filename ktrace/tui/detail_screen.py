@@ -4,6 +4,7 @@ folded into one line each; a Secret shows its metadata and type only, whatever t
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 import yaml
@@ -87,6 +88,23 @@ def object_yaml(obj: dict) -> str:
     if isinstance(obj, dict) and obj.get("kind") == "Secret":
         text += "# data: not shown (ktrace reads Secret metadata only)\n"
     return text
+
+
+def record_as_object(record: Any) -> dict:
+    """What the store keeps of an object (Secrets: metadata and type only), shaped like an API
+    object: kind, metadata, then the record's fields; empty values left out."""
+    fields = _plain(asdict(record))
+    meta = fields.pop("meta")
+    return {"kind": meta.pop("kind"), "metadata": {k: v for k, v in meta.items() if v not in ("", [], {}, False)},
+            **{k: v for k, v in fields.items() if v not in ("", [], {}, None)}}
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    return x
 
 
 class DetailScreen(ScrolledView):

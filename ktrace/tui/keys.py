@@ -29,3 +29,16 @@ def key_display(keys: str, sep: str = " / ") -> str:
 def mapped_keys(binding: Binding, keymap: Mapping[str, str]) -> str:
     """The binding's keys (comma-separated Textual names) as the keymap remaps them by binding id."""
     return keymap.get(binding.id, binding.key) if binding.id else binding.key
+
+
+KEYMAP_ENV = "KTRACE_KEYMAP"  # "app.quit=ctrl+q;table.down=down,j": other keys for binding ids
+
+
+def parse_keymap(text: str) -> dict[str, str]:
+    """`id=keys;id=keys` (keys comma-separated, as in Textual bindings); malformed parts are skipped."""
+    out = {}
+    for part in text.split(";"):
+        binding_id, eq, keys = part.partition("=")
+        if eq and binding_id.strip() and keys.strip():
+            out[binding_id.strip()] = keys.strip()
+    return out
