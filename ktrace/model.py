@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ktrace.endpoints import SERVICE_NAME_LABEL
 from ktrace.kinds import KINDS
 from ktrace.selectors import Requirement, Selector, SelectorError, from_label_selector
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # the Service an EndpointSlice belongs to
 # Set on pods that ktrace synthesises from a workload's pod template (offline manifests).
 TEMPLATE_ANNOTATION = "ktrace.dev/template-of"
 REPLICAS_ANNOTATION = "ktrace.dev/replicas"

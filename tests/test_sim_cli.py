@@ -16,7 +16,7 @@ import orjson
 import pytest
 from kubernetes import client, config
 
-from ktrace import endpoints
+from ktrace.sim import endpointslices
 
 BOUTIQUE = Path("/work/shared/real-world/online-boutique")
 if not BOUTIQUE.exists():  # the copy kept with the tests
@@ -91,13 +91,13 @@ def test_served_slices_match_the_controller_computation(boutique):
 
     pods, services = items(core.list_pod_for_all_namespaces), items(core.list_service_for_all_namespaces)
     served = items(disco.list_endpoint_slice_for_all_namespaces)
-    want = [s for svc in services for s in endpoints.compute_slices(svc, pods)]
+    want = [s for svc in services for s in endpointslices.compute_slices(svc, pods)]
     assert len(want) == len(served) >= 10
     key = lambda s: s["metadata"]["name"]  # noqa: E731
     for have, expected in zip(sorted(served, key=key), sorted(want, key=key), strict=True):
         assert (have["metadata"]["name"], have["endpoints"], have["ports"]) == (
             expected["metadata"]["name"], expected["endpoints"], expected["ports"])
-    frontend = next(s for s in served if s["metadata"]["labels"][endpoints.SERVICE_NAME_LABEL] == "frontend")
+    frontend = next(s for s in served if s["metadata"]["labels"][endpointslices.SERVICE_NAME_LABEL] == "frontend")
     assert frontend["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
     assert frontend["endpoints"][0]["conditions"]["ready"] is True
 

@@ -8,13 +8,13 @@ import time
 import pytest
 from kubernetes import client, config
 
-from ktrace import endpoints
+from ktrace.sim import endpointslices
 from ktrace.sim.demo import DemoLife, demo_objects, load_scenario
 from ktrace.sim.handle import Simulator
 from ktrace.sim.state import ApiError, Store
 from ktrace.sim.synthetic import synthetic_objects
 
-MANAGED = f"{endpoints.MANAGED_BY_LABEL}={endpoints.MANAGED_BY}"
+MANAGED = f"{endpointslices.MANAGED_BY_LABEL}={endpointslices.MANAGED_BY}"
 
 
 def pod(ns: str, name: str, labels: dict, ports: list[dict] | None = None, ready: bool | None = None,
@@ -67,7 +67,7 @@ def test_ready_flip_updates_the_slice(shared: Simulator, discovery):
     shared.apply(service("flip", "web", {"app": "web"}))
     shared.apply(pod("flip", "web-1", {"app": "web"}, ready=True))
     before = slices(discovery, "flip", "web")
-    assert len(before) == 1 and before[0].metadata.labels[endpoints.MANAGED_BY_LABEL] == endpoints.MANAGED_BY
+    assert len(before) == 1 and before[0].metadata.labels[endpointslices.MANAGED_BY_LABEL] == endpointslices.MANAGED_BY
     assert before[0].metadata.owner_references[0].kind == "Service"
     assert endpoint_states(discovery, "flip", "web") == {"web-1": (True, True, False)}
     shared.apply(pod("flip", "web-1", {"app": "web"}, ready=False))
@@ -84,8 +84,8 @@ def test_named_port_missing_on_a_pod(shared: Simulator, discovery):
     by_ports = {tuple(p.port for p in s.ports or []): [e.target_ref.name for e in s.endpoints]
                 for s in slices(discovery, "named", "api")}
     assert by_ports == {(9000,): ["has-port"], (): ["lacks-port"]}
-    # exactly what ktrace.endpoints computes for the stored objects
-    want = endpoints.compute_slices(shared.get("Service", "named", "api"), shared.list("Pod", "named"))
+    # exactly what ktrace.sim.endpointslices computes for the stored objects
+    want = endpointslices.compute_slices(shared.get("Service", "named", "api"), shared.list("Pod", "named"))
     served = shared.list("EndpointSlice", "named")
     assert [(s["metadata"]["name"], s["endpoints"], s["ports"]) for s in served] == sorted(
         (s["metadata"]["name"], s["endpoints"], s["ports"]) for s in want)
@@ -135,7 +135,7 @@ def test_selectorless_service_keeps_its_hand_made_slice(shared: Simulator, disco
     shared.patch("Service", "manual", "legacy", {"metadata": {"labels": {"touched": "yes"}}})
     [eps] = slices(discovery, "manual", "legacy")
     assert eps.metadata.name == "legacy-1" and eps.endpoints[0].addresses == ["192.168.1.5"]
-    assert not eps.metadata.labels.get(endpoints.MANAGED_BY_LABEL)
+    assert not eps.metadata.labels.get(endpointslices.MANAGED_BY_LABEL)
 
 
 def test_service_and_pod_changes_move_endpoints(shared: Simulator, discovery):
@@ -294,4 +294,4 @@ def test_synthetic_cluster_shape_and_defects():
              for p in sim.get("Ingress", "team-002", "team-002")["spec"]["rules"][0]["http"]["paths"]]
     assert 8080 in ports
     assert not [s for s in sim.list("Secret", "team-003")]
-    assert any(not endpoints.pod_ready(p) for p in pods)
+    assert any(not endpointslices.pod_ready(p) for p in pods)

@@ -7,9 +7,8 @@ import gc
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from ktrace import endpoints
 from ktrace.kinds import BY_KIND, Kind
-from ktrace.sim import complete, workloads
+from ktrace.sim import complete, endpointslices, workloads
 from ktrace.sim.ingress_controller import admitted_status
 from ktrace.sim.kubelet import Kubelet
 from ktrace.sim.patch import apply_patch
@@ -277,10 +276,10 @@ class Cluster:
         pods = [e.obj for e in self.store.entries("Pod", ns)]
         managed: dict[str, dict] = {}
         for entry in self.store.entries("EndpointSlice", ns):
-            if (entry.meta.get("labels") or {}).get(endpoints.MANAGED_BY_LABEL) == endpoints.MANAGED_BY:
+            if (entry.meta.get("labels") or {}).get(endpointslices.MANAGED_BY_LABEL) == endpointslices.MANAGED_BY:
                 managed[entry.meta["name"]] = entry.obj
         for svc_entry in self.store.entries("Service", ns):
-            for want in endpoints.compute_slices(svc_entry.obj, pods):
+            for want in endpointslices.compute_slices(svc_entry.obj, pods):
                 have = managed.pop(want["metadata"]["name"], None)
                 if have is not None and _same_slice(have, want):
                     continue

@@ -8,9 +8,9 @@ import itertools
 from datetime import UTC, datetime
 from importlib import resources
 
-from ktrace import endpoints
 from ktrace.loader import LoadResult, load_text
 from ktrace.sim.cluster import Cluster, utc_now
+from ktrace.sim.endpointslices import pod_ready
 from ktrace.sim.state import ApiError, clone
 
 # Objects of the offline demo are created "at" this moment, so its output never changes.
@@ -78,7 +78,7 @@ class DemoLife:
                       key=lambda p: p["metadata"]["name"])
         if pods:
             meta = pods[0]["metadata"]
-            self.cluster.set_pod_ready(ns, meta["name"], not endpoints.pod_ready(pods[0]))
+            self.cluster.set_pod_ready(ns, meta["name"], not pod_ready(pods[0]))
         self.cluster.schedule(self.flap_every, self._flap)
 
     def _rollout(self) -> None:

@@ -2,8 +2,8 @@
 
 - Workloads stand in for their pods through their pod templates (readiness unknown) unless the
   files hold pods of theirs; pods with a status are used as they are.
-- EndpointSlices in the files are used; for other Services they are derived as the controller
-  would (ktrace.endpoints), from the pods that have a status.
+- EndpointSlices in the files are used; for other Services the simulator's EndpointSlice
+  controller (ktrace.sim.endpointslices) says what it would publish, from the pods that have a status.
 - Kinds absent from the files (Secrets, IngressClasses) are marked unreadable, so their checks
   are skipped instead of calling everything missing.
 """
@@ -15,11 +15,11 @@ import copy
 from collections.abc import Callable
 
 from ktrace import selectors
-from ktrace.endpoints import SERVICE_NAME_LABEL, compute_slices
 from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, finding
 from ktrace.loader import load_paths
-from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
+from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, SERVICE_NAME_LABEL, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
+from ktrace.sim.endpointslices import compute_slices
 from ktrace.sources.protocol import CertificateReader, Change, WithoutCredentials
 from ktrace.store import ClusterStore
 

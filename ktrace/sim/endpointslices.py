@@ -1,7 +1,8 @@
-"""What Kubernetes' EndpointSlice controller computes for a Service, as a pure function.
+"""The simulator's EndpointSlice controller: what Kubernetes' controller publishes for a
+Service, as a pure function of raw objects.
 
-The simulator's controller publishes these slices; offline manifests without slices derive
-them the same way, so both agree with a real cluster:
+The simulated cluster publishes these slices; the offline manifests source asks for them too
+when the files hold a Service without slices, so both agree with a real cluster:
 - pods in the Service's namespace matched by its selector; terminal pods (Succeeded/Failed)
   and pods without an IP are excluded; terminating pods stay, marked `terminating`;
 - a numeric targetPort is used as given; a named one is looked up in the pod's containers,

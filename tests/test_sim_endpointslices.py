@@ -1,6 +1,6 @@
-"""ktrace.endpoints computes what Kubernetes' EndpointSlice controller publishes."""
+"""The simulator's EndpointSlice controller computes what Kubernetes' controller publishes."""
 
-from ktrace.endpoints import compute_slices
+from ktrace.sim.endpointslices import compute_slices
 
 
 def pod(name: str, labels: dict, *, ip: str | None = "10.0.0.1", ready: bool = True, phase: str = "Running",
