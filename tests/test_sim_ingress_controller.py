@@ -1,6 +1,7 @@
 """The simulator admits Ingresses whose class exists, as a running ingress controller would."""
 
 from ktrace.sim.handle import Simulator
+from ktrace.sim.ingress_controller import class_of
 
 
 def ingress(ns: str, name: str, cls: str | None = None, annotation: str | None = None) -> dict:
@@ -39,3 +40,15 @@ def test_admission_follows_the_class(sim: Simulator) -> None:
     sim.apply(ingress_class("traefik", default=True))  # a controller arrives: waiting Ingresses get admitted
     assert address(sim, "a", "unknown-class")
     assert address(sim, "a", "no-class") == address(sim, "a", "unknown-class") != address(sim, "a", "by-spec")
+
+
+def test_class_precedence_on_raw_objects() -> None:
+    classes = [ingress_class("b", default=True), ingress_class("a", default=True), ingress_class("c")]
+    both = ingress("a", "both", cls="c", annotation="b")
+    assert class_of(both, classes) == "c"  # spec.ingressClassName wins over the annotation
+    assert class_of(ingress("a", "legacy", annotation="b"), classes) == "b"
+    assert class_of(ingress("a", "none"), classes) == "a"  # several defaults: the first by name
+    assert class_of(ingress("a", "none"), [ingress_class("c")]) == ""
+    # fields of the wrong shape read as absent (the simulator stores what it is given)
+    odd = {"kind": "Ingress", "metadata": {"name": "odd", "annotations": ["x"]}, "spec": {"ingressClassName": 3}}
+    assert class_of(odd, [*classes, {"metadata": "broken"}]) == "a"

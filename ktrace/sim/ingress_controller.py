@@ -1,19 +1,47 @@
 """A stand-in ingress controller: it admits every Ingress whose class exists by writing a
 load-balancer address into its status, as real controllers do. Without it every simulated
-Ingress would look "not admitted", and `ingress-not-admitted` would mean nothing."""
+Ingress would look "not admitted", and `ingress-not-admitted` would mean nothing.
+
+It reads the raw objects itself (not ktrace.model/ktrace.routing): the simulator is what the
+analysis is tested against, so it must not share the analysis' reading of an Ingress.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
 
-from ktrace.model import Ingress, IngressClass, record_from_dict
-from ktrace.routing import ingress_class
+CLASS_ANNOTATION = "kubernetes.io/ingress.class"  # the class before spec.ingressClassName existed
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 
 
 def address_for(class_name: str) -> str:
     """A stable documentation-range address (203.0.113.0/24) per class."""
     return f"203.0.113.{int(hashlib.sha1(class_name.encode()).hexdigest(), 16) % 250 + 1}"
+
+
+def _field(obj: object, *path: str) -> object:
+    """obj[path[0]][path[1]]...; None where a level is missing or not a mapping."""
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def class_of(ingress: dict, classes: Iterable[dict]) -> str:
+    """The IngressClass an Ingress belongs to: spec.ingressClassName, else the legacy
+    annotation, else the class annotated as default (the first by name when several are);
+    "" when none applies."""
+    named = _text(_field(ingress, "spec", "ingressClassName")) or _text(
+        _field(ingress, "metadata", "annotations", CLASS_ANNOTATION))
+    if named:
+        return named
+    defaults = sorted(_text(_field(c, "metadata", "name")) for c in classes
+                      if _field(c, "metadata", "annotations", DEFAULT_CLASS_ANNOTATION) == "true")
+    return next((name for name in defaults if name), "")
 
 
 def admitted_status(ingress: dict, classes: Iterable[dict]) -> dict | None:
@@ -22,12 +50,8 @@ def admitted_status(ingress: dict, classes: Iterable[dict]) -> dict | None:
     status = ingress.get("status") or {}
     if (status.get("loadBalancer") or {}).get("ingress"):
         return None
-    record = record_from_dict(ingress)
-    records = [r for r in (record_from_dict(c) for c in classes) if isinstance(r, IngressClass)]
-    if not isinstance(record, Ingress):
+    classes = list(classes)
+    name = class_of(ingress, classes)
+    if not name or name not in {_field(c, "metadata", "name") for c in classes}:
         return None
-    defaults = sorted(c.meta.name for c in records if c.is_default)
-    ref = ingress_class(record, defaults[0] if defaults else "")
-    if not ref.name or ref.name not in {c.meta.name for c in records}:
-        return None
-    return {**status, "loadBalancer": {"ingress": [{"ip": address_for(ref.name)}]}}
+    return {**status, "loadBalancer": {"ingress": [{"ip": address_for(name)}]}}
