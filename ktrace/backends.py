@@ -8,11 +8,21 @@ would). Pods without any status (offline pod templates) have unknown readiness.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ktrace.model import Endpoint, EndpointSlice, Pod, Service, ServicePort
 from ktrace.store import ClusterStore
 
-READY, NOT_READY, UNKNOWN, EXCLUDED = "ready", "not-ready", "unknown", "excluded"
+
+class PodState(StrEnum):
+    """Whether a pod behind a Service port receives its traffic."""
+    READY = "ready"
+    NOT_READY = "not-ready"
+    UNKNOWN = "unknown"  # offline pod templates: no status
+    EXCLUDED = "excluded"  # left out of the endpoints (no such named port, a finished pod)
+
+
+READY, NOT_READY, UNKNOWN, EXCLUDED = PodState.READY, PodState.NOT_READY, PodState.UNKNOWN, PodState.EXCLUDED
 
 
 def not_ready_reason(pod: Pod) -> str:
@@ -46,7 +56,7 @@ def not_ready_reason(pod: Pod) -> str:
 @dataclass(frozen=True, slots=True)
 class PodBackend:
     pod: Pod
-    state: str  # READY, NOT_READY, UNKNOWN, EXCLUDED
+    state: PodState
     reason: str = ""
     container_port: int | None = None
     port_declared: bool = True  # the container declares the targetPort

@@ -20,12 +20,22 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ktrace import selectors
 from ktrace.model import NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule
 from ktrace.selectors import Selector
 
-ALLOWED, BLOCKED, UNKNOWN = "allowed", "blocked", "unknown"
+
+class PolicyVerdict(StrEnum):
+    ALLOWED = "allowed"
+    BLOCKED = "blocked"
+    PARTIAL = "partial"  # over several pods or sources: some blocked, others allowed
+    UNKNOWN = "unknown"
+
+
+ALLOWED, BLOCKED, PARTIAL, UNKNOWN = PolicyVerdict.ALLOWED, PolicyVerdict.BLOCKED, PolicyVerdict.PARTIAL, \
+    PolicyVerdict.UNKNOWN
 NAME_LABEL = "kubernetes.io/metadata.name"  # the API server puts it on every namespace
 
 Tri = bool | None  # True, False, or None for "cannot tell"
@@ -46,7 +56,7 @@ NamespaceLabels = Callable[[str], tuple[Mapping[str, str], bool]]
 
 @dataclass
 class Verdict:
-    state: str  # ALLOWED, BLOCKED, UNKNOWN
+    state: PolicyVerdict  # ALLOWED, BLOCKED or UNKNOWN
     selecting: list[str] = field(default_factory=list)  # Ingress policies selecting the pod ([]: not isolated)
     allowed_by: list[str] = field(default_factory=list)
     why_not: dict[str, str] = field(default_factory=dict)  # policy -> why it admits nothing here

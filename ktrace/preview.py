@@ -16,11 +16,12 @@ from ktrace.errors import UsageError
 from ktrace.findings import Finding
 from ktrace.gateway import gateway_route
 from ktrace.netpol import BLOCKED
+from ktrace.requestpath import PODS, SERVICE, BackendDetail, Hop, HTTPRouteDetail, PodDetail, RequestPath, ServiceDetail
 from ktrace.rollout import VERSION_LABELS
 from ktrace.routing import route
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
-from ktrace.trace import PODS, SERVICE, RequestPath, Via, trace
+from ktrace.trace import Via, trace
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,9 @@ def _receiving(path: RequestPath) -> dict[str, bool | None]:
         if h.level < SERVICE:
             share = 1.0
         elif h.level == SERVICE:
-            share = h.extra.get("share", 1.0)
-        elif h.kind == "Pod" and h.level == PODS:
-            ready = h.extra.get("ready")
-            gets = False if h.extra.get("networkPolicy") == BLOCKED or not share else ready
+            share = h.split.share if h.split else 1.0
+        elif isinstance(h.detail, PodDetail):
+            gets = False if h.detail.network_policy == BLOCKED or not share else h.detail.ready
             key = f"{h.namespace}/{h.name}"
             before = out.get(key, False)
             out[key] = True if True in (before, gets) else None if None in (before, gets) else False
@@ -180,30 +180,33 @@ def _receiving(path: RequestPath) -> dict[str, bool | None]:
 
 
 def _shares(path: RequestPath) -> list[str]:
-    return [f"{b['name']} weight {b['weight']} ({b['share']:.0%})" for h in path.hops if h.kind == "HTTPRoute"
-            for b in h.extra.get("backends") or ()]
+    return [f"{b.name} weight {b.weight} ({b.share:.0%})" for h in path.hops if isinstance(h.detail, HTTPRouteDetail)
+            for b in h.detail.backends]
 
 
 def _port_mappings(path: RequestPath) -> list[str]:
     """`svc :80 (http) -> targetPort http -> container :8080` for each Service on the path."""
     out: list[str] = []
-    svc: dict[str, Any] | None = None
+    svc: Hop | None = None
     ports: set[str] = set()
 
     def flush() -> None:
         if svc is not None:
-            name = f" ({svc['portName']})" if svc.get("portName") else ""
+            d = svc.detail
+            full = d if isinstance(d, ServiceDetail) else None  # else a backend not followed: its port only
+            name = f" ({full.port_name})" if full and full.port_name else ""
             pods = f" -> container :{','.join(sorted(ports))}" if ports else ""
-            target = f"targetPort {svc['targetPort']}" if svc.get("targetPort") is not None else "no such port"
-            out.append(f"{svc['name']} :{svc.get('port')}{name} -> {target}{pods}")
+            target = f"targetPort {full.target_port}" if full else "no such port"
+            port = d.port if isinstance(d, ServiceDetail | BackendDetail) else None
+            out.append(f"{svc.name} :{port}{name} -> {target}{pods}")
 
     for h in path.hops:
         if h.level <= SERVICE:
             flush()
-            svc = {"name": h.name, **h.extra} if h.kind == "Service" and h.level == SERVICE else None
+            svc = h if h.kind == "Service" and h.level == SERVICE else None
             ports = set()
-        elif h.kind == "Pod" and h.extra.get("containerPort"):
-            ports.add(str(h.extra["containerPort"]))
+        elif isinstance(h.detail, PodDetail) and h.detail.container_port:
+            ports.add(str(h.detail.container_port))
     flush()
     return out
 

@@ -19,7 +19,21 @@ from rich.tree import Tree
 from ktrace.checks.service import selector_text
 from ktrace.findings import Finding
 from ktrace.preview import Preview
-from ktrace.trace import ENDPOINTS, INGRESS, PODS, SERVICE, Hop, RequestPath
+from ktrace.requestpath import (
+    ENDPOINTS,
+    INGRESS,
+    PODS,
+    SERVICE,
+    EndpointSliceDetail,
+    GatewayDetail,
+    Hop,
+    HTTPRouteDetail,
+    IngressDetail,
+    PodDetail,
+    RequestPath,
+    ServiceDetail,
+)
+from ktrace.rollout import Revision
 
 SYMBOLS = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?", "info": "i",
            "degraded": "!", "broken": "✗"}
@@ -56,31 +70,29 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     ref = f"{hop.namespace}/{hop.name}" if with_ns and hop.name else hop.name or "(none)"
     t.append(f"  {hop.kind} ", style="bold")
     t.append(clean(ref))
-    x = hop.extra
-    if hop.kind == "Gateway" and hop.level == INGRESS:
-        if x.get("listener"):
-            t.append(clean(f"  listener {x['listener']}  {x.get('protocol')}:{x.get('port')}  "
-                           f"{x.get('listenerHostname') or '*'}"), style="dim")
-    elif hop.kind == "HTTPRoute" and hop.level == INGRESS:
-        if x.get("rule"):
-            t.append(clean(f"  {x.get('hostname') or '*'}  rule {x['rule']}: {x.get('match')}"), style="dim")
-    elif hop.level == INGRESS:
-        bits = [x.get("host") or "*", "defaultBackend" if x.get("defaultBackend") else
-                f"{x.get('pathType')} {x.get('path')}"]
-        if x.get("tlsSecret"):
-            bits.append(f"tls {x['tlsSecret']}")
+    d, split = hop.detail, hop.split
+    if isinstance(d, GatewayDetail):
+        if d.listener is not None and d.listener.name:
+            x = d.listener
+            t.append(clean(f"  listener {x.name}  {x.protocol}:{x.port}  {x.hostname or '*'}"), style="dim")
+    elif isinstance(d, HTTPRouteDetail):
+        t.append(clean(f"  {d.hostname or '*'}  rule {d.rule}: {d.match}"), style="dim")
+    elif isinstance(d, IngressDetail):
+        bits = [d.host or "*", "defaultBackend" if d.default_backend else f"{d.path_type} {d.path}"]
+        if d.tls_secret:
+            bits.append(f"tls {d.tls_secret}")
         t.append("  " + clean("  ".join(bits)), style="dim")
-    elif hop.level == SERVICE and hop.kind == "Service" and x.get("targetPort") is not None:
-        name = f" ({x['portName']})" if x.get("portName") else ""
-        t.append(clean(f":{x.get('port')}{name} -> {x.get('targetPort')}"), style="dim")
-    if hop.level == SERVICE and x.get("share", 1) != 1:  # a split Gateway rule: this backendRef's part
-        t.append(f"  weight {x.get('weight')} ({x['share']:.0%})", style="bold")
-    elif hop.level == ENDPOINTS and "total" in x and hop.status != "unknown":
-        t.append(f"  {x['ready']}/{x['total']} ready", style="dim")
-    elif hop.level == PODS:
-        bits = [f":{x['containerPort']}" if x.get("containerPort") else "", x.get("ip") or ""]
-        if x.get("templateOf"):
-            bits.append(f"template x{x['replicas']}" if x.get("replicas") else "template")
+    elif isinstance(d, ServiceDetail) and hop.level == SERVICE:
+        name = f" ({d.port_name})" if d.port_name else ""
+        t.append(clean(f":{d.port}{name} -> {d.target_port}"), style="dim")
+    if hop.level == SERVICE and split is not None and split.share != 1:  # a split Gateway rule: this backendRef's part
+        t.append(f"  weight {split.weight} ({split.share:.0%})", style="bold")
+    elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":
+        t.append(f"  {d.ready}/{d.total} ready", style="dim")
+    elif isinstance(d, PodDetail):
+        bits = [f":{d.container_port}" if d.container_port else "", d.ip or ""]
+        if d.template_of:
+            bits.append(f"template x{d.replicas}" if d.replicas else "template")
         t.append("  " + clean("  ".join(b for b in bits if b)), style="dim")
     return t
 
@@ -111,12 +123,12 @@ def near_miss_lines(f: Finding, ascii_only: bool = False) -> list[str]:
 
 def _label_repeats(hop: Hop) -> set[str]:
     """Reasons that only repeat what the hop's label already says (the TUI's panel is narrow)."""
-    x = hop.extra
-    if hop.level == INGRESS and x.get("tlsSecret"):
-        return {f"TLS secret {x['tlsSecret']}"}
-    if hop.level == SERVICE and x.get("targetPort") is not None:
-        port = f"{x.get('port')}/{x['portName']}" if x.get("portName") else str(x.get("port"))
-        return {f"port {port} -> targetPort {x['targetPort']}"}
+    d = hop.detail
+    if isinstance(d, IngressDetail) and d.tls_secret:
+        return {f"TLS secret {d.tls_secret}"}
+    if isinstance(d, ServiceDetail) and hop.level == SERVICE:
+        port = f"{d.port}/{d.port_name}" if d.port_name else str(d.port)
+        return {f"port {port} -> targetPort {d.target_port}"}
     return set()
 
 
@@ -125,10 +137,9 @@ def _detailed_reasons(node: Tree, hop: Hop, findings: list[Finding], ascii_only:
     hint (hints of findings the hop does not state are left to the findings view); near misses
     under the selector, or in its place when they name all of it; then the informational reasons,
     without those the label already says."""
-    codes = hop.extra.get("findings") or ()
-    mine = [f for f in findings if f.code in codes]
+    mine = [f for f in findings if f.code in hop.finding_codes]
     near = [Text(line, style="bold") for f in mine for line in near_miss_lines(f, ascii_only)]
-    selector = hop.extra.get("selector")
+    selector = hop.detail.selector if isinstance(hop.detail, ServiceDetail) else None
     selector_line = f"selector {selector_text(selector)}" if selector else None
     by_message = {f.message: f for f in mine}
     repeats = _label_repeats(hop)
@@ -202,8 +213,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
-        if hop.extra.get("revisions"):
-            node.add(revisions_text(hop.extra["revisions"], ascii_only))
+        if isinstance(hop.detail, ServiceDetail) and hop.detail.revisions:
+            node.add(revisions_text(hop.detail.revisions, ascii_only))
         if details and hop.level < PODS:
             _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []), ascii_only)
         else:
@@ -221,18 +232,17 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
     return root
 
 
-def revisions_text(revisions: list[dict], ascii_only: bool = False) -> Text:
+def revisions_text(revisions: list[Revision], ascii_only: bool = False) -> Text:
     """A rollout on the path: one line per revision (current first) with its version, ready count
     and whether it receives traffic."""
-    out = Text(clean(f"rollout of Deployment {revisions[0]['deployment']}: {len(revisions)} revisions"), style="bold")
+    out = Text(clean(f"rollout of Deployment {revisions[0].deployment}: {len(revisions)} revisions"), style="bold")
     for r in revisions:
-        role = {True: "current", False: "old"}.get(r.get("current"), "revision")
-        gone = f", {r['terminating']} terminating" if r.get("terminating") else ""
-        traffic = "receives traffic" if r.get("receivesTraffic") else "no traffic"
+        role = {True: "current", False: "old"}.get(r.current, "revision")
+        gone = f", {r.terminating} terminating" if r.terminating else ""
+        traffic = "receives traffic" if r.serving else "no traffic"
         out.append("\n")
-        out.append_text(badge("ok" if r.get("receivesTraffic") else "warning", ascii_only))
-        out.append(clean(f"  {role} {r['podTemplateHash']}  {r.get('version') or '?'}  {r['ready']}/{r['pods']} "
-                         f"ready{gone}, {traffic}"))
+        out.append_text(badge("ok" if r.serving else "warning", ascii_only))
+        out.append(clean(f"  {role} {r.hash}  {r.version or '?'}  {r.ready}/{r.pods} ready{gone}, {traffic}"))
     return out
 
 

@@ -170,4 +170,4 @@ def test_portless_externalname_backend() -> None:
     ])
     assert [f.code for f in run_checks(store, live=False)] == ["service-externalname"]
     path = trace(store, "e.example.com", live=False)
-    assert path.status == "ok" and path.hops[-1].extra["externalName"] == "api.partner.example.org"
+    assert path.status == "ok" and path.hops[-1].detail.external_name == "api.partner.example.org"

@@ -60,7 +60,7 @@ def test_trace_offline(name: str, target: str) -> None:
     if "service" in want:
         assert [h.name for h in path.hops if h.kind == "Service"] == [want["service"]]
     if "tls" in want:
-        assert path.hops[0].extra["tlsSecret"] == want["tls"]
+        assert path.hops[0].detail.tls_secret == want["tls"]
 
 
 def test_every_catalog_code_is_exercised() -> None:
@@ -113,14 +113,14 @@ def test_readiness_reasons() -> None:
 
 def test_trace_lists_every_selected_pod_with_readiness() -> None:
     _, store = _load("readiness.yaml")
-    pods = {h.name: h.extra["ready"] for h in trace(store, "flaky.example.com", live=False).hops if h.kind == "Pod"}
+    pods = {h.name: h.detail.ready for h in trace(store, "flaky.example.com", live=False).hops if h.kind == "Pod"}
     assert pods == {"flaky-ok": True, "flaky-old": False, "flaky-pending": False, "flaky-probe": False}
 
 
 def test_offline_templates_stand_in_for_pods() -> None:
     _, store = _load("offline-templates.yaml")
     pods = [h for h in trace(store, "chart.example.com/", live=False).hops if h.kind == "Pod"]
-    assert [(p.name, p.status, p.extra["templateOf"], p.extra["replicas"], p.extra["containerPort"]) for p in pods] \
+    assert [(p.name, p.status, p.detail.template_of, p.detail.replicas, p.detail.container_port) for p in pods] \
         == [("chart-web", "unknown", "Deployment/chart-web", 3, 8080)]
 
 

@@ -243,7 +243,7 @@ def test_weighted_backends_show_their_share() -> None:
     path = trace(_split_store(), "a.example.com/", live=False)
     assert path.status == "ok"
     assert [(h.kind, h.level) for h in path.hops[:2]] == [("Gateway", 0), ("HTTPRoute", 0)]
-    services = [(h.name, h.extra["weight"], h.extra["share"]) for h in path.hops if h.kind == "Service"]
+    services = [(h.name, h.split.weight, h.split.share) for h in path.hops if h.kind == "Service"]
     assert services == [("web", 90, 0.9), ("canary", 10, 0.1)]
     doc = path.to_dict()
     assert doc["hops"][0]["listener"] == "http" and doc["hops"][1]["rule"] == 1
@@ -282,12 +282,12 @@ def test_most_specific_listener_takes_the_host_and_scheme_picks_the_protocol() -
                         rules=[{"backendRefs": [{"name": "web", "port": 80}]}])]
     store = ClusterStore([gateway(listeners=listeners), *routes, *backed("web")])
     http = trace(store, "http://a.example.com/", live=False)
-    assert (http.hops[0].extra["listener"], http.hops[1].name) == ("exact", "on-exact")
+    assert (http.hops[0].detail.listener.name, http.hops[1].name) == ("exact", "on-exact")
     https = trace(store, "https://a.example.com/", live=False)
-    assert (https.hops[0].extra["listener"], https.hops[1].name) == ("tls", "on-tls")
-    assert https.hops[0].extra["tlsSecrets"] == ["a-cert"]
+    assert (https.hops[0].detail.listener.name, https.hops[1].name) == ("tls", "on-tls")
+    assert https.hops[0].detail.listener.tls_secrets == ["a-cert"]
     plain = trace(store, "a.example.com/", live=False)  # no scheme: HTTPS first, the other noted
-    assert plain.hops[0].extra["listener"] == "tls"
+    assert plain.hops[0].detail.listener.name == "tls"
     assert any("listener exact (HTTP port 80)" in r for r in plain.hops[0].reasons)
 
 
@@ -395,9 +395,9 @@ def test_redirect_rules_and_externalname_backends() -> None:
     assert [f.code for f in run_checks(store, live=False)] == ["service-externalname"]
     old = trace(store, "a.example.com/old/page", live=False)
     assert old.status == "ok" and [h.kind for h in old.hops] == ["Gateway", "HTTPRoute"]
-    assert old.hops[1].extra["filters"] == ["RequestRedirect"]
+    assert old.hops[1].detail.filters == ["RequestRedirect"]
     ext = trace(store, "a.example.com/docs", live=False)
-    assert ext.status == "ok" and ext.hops[-1].extra["externalName"] == "docs.vendor.example"
+    assert ext.status == "ok" and ext.hops[-1].detail.external_name == "docs.vendor.example"
     none = trace(store, "a.example.com/empty", live=False)
     assert none.status == "broken" and "rule has no backendRefs: the Gateway answers 500" in none.hops[1].reasons
 

@@ -31,7 +31,7 @@ def test_route_status_is_quoted_live(served: Callable[..., ClusterStore]) -> Non
     assert live["route-refs-unresolved"].details["reason"] == "RefNotPermitted"
     path = trace(store, "rejected.apps.example.com", live=True)
     route_hop = next(h for h in path.hops if h.kind == "HTTPRoute")
-    assert route_hop.status == "warning" and route_hop.extra["findings"] == ["route-not-accepted"]
+    assert route_hop.status == "warning" and route_hop.finding_codes == ["route-not-accepted"]
     assert path.status == "ok"  # the controller's word is a warning; the objects themselves resolve
 
 
@@ -40,7 +40,7 @@ def test_healthy_gateway_stays_clean_live(served: Callable[..., ClusterStore]) -
     assert [f.code for f in run_checks(store, live=True)] == []
     path = trace(store, "store.gw.example.com/", live=True)
     assert path.status == "ok"
-    assert [(h.name, h.extra["share"]) for h in path.hops if h.kind == "Service"] == [("web", 0.9), ("web-canary", 0.1)]
+    assert [(h.name, h.split.share) for h in path.hops if h.kind == "Service"] == [("web", 0.9), ("web-canary", 0.1)]
 
 
 def test_a_group_the_server_does_not_serve_is_absent_not_missing(sim_factory: Callable[..., Simulator],

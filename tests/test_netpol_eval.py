@@ -177,10 +177,10 @@ def test_trace_marks_blocked_pods_and_names_the_policy() -> None:
     store = ManifestSource([str(SCENARIOS / "netpol-blocked.yaml")]).load()
     path = trace(store, "deny.example.com", live=False)
     policy_hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
-    assert (policy_hop.name, policy_hop.status, policy_hop.extra["verdict"]) == ("default-deny", "error", BLOCKED)
-    assert policy_hop.extra["findings"] == ["networkpolicy-blocks-path"]
+    assert (policy_hop.name, policy_hop.status, policy_hop.detail.verdict) == ("default-deny", "error", BLOCKED)
+    assert policy_hop.finding_codes == ["networkpolicy-blocks-path"]
     pods = [h for h in path.hops if h.kind == "Pod"]
-    assert [h.extra["networkPolicy"] for h in pods] == [BLOCKED]
+    assert [h.detail.network_policy for h in pods] == [BLOCKED]
     f = path.findings[0]
     assert f.details["controller"].startswith("controller pod(s) ingress-nginx-controller")
     assert "namespaceSelector kubernetes.io/metadata.name=ingress-nginx" in f.hint
@@ -249,7 +249,7 @@ def test_online_boutique_policies_allow_the_frontend(tmp_path: Path) -> None:
     assert [f for f in findings if f.code.startswith("networkpolicy") and f.severity != "info"] == []
     path = trace(store, "boutique.example.com/", live=False)
     hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
-    assert (hop.name, hop.status, hop.extra["policies"]) == ("frontend", "ok", ["deny-all", "frontend"])
+    assert (hop.name, hop.status, hop.detail.policies) == ("frontend", "ok", ["deny-all", "frontend"])
     assert hop.reasons[0] == "admits the ingress controller on 8080/TCP"
     assert not any(f.code.startswith("networkpolicy") for f in path.findings)
 
@@ -317,10 +317,10 @@ def test_gateway_paths_are_checked_from_the_gateway_pods(tmp_path: Path, manifes
     store = ManifestSource([str(tmp_path / "gw.yaml")]).load()
     path = trace(store, "app.gw.example.com", live=False)
     hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
-    assert (path.status, hop.extra["verdict"]) == (status, verdict), [h.to_dict() for h in path.hops]
+    assert (path.status, hop.detail.verdict) == (status, verdict), [h.to_dict() for h in path.hops]
     assert [f.code for f in path.findings if f.code.startswith("networkpolicy")] == codes
     if verdict != UNKNOWN:
-        assert hop.extra["controller"].startswith("gateway pod(s) envoy-public-1")
+        assert hop.detail.controller.startswith("gateway pod(s) envoy-public-1")
     else:
         assert (path.findings[0].kind, path.findings[0].namespace, path.findings[0].name) == ("Gateway", "infra",
                                                                                               "public")
@@ -336,7 +336,7 @@ def test_some_controller_pods_blocked_is_a_warning(tmp_path: Path) -> None:
     store = ManifestSource([str(tmp_path / "two.yaml")]).load()
     path = trace(store, "ip.example.com", live=False)
     hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
-    assert (path.status, hop.status, hop.extra["verdict"]) == ("degraded", "warning", "partial")
+    assert (path.status, hop.status, hop.detail.verdict) == ("degraded", "warning", "partial")
     assert [(f.code, f.severity) for f in path.findings] == [("networkpolicy-blocks-path", "warning")]
     assert "not all admit" in path.findings[0].message
 

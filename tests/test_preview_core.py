@@ -92,7 +92,7 @@ def test_gateway_rule_with_several_backends_needs_backend() -> None:
         preview(store, "store.demo.example/", "shop-blue", live=False, backend="shop-red")
     p = preview(store, "store.demo.example/", "shop-blue", live=False, backend="shop-green")
     route = next(h for h in p.would_be.hops if h.kind == "HTTPRoute")
-    assert [(b["name"], b["weight"]) for b in route.extra["backends"]] == [("shop-blue", 90), ("shop-blue", 10)]
+    assert [(b.name, b.weight) for b in route.detail.backends] == [("shop-blue", 90), ("shop-blue", 10)]
     assert p.replaced[0].entry == "HTTPRoute shop/store rule 1"
     assert any(p.startswith("shop/shop-green") for p in p.stop)
 

@@ -43,7 +43,7 @@ def test_two_replicasets_show_as_revisions_new_one_not_serving_yet() -> None:
                   "spec": {"containers": [{"name": "api", "image": "api:1.1"}]}}}},
         *pods, _slice(pods)])
     path = trace(store, "api.example.com", live=True)
-    revs = next(h for h in path.hops if h.kind == "Service").extra["revisions"]
+    revs = [r.to_dict() for r in next(h for h in path.hops if h.kind == "Service").detail.revisions]
     assert [(r["podTemplateHash"], r["version"], r["current"], r["ready"], r["pods"], r["receivesTraffic"])
             for r in revs] == [("new2", "1.1", True, 0, 1, False), ("old1", "1.0", False, 2, 2, True)]
     panel = plain_text(path_tree(path, details=True), width=120)  # what the TUI's path panel draws

@@ -31,7 +31,7 @@ WEB = [
 def _revisions(sim: Simulator, tmp_path: Path) -> list[dict]:
     path = trace(live_store(sim, tmp_path), "web.example.com/", live=True)
     svc = next(h for h in path.hops if h.kind == "Service")
-    return svc.extra.get("revisions", [])
+    return [r.to_dict() for r in svc.detail.revisions]
 
 
 def test_rollout_shows_both_revisions_then_converges(sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:

@@ -33,5 +33,5 @@ async def test_rollout_shows_in_the_path_panel_live(sim_factory: Callable[..., S
         assert "current" in text and "2.0" in text and "old" in text and "1.0" in text
         await until(pilot, lambda: "rollout of" not in panel(app))
         assert app.path is not None
-        assert not next(h for h in app.path.hops if h.kind == "Service").extra.get("revisions")
+        assert not next(h for h in app.path.hops if h.kind == "Service").detail.revisions
         assert len([h for h in app.path.hops if h.kind == "Pod"]) == 2

@@ -18,11 +18,23 @@ from ktrace.checks import run_checks
 from ktrace.findings import finding
 from ktrace.kinds import KINDS
 from ktrace.render import hop_key, path_tree, trace_text
+from ktrace.requestpath import (
+    ENDPOINTS,
+    INGRESS,
+    PODS,
+    SERVICE,
+    EndpointSliceDetail,
+    Hop,
+    HopStatus,
+    IngressDetail,
+    PathStatus,
+    RequestPath,
+)
 from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.state import clone
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
-from ktrace.trace import ENDPOINTS, INGRESS, PODS, SERVICE, Hop, RequestPath, trace
+from ktrace.trace import trace
 from ktrace.tui.clipboard import COPY_FILE, copy_text
 from ktrace.tui.detail_screen import DetailScreen, display_object, object_yaml
 from ktrace.tui.findings_screen import FindingsScreen
@@ -133,11 +145,14 @@ async def test_path_panel_another_target_marks_nothing_and_reverse_view(demo_sto
 
 async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
     def path(broken: int) -> RequestPath:
-        p = RequestPath("big.example/", "big.example", "/", "degraded", [
-            Hop("Ingress", "ns", "big", "ok", ["exact host"], INGRESS, {"host": "big.example", "path": "/"}),
-            Hop("Service", "ns", "big", "ok", ["selector app=big"], SERVICE, {}),
-            Hop("EndpointSlice", "ns", "big-1", "warning", ["1 of 500 ready"], ENDPOINTS, {"ready": 1, "total": 500})])
-        p.hops += [Hop("Pod", "ns", f"big-{i:03}", "warning" if i < broken else "ok", [f"crash {i}"], PODS)
+        p = RequestPath("big.example/", "big.example", "/", PathStatus.DEGRADED, [
+            Hop("Ingress", "ns", "big", HopStatus.OK, ["exact host"], INGRESS,
+                IngressDetail("big.example", "/", "Prefix", False, "nginx", None, "big:80")),
+            Hop("Service", "ns", "big", HopStatus.OK, ["selector app=big"], SERVICE),
+            Hop("EndpointSlice", "ns", "big-1", HopStatus.WARNING, ["1 of 500 ready"], ENDPOINTS,
+                EndpointSliceDetail(1, 500))])
+        p.hops += [Hop("Pod", "ns", f"big-{i:03}", HopStatus.WARNING if i < broken else HopStatus.OK, [f"crash {i}"],
+                       PODS)
                    for i in range(500)]
         return p
 

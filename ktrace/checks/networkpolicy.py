@@ -22,8 +22,10 @@ from ktrace.netpol import (
     ALLOWED,
     BLOCKED,
     NAME_LABEL,
+    PARTIAL,
     UNKNOWN,
     Peer,
+    PolicyVerdict,
     Verdict,
     evaluate,
     peer_text,
@@ -33,8 +35,6 @@ from ktrace.netpol import (
 from ktrace.routing import ingress_class
 from ktrace.selectors import Selector
 from ktrace.store import ClusterStore
-
-PARTIAL = "partial"  # some controller pods or some backend pods blocked, others allowed
 
 # IngressClass spec.controller -> (the namespace its installs usually use, pod labels of the data plane).
 _KNOWN: dict[str, tuple[str, tuple[dict[str, str], ...]]] = {
@@ -184,13 +184,13 @@ def _labels_text(labels: Mapping[str, str]) -> str:
 @dataclass
 class Reachability:
     """The verdict for one path's pods: the policies selecting them and whether the controller gets in."""
-    state: str  # ALLOWED, BLOCKED, PARTIAL, UNKNOWN
+    state: PolicyVerdict  # PARTIAL: some controller pods or some backend pods blocked, others allowed
     namespace: str
     policies: list[str]
     allowed_by: list[str]
     reasons: list[str]
     controllers: Controllers
-    pod_states: dict[str, str] = field(default_factory=dict)  # pod name -> ALLOWED/BLOCKED/UNKNOWN
+    pod_states: dict[str, PolicyVerdict] = field(default_factory=dict)  # pod name -> its verdict
     why_not: dict[str, str] = field(default_factory=dict)
     port: int | None = None
 
@@ -200,7 +200,7 @@ class Reachability:
         return (self.allowed_by or sorted(self.why_not) or self.policies)[0]
 
 
-def _combine(states: list[str]) -> str:
+def _combine(states: list[PolicyVerdict]) -> PolicyVerdict:
     distinct = set(states)
     if len(distinct) == 1:
         return states[0]

@@ -35,6 +35,7 @@ from ktrace.gateway import hostname_matches
 from ktrace.loader import ManifestError
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.render import clean, trace_text
+from ktrace.requestpath import HTTPRouteDetail, IngressDetail
 from ktrace.routing import rules_to_service
 from ktrace.sources.protocol import Change, Source
 from ktrace.store import ClusterStore
@@ -392,13 +393,13 @@ class KtraceApp(App[int]):
             for hop in self.path.hops:
                 keys["namespaces"].add((hop.namespace,))
                 if hop.level == INGRESS:
-                    path = hop.extra.get("path") or "/"
-                    if hop.extra.get("pathType") == "ImplementationSpecific":
-                        path = path.rstrip("*") or "/"
                     if hop.kind == "HTTPRoute":
                         keys["rules"].update(self._route_row_keys(hop))
-                    elif hop.kind == "Ingress":
-                        keys["rules"].add(R.rule_key(hop.extra.get("host") or "", path, hop.namespace, hop.name))
+                    elif isinstance(hop.detail, IngressDetail):
+                        path = hop.detail.path or "/"
+                        if hop.detail.path_type == "ImplementationSpecific":
+                            path = path.rstrip("*") or "/"
+                        keys["rules"].add(R.rule_key(hop.detail.host or "", path, hop.namespace, hop.name))
                 elif hop.level == SERVICE and hop.kind == "Service":
                     keys["services"].add((hop.namespace, hop.name))
                 elif hop.level == PODS:
@@ -432,9 +433,9 @@ class KtraceApp(App[int]):
         if route is None or self.path is None:
             return []
         rows = R.httproute_rows(self.store, route)  # type: ignore[arg-type]
-        if hop.extra.get("path") is not None:
-            host = (hop.extra.get("hostname") or "") if route.hostnames else ""  # type: ignore[attr-defined]
-            return [r.key for r in rows if r.key[:2] == (host, hop.extra["path"])]
+        if isinstance(hop.detail, HTTPRouteDetail):
+            host = (hop.detail.hostname or "") if route.hostnames else ""  # type: ignore[attr-defined]
+            return [r.key for r in rows if r.key[:2] == (host, hop.detail.path)]
         return [r.key for r in rows if hostname_matches(r.key[0], self.path.host)]
 
     def _mark_path(self) -> None:

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ktrace.render import AsciiGuides, clean, hop_key, path_tree
-from ktrace.trace import RequestPath
+from ktrace.requestpath import RequestPath
 
 CHANGE_SECONDS = 5.0  # how long a hop that changed state stays marked
 MAX_PROBLEM_PODS = 50  # not-ready pods drawn; the rest are counted (and listed by the findings view)

@@ -19,8 +19,8 @@ from ktrace.analysis import Analysis
 from ktrace.errors import UsageError
 from ktrace.preview import Candidate, Preview, Replaced, parse_weights
 from ktrace.render import AsciiGuides, clean, path_tree, preview_view
+from ktrace.requestpath import RequestPath
 from ktrace.targets import Target
-from ktrace.trace import RequestPath
 from ktrace.tui.modal import ModalView
 
 

@@ -1,0 +1,251 @@
+"""The request path as records: the statuses, one detail record per kind of hop, the hop and the path.
+
+Every `to_dict()` gives the keys `ktrace trace -o json` has always printed, in the same order:
+scripts read them. The statuses are `StrEnum`s, so they compare equal to their words and print
+as them (JSON too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ktrace.findings import Finding
+from ktrace.netpol import PolicyVerdict
+from ktrace.rollout import Revision
+
+
+class HopStatus(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+class PathStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"  # some backends (or some pods) fail, others serve
+    BROKEN = "broken"  # the request does not reach any pod
+    UNKNOWN = "unknown"
+
+
+# hop levels, for drawing the path as a tree
+INGRESS, SERVICE, ENDPOINTS, PODS = 0, 1, 2, 3
+
+
+@dataclass
+class IngressDetail:
+    host: str | None  # the rule's host (None: a rule without host, or the defaultBackend)
+    path: str | None
+    path_type: str | None
+    default_backend: bool
+    ingress_class: str | None
+    tls_secret: str | None
+    backend: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "path": self.path, "pathType": self.path_type,
+                "defaultBackend": self.default_backend, "ingressClass": self.ingress_class,
+                "tlsSecret": self.tls_secret, "backend": self.backend}
+
+
+@dataclass
+class ListenerDetail:
+    name: str
+    protocol: str
+    port: int | None
+    hostname: str | None
+    tls_secrets: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"listener": self.name, "protocol": self.protocol, "port": self.port,
+                "listenerHostname": self.hostname, "tlsSecrets": self.tls_secrets}
+
+
+@dataclass
+class GatewayDetail:
+    gateway_class: str | None
+    listener: ListenerDetail | None = None  # None: the route attaches to no listener of it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gatewayClass": self.gateway_class, **(self.listener.to_dict() if self.listener else {})}
+
+
+@dataclass(frozen=True)
+class RuleBackend:
+    """One backendRef of the traced HTTPRoute rule and its part of the requests."""
+    kind: str
+    namespace: str
+    name: str
+    port: int | None
+    weight: int
+    share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "port": self.port,
+                "weight": self.weight, "share": self.share}
+
+
+@dataclass
+class HTTPRouteDetail:
+    hostname: str | None
+    rule: int  # 1-based, as people count the rules
+    rule_name: str | None
+    path: str
+    path_type: str
+    match: str
+    filters: list[str]
+    backends: list[RuleBackend]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hostname": self.hostname, "rule": self.rule, "ruleName": self.rule_name, "path": self.path,
+                "pathType": self.path_type, "match": self.match, "filters": self.filters,
+                "backends": [b.to_dict() for b in self.backends]}
+
+
+@dataclass
+class UnattachedRouteDetail:
+    """An HTTPRoute that names the host but attaches to no listener through `parent_ref`."""
+    hostnames: list[str]
+    parent_ref: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hostnames": self.hostnames, "parentRef": self.parent_ref}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A backendRef's weight and its part of the requests below a Gateway rule."""
+    weight: int
+    share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weight": self.weight, "share": self.share}
+
+
+@dataclass
+class BackendDetail:
+    """A backend the path does not follow: a Service that is missing or unreadable, or another kind."""
+    port: int | str | None
+    split: Split | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"port": self.port, **(self.split.to_dict() if self.split else {})}
+
+
+@dataclass
+class ServiceDetail:
+    port: int
+    port_name: str | None
+    target_port: int | str
+    type: str
+    selector: dict[str, str] | None
+    external_name: str | None = None  # an ExternalName Service: where the path ends
+    revisions: list[Revision] = field(default_factory=list)  # a rollout behind the Service
+    split: Split | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"port": self.port, "portName": self.port_name, "targetPort": self.target_port,
+                               "type": self.type, "selector": self.selector}
+        if self.external_name is not None:
+            out["externalName"] = self.external_name
+        if self.revisions:
+            out["revisions"] = [r.to_dict() for r in self.revisions]
+        return out | (self.split.to_dict() if self.split else {})
+
+
+@dataclass
+class EndpointSliceDetail:
+    ready: int
+    total: int
+    ports: list[str] | None = None  # None (and no addresses): the hop stands for "no slice for this port"
+    addresses: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ready": self.ready, "total": self.total}
+        if self.ports is not None:
+            out.update(ports=self.ports, addresses=self.addresses)
+        return out
+
+
+@dataclass
+class PodDetail:
+    ready: bool | None  # None: readiness unknown offline
+    container_port: int | None
+    ip: str | None
+    node: str | None
+    phase: str | None
+    restarts: int
+    template_of: str | None
+    replicas: int | None
+    network_policy: PolicyVerdict | None = None  # whether the traffic's source gets in, when policies isolate it
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ready": self.ready, "containerPort": self.container_port, "ip": self.ip,
+                               "node": self.node, "phase": self.phase, "restarts": self.restarts,
+                               "templateOf": self.template_of, "replicas": self.replicas}
+        if self.network_policy is not None:
+            out["networkPolicy"] = self.network_policy
+        return out
+
+
+@dataclass
+class NetworkPolicyDetail:
+    verdict: PolicyVerdict
+    policies: list[str]
+    allowed_by: list[str]
+    controller: str
+    port: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "policies": self.policies, "allowedBy": self.allowed_by,
+                "controller": self.controller, "port": self.port}
+
+
+HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | UnattachedRouteDetail | BackendDetail | ServiceDetail
+             | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
+
+
+@dataclass
+class Hop:
+    kind: str
+    namespace: str
+    name: str
+    status: HopStatus
+    reasons: list[str] = field(default_factory=list)
+    level: int = 0
+    detail: HopDetail | None = None  # None: a hop with nothing more to tell (a Gateway that does not exist)
+    finding_codes: list[str] = field(default_factory=list)  # the path's findings about this hop's object
+
+    @property
+    def split(self) -> Split | None:
+        """The backend's weight and share, when the hop is a backendRef of a Gateway rule."""
+        return self.detail.split if isinstance(self.detail, ServiceDetail | BackendDetail) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"kind": self.kind, "namespace": self.namespace or None, "name": self.name or None,
+               "status": self.status, "reasons": self.reasons, "level": self.level,
+               **(self.detail.to_dict() if self.detail is not None else {})}
+        if self.finding_codes:
+            out["findings"] = self.finding_codes
+        return out
+
+
+@dataclass
+class RequestPath:
+    target: str
+    host: str
+    path: str
+    status: PathStatus = PathStatus.UNKNOWN
+    hops: list[Hop] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def routed(self) -> bool:
+        """Whether any Ingress rule or default backend serves the target at all."""
+        return any(h.level == INGRESS for h in self.hops)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "host": self.host, "path": self.path, "status": self.status,
+                "hops": [h.to_dict() for h in self.hops], "findings": [f.to_dict() for f in self.findings]}
