@@ -21,7 +21,7 @@ from ktrace.rollout import VERSION_LABELS
 from ktrace.routing import route
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
-from ktrace.trace import Via, trace
+from ktrace.trace import Tracer, Via
 
 
 @dataclass(frozen=True)
@@ -234,8 +234,8 @@ def preview(store: ClusterStore, target: str | Target, candidate: str | None, *,
     namespace = _check_weights(store, t, weights, live=live) if weights else replaced[0].namespace
     gateway_backend = next((r.service for r in replaced if r.entry.startswith("HTTPRoute")), None)
     via = Via(name, gateway_backend, tuple(sorted((weights or {}).items())))
-    today = trace(store, t, live=live, controllers=controllers, certs=certs)
-    would = trace(store, t, live=live, controllers=controllers, certs=certs, via=via)
+    tracer = Tracer(store, live=live, controllers=controllers, certs=certs)
+    today, would = tracer.trace(t), tracer.trace(t, via)
     before, after = _receiving(today), _receiving(would)
     p = Preview(today, would, name, replaced, namespace, dict(weights or {}))
     # Readiness unknown (offline pod templates) counts as receiving: the pod is on the path.

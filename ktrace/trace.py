@@ -89,7 +89,6 @@ class Via:
         return replace(rule, backends=refs)
 
 
-
 def _worst(findings: list[Finding]) -> HopStatus:
     ranks = {f.severity for f in findings}
     return HopStatus.ERROR if "error" in ranks else HopStatus.WARNING if "warning" in ranks else HopStatus.OK
