@@ -86,3 +86,33 @@ def test_problem_marks_take_the_worst_and_routes_show_their_gateways_problems(ob
     assert store_rows and all(routes[k] == "error" for k in store_rows)
     namespaces = problem_marks("namespaces", R.namespace_rows(store), worst)
     assert namespaces == {("payments",): "error", ("shop",): "error"}
+
+
+def test_path_keys_mark_the_rule_service_and_pods_of_a_traced_path(objects: list[dict]) -> None:
+    from ktrace.trace import trace
+    from ktrace.tui.selection import path_keys
+
+    store = ClusterStore(objects)
+    path = trace(store, "pay.demo.example/", live=True)
+    keys = path_keys(store, path)
+    assert keys["rules"] == {r.key for r in R.rule_rows(store) if r.key[:2] == ("pay.demo.example", "/")}
+    assert keys["services"] == {("payments", "payments-web")}
+    assert keys["pods"] == {p.meta.key for p in store.pods("payments") if p.meta.labels.get("app") == "payments-web"}
+    assert keys["namespaces"] == {("payments",)}
+
+
+def test_reverse_view_of_a_service_and_of_a_pod_no_service_selects(objects: list[dict]) -> None:
+    from ktrace.tui.selection import reverse_keys, reverse_lines
+
+    store = ClusterStore(objects)
+    rules = R.rule_rows(store)
+    title, lines = reverse_lines(store, ("Service", "payments", "payments-web"), rules)
+    assert title == "Reaching Service payments/payments-web:"
+    assert "pay.demo.example/ -> Service payments-web (Ingress payments/payments)" in lines
+    keys = reverse_keys(store, ("Service", "payments", "payments-web"), rules)
+    assert ("pay.demo.example", "/") in {k[:2] for k in keys["rules"]}
+    lonely = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lonely", "namespace": "payments",
+                                                             "labels": {"app": "nobody"}}}
+    store.apply("ADDED", lonely)
+    assert reverse_lines(store, ("Pod", "payments", "lonely"), rules)[1] == ["no Service selects this pod"]
+    assert reverse_lines(store, ("Pod", "payments", "gone"), rules) == ("Pod payments/gone is gone", [])

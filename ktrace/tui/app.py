@@ -31,25 +31,30 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ktrace.analysis import Analysis
 from ktrace.errors import KtraceError, LoginRequired
 from ktrace.findings import Finding
-from ktrace.gateway import hostname_matches
 from ktrace.loader import ManifestError
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.render import clean, trace_text
-from ktrace.requestpath import HTTPRouteDetail, IngressDetail
-from ktrace.routing import rules_to_service
 from ktrace.sources.protocol import Change, Source
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
-from ktrace.trace import INGRESS, PODS, SERVICE, RequestPath
+from ktrace.trace import RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.rowdiff import ChangeKey, pane_changes
-from ktrace.tui.selection import problem_marks, worst_by_object
+from ktrace.tui.selection import (
+    path_keys,
+    problem_marks,
+    reverse_keys,
+    reverse_lines,
+    rows_reaching,
+    services_behind,
+    worst_by_object,
+)
 from ktrace.tui.session import Profile, mouse_driver
 from ktrace.tui.status_bar import StatusBar
-from ktrace.tui.table import Key, KeyedTable
+from ktrace.tui.table import KeyedTable
 from ktrace.tui.terminal import replace_invalid_input
 
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
@@ -370,76 +375,16 @@ class KtraceApp(App[int]):
             self._retrace()
 
     def _show_reverse(self, ref: tuple[str, str, str]) -> None:
-        store = self.store
-        assert store is not None
-        kind, ns, name = ref
-        obj = store.get(kind, ns, name)
+        assert self.store is not None
         self.path = None
-        if obj is None:
-            self.path_panel.show_reverse(f"{kind} {ns}/{name} is gone", [])
-            return
-        services = [obj] if kind == "Service" else store.services_selecting(obj)  # type: ignore[arg-type]
-        lines = [f"{row.key[0] or '*'}{row.key[1]} -> Service {svc.meta.name} ({row.ref[0]} {row.ref[1]}/{row.ref[2]})"
-                 for svc in services for row in self._rows_reaching(store, svc)]
-        if kind == "Pod" and not services:
-            lines = ["no Service selects this pod"]
-        self.path_panel.show_reverse(f"Reaching {kind} {ns}/{name}:", lines)
-
-    def _path_keys(self) -> dict[str, set[Key]] | None:
-        """The rows of the selected path (or of the reverse view), pane by pane."""
-        store = self.store
-        keys: dict[str, set[Key]] = {p: set() for p, _, _ in PANES}
-        if self.path is not None:
-            for hop in self.path.hops:
-                keys["namespaces"].add((hop.namespace,))
-                if hop.level == INGRESS:
-                    if hop.kind == "HTTPRoute":
-                        keys["rules"].update(self._route_row_keys(hop))
-                    elif isinstance(hop.detail, IngressDetail):
-                        path = hop.detail.path or "/"
-                        if hop.detail.path_type == "ImplementationSpecific":
-                            path = path.rstrip("*") or "/"
-                        keys["rules"].add(R.rule_key(hop.detail.host or "", path, hop.namespace, hop.name))
-                elif hop.level == SERVICE and hop.kind == "Service":
-                    keys["services"].add((hop.namespace, hop.name))
-                elif hop.level == PODS:
-                    keys["pods"].add((hop.namespace, hop.name))
-            return keys
-        if self.reverse_of is None or store is None:
-            return None
-        kind, ns, name = self.reverse_of
-        keys["namespaces"].add((ns,))
-        keys["pods" if kind == "Pod" else "services"].add((ns, name))
-        obj = store.get(kind, ns, name)
-        services = [] if obj is None else [obj] if kind == "Service" else store.services_selecting(obj)  # type: ignore[arg-type]
-        for svc in services:
-            keys["services"].add(svc.meta.key)
-            keys["rules"].update(r.key for r in self._rows_reaching(store, svc))
-        return keys
-
-    def _rows_reaching(self, store: ClusterStore, svc: Any) -> list[R.Row]:
-        """The routes pane's rows whose rules send traffic to a Service: Ingresses of its namespace, HTTPRoutes of
-        any namespace with a backendRef to it."""
-        ns, name = svc.meta.key
-        reach = set(rules_to_service(store, ns, name))
-        routes = {("HTTPRoute", *r.meta.key) for r in store.routes_for_service(ns, name)}
-        return [r for r in self.table("rules").rows() if (r.key[0], r.key[1]) in reach
-                and (r.ref in routes if r.ref[0] == "HTTPRoute" else r.namespace == ns)]
-
-    def _route_row_keys(self, hop: Any) -> list[Key]:
-        """The rows of an HTTPRoute hop: the traced match (the hostname that took the host, "" when the route lists
-        none); for a route that attaches nowhere, its rows for the traced host."""
-        route = self.store.get("HTTPRoute", hop.namespace, hop.name) if self.store is not None else None
-        if route is None or self.path is None:
-            return []
-        rows = R.httproute_rows(self.store, route)  # type: ignore[arg-type]
-        if isinstance(hop.detail, HTTPRouteDetail):
-            host = (hop.detail.hostname or "") if route.hostnames else ""  # type: ignore[attr-defined]
-            return [r.key for r in rows if r.key[:2] == (host, hop.detail.path)]
-        return [r.key for r in rows if hostname_matches(r.key[0], self.path.host)]
+        self.path_panel.show_reverse(*reverse_lines(self.store, ref, self.table("rules").rows()))
 
     def _mark_path(self) -> None:
-        keys = self._path_keys()
+        keys = None
+        if self.path is not None and self.store is not None:
+            keys = path_keys(self.store, self.path)
+        elif self.reverse_of is not None and self.store is not None:
+            keys = reverse_keys(self.store, self.reverse_of, self.table("rules").rows())
         for pane_id, _, _ in PANES:
             self.table(pane_id).set_marks(None if keys is None else keys[pane_id])
 
@@ -547,12 +492,10 @@ class KtraceApp(App[int]):
     def _show_path_through(self, kind: str, namespace: str, name: str) -> None:
         """A Service's or pod's finding is best read on a request path through it (the near miss, the
         not-ready pods, where each hop stands); with no route reaching it, what reaches it: nothing."""
-        store = self.store
-        obj = store.get(kind, namespace, name) if store is not None else None
-        services: list[Any] = []
-        if obj is not None:
-            services = [obj] if kind == "Service" else store.services_selecting(obj)
-        reaching = [row for svc in services for row in self._rows_reaching(store, svc)]
+        store, ref = self.store, (kind, namespace, name)
+        route_rows = list(self.table("rules").rows())
+        reaching = [row for svc in (services_behind(store, ref) if store is not None else [])
+                    for row in rows_reaching(store, svc, route_rows)]
         if reaching:
             self.target, self.reverse_of = Target(reaching[0].key[0], reaching[0].key[1]), None
         else:

@@ -1,14 +1,23 @@
-"""Which rows carry a problem and which lie on the selected path. Pure (no Textual): the app turns the
-answers into marks on its panes, and tests check them directly."""
+"""Which rows carry a problem and which lie on the selected path (or reach the selected Service or
+pod). Pure (no Textual): the app turns the answers into marks on its panes, and tests check them
+directly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from ktrace.findings import Finding
+from ktrace.gateway import hostname_matches
+from ktrace.model import HTTPRoute, Service
+from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, RequestPath
+from ktrace.routing import rules_to_service
+from ktrace.store import ClusterStore
 from ktrace.tui import rows as R
 
 Ref = tuple[str, str, str]  # (kind, namespace, name)
+Key = tuple[str, ...]
+PaneKeys = dict[str, set[Key]]  # pane id -> the keys of its rows to mark
+PANE_IDS = ("namespaces", "rules", "services", "pods")
 _RANK = {"error": 2, "warning": 1}  # info findings mark no row
 
 
@@ -41,3 +50,82 @@ def problem_marks(pane_id: str, rows: Iterable[R.Row], worst: dict[Ref, str]) ->
             if ref in worst and _worse(worst[ref], marks.get(r.key)):
                 marks[r.key] = worst[ref]
     return marks
+
+
+def path_keys(store: ClusterStore, path: RequestPath) -> PaneKeys:
+    """The rows of a traced path, pane by pane."""
+    keys: PaneKeys = {p: set() for p in PANE_IDS}
+    for hop in path.hops:
+        keys["namespaces"].add((hop.namespace,))
+        if hop.level == INGRESS:
+            if hop.kind == "HTTPRoute":
+                keys["rules"].update(_route_row_keys(store, hop, path.host))
+            elif isinstance(hop.detail, IngressDetail):
+                rule_path = hop.detail.path or "/"
+                if hop.detail.path_type == "ImplementationSpecific":
+                    rule_path = rule_path.rstrip("*") or "/"
+                keys["rules"].add(R.rule_key(hop.detail.host or "", rule_path, hop.namespace, hop.name))
+        elif hop.level == SERVICE and hop.kind == "Service":
+            keys["services"].add((hop.namespace, hop.name))
+        elif hop.level == PODS:
+            keys["pods"].add((hop.namespace, hop.name))
+    return keys
+
+
+def _route_row_keys(store: ClusterStore, hop: Hop, host: str) -> list[Key]:
+    """The rows of an HTTPRoute hop: the traced match (the hostname that took the host, "" when the route lists
+    none); for a route that attaches nowhere, its rows for the traced host."""
+    route = store.get("HTTPRoute", hop.namespace, hop.name)
+    if not isinstance(route, HTTPRoute):
+        return []
+    rows = R.httproute_rows(store, route)
+    if isinstance(hop.detail, HTTPRouteDetail):
+        hostname = (hop.detail.hostname or "") if route.hostnames else ""
+        return [r.key for r in rows if r.key[:2] == (hostname, hop.detail.path)]
+    return [r.key for r in rows if hostname_matches(r.key[0], host)]
+
+
+def services_behind(store: ClusterStore, ref: Ref) -> list[Service]:
+    """The Service itself, or the Services that select a pod; none when the object is gone."""
+    kind, ns, name = ref
+    obj = store.get(kind, ns, name)
+    if isinstance(obj, Service):
+        return [obj]
+    return store.services_selecting(obj) if obj is not None and kind == "Pod" else []  # type: ignore[arg-type]
+
+
+def rows_reaching(store: ClusterStore, svc: Service, route_rows: Iterable[R.Row]) -> list[R.Row]:
+    """The routes pane's rows whose rules send traffic to a Service: Ingresses of its namespace, HTTPRoutes of
+    any namespace with a backendRef to it."""
+    ns, name = svc.meta.key
+    reach = set(rules_to_service(store, ns, name))
+    routes = {("HTTPRoute", *r.meta.key) for r in store.routes_for_service(ns, name)}
+    return [r for r in route_rows if (r.key[0], r.key[1]) in reach
+            and (r.ref in routes if r.ref[0] == "HTTPRoute" else r.namespace == ns)]
+
+
+def reverse_keys(store: ClusterStore, ref: Ref, route_rows: Iterable[R.Row]) -> PaneKeys:
+    """The rows of a Service or pod and of everything that sends traffic to it."""
+    kind, ns, name = ref
+    keys: PaneKeys = {p: set() for p in PANE_IDS}
+    keys["namespaces"].add((ns,))
+    keys["pods" if kind == "Pod" else "services"].add((ns, name))
+    route_rows = list(route_rows)
+    for svc in services_behind(store, ref):
+        keys["services"].add(svc.meta.key)
+        keys["rules"].update(r.key for r in rows_reaching(store, svc, route_rows))
+    return keys
+
+
+def reverse_lines(store: ClusterStore, ref: Ref, route_rows: Iterable[R.Row]) -> tuple[str, list[str]]:
+    """The reverse view of a Service or pod: a title and one line per host and path that reaches it."""
+    kind, ns, name = ref
+    if store.get(kind, ns, name) is None:
+        return f"{kind} {ns}/{name} is gone", []
+    services = services_behind(store, ref)
+    route_rows = list(route_rows)
+    lines = [f"{row.key[0] or '*'}{row.key[1]} -> Service {svc.meta.name} ({row.ref[0]} {row.ref[1]}/{row.ref[2]})"
+             for svc in services for row in rows_reaching(store, svc, route_rows)]
+    if kind == "Pod" and not services:
+        lines = ["no Service selects this pod"]
+    return f"Reaching {kind} {ns}/{name}:", lines
