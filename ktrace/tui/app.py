@@ -25,7 +25,6 @@ from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.message import Message
-from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ktrace.analysis import Analysis
@@ -39,6 +38,7 @@ from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
 from ktrace.trace import RequestPath
 from ktrace.tui import rows as R
+from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
@@ -118,7 +118,6 @@ class KtraceApp(App[int]):
         self._pending_lock = threading.Lock()
         self._flush_timer: Any = None
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
-        self._filtering: KeyedTable | None = None  # the pane the open filter box applies to
         self._started = False  # the first load is done (a relist keeps the cursors where they are)
 
     # -- layout ----------------------------------------------------------------------------------
@@ -131,7 +130,7 @@ class KtraceApp(App[int]):
         path.border_title = "Request path"
         with Grid(id="main"):  # the path between the rules and the backends, in both layouts
             yield from (tables["namespaces"], tables["rules"], path, tables["services"], tables["pods"])
-        yield Input(placeholder="filter: words or key=value labels; Enter or Esc closes", id="filter")
+        yield FilterBox(id="filter")
         yield StatusBar(ascii_only=self.ascii_only, id="status")
 
     def table(self, pane_id: str) -> KeyedTable:
@@ -154,7 +153,6 @@ class KtraceApp(App[int]):
         self._fit(self.size.width, self.size.height)
         self.table("rules").focus()
         self.status_bar.set_state(source="loading...", scope=self.namespace)
-        self.query_one("#filter", Input).display = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):  # the terminal went away: leave, do not spin
@@ -420,36 +418,11 @@ class KtraceApp(App[int]):
 
     def action_filter(self) -> None:
         table = self._focused_table()
-        if table is None:
-            return
-        box = self.query_one("#filter", Input)
-        box.value = table.filter_text
-        box.display = True
-        box.focus()
-        self._filtering = table
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        table = self._filtering
-        if event.input.id == "filter" and table is not None:
-            table.set_filter(event.value)
-            self._titles()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self._close_filter()
-
-    def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
-            event.stop()
-            self._close_filter()
-
-    def _close_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = False
-        table = self._filtering
-        self._filtering = None
         if table is not None:
-            table.focus()
+            self.query_one(FilterBox).open(table)
+
+    def on_filter_box_filtered(self, _: FilterBox.Filtered) -> None:
+        self._titles()
 
     def action_problem(self, direction: int) -> None:
         table = self._focused_table()
