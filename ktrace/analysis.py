@@ -69,9 +69,7 @@ class Analysis:
     def check(self) -> list[Finding]:
         """Every finding in scope, the source's own notes included, suppressed and sorted."""
         certs = self._certificates(fresh=True)
-        found = run_checks(self.store, live=self.live, controllers=self.controllers)
-        if certs is not None:
-            found += certs.check(self.store)
+        found = run_checks(self.store, live=self.live, controllers=self.controllers, certs=certs)
         return self._suppress(sorted(self.source.notes + found, key=sort_key))
 
     def trace(self, target: str | Target, *, known_host: bool = False) -> RequestPath:

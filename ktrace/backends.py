@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ktrace.model import Endpoint, EndpointSlice, Pod, Service, ServicePort
+from ktrace.rules import readable
 from ktrace.store import ClusterStore
 
 
@@ -105,7 +106,7 @@ def service_backends(store: ClusterStore, svc: Service, port: ServicePort | None
     else:  # selector-less: the pods the hand-made slices point at
         pods = [p for name in sorted(by_pod) if isinstance(p := store.get("Pod", ns, name), Pod)]
     # Without EndpointSlices (the source could not read them) pod statuses are the best evidence.
-    trust_pods = "EndpointSlice" in store.unreadable
+    trust_pods = not readable(store, "EndpointSlice")
     for pod in pods:
         out.pods.append(_pod_backend(pod, port, by_pod.get(pod.meta.name), trust_pods))
     return out

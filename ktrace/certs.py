@@ -1,4 +1,5 @@
-"""Certificates of Ingress TLS Secrets (`--check-certs`, off by default).
+"""Certificates of Ingress TLS Secrets (`--check-certs`, off by default): reading and X.509 parsing
+(ktrace.checks.certificates makes the findings).
 
 The one place ktrace reads Secret data, and only on request: the Secrets that Ingress TLS entries
 in scope name, one GET each (offline: the Secrets in the files). Only `tls.crt` is kept: `tls.key`
@@ -16,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ktrace.findings import Finding, finding
-from ktrace.model import Gateway, Ingress, IngressTLS, Listener
 from ktrace.store import ClusterStore
 
 WARN_DAYS = 14
@@ -126,7 +125,7 @@ Reader = Callable[[str, str], bytes]  # (namespace, name) -> tls.crt PEM, or Cer
 
 
 class CertificateBook:
-    """Reads each referenced Secret at most once and turns its certificate into findings."""
+    """Reads each referenced Secret at most once (ktrace.checks.certificates turns them into findings)."""
 
     def __init__(self, read: Reader, now: datetime | None = None, warn_days: int = WARN_DAYS) -> None:
         self._read = read
@@ -142,72 +141,6 @@ class CertificateBook:
             except CertUnavailable as e:
                 self._seen[key] = e
         return self._seen[key]
-
-    def secret_findings(self, namespace: str, name: str) -> list[Finding]:
-        """Expiry (or why the certificate could not be read), once per Secret."""
-        cert = self.certificate(namespace, name)
-        where = ("Secret", namespace, name)
-        if isinstance(cert, CertUnavailable):
-            if cert.missing:
-                return []  # ingress-tls-secret-missing says so already
-            return [finding("certificate-unreadable", *where, f"certificate not checked: {cert}",
-                            cert.hint or "tls.crt must hold a PEM certificate (leaf first)",
-                            severity="info" if cert.hint else None, reason=str(cert))]
-        about = {"subject": cert.subject, "names": list(cert.dns_names), "not_after": cert.not_after.isoformat()}
-        if cert.not_after <= self.now:
-            days = (self.now - cert.not_after).days
-            return [finding("certificate-expired", *where, f"certificate {cert.subject} expired on "
-                            f"{cert.not_after:%Y-%m-%d %H:%M} UTC ({days} day(s) ago)",
-                            "renew it (cert-manager: check the Certificate's status and the issuer)", **about)]
-        if cert.not_before > self.now:
-            return [finding("certificate-expired", *where, f"certificate {cert.subject} is not valid before "
-                            f"{cert.not_before:%Y-%m-%d %H:%M} UTC", "check the issuer's clock or reissue", **about)]
-        left = cert.not_after - self.now
-        if left.days < self.warn_days:
-            return [finding("certificate-expiring", *where, f"certificate {cert.subject} expires on "
-                            f"{cert.not_after:%Y-%m-%d %H:%M} UTC (in {left.days} day(s))",
-                            "renew it before then (cert-manager renews 30 days ahead by default: is it "
-                            "failing?)", days_left=left.days, **about)]
-        return []
-
-    def host_findings(self, use: TlsUse, secret_ns: str, secret: str) -> list[Finding]:
-        cert = self.certificate(secret_ns, secret)
-        if isinstance(cert, CertUnavailable):
-            return []
-        bad = [h for h in use.hosts if h and not covers(cert, h)]
-        if not bad:
-            return []
-        names = ", ".join(cert.dns_names + cert.ip_addresses) or "none"
-        where = secret if secret_ns == use.namespace else f"{secret_ns}/{secret}"
-        return [finding("certificate-host-mismatch", use.kind, use.namespace, use.name,
-                        f"host {', '.join(bad)} not covered by the certificate in Secret {where} (its names: {names})",
-                        "reissue the certificate with these names, or point the TLS entry at a Secret that has "
-                        "them (a wildcard *.example.com covers exactly one label)",
-                        secret=where, hosts=bad, names=list(cert.dns_names))]
-
-    def path_findings(self, ing: Ingress, tls: IngressTLS, host: str) -> list[Finding]:
-        """For one traced host: the Secret's expiry and whether the certificate covers that host."""
-        ns = ing.meta.namespace
-        return self.secret_findings(ns, tls.secret) + self.host_findings(TlsUse("Ingress", ns, ing.meta.name, (host,)),
-                                                                         ns, tls.secret)
-
-    def listener_findings(self, gw: Gateway, listener: Listener, host: str) -> list[Finding]:
-        """For one traced host through a Gateway listener: each of its certificateRefs (Secrets)."""
-        use = TlsUse("Gateway", *gw.meta.key, (host,))
-        out: list[Finding] = []
-        for kind, ns, name in listener.certificates:
-            if kind == "Secret" and name:
-                out += self.secret_findings(ns, name) + self.host_findings(use, ns, name)
-        return out
-
-    def check(self, store: ClusterStore) -> list[Finding]:
-        """Every referenced TLS Secret in the store: expiry once each, hosts per TLS entry or listener."""
-        out: list[Finding] = []
-        for (ns, name), uses in sorted(tls_references(store).items()):
-            out += self.secret_findings(ns, name)
-            for use in uses:
-                out += [f for f in self.host_findings(use, ns, name) if f not in out]
-        return out
 
 
 def file_reader(objects: list[dict]) -> Reader:

@@ -57,7 +57,7 @@ def _analysis_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _codes_help() -> str:
-    from ktrace.findings import CATALOG
+    from ktrace.checks import CATALOG
 
     width = max(map(len, CATALOG))
     rows = "\n".join(f"  {code:<{width}}  {e.severity}" for code, e in CATALOG.items())

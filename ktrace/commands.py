@@ -13,8 +13,9 @@ import orjson
 
 from ktrace import __version__
 from ktrace.analysis import Analysis, controller_hint
+from ktrace.checks import CATALOG
 from ktrace.errors import UsageError
-from ktrace.findings import CATALOG, Finding, at_least
+from ktrace.findings import Finding, at_least
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
 from ktrace.sources import open_source, prepare_credentials
 from ktrace.sources.protocol import Source, label

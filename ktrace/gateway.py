@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 
 from ktrace import selectors
 from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, HTTPRoute, Listener, ParentRef, RouteMatch, RouteRule
 from ktrace.routing import prefix_match
+from ktrace.rules import readable
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
@@ -118,40 +120,47 @@ def route_admission(store: ClusterStore, gw: Gateway, listener: Listener, route:
             f"(allowedRoutes.namespaces.from: {listener.routes_from})")
 
 
+class Refusal(Enum):
+    """Why a parentRef took no listener (ktrace.checks.gateway reports each under its rule)."""
+    PARENT_MISSING = "parent missing"
+    NOT_ALLOWED = "not allowed"
+    NO_HOSTNAME_MATCH = "no hostname match"
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A route on one parentRef: the listeners that took it, or why none did (`problem` a finding code)."""
+    """A route on one parentRef: the listeners that took it, or why none did (`problem`)."""
     route: HTTPRoute
     parent: ParentRef
     gateway: Gateway | None
     listeners: tuple[tuple[Listener, tuple[str, ...]], ...] = ()  # (listener, effective hostnames)
-    problem: str = ""  # route-parent-missing, route-not-allowed, route-no-hostname-match
+    problem: Refusal | None = None
     why: str = ""
 
 
 def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef, *, live: bool) -> Attachment | None:
     """How the route attaches to one parent; None for parents ktrace does not follow (not a Gateway)
     or cannot see (Gateways not readable, or not in the source's scope)."""
-    if parent.group != GATEWAY_GROUP or parent.kind != "Gateway" or "Gateway" in store.unreadable:
+    if parent.group != GATEWAY_GROUP or parent.kind != "Gateway" or not readable(store, "Gateway"):
         return None
     gw = store.get("Gateway", parent.namespace, parent.name)
     if not isinstance(gw, Gateway):
         if not knowable(store, parent.namespace, live):
             return None
-        return Attachment(route, parent, None, problem="route-parent-missing",
+        return Attachment(route, parent, None, problem=Refusal.PARENT_MISSING,
                           why=f"Gateway {parent.namespace}/{parent.name} does not exist")
     named = [x for x in gw.listeners if (not parent.section or x.name == parent.section)
              and (parent.port is None or x.port == parent.port)]
     if not named:
         which = f"named {parent.section!r}" if parent.section else ""
         which += f"{' ' if which else ''}on port {parent.port}" if parent.port is not None else ""
-        return Attachment(route, parent, gw, problem="route-parent-missing",
+        return Attachment(route, parent, gw, problem=Refusal.PARENT_MISSING,
                           why=f"Gateway {parent.namespace}/{parent.name} has no listener {which or 'at all'} "
                               f"(listeners: {', '.join(f'{x.name}:{x.port}' for x in gw.listeners) or 'none'})")
     refusals = [(x, route_admission(store, gw, x, route)) for x in named]
     allowed = [x for x, why in refusals if not why]
     if not allowed:
-        return Attachment(route, parent, gw, problem="route-not-allowed", why="; ".join(why for _, why in refusals))
+        return Attachment(route, parent, gw, problem=Refusal.NOT_ALLOWED, why="; ".join(why for _, why in refusals))
     taken = []
     for x in allowed:
         names = [h for h in (intersect(x.hostname, r) for r in route.hostnames) if h] if route.hostnames \
@@ -160,7 +169,7 @@ def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef, *, live: bo
             taken.append((x, tuple(dict.fromkeys(names))))
     if not taken:
         listed = ", ".join(f"{x.name} ({x.hostname or 'any host'})" for x in allowed)
-        return Attachment(route, parent, gw, problem="route-no-hostname-match",
+        return Attachment(route, parent, gw, problem=Refusal.NO_HOSTNAME_MATCH,
                           why=f"hostnames {', '.join(route.hostnames)} match no listener hostname: {listed}")
     return Attachment(route, parent, gw, tuple(taken))
 

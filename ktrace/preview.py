@@ -19,6 +19,7 @@ from ktrace.netpol import BLOCKED
 from ktrace.requestpath import PODS, SERVICE, BackendDetail, Hop, HTTPRouteDetail, PodDetail, RequestPath, ServiceDetail
 from ktrace.rollout import VERSION_LABELS
 from ktrace.routing import route
+from ktrace.rules import readable
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
 from ktrace.trace import Tracer, Via
@@ -112,7 +113,7 @@ def check_candidate(store: ClusterStore, candidate: str, replaced: list[Replaced
                              f"backends never cross namespaces: create the Service in {ns} to switch to it")
         if store.service(ns, name) is not None:
             continue
-        if "Service" in store.unreadable:
+        if not readable(store, "Service"):
             raise UsageError(f"--via {candidate}: Services could not be read in namespace {ns}")
         close = difflib.get_close_matches(name, [s.meta.name for s in store.services(ns)], n=4, cutoff=0.5)
         hint = f"; closest: {', '.join(close)}" if close else ""

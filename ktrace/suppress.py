@@ -6,8 +6,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from ktrace.checks import CATALOG
 from ktrace.errors import UsageError
-from ktrace.findings import CATALOG, Finding
+from ktrace.findings import Finding
 from ktrace.store import ClusterStore
 
 IGNORE_ANNOTATION = "ktrace.dev/ignore"

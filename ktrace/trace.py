@@ -3,45 +3,15 @@ with a verdict and the reasons on every hop. Pure: reads the store, never change
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ktrace import checks
 from ktrace.backends import PodState, ServiceBackends, service_backends
 from ktrace.certs import CertificateBook
-from ktrace.checks.gateway import (
-    attachment_finding,
-    gateway_class_findings,
-    listener_tls_findings,
-    route_backend_findings,
-    status_findings,
-)
-from ktrace.checks.ingress import (
-    admission_findings,
-    backend_findings,
-    class_findings,
-    find_service_port,
-    host_conflicts,
-    tls_findings,
-)
-from ktrace.checks.networkpolicy import (
-    ControllerHint,
-    Controllers,
-    find_controllers,
-    find_gateway_pods,
-    ingress_entry,
-    path_findings,
-    reachability,
-)
-from ktrace.checks.service import (
-    pod_findings,
-    readiness_findings,
-    selector_findings,
-    selector_text,
-    target_port_findings,
-)
-from ktrace.findings import Finding, finding, sort_key
-from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, listeners_for_host
+from ktrace.checks.networkpolicy import ControllerHint, Controllers  # the types, not the checks
+from ktrace.findings import Finding, sort_key
+from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route
 from ktrace.model import BackendRef, Gateway, Ingress, Listener, RouteRule, Service, ServicePort
 from ktrace.netpol import PolicyVerdict
 from ktrace.requestpath import (
@@ -67,7 +37,7 @@ from ktrace.requestpath import (
     UnattachedRouteDetail,
 )
 from ktrace.rollout import revisions
-from ktrace.routing import Route, default_class, route, wildcard_for
+from ktrace.routing import Route, default_class, route
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
 
@@ -119,7 +89,7 @@ class Tracer:
         g = gateway_route(store, t, live=self.live)
         if r is None and not _serves(g):
             result.status = PathStatus.BROKEN
-            result.findings = [_no_route(store, t, g)]
+            result.findings = checks.host.no_route(store, t, g)
             return result
         svc, sport = self._ingress_hop(r, result, via) if r is not None else (None, None)
         if svc is not None and sport is not None:
@@ -128,7 +98,8 @@ class Tracer:
             if backends is not None:
                 cls = r.class_ref.name
                 _policy_hop(store, svc, backends, result, start,
-                            lambda: find_controllers(store, cls, self.controllers), ingress_entry(cls, svc))
+                            lambda: checks.networkpolicy.find_controllers(store, cls, self.controllers),
+                            checks.networkpolicy.ingress_entry(cls, svc))
         ingress_hops = len(result.hops)  # the Ingress path, then the Gateway path: alternative entry points
         gateway_status = self._gateway_hops(g, result, via) if g is not None and _serves(g) else None
         result.findings.sort(key=sort_key)
@@ -157,24 +128,24 @@ class Tracer:
         if r.other_classes:
             reasons.append(f"also has rules in class {', '.join(c or '(none)' for c in r.other_classes)} (not traced)")
         default = default_class(store)
-        findings += class_findings(store, ing, default)
+        findings += checks.ingress.class_findings(store, ing, default)
         if r.tls is not None and r.tls_ingress is not None:
             reasons.append(f"TLS secret {r.tls.secret}" if r.tls.secret else "TLS with the controller's default "
                            "certificate")
-            findings += tls_findings(store, r.tls_ingress, r.tls)
+            findings += checks.ingress.tls_findings(store, r.tls_ingress, r.tls)
             if self.certs is not None and r.tls.secret:
-                findings += self.certs.path_findings(r.tls_ingress, r.tls, r.host)
+                findings += checks.certificates.path_findings(self.certs, r.tls_ingress, r.tls, r.host)
         if self.live:
-            findings += admission_findings(ing)
+            findings += checks.ingress.admission_findings(ing)
         if r.ties and r.ipath is not None:
-            findings += [f for f in host_conflicts(store, default, [ing, *r.ties])
+            findings += [f for f in checks.ingress.host_conflicts(store, default, [ing, *r.ties])
                          if f.details.get("path") == r.ipath.path and f.details.get("host") == r.rule_host]
         backend = r.backend
         assert backend is not None  # route() always sets one
         if via is not None and via.service and backend.service:
             backend = replace(backend, service=via.service)
         label = "defaultBackend" if r.ipath is None else f"{r.rule_host or '*'}{r.ipath.path}"
-        backend_problems = backend_findings(store, ing, backend, [label])
+        backend_problems = checks.ingress.backend_findings(store, ing, backend, [label])
         findings += backend_problems
         own = [f for f in findings if f not in backend_problems]  # backend problems show on the Service hop
         reasons += [f.message for f in own]
@@ -201,9 +172,9 @@ class Tracer:
     def _gateway_hop(self, gw: Gateway, result: RequestPath, reasons: list[str], listener: Listener | None = None,
                      shown: ListenerDetail | None = None) -> None:
         """The Gateway hop; `listener`: the one that took the host (its TLS is checked), `shown` as the hop tells it."""
-        findings = gateway_class_findings(self.store, gw, self.live)
+        findings = checks.gateway.gateway_class_findings(self.store, gw, self.live)
         if listener is not None:
-            findings += listener_tls_findings(self.store, gw, listener, self.live)
+            findings += checks.gateway.listener_tls_findings(self.store, gw, listener, self.live)
         result.findings += findings
         result.hops.append(Hop("Gateway", gw.meta.namespace, gw.meta.name, _worst(findings),
                                reasons + [f"class {gw.class_name}"] + [f.message for f in findings], INGRESS,
@@ -212,7 +183,7 @@ class Tracer:
     def _unattached_hops(self, g: GatewayRoute, result: RequestPath) -> PathStatus:
         """Routes that name the host but attach to no listener: the Gateway (when it exists) and the route."""
         for a in g.broken:
-            f = attachment_finding(a)
+            f = checks.gateway.attachment_finding(a)
             result.findings.append(f)
             if a.gateway is not None:
                 self._gateway_hop(a.gateway, result, [f"parentRef {a.parent.label()}"])
@@ -238,7 +209,7 @@ class Tracer:
         reasons += [f"also served by {o} (not traced)" for o in g.others]
         self._gateway_hop(gw, result, reasons, x, ListenerDetail(x.name, x.protocol, x.port, x.hostname or None, certs))
         if self.certs is not None and certs:  # --check-certs: the listener's certificates, for the traced host
-            problems = self.certs.listener_findings(gw, x, g.host)
+            problems = checks.certificates.listener_findings(self.certs, gw, x, g.host)
             hop = result.hops[-1]
             result.findings += problems
             hop.reasons += [f.message for f in problems]
@@ -250,7 +221,7 @@ class Tracer:
         reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {g.path}", *g.notes]
         reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
                     f"take it: {a.why}" for a in g.broken]
-        own = status_findings(route) if self.live else []
+        own = checks.gateway.status_findings(route) if self.live else []
         status = _worst(own)
         redirect = "RequestRedirect" in rule.filters
         if not rule.backends and not redirect:
@@ -260,7 +231,7 @@ class Tracer:
         if rule.backends and not any(shares):
             status = HopStatus.ERROR
             reasons.append("every backendRef has weight 0: the Gateway answers 500")
-        result.findings += own + [attachment_finding(a) for a in g.broken]
+        result.findings += own + [checks.gateway.attachment_finding(a) for a in g.broken]
         result.hops.append(Hop("HTTPRoute", route.meta.namespace, route.meta.name, status,
                                reasons + [f.message for f in own], INGRESS, HTTPRouteDetail(
                                    hostname=c.hostname or None, rule=c.index + 1, rule_name=rule.name or None,
@@ -290,7 +261,7 @@ class Tracer:
         part = Split(ref.weight, round(share, 4))
         weight = [f"weight {ref.weight}: {share:.0%} of requests" if share else f"weight {ref.weight}: no requests"] \
             if split or not share else []
-        problems = route_backend_findings(store, c.route, ref, [f"rule {c.index + 1}"], live=self.live)
+        problems = checks.gateway.route_backend_findings(store, c.route, ref, [f"rule {c.index + 1}"], live=self.live)
         result.findings += problems
         if not ref.is_service:
             result.hops.append(Hop(ref.kind, ref.namespace, ref.name, HopStatus.UNKNOWN,
@@ -308,7 +279,8 @@ class Tracer:
         start = len(result.hops)
         backends = _service_hops(store, svc, sport, result)
         if backends is not None:
-            _policy_hop(store, svc, backends, result, start, lambda: find_gateway_pods(store, gw, self.controllers),
+            _policy_hop(store, svc, backends, result, start,
+                        lambda: checks.networkpolicy.find_gateway_pods(store, gw, self.controllers),
                         ("Gateway", *gw.meta.key))
         hop = result.hops[start]
         assert isinstance(hop.detail, ServiceDetail)  # _service_hops begins with the Service hop
@@ -326,32 +298,9 @@ def _overall(hops: list[Hop]) -> PathStatus:
     return PathStatus.OK
 
 
-def _no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> Finding:
-    hosts = store.hosts()
-    close = difflib.get_close_matches(t.host, hosts, n=3, cutoff=0.6)
-    parent = t.host.partition(".")[2]
-    close += [h for h in hosts if parent and h.endswith("." + parent) and h not in close][:3]
-    paths = sorted({f"{r.host}{p.path} ({p.path_type})" for key in (t.host, wildcard_for(t.host))
-                    for ing in store.ingresses_for_host(key) for r in ing.rules if r.host == key for p in r.paths})
-    paths += g.paths if g is not None else []
-    if paths:
-        hint = f"host {t.host} has only these paths: {', '.join(paths[:6])}"
-    elif close:
-        hint = f"closest hosts: {', '.join(close[:4])}"
-    else:
-        hint = f"no Ingress names a similar host ({len(hosts)} host(s) in scope)"
-    listeners = listeners_for_host(store, t.host) if not paths else []
-    if listeners:
-        hint += f"; Gateway listener(s) {', '.join(listeners[:3])} take this host, but no HTTPRoute there names it"
-    what = "no Ingress rule, default backend or HTTPRoute rule" if g is not None else \
-        "no Ingress rule or default backend"
-    return finding("host-no-route", "Host", "", t.host, f"{what} serves {t}", hint,
-                   host=t.host, path=t.path, closest_hosts=close[:4], paths=paths)
-
-
 def _backend_port(svc: Service, port: int | str | None) -> ServicePort | None:
     """The Service port a backend names; for a port-less ExternalName Service, the backend's own port."""
-    sport = find_service_port(svc, port)
+    sport = checks.ingress.find_service_port(svc, port)
     if sport is None and svc.type == "ExternalName":
         number = port if isinstance(port, int) else 0
         sport = ServicePort(port if isinstance(port, str) else "", number, port or number)
@@ -364,22 +313,20 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
     detail = ServiceDetail(sport.port, sport.name or None, sport.target, svc.type,
                            dict(svc.selector) if svc.selector else None)
     if svc.type == "ExternalName":
-        f = finding("service-externalname", "Service", ns, name, f"ExternalName service: resolves to "
-                    f"{svc.external_name}", "ktrace does not follow DNS names", external_name=svc.external_name)
-        result.findings.append(f)
+        result.findings += checks.service.externalname_findings(svc)
         detail.external_name = svc.external_name
         result.hops.append(Hop("Service", ns, name, HopStatus.OK, [f"ExternalName: ends at {svc.external_name} (DNS, "
                                "outside the cluster)"], SERVICE, detail))
         return None
     backends = service_backends(store, svc, sport)
-    findings = selector_findings(store, svc) + [f for f in target_port_findings(store, svc)
-                                                if f.details.get("port") == sport.label()]
-    reasons = [f"selector {selector_text(svc.selector)}" if svc.selector else "no selector: endpoints managed "
-               "by hand", f"port {sport.label()} -> targetPort {sport.target}"]
+    findings = checks.service.selector_findings(store, svc) + [
+        f for f in checks.service.target_port_findings(store, svc) if f.details.get("port") == sport.label()]
+    reasons = [f"selector {checks.service.selector_text(svc.selector)}" if svc.selector else
+               "no selector: endpoints managed by hand", f"port {sport.label()} -> targetPort {sport.target}"]
     if svc.headless:
         reasons.append("headless (clusterIP: None)")
     status = _worst(findings)
-    if status == HopStatus.ERROR and not any(f.code == "service-selector-no-match" for f in findings) and \
+    if status == HopStatus.ERROR and not any(f.code == checks.service.SELECTOR_NO_MATCH.code for f in findings) and \
             any(p.state == PodState.READY for p in backends.pods):
         status = HopStatus.WARNING  # a named targetPort only some pods lack: the others still serve
     result.findings += findings
@@ -393,7 +340,7 @@ def _policy_hop(store: ClusterStore, svc: Service, b: ServiceBackends, result: R
                 sources: Callable[[], Controllers], entry: tuple[str, str, str]) -> None:
     """A NetworkPolicy hop above the pods (of the Service hops from `start`) when policies isolate
     them: do the controller's (or the Gateway's) pods get in?"""
-    reach = reachability(store, b.pods, b.port.protocol if b.port else "TCP", sources)
+    reach = checks.networkpolicy.reachability(store, b.pods, b.port.protocol if b.port else "TCP", sources)
     if reach is None:
         return
     status = {PolicyVerdict.ALLOWED: HopStatus.OK, PolicyVerdict.BLOCKED: HopStatus.ERROR,
@@ -409,7 +356,7 @@ def _policy_hop(store: ClusterStore, svc: Service, b: ServiceBackends, result: R
         if state == PolicyVerdict.BLOCKED:
             hop.status = HopStatus.ERROR
             hop.reasons.append("no NetworkPolicy admits this traffic")
-    result.findings += path_findings(reach, svc, entry)
+    result.findings += checks.networkpolicy.path_findings(reach, svc, entry)
 
 
 def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result: RequestPath) -> None:
@@ -448,7 +395,7 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
             ready=None if p.state == PodState.UNKNOWN else p.state == PodState.READY, container_port=p.container_port,
             ip=pod.ip or None, node=pod.node or None, phase=pod.phase or None, restarts=pod.restarts,
             template_of=pod.template_of or None, replicas=pod.replicas)))
-    result.findings += readiness_findings(store, svc, b) + pod_findings(b, set())
+    result.findings += checks.service.readiness_findings(store, svc, b) + checks.service.pod_findings(b, set())
 
 
 _POD_STATUS = {PodState.READY: HopStatus.OK, PodState.NOT_READY: HopStatus.WARNING,

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ktrace.certs import CertificateBook, CertUnavailable, covers, file_reader, parse_leaf, tls_crt
+from ktrace.checks.certificates import check_certificates, secret_findings
 from ktrace.cli import main
 from ktrace.kinds import BY_KIND
 from ktrace.loader import load_paths
@@ -98,11 +99,11 @@ def test_expiry_window_and_not_yet_valid() -> None:
             "later": make_pem(["a"], NOW + timedelta(days=15)),
             "future": make_pem(["a"], NOW + timedelta(days=400), not_before=NOW + timedelta(days=1))}
     book = CertificateBook(lambda ns, name: pems[name], now=NOW)
-    assert [f.code for f in book.secret_findings("ns", "soon")] == ["certificate-expiring"]
-    assert book.secret_findings("ns", "later") == []
-    assert [f.code for f in book.secret_findings("ns", "future")] == ["certificate-expired"]
-    assert [f.code for f in CertificateBook(lambda ns, n: pems[n], now=NOW, warn_days=30).secret_findings("ns", "later")
-            ] == ["certificate-expiring"]
+    assert [f.code for f in secret_findings(book, "ns", "soon")] == ["certificate-expiring"]
+    assert secret_findings(book, "ns", "later") == []
+    assert [f.code for f in secret_findings(book, "ns", "future")] == ["certificate-expired"]
+    wide = CertificateBook(lambda ns, n: pems[n], now=NOW, warn_days=30)
+    assert [f.code for f in secret_findings(wide, "ns", "later")] == ["certificate-expiring"]
 
 
 def test_each_secret_is_read_once() -> None:
@@ -113,7 +114,7 @@ def test_each_secret_is_read_once() -> None:
         return make_pem(["a.example.com"], NOW + timedelta(days=90))
 
     book = CertificateBook(read, now=NOW)
-    book.check(ManifestSource([str(CERTS)]).load())
+    check_certificates(book, ManifestSource([str(CERTS)]).load())
     assert sorted(n for _, n in reads) == sorted(REFERENCED)
 
 
@@ -124,7 +125,7 @@ def test_scenario_offline() -> None:
     store = ManifestSource([str(CERTS)]).load()
     read = file_reader(load_paths([str(CERTS)]).objects)
     book = CertificateBook(read, now=NOW)
-    assert lines(book.check(store)) == sorted(EXPECT["certs"])
+    assert lines(check_certificates(book, store)) == sorted(EXPECT["certs"])
     path = trace(store, "a.b.example.com", live=False, certs=CertificateBook(read, now=NOW))
     assert [f.code for f in path.findings] == ["certificate-host-mismatch"]
     assert path.status == "broken" and path.hops[0].status == "error"
@@ -134,7 +135,7 @@ def test_scenario_offline() -> None:
 def test_offline_secret_without_data_is_info() -> None:
     store = ManifestSource([str(SCENARIOS / "healthy.yaml")]).load()
     book = CertificateBook(file_reader(load_paths([str(SCENARIOS / "healthy.yaml")]).objects), now=NOW)
-    assert [(f.code, f.severity) for f in book.check(store)] == [("certificate-unreadable", "info")]
+    assert [(f.code, f.severity) for f in check_certificates(book, store)] == [("certificate-unreadable", "info")]
 
 
 def _secret_requests(sim: Simulator) -> list[dict]:
@@ -152,7 +153,7 @@ def test_scenario_through_the_simulator_gets_exactly_the_referenced_secrets(
         assert listed and all(r["accept"] == META_LIST_ACCEPT and r["path"] == "/api/v1/secrets" for r in listed)
         sim.clear_requests()
         book = CertificateBook(source.certificate_reader(), now=NOW)
-        assert lines(book.check(store)) == sorted(EXPECT["certs"])
+        assert lines(check_certificates(book, store)) == sorted(EXPECT["certs"])
     finally:
         source.close()
     got = _secret_requests(sim)
@@ -245,7 +246,7 @@ spec: {{ports: [{{port: 80}}]}}
     (tmp_path / "gw.yaml").write_text(gateway)
     store = ManifestSource([str(tmp_path / "gw.yaml")]).load()
     read = file_reader(load_paths([str(tmp_path / "gw.yaml")]).objects)
-    assert lines(CertificateBook(read, now=NOW).check(store)) == [
+    assert lines(check_certificates(CertificateBook(read, now=NOW), store)) == [
         "certificate-expired Secret infra/gw-cert", "certificate-host-mismatch Gateway infra/public"]
     path = trace(store, "app.gw.example.com", live=False, certs=CertificateBook(read, now=NOW))
     gw_hop = next(h for h in path.hops if h.kind == "Gateway")

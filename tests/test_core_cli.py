@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ktrace.checks import CATALOG
 from ktrace.cli import main
-from ktrace.findings import CATALOG
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

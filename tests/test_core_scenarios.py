@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ktrace.checks import run_checks
-from ktrace.findings import CATALOG
+from ktrace.checks import CATALOG, run_checks
 from ktrace.sources.manifests import ManifestSource
 from ktrace.trace import trace
 

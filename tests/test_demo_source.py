@@ -45,12 +45,13 @@ def test_namespace_scope() -> None:
 
 def test_certificates_and_objects_come_from_the_server() -> None:
     from ktrace.certs import CertificateBook
+    from ktrace.checks.certificates import check_certificates
     from ktrace.kinds import BY_KIND
 
     source = DemoSource()
     try:
         store = source.load()
-        codes = {(f.code, f.name) for f in CertificateBook(source.certificate_reader()).check(store)}
+        codes = {(f.code, f.name) for f in check_certificates(CertificateBook(source.certificate_reader()), store)}
         assert codes == {("certificate-expired", "status-tls")}
         svc = BY_KIND["Service"].path("aspnet", "aspnetapp")
         assert b'"ipFamilyPolicy"' in source.api.get_bytes(svc, [])  # the served object, not the record

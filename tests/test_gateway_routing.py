@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from ktrace.checks import run_checks
-from ktrace.gateway import Request, attach, best_rule, grants_backend, hostname_matches, intersect, route_admission
+from ktrace.gateway import (
+    Refusal,
+    Request,
+    attach,
+    best_rule,
+    grants_backend,
+    hostname_matches,
+    intersect,
+    route_admission,
+)
 from ktrace.model import HTTPRoute, record_from_dict
 from ktrace.render import trace_text
 from ktrace.routing import rule_targets, rules_to_service
@@ -142,7 +151,7 @@ def test_attachment_by_section_and_port() -> None:
     assert [x.name for x, _ in attach(store, by_port, by_port.parents[0], live=False).listeners] == ["b"]  # type: ignore[union-attr]
     missing = as_route(httproute("r", parents=[{"name": "gw", "namespace": "infra", "sectionName": "c"}]))
     got = attach(store, missing, missing.parents[0], live=False)
-    assert got is not None and got.problem == "route-parent-missing" and "no listener named 'c'" in got.why
+    assert got is not None and got.problem == Refusal.PARENT_MISSING and "no listener named 'c'" in got.why
     mesh = as_route(httproute("r", parents=[{"group": "", "kind": "Service", "name": "web"}]))
     assert attach(store, mesh, mesh.parents[0], live=False) is None  # GAMMA (mesh) parents are not followed
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from ktrace.findings import CATALOG
+from ktrace.checks import CATALOG
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

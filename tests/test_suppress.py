@@ -64,7 +64,7 @@ def test_unknown_code_is_a_usage_error(tmp_path, capsys) -> None:
 
 
 def test_check_help_lists_every_code(capsys) -> None:
-    from ktrace.findings import CATALOG
+    from ktrace.checks import CATALOG
 
     with pytest.raises(SystemExit):
         main(["check", "--help"])

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 
 from ktrace.checks import run_checks
-from ktrace.findings import finding
+from ktrace.checks.service import NO_READY_ENDPOINTS, POD_NOT_READY
 from ktrace.kinds import KINDS
 from ktrace.render import hop_key, path_tree, trace_text
 from ktrace.requestpath import (
@@ -252,8 +252,8 @@ async def test_findings_close_with_none(demo_store: ClusterStore, key: str) -> N
 
 
 async def test_findings_navigation_skips_group_headings_and_handles_thousands() -> None:
-    many = [finding("pod-not-ready", "Pod", "ns", f"p{i:05}", "not ready") for i in range(3000)]
-    many.append(finding("service-no-ready-endpoints", "Service", "ns", "svc", "no endpoints"))
+    many = [POD_NOT_READY.finding("Pod", "ns", f"p{i:05}", "not ready") for i in range(3000)]
+    many.append(NO_READY_ENDPOINTS.finding("Service", "ns", "svc", "no endpoints"))
     app = ScreenApp(lambda: FindingsScreen(many, ascii_only=True))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

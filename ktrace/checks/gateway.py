@@ -7,37 +7,79 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ktrace.checks.ingress import find_service_port
-from ktrace.findings import Finding, finding
-from ktrace.gateway import Attachment, attachments, granted, grants_backend, knowable
+from ktrace.findings import Finding
+from ktrace.gateway import Attachment, Refusal, attachments, granted, grants_backend, knowable
 from ktrace.model import BackendRef, Gateway, HTTPRoute, Listener
+from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
-_HINTS = {
-    "route-parent-missing": "create the Gateway (or the listener) or fix the route's parentRefs",
-    "route-not-allowed": "widen the listener's allowedRoutes (namespaces.from: All or Selector, kinds), or put "
-                         "the route in the Gateway's namespace",
-    "route-no-hostname-match": "add a hostname the listener takes to the route, or change the listener's hostname",
+CLASS_MISSING = register(Rule(
+    "gateway-class-missing", "error",
+    "A Gateway's gatewayClassName names a GatewayClass that does not exist: no controller programs it.",
+    needs=("GatewayClass",)))
+TLS_SECRET_MISSING = register(Rule(
+    "gateway-tls-secret-missing", "error", "An HTTPS listener's certificateRef names a Secret that does not exist.",
+    needs=("Secret",)))
+TLS_SECRET_NOT_PERMITTED = register(Rule(
+    "gateway-tls-secret-not-permitted", "error",
+    "An HTTPS listener's certificateRef crosses namespaces without a ReferenceGrant in the Secret's namespace.",
+    needs=("Secret", "ReferenceGrant")))
+PARENT_MISSING = register(Rule(
+    "route-parent-missing", "error",
+    "An HTTPRoute parentRef names a Gateway (or a listener of it) that does not exist.", needs=("Gateway",)))
+NOT_ALLOWED = register(Rule(
+    "route-not-allowed", "error",
+    "The Gateway listeners an HTTPRoute names refuse it (allowedRoutes namespaces or kinds).", needs=("Gateway",)))
+NO_HOSTNAME_MATCH = register(Rule(
+    "route-no-hostname-match", "error",
+    "No hostname of an HTTPRoute intersects the hostname of any listener it attaches to.", needs=("Gateway",)))
+BACKEND_NOT_PERMITTED = register(Rule(
+    "route-backend-not-permitted", "error",
+    "An HTTPRoute backendRef crosses namespaces without a ReferenceGrant in the target namespace.",
+    needs=("ReferenceGrant",)))
+BACKEND_SERVICE_MISSING = register(Rule(
+    "route-backend-service-missing", "error", "An HTTPRoute backendRef names a Service that does not exist.",
+    needs=("Service",)))
+BACKEND_PORT_MISSING = register(Rule(
+    "route-backend-port-missing", "error",
+    "An HTTPRoute backendRef to a Service has no port, or a port the Service does not expose."))
+NOT_ACCEPTED = register(Rule(
+    "route-not-accepted", "warning",
+    "The Gateway controller reports an HTTPRoute not Accepted by a parent (live; its reason quoted)."))
+REFS_UNRESOLVED = register(Rule(
+    "route-refs-unresolved", "warning",
+    "The Gateway controller reports an HTTPRoute's ResolvedRefs false (live; its reason quoted)."))
+
+_REFUSALS = {
+    Refusal.PARENT_MISSING: (PARENT_MISSING, "create the Gateway (or the listener) or fix the route's parentRefs"),
+    Refusal.NOT_ALLOWED: (NOT_ALLOWED, "widen the listener's allowedRoutes (namespaces.from: All or Selector, "
+                                       "kinds), or put the route in the Gateway's namespace"),
+    Refusal.NO_HOSTNAME_MATCH: (NO_HOSTNAME_MATCH, "add a hostname the listener takes to the route, or change the "
+                                                   "listener's hostname"),
 }
+_CONDITIONS = {"Accepted": NOT_ACCEPTED, "ResolvedRefs": REFS_UNRESOLVED}
 
 
+@produces(CLASS_MISSING)
 def gateway_class_findings(store: ClusterStore, gw: Gateway, live: bool) -> list[Finding]:
     """A Gateway whose class does not exist. Offline files often leave the GatewayClass out (the
     implementation installs it): without any GatewayClass in the files this cannot be told."""
-    if "GatewayClass" in store.unreadable or (not live and store.count("GatewayClass") == 0):
+    if not live and store.count("GatewayClass") == 0:
         return []
     if store.get("GatewayClass", "", gw.class_name) is not None:
         return []
     classes = sorted(c.meta.name for c in store.objects("GatewayClass"))
-    return [finding("gateway-class-missing", "Gateway", gw.meta.namespace, gw.meta.name,
+    return [CLASS_MISSING.finding("Gateway", gw.meta.namespace, gw.meta.name,
                     f"GatewayClass {gw.class_name!r} does not exist" if gw.class_name else "no gatewayClassName",
                     f"set spec.gatewayClassName to an existing class ({', '.join(classes) or 'none exists'})",
                     gateway_class=gw.class_name, classes=classes)]
 
 
+@produces(TLS_SECRET_NOT_PERMITTED, TLS_SECRET_MISSING)
 def listener_tls_findings(store: ClusterStore, gw: Gateway, listener: Listener, live: bool) -> list[Finding]:
     """An HTTPS listener's certificate Secrets exist (metadata only) and, in another namespace, are
     granted to the Gateway by a ReferenceGrant there."""
-    if listener.protocol != "HTTPS" or "Secret" in store.unreadable:
+    if listener.protocol != "HTTPS":
         return []
     out = []
     where = ("Gateway", gw.meta.namespace, gw.meta.name)
@@ -45,29 +87,37 @@ def listener_tls_findings(store: ClusterStore, gw: Gateway, listener: Listener, 
         if kind != "Secret" or not knowable(store, ns, live):
             continue
         if not granted(store, ("Gateway", gw.meta.namespace), ("", "Secret", ns, name)):
-            if "ReferenceGrant" not in store.unreadable:
-                out.append(finding(
-                    "gateway-tls-secret-not-permitted", *where, f"listener {listener.name}: certificate Secret "
-                    f"{ns}/{name} is in another namespace and no ReferenceGrant in {ns} allows it",
-                    f"create a ReferenceGrant in namespace {ns} from Gateway in namespace {gw.meta.namespace} to "
-                    f"Secret {name}", listener=listener.name, secret=name, secret_namespace=ns))
+            out.append(TLS_SECRET_NOT_PERMITTED.finding(
+                *where, f"listener {listener.name}: certificate Secret "
+                f"{ns}/{name} is in another namespace and no ReferenceGrant in {ns} allows it",
+                f"create a ReferenceGrant in namespace {ns} from Gateway in namespace {gw.meta.namespace} to "
+                f"Secret {name}", listener=listener.name, secret=name, secret_namespace=ns))
         elif store.secret(ns, name) is None:
             elsewhere = sorted(store.namespaces_with("Secret", name) - {ns})
             hint = (f"it exists in namespace {', '.join(elsewhere)}: set certificateRefs namespace (and a "
                     "ReferenceGrant there) or copy it" if elsewhere else
                     f"create a kubernetes.io/tls Secret {name!r} in namespace {ns!r} (or fix the name)")
-            out.append(finding("gateway-tls-secret-missing", *where, f"listener {listener.name}: certificate Secret "
+            out.append(TLS_SECRET_MISSING.finding(*where, f"listener {listener.name}: certificate Secret "
                                f"{name!r} does not exist in namespace {ns!r}", hint, listener=listener.name,
                                secret=name, secret_namespace=ns, namespaces_with_secret=elsewhere))
     return out
 
 
 def attachment_finding(a: Attachment) -> Finding:
+    """The finding for a parentRef that took no listener (`a.problem` set)."""
     r = a.route
-    return finding(a.problem, "HTTPRoute", r.meta.namespace, r.meta.name,
-                   f"parentRef {a.parent.label()}: {a.why}", _HINTS[a.problem], parent=a.parent.label())
+    assert a.problem is not None
+    made, hint = _REFUSALS[a.problem]
+    return made.finding("HTTPRoute", r.meta.namespace, r.meta.name, f"parentRef {a.parent.label()}: {a.why}", hint,
+                        parent=a.parent.label())
 
 
+@produces(PARENT_MISSING, NOT_ALLOWED, NO_HOSTNAME_MATCH)
+def attachment_findings(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
+    return [attachment_finding(a) for a in attachments(store, route, live=live) if a.problem]
+
+
+@produces(BACKEND_NOT_PERMITTED, BACKEND_SERVICE_MISSING, BACKEND_PORT_MISSING)
 def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str], *,
                            live: bool) -> list[Finding]:
     """The first problem of one Service backendRef, as the controller resolves it: permission across
@@ -79,9 +129,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
     if not knowable(store, ref.namespace, live):
         return []  # another namespace than the source read: neither grants nor Services there are known
     if not grants_backend(store, route, ref):
-        if "ReferenceGrant" in store.unreadable:
-            return []
-        return [finding("route-backend-not-permitted", "HTTPRoute", *where,
+        return [BACKEND_NOT_PERMITTED.finding("HTTPRoute", *where,
                         f"backendRef Service {ref.namespace}/{ref.name} ({used}) is in another namespace and no "
                         f"ReferenceGrant in {ref.namespace} allows it",
                         f"create a ReferenceGrant in namespace {ref.namespace} from HTTPRoute in namespace "
@@ -89,13 +137,11 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
                         service_namespace=ref.namespace, rules=rules)]
     svc = store.service(ref.namespace, ref.name)
     if svc is None:
-        if "Service" in store.unreadable:
-            return []
         elsewhere = sorted(store.namespaces_with("Service", ref.name) - {ref.namespace})
         hint = (f"a Service {ref.name!r} exists in namespace {', '.join(elsewhere)}: set backendRef namespace "
                 "(and a ReferenceGrant there)" if elsewhere else f"create Service {ref.name!r} in namespace "
                 f"{ref.namespace!r} or fix the name")
-        return [finding("route-backend-service-missing", "HTTPRoute", *where,
+        return [BACKEND_SERVICE_MISSING.finding("HTTPRoute", *where,
                         f"backendRef Service {ref.name!r} ({used}) does not exist in namespace {ref.namespace!r}",
                         hint, service=ref.name, service_namespace=ref.namespace, rules=rules,
                         namespaces_with_service=elsewhere)]
@@ -105,7 +151,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
         available = [p.label() for p in svc.ports]
         what = "no port (required for Service backendRefs)" if ref.port is None else f"port {ref.port}, which the " \
             "Service does not expose"
-        return [finding("route-backend-port-missing", "HTTPRoute", *where,
+        return [BACKEND_PORT_MISSING.finding("HTTPRoute", *where,
                         f"backendRef Service {ref.name!r} ({used}) names {what}",
                         f"Service {ref.name} exposes {', '.join(available) or 'no ports'} (backendRef port is the "
                         "Service port, not the targetPort)", service=ref.name, port=ref.port,
@@ -113,17 +159,18 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
     return []
 
 
+@produces(NOT_ACCEPTED, REFS_UNRESOLVED)
 def status_findings(route: HTTPRoute) -> list[Finding]:
     """What the Gateway controller reported (live only: a file's status is stale), its words quoted."""
     out = []
     for st in route.statuses:
         for c in st.conditions:
-            code = {"Accepted": "route-not-accepted", "ResolvedRefs": "route-refs-unresolved"}.get(c.type)
-            if code is None or c.status != "False":
+            made = _CONDITIONS.get(c.type)
+            if made is None or c.status != "False":
                 continue
             said = f"{c.reason}: {c.message}" if c.message else c.reason or "no reason given"
             verb = "not accepted" if c.type == "Accepted" else "references unresolved"
-            out.append(finding(code, "HTTPRoute", route.meta.namespace, route.meta.name,
+            out.append(made.finding("HTTPRoute", route.meta.namespace, route.meta.name,
                                f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: \"{said}\"",
                                "the controller's reason names what to fix", parent=st.ref.label(),
                                controller=st.controller, reason=c.reason, controller_message=c.message))
@@ -143,7 +190,7 @@ def backends_of(route: HTTPRoute) -> dict[BackendRef, list[str]]:
 
 
 def check_route(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
-    out = [attachment_finding(a) for a in attachments(store, route, live=live) if a.problem]
+    out = attachment_findings(store, route, live=live)
     for ref, rules in backends_of(route).items():
         out += route_backend_findings(store, route, ref, rules, live=live)
     if live:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ktrace import selectors
 from ktrace.backends import EXCLUDED, PodBackend, service_backends
 from ktrace.checks.ingress import find_service_port
-from ktrace.findings import Finding, finding
+from ktrace.findings import Finding
 from ktrace.model import Gateway, Namespace, NetworkPolicy, Pod, Service
 from ktrace.netpol import (
     ALLOWED,
@@ -33,8 +33,27 @@ from ktrace.netpol import (
     selector_text,
 )
 from ktrace.routing import ingress_class
+from ktrace.rules import Rule, applies, produces, register
 from ktrace.selectors import Selector
 from ktrace.store import ClusterStore
+
+BLOCKS_PATH = register(Rule(
+    "networkpolicy-blocks-path", "error",
+    "NetworkPolicies select a path's pods and none admits the ingress controller's pods on the target port "
+    "(warning when only some pods or some controller pods are blocked).", needs=("NetworkPolicy",)))
+CONTROLLER_UNKNOWN = register(Rule(
+    "networkpolicy-controller-unknown", "info",
+    "NetworkPolicies isolate a path's pods but the ingress controller's pods are unknown: reachability not decided "
+    "(use --controller-namespace / --controller-selector).", needs=("NetworkPolicy",)))
+SELECTS_NOTHING = register(Rule(
+    "networkpolicy-selects-nothing", "warning", "A NetworkPolicy's podSelector matches no pod in its namespace.",
+    needs=("NetworkPolicy", "Pod")))
+PEER_MATCHES_NOTHING = register(Rule(
+    "networkpolicy-peer-matches-nothing", "warning",
+    "A NetworkPolicy from/to peer selects no namespace or no pod: the rule admits nothing through it.",
+    needs=("NetworkPolicy", "Pod")))
+# A peer's namespaceSelector is decided over the Namespace objects' labels.
+_PEER_NAMESPACES = PEER_MATCHES_NOTHING.needing("Namespace")
 
 # IngressClass spec.controller -> (the namespace its installs usually use, pod labels of the data plane).
 _KNOWN: dict[str, tuple[str, tuple[dict[str, str], ...]]] = {
@@ -214,7 +233,7 @@ def reachability(store: ClusterStore, pods: list[PodBackend], protocol: str, sou
     """Whether the traffic's source (the ingress controller or Gateway pods, found only when needed)
     reaches `pods` (a Service port's backends). None when no NetworkPolicy isolates any of them (or
     policies could not be read): nothing to say."""
-    if "NetworkPolicy" in store.unreadable or not pods:
+    if not applies(store, BLOCKS_PATH) or not pods:
         return None
     ns = pods[0].pod.meta.namespace
     policies = [p for p in store.network_policies(ns) if "Ingress" in p.types]
@@ -283,8 +302,8 @@ def path_findings(r: Reachability, svc: Service, entry: tuple[str, str, str]) ->
         src_ns = sorted({s.namespace for s in r.controllers.sources if s.namespace})
         fix = (f"namespaceSelector {NAME_LABEL}={src_ns[0]}" if src_ns else "the controller's namespace")
         port = f" on port {r.port}" if r.port is not None else ""
-        return [finding(
-            "networkpolicy-blocks-path", "NetworkPolicy", ns, first,
+        return [BLOCKS_PATH.finding(
+            "NetworkPolicy", ns, first,
             f"NetworkPolicy {', '.join(r.policies)} select(s) the pods of Service {svc.meta.name} and "
             f"{'none admits' if r.state == BLOCKED else 'not all admit'} {r.controllers.label}{port}: "
             + "; ".join(f"{n}: {w}" for n, w in sorted(r.why_not.items())),
@@ -293,8 +312,8 @@ def path_findings(r: Reachability, svc: Service, entry: tuple[str, str, str]) ->
             port=r.port, controller=r.controllers.label, why=r.why_not,
             blocked_pods=sorted(n for n, s in r.pod_states.items() if s == BLOCKED))]
     if r.state == UNKNOWN and not r.controllers.sources:
-        return [finding(
-            "networkpolicy-controller-unknown", *entry,
+        return [CONTROLLER_UNKNOWN.finding(
+            *entry,
             f"NetworkPolicy {', '.join(r.policies)} isolate(s) the pods of Service {ns}/{svc.meta.name}, but the "
             f"traffic's source is unknown: {r.controllers.why_unknown}",
             "check by hand that a rule admits the load balancer's addresses (ipBlock of the VPC or nodes)"
@@ -325,7 +344,7 @@ class _Namespaces:
     def picked(self, sel: Selector) -> list[str] | None:
         store = self.store
         if self._known is None:
-            self._known = "Namespace" not in store.unreadable and store.count("Namespace") > 0 and all(
+            self._known = applies(store, _PEER_NAMESPACES) and store.count("Namespace") > 0 and all(
                 store.get("Namespace", "", n) is not None for n in store.namespaces())
         if not self._known:
             return None
@@ -336,16 +355,15 @@ class _Namespaces:
         return self._picked[sel]
 
 
+@produces(SELECTS_NOTHING, PEER_MATCHES_NOTHING)
 def policy_findings(store: ClusterStore, policy: NetworkPolicy, namespaces: _Namespaces | None = None
                     ) -> list[Finding]:
     """`networkpolicy-selects-nothing` and `networkpolicy-peer-matches-nothing`, only where the store
-    can tell (pods readable; a namespace's pods count only when the namespace holds pods in scope)."""
-    if "Pod" in store.unreadable:
-        return []
+    can tell (a namespace's pods count only when the namespace holds pods in scope)."""
     ns, name = policy.meta.key
     out = []
     if policy.pod_selector and not any(selectors.matches(policy.pod_selector, p.meta.labels) for p in store.pods(ns)):
-        out.append(finding("networkpolicy-selects-nothing", "NetworkPolicy", ns, name,
+        out.append(SELECTS_NOTHING.finding("NetworkPolicy", ns, name,
                            f"podSelector {selector_text(policy.pod_selector)} matches no pod in namespace {ns}",
                            "the policy isolates nothing: fix the selector or the pod labels",
                            selector=selector_text(policy.pod_selector)))
@@ -359,7 +377,7 @@ def policy_findings(store: ClusterStore, policy: NetworkPolicy, namespaces: _Nam
                 seen.add(text)
                 why = _peer_matches_nothing(store, ns, peer, namespaces or _Namespaces(store))
                 if why:
-                    out.append(finding("networkpolicy-peer-matches-nothing", "NetworkPolicy", ns, name,
+                    out.append(PEER_MATCHES_NOTHING.finding("NetworkPolicy", ns, name,
                                        f"{direction} peer {text} matches {why}",
                                        "the rule admits nothing through this peer: check the labels it names",
                                        peer=text, direction=direction))
@@ -388,10 +406,11 @@ def _peer_matches_nothing(store: ClusterStore, ns: str, peer, known: _Namespaces
     return f"no pod in namespace {', '.join(namespaces)}"
 
 
+@produces(BLOCKS_PATH, CONTROLLER_UNKNOWN, SELECTS_NOTHING, PEER_MATCHES_NOTHING)
 def check_network_policies(store: ClusterStore, default_class: str, hint: ControllerHint | None = None
                            ) -> list[Finding]:
     """Every policy on its own, then every Ingress backend whose pods policies isolate."""
-    if "NetworkPolicy" in store.unreadable or store.count("NetworkPolicy") == 0:
+    if store.count("NetworkPolicy") == 0:
         return []
     out: list[Finding] = []
     namespaces = _Namespaces(store)

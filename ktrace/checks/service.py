@@ -5,10 +5,29 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ktrace.backends import EXCLUDED, NOT_READY, ServiceBackends, service_backends
-from ktrace.findings import Finding, finding
+from ktrace.findings import Finding
 from ktrace.model import POD_TEMPLATE_HASH, Pod, Service
 from ktrace.nearmiss import Candidate, near_misses
+from ktrace.rules import Rule, applies, produces, register
 from ktrace.store import ClusterStore
+
+SELECTOR_NO_MATCH = register(Rule(
+    "service-selector-no-match", "error", "A Service selector matches no pod in its namespace (near misses listed).",
+    needs=("Pod",)))
+NO_READY_ENDPOINTS = register(Rule(
+    "service-no-ready-endpoints", "error", "A Service has no ready endpoint: every request through it fails."))
+# A selector-less Service's endpoints are only known from the EndpointSlices (made by hand or by a controller).
+_NO_HAND_MADE_ENDPOINTS = NO_READY_ENDPOINTS.needing("EndpointSlice")
+PARTIALLY_READY = register(Rule("service-partially-ready", "warning", "Some of a Service's endpoints are not ready."))
+TARGET_PORT_MISSING = register(Rule(
+    "service-target-port-missing", "error",
+    "Selected pods do not declare the Service's targetPort (error for a named port: the pods get no endpoint; "
+    "warning for a number the pods' declared ports lack: traffic may still flow)."))
+EXTERNALNAME = register(Rule(
+    "service-externalname", "info", "An ExternalName Service: the path ends at a DNS name outside the cluster."))
+POD_NOT_READY = register(Rule(
+    "pod-not-ready", "warning",
+    "A pod behind a Service is not ready (crash loop, image pull, probe, pending, terminating)."))
 
 # Labels that differ between pods of one workload: ignored when grouping identical pods.
 _VOLATILE_LABELS = (POD_TEMPLATE_HASH, "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
@@ -58,10 +77,11 @@ def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
     return out
 
 
+@produces(SELECTOR_NO_MATCH)
 def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[Candidate]] | None = None
                       ) -> list[Finding]:
     """`service-selector-no-match` with ranked near misses, or nothing when some pod matches."""
-    if not svc.selector or svc.type == "ExternalName" or "Pod" in store.unreadable:
+    if not svc.selector or svc.type == "ExternalName":
         return []
     ns = svc.meta.namespace
     if store.pods_matching(ns, svc.selector):
@@ -89,10 +109,11 @@ def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[C
                 f"no pod in namespace {ns} has any of the selector's keys") + "; fix the selector or the pod labels"
     if other_ns:
         hint += f"; pods in namespace {', '.join(other_ns)} match, but a Service selects only in its own namespace"
-    return [finding("service-selector-no-match", *_svc(svc), message, hint, selector=dict(svc.selector),
+    return [SELECTOR_NO_MATCH.finding(*_svc(svc), message, hint, selector=dict(svc.selector),
                     near_misses=[m.to_dict() for m in misses], namespaces_with_matches=other_ns)]
 
 
+@produces(TARGET_PORT_MISSING)
 def target_port_findings(store: ClusterStore, svc: Service) -> list[Finding]:
     if not svc.selector or svc.type == "ExternalName":
         return []
@@ -105,8 +126,8 @@ def target_port_findings(store: ClusterStore, svc: Service) -> list[Finding]:
         names = _pod_names(lacking)
         if isinstance(port.target, str):
             declared = sorted({f"{cp.name or '-'}:{cp.port}" for p in pods for c in p.containers for cp in c.ports})
-            out.append(finding(
-                "service-target-port-missing", *_svc(svc),
+            out.append(TARGET_PORT_MISSING.finding(
+                *_svc(svc),
                 f"port {port.label()}: targetPort {port.target!r} is declared by no container of {names}",
                 "the EndpointSlice controller leaves those pods out; name the container port "
                 f"{port.target!r} or use the number as targetPort"
@@ -114,8 +135,8 @@ def target_port_findings(store: ClusterStore, svc: Service) -> list[Finding]:
                 port=port.label(), target_port=port.target, pods=[p.meta.name for p in lacking]))
         elif len(lacking) == len(pods) and any(c.ports for p in pods for c in p.containers):
             # Only when the pods declare other ports: many images simply declare none.
-            out.append(finding(
-                "service-target-port-missing", *_svc(svc),
+            out.append(TARGET_PORT_MISSING.finding(
+                *_svc(svc),
                 f"port {port.label()}: targetPort {port.target} is declared by no container of {names}",
                 "traffic still reaches the pods if they listen on it; check the number",
                 severity="warning", port=port.label(), target_port=port.target,
@@ -129,6 +150,7 @@ def _pod_names(pods: list[Pod], limit: int = 3) -> str:
     return ", ".join(names) + more
 
 
+@produces(NO_READY_ENDPOINTS, PARTIALLY_READY)
 def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBackends) -> list[Finding]:
     """Counted over every endpoint of the Service; pods of unknown readiness (offline templates)
     and pods that cannot be endpoints (finished, named port missing) are left out of the counts.
@@ -140,11 +162,11 @@ def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBacke
         excluded = [p for p in backends.pods if p.state == EXCLUDED]
         if excluded:
             why = "; ".join(f"{p.pod.meta.name}: {p.reason}" for p in excluded[:4])
-            return [finding("service-no-ready-endpoints", *_svc(svc), f"no endpoints: {why}",
+            return [NO_READY_ENDPOINTS.finding(*_svc(svc), f"no endpoints: {why}",
                             "no selected pod can receive traffic", ready=0, total=0,
                             not_ready=[{"pod": p.pod.meta.name, "reason": p.reason} for p in excluded])]
-        if not svc.selector and store.ingresses_for_service(*svc.meta.key) and "EndpointSlice" not in store.unreadable:
-            return [finding("service-no-ready-endpoints", *_svc(svc), "no selector and no EndpointSlice: no "
+        if not svc.selector and store.ingresses_for_service(*svc.meta.key) and applies(store, _NO_HAND_MADE_ENDPOINTS):
+            return [NO_READY_ENDPOINTS.finding(*_svc(svc), "no selector and no EndpointSlice: no "
                             "endpoints", "a selector-less Service needs EndpointSlices (label kubernetes.io/"
                             "service-name) made by hand or by a controller", ready=0, total=0, not_ready=[])]
         return []
@@ -158,21 +180,22 @@ def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBacke
     details = {"ready": ready, "total": total,
                "not_ready": [{"pod": p.pod.meta.name, "reason": p.reason} for p in bad]}
     if ready == 0:
-        return [finding("service-no-ready-endpoints", *_svc(svc), f"none of {total} backend(s) ready: {why}",
+        return [NO_READY_ENDPOINTS.finding(*_svc(svc), f"none of {total} backend(s) ready: {why}",
                         "requests through this Service fail; fix the pods (see pod-not-ready findings)", **details)]
     if bad or bad_orphans:
-        return [finding("service-partially-ready", *_svc(svc), f"{ready} of {total} backend(s) ready: {why}",
+        return [PARTIALLY_READY.finding(*_svc(svc), f"{ready} of {total} backend(s) ready: {why}",
                         "traffic goes only to the ready pods; fix or remove the others", **details)]
     return []
 
 
+@produces(POD_NOT_READY)
 def pod_findings(backends: ServiceBackends, seen: set[tuple[str, str]]) -> list[Finding]:
     out = []
     for b in backends.pods:
         if b.state == NOT_READY and b.pod.meta.key not in seen:
             seen.add(b.pod.meta.key)
             svc = backends.service.meta.name
-            out.append(finding("pod-not-ready", "Pod", b.pod.meta.namespace, b.pod.meta.name,
+            out.append(POD_NOT_READY.finding("Pod", b.pod.meta.namespace, b.pod.meta.name,
                                f"not ready ({b.reason}), behind Service {svc}",
                                _POD_HINTS.get(_reason_key(b.reason), "see `kubectl describe pod`"),
                                reason=b.reason, service=svc, restarts=b.pod.restarts))
@@ -196,12 +219,19 @@ def _reason_key(reason: str) -> str:
     return ""
 
 
+@produces(EXTERNALNAME)
+def externalname_findings(svc: Service) -> list[Finding]:
+    if svc.type != "ExternalName":
+        return []
+    return [EXTERNALNAME.finding(*_svc(svc), f"ExternalName service: resolves to "
+                                 f"{svc.external_name or '(no externalName)'}", "ktrace does not follow DNS names",
+                                 external_name=svc.external_name)]
+
+
 def check_service(store: ClusterStore, svc: Service, seen_pods: set[tuple[str, str]],
                   cache: dict[str, list[Candidate]]) -> list[Finding]:
     if svc.type == "ExternalName":
-        return [finding("service-externalname", *_svc(svc), f"ExternalName service: resolves to "
-                        f"{svc.external_name or '(no externalName)'}", "ktrace does not follow DNS names",
-                        external_name=svc.external_name)]
+        return externalname_findings(svc)
     out = selector_findings(store, svc, cache) + target_port_findings(store, svc)
     # Readiness per port (a pod lacking a named targetPort serves the other ports); the worst port speaks.
     per_port = [service_backends(store, svc, port) for port in svc.ports or (None,)]

@@ -25,8 +25,9 @@ from typing import Any
 
 import orjson
 
+from ktrace.checks.source import KIND_UNREADABLE
 from ktrace.errors import KtraceError, SourceError
-from ktrace.findings import Finding, finding
+from ktrace.findings import Finding
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.model import TLS_SECRET_TYPE
 from ktrace.options import SourceSpec
@@ -216,8 +217,8 @@ class LiveSource:
         if wider:
             store.unreadable.update(self.partial)
             consequence = f"; checks that need them are skipped ({', '.join(wider)} were read everywhere)"
-        self.notes.append(finding(
-            "source-kind-unreadable", "Namespace", only, "",
+        self.notes.append(KIND_UNREADABLE.finding(
+            "Namespace", only, "",
             f"cannot list {plurals} in all namespaces: only namespace {only} is read{consequence}",
             "ask for cluster-wide list/watch permission, or narrow the scope with -n", kinds=sorted(self.partial)))
 
@@ -253,7 +254,7 @@ class LiveSource:
 
     def _note(self, kind: Kind, namespace: str, message: str, hint: str, cause: ApiFailure) -> None:
         with self.lock:
-            self.notes.append(finding("source-kind-unreadable", kind.kind, namespace, "", message, hint,
+            self.notes.append(KIND_UNREADABLE.finding(kind.kind, namespace, "", message, hint,
                                       status=cause.status, reason=cause.message or cause.reason))
 
     def _targets(self, kind: Kind, namespace: str | None) -> list[Target]:

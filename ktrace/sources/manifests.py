@@ -15,8 +15,9 @@ import copy
 from collections.abc import Callable
 
 from ktrace import selectors
+from ktrace.checks.source import DOCUMENT_SKIPPED, KIND_UNREADABLE
 from ktrace.errors import KtraceError, UsageError
-from ktrace.findings import Finding, finding
+from ktrace.findings import Finding
 from ktrace.loader import load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, SERVICE_NAME_LABEL, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
 from ktrace.sim.endpointslices import compute_slices
@@ -153,7 +154,7 @@ class ManifestSource(WithoutCredentials):
             raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
         if result.skipped:
             n = len(result.skipped)
-            self.notes.append(finding("source-document-skipped", "File", "", "",
+            self.notes.append(DOCUMENT_SKIPPED.finding("File", "", "",
                                       f"{n} document(s) not used" + (f", e.g. {result.skipped[0]}" if n > 1 else
                                                                      f": {result.skipped[0]}"),
                                       "ktrace reads ingresses, services, pods, workloads and the kinds around them",
@@ -163,7 +164,7 @@ class ManifestSource(WithoutCredentials):
         for kind, lost in _NEEDED.items():
             if kind not in kinds:
                 store.unreadable.add(kind)
-                self.notes.append(finding("source-kind-unreadable", kind, "", "",
+                self.notes.append(KIND_UNREADABLE.finding(kind, "", "",
                                           f"no {kind} in the files: {lost}",
                                           f"add the {kind} objects to the files to check them"))
         return store
