@@ -68,7 +68,8 @@ PRODUCERS: list[tuple[Callable[..., list[Finding]], tuple[Rule, ...]]] = []  # e
 
 def produces(*rules: Rule) -> Callable[[Callable[P, list[Finding]]], Callable[P, list[Finding]]]:
     """Declares the rules a check function's findings belong to. The function (store first) is skipped
-    when none of them applies; when only some do, the others' findings are dropped."""
+    when none of them applies; when only some do, the others' findings are dropped (a check tells what
+    it can; about an unreadable kind it would wrongly say "missing")."""
     def declare(fn: Callable[P, list[Finding]]) -> Callable[P, list[Finding]]:
         PRODUCERS.append((fn, rules))
         if not any(r.needs for r in rules):
@@ -78,7 +79,7 @@ def produces(*rules: Rule) -> Callable[[Callable[P, list[Finding]]], Callable[P,
 
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> list[Finding]:
-            store: ClusterStore = args[0]  # type: ignore[assignment]
+            store: ClusterStore = args[0] if args else kwargs["store"]  # type: ignore[assignment]
             usable = {r.code for r in rules if applies(store, r)}
             if not usable:
                 return []
