@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from ktrace.findings import finding
+from ktrace.checks import CATALOG
 from ktrace.sim.demo import demo_objects
 from ktrace.store import ClusterStore
 from ktrace.tui import rows as R
@@ -71,11 +71,11 @@ def test_a_gateway_change_redoes_its_routes_rows_and_a_relist_redoes_the_pane(ob
 
 def test_problem_marks_take_the_worst_and_routes_show_their_gateways_problems(objects: list[dict]) -> None:
     store = ClusterStore(objects)
-    findings = [finding("service-partially-ready", "Service", "payments", "payments-web", "m", "h"),
-                finding("service-no-ready-endpoints", "Service", "payments", "payments-web", "m", "h"),
-                finding("pod-not-ready", "Pod", "shop", "x", "m", "h"),
-                finding("service-externalname", "Service", "shop", "docs", "m", "h"),  # info: no mark
-                finding("gateway-class-missing", "Gateway", "shop", "shop-gateway", "m", "h")]
+    findings = [CATALOG["service-partially-ready"].finding("Service", "payments", "payments-web", "m", "h"),
+                CATALOG["service-no-ready-endpoints"].finding("Service", "payments", "payments-web", "m", "h"),
+                CATALOG["pod-not-ready"].finding("Pod", "shop", "x", "m", "h"),
+                CATALOG["service-externalname"].finding("Service", "shop", "docs", "m", "h"),  # info: no mark
+                CATALOG["gateway-class-missing"].finding("Gateway", "shop", "shop-gateway", "m", "h")]
     worst = worst_by_object(findings)
     assert worst[("Service", "payments", "payments-web")] == "error"
     assert ("Service", "shop", "docs") not in worst
