@@ -24,6 +24,7 @@ import fcntl
 import termios
 
 SCENARIO = str(Path(__file__).parent / "scenarios" / "healthy.yaml")
+pytestmark = pytest.mark.slow  # each test starts ktrace in a pseudo-terminal and waits for its first load
 
 
 class Terminal:
