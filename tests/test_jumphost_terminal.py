@@ -118,6 +118,7 @@ def test_sighup_removes_the_private_credential_directory(ttys: list[Terminal], s
     assert list(tmp.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("missing", ["stdin", "stderr"])
 def test_without_a_terminal_the_view_refuses_in_one_line(missing: str) -> None:
     """`ssh host ktrace` without -t (stdin is not a terminal) and `ktrace 2>log` (stderr is not)."""

@@ -229,6 +229,7 @@ def test_too_old_resource_version_gives_an_error_event(shared: Simulator, core: 
     assert (status["kind"], status["code"], status["reason"]) == ("Status", 410, "Expired")
 
 
+@pytest.mark.slow
 def test_compaction_during_a_watch_ends_it_with_410(shared: Simulator, core: client.CoreV1Api):
     rv = core.list_namespaced_pod("sel").metadata.resource_version
     result: list[dict] = []
@@ -321,6 +322,7 @@ def test_bearer_tokens_and_refusals(sim_factory, tmp_path):
     assert err.value.status == 401
 
 
+@pytest.mark.slow
 def test_broken_watch_is_cut_mid_stream(shared: Simulator, core: client.CoreV1Api):
     rv = core.list_namespaced_pod("sel").metadata.resource_version
     outcome: list[object] = []

@@ -250,6 +250,7 @@ def test_demo_objects_tell_the_story():
     assert len({o["metadata"]["namespace"] for o in objs if o["kind"] == "Ingress"}) >= 4
 
 
+@pytest.mark.slow
 def test_demo_served_validates_with_the_client_models(sim_factory, tmp_path):
     sim = sim_factory(load_scenario("demo").objects)
     cfg = client.Configuration()
