@@ -162,6 +162,7 @@ def test_demo_source(capsys: pytest.CaptureFixture) -> None:
     assert (summary["error"], summary["warning"], summary["info"]) == (5, 2, 1)
 
 
+@pytest.mark.slow
 def test_ascii_terminal_gets_ascii_symbols_and_survives_non_ascii_names(tmp_path: Path) -> None:
     import os
     import subprocess

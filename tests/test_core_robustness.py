@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +11,8 @@ from ktrace.routing import rule_targets
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 from ktrace.trace import trace
+
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of generated examples per test
 
 KINDS = ["Pod", "Service", "EndpointSlice", "Ingress", "IngressClass", "Secret", "Deployment", "CronJob",
          "Namespace", "NetworkPolicy", "HTTPRoute"]

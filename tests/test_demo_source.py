@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from ktrace.sources.demo import DemoSource
 from ktrace.trace import trace
 
@@ -22,6 +24,7 @@ def test_demo_goes_through_the_live_path_and_only_reads() -> None:
     assert source._sim is None
 
 
+@pytest.mark.slow
 def test_watched_demo_keeps_moving() -> None:
     source = DemoSource()
     changed = threading.Event()

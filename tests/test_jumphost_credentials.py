@@ -92,6 +92,7 @@ def cluster(sim_factory: Callable[..., Simulator]) -> Simulator:
     return sim_factory(load_paths([SCENARIO]).objects, tokens={"tok-1"})
 
 
+@pytest.mark.slow
 def test_an_expiring_token_is_refreshed_without_the_terminal_and_a_401_needs_fresh_credentials(
         cluster: Simulator, plugin: Plugin, tmp_path: Path) -> None:
     kubeconfig = exec_kubeconfig(cluster, plugin, tmp_path / "k")
@@ -128,6 +129,7 @@ def test_a_failing_plugin_is_one_line(cluster: Simulator, plugin: Plugin, tmp_pa
     assert "exec credential plugin failed" in str(e.value) and "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_check_runs_the_plugin_with_the_terminal_only_when_there_is_one(cluster: Simulator, plugin: Plugin,
                                                                       tmp_path: Path) -> None:
     kubeconfig = exec_kubeconfig(cluster, plugin, tmp_path / "k")
@@ -167,6 +169,7 @@ def _pump_until(t, plugin: Plugin, lines: int, seconds: float = 10) -> None:
         t.pump(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_tui_session_credentials_first_refresh_quietly_rebuild_on_401_and_login_suspended(
         ttys: list, cluster: Simulator, plugin: Plugin, tmp_path: Path) -> None:

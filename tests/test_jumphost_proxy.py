@@ -248,6 +248,7 @@ def test_http_proxy_and_no_proxy_from_the_environment(private_sim: Simulator, pr
     assert proxy.asked == []
 
 
+@pytest.mark.slow
 def test_https_proxy_tunnels_to_a_tls_server_and_no_proxy_bypasses_it(private_sim: Simulator, proxies,
                                                                       tls_front: tuple[int, Path], tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:

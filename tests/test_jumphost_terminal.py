@@ -20,7 +20,7 @@ import pytest
 if sys.platform == "win32":
     pytest.skip("pseudo-terminals are POSIX", allow_module_level=True)
 
-from test_tui_app_terminal import SCENARIO, Terminal, start
+from test_tui_app_terminal import SCENARIO, Terminal, start, wait_loaded
 
 from ktrace.options import ViewOptions
 from ktrace.tui.session import Profile, apply_profile, choose_profile, refusal
@@ -68,12 +68,11 @@ class IgnoringHangups(Terminal):
             signal.signal(signal.SIGHUP, previous)
 
 
+@pytest.mark.slow
 def test_hangup_ignored_by_a_wrapper_still_ends_it_without_spinning(ttys: list[Terminal]) -> None:
     t = IgnoringHangups("-f", SCENARIO, env=QUIET)
     ttys.append(t)
-    t.pump(20, until=b"ns: all")
-    assert b"ns: all" in t.output
-    t.pump(0.3)
+    wait_loaded(t)  # the CPU it spends loading is not spent after the hangup
     before = _cpu_so_far(t.pid)
     os.close(t.fd)  # the SSH connection dropped
     took, cpu = _wait_exit(t, 2.0)
@@ -90,6 +89,7 @@ def test_a_hangup_during_start_up_ends_it_even_if_a_wrapper_ignored_it() -> None
     assert done.returncode == 128 + signal.SIGHUP
 
 
+@pytest.mark.slow
 def test_sigterm_ends_it_within_a_second_with_the_terminal_restored(ttys: list[Terminal]) -> None:
     t = start(ttys, "-f", SCENARIO, env=QUIET)
     t.output = b""
@@ -100,6 +100,7 @@ def test_sigterm_ends_it_within_a_second_with_the_terminal_restored(ttys: list[T
     assert RESTORED in t.output and b"\x1b[?25h" in t.output  # screen back, cursor shown
 
 
+@pytest.mark.slow
 def test_sighup_removes_the_private_credential_directory(ttys: list[Terminal], sim_factory,
                                                          tmp_path: Path) -> None:
     from ktrace.loader import load_paths
@@ -117,6 +118,7 @@ def test_sighup_removes_the_private_credential_directory(ttys: list[Terminal], s
     assert list(tmp.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("missing", ["stdin", "stderr"])
 def test_without_a_terminal_the_view_refuses_in_one_line(missing: str) -> None:
     """`ssh host ktrace` without -t (stdin is not a terminal) and `ktrace 2>log` (stderr is not)."""
@@ -136,6 +138,7 @@ def test_without_a_terminal_the_view_refuses_in_one_line(missing: str) -> None:
     assert f"({missing}: not a terminal)" in lines[0] and "ssh -t" in lines[0] and "ktrace trace" in lines[0]
 
 
+@pytest.mark.slow
 def test_dumb_terminal_is_refused_with_the_plain_commands(ttys: list[Terminal]) -> None:
     t = Terminal("-f", SCENARIO, env={**QUIET, "TERM": "dumb"})
     ttys.append(t)
@@ -145,6 +148,7 @@ def test_dumb_terminal_is_refused_with_the_plain_commands(ttys: list[Terminal]) 
     assert "TERM=dumb" in text and "ktrace check" in text and "\x1b[" not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("term", ["screen", "tmux-256color", "xterm", "vt100"])
 def test_common_terms_are_served(ttys: list[Terminal], term: str) -> None:
     t = start(ttys, "-f", SCENARIO, "--host", "shop.example.com", env={**QUIET, "TERM": term})
@@ -154,6 +158,7 @@ def test_common_terms_are_served(ttys: list[Terminal], term: str) -> None:
     assert t.status == 0 and RESTORED in t.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["C", "POSIX"])
 def test_c_and_posix_locales_draw_ascii(ttys: list[Terminal], lang: str) -> None:
     t = start(ttys, "-f", SCENARIO, "--host", "shop.example.com", env={**QUIET, "LANG": lang})
@@ -164,6 +169,7 @@ def test_c_and_posix_locales_draw_ascii(ttys: list[Terminal], lang: str) -> None
     assert t.status == 0
 
 
+@pytest.mark.slow
 def test_no_emoji_prone_symbol_is_drawn_or_in_the_source(ttys: list[Terminal]) -> None:
     t = start(ttys, "-f", SCENARIO, "--host", "shop.example.com", env=QUIET)
     t.send(b"f")  # the findings screen has the most symbols
@@ -189,6 +195,7 @@ def test_no_emoji_prone_symbol_is_drawn_or_in_the_source(ttys: list[Terminal]) -
 MOTION, CLICKS = b"\x1b[?1003h", b"\x1b[?1000h"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("argv", "env", "clicks", "motion"), [
     ((), {}, True, True),
     (("--no-mouse",), {}, False, False),
@@ -205,6 +212,7 @@ def test_mouse_reporting_follows_the_profile(ttys: list[Terminal], argv: tuple[s
     assert t.status == 0
 
 
+@pytest.mark.slow
 def test_a_paste_into_the_filter_fires_no_binding(ttys: list[Terminal]) -> None:
     t = start(ttys, "-f", SCENARIO, env=QUIET)
     t.send(b"/")
@@ -219,6 +227,7 @@ def test_a_paste_into_the_filter_fires_no_binding(ttys: list[Terminal]) -> None:
     assert t.status == 0
 
 
+@pytest.mark.slow
 def test_profile_settings_are_chosen_before_textual_is_imported() -> None:
     env: dict[str, str] = {}
     apply_profile(choose_profile(ViewOptions(), {"SSH_CONNECTION": "x"}), env)

@@ -38,6 +38,7 @@ def hops(path: dict, with_status: bool) -> list[tuple]:
             if h["kind"] in ("Ingress", "Service")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS))
 def test_live_check_and_trace_match_the_files(name: str, sim_factory: Callable[..., Simulator], tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:

@@ -209,6 +209,7 @@ def test_unreachable_server_is_one_line(tmp_path: Path, sim_factory: Callable[..
     assert str(e.value) == f"cannot reach the API server at {sim.url} (context 'gone'): connection refused"
 
 
+@pytest.mark.slow
 def test_slow_server_times_out_with_one_line(tmp_path: Path) -> None:
     """A server that accepts the connection and never answers (a stuck proxy)."""
     import socket

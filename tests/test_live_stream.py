@@ -19,6 +19,8 @@ from ktrace.sources.kubeapi import KubeApi, Target
 from ktrace.sources.kubeconfig import connect, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchTimeouts
 
+pytestmark = pytest.mark.slow  # a fake API server that stalls and resumes: seconds of waiting
+
 
 def event(etype: str, name: str, rv: int) -> bytes:
     obj = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name, "namespace": "ns", "resourceVersion": str(rv)}}

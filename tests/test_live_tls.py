@@ -17,6 +17,8 @@ from ktrace.errors import SourceError
 from ktrace.options import SourceSpec
 from ktrace.sources.live import open_live
 
+pytestmark = pytest.mark.slow  # TLS servers with fresh certificates (openssl)
+
 EMPTY_LIST = b'{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}'
 
 

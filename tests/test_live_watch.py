@@ -70,6 +70,7 @@ def test_changes_reach_the_store_and_only_gets_are_sent(watching: Watching) -> N
     assert all("allowWatchBookmarks=true" in r["query"] and "resourceVersion=" in r["query"] for r in watches)
 
 
+@pytest.mark.slow
 def test_server_away_and_back(watching: Watching) -> None:
     sim = watching.sim
     sim.stop_serving()

@@ -3,10 +3,13 @@ would-be path and the diff beside today's path; Esc returns to the main screen."
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, OptionList, Static
 
 from ktrace.tui.preview_screen import PreviewScreen
 from tests.test_tui_app import demo_app, loaded, text_of
+
+pytestmark = pytest.mark.slow  # each runs the app under Pilot
 
 
 async def test_preview_binding_opens_candidates_shows_diff_and_esc_returns() -> None:

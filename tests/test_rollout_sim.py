@@ -7,10 +7,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ktrace.render import trace_text
 from ktrace.sim.handle import Simulator
 from ktrace.trace import trace
 from tests.test_preview_sim import live_store
+
+pytestmark = pytest.mark.slow  # waits for a simulated rollout to converge
 
 WEB = [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},

@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ktrace.options import SourceSpec, ViewOptions
 from ktrace.sim.handle import Simulator
 from ktrace.sources.live import open_live
 from ktrace.tui.app import KtraceApp
 from tests.test_rollout_sim import WEB
 from tests.test_tui_app import loaded, text_of, until
+
+pytestmark = pytest.mark.slow  # the app under Pilot over a simulated rollout
 
 
 def panel(app: KtraceApp) -> str:

@@ -18,6 +18,8 @@ from kubernetes import client, config
 
 from ktrace.sim import endpointslices
 
+pytestmark = pytest.mark.slow  # each runs ktrace-sim in a subprocess
+
 BOUTIQUE = Path("/work/shared/real-world/online-boutique")
 if not BOUTIQUE.exists():  # the copy kept with the tests
     BOUTIQUE = Path(__file__).parent / "scenarios" / "online-boutique"

@@ -149,6 +149,7 @@ def watch_events(core: client.CoreV1Api, ns: str | None = None, **kwargs) -> lis
     return [orjson.loads(line) for line in iter_resp_lines(resp) if line]
 
 
+@pytest.mark.slow
 def test_watch_resumes_from_a_resource_version(shared: Simulator, core: client.CoreV1Api):
     rv = core.list_namespaced_pod("resume").metadata.resource_version
     shared.apply(pod("resume", "a", {"v": "1"}))
@@ -164,6 +165,7 @@ def test_watch_resumes_from_a_resource_version(shared: Simulator, core: client.C
     assert [e["type"] for e in later] == ["MODIFIED", "DELETED"]
 
 
+@pytest.mark.slow
 def test_client_watch_helper_gets_validated_models(core: client.CoreV1Api):
     events = list(watch.Watch().stream(core.list_namespaced_pod, "sel", timeout_seconds=1))
     assert {e["type"] for e in events} == {"ADDED"}
@@ -171,12 +173,14 @@ def test_client_watch_helper_gets_validated_models(core: client.CoreV1Api):
     assert sorted(e["object"].metadata.name for e in events) == ["api-1", "db-1", "web-1", "web-2"]
 
 
+@pytest.mark.slow
 def test_watch_without_version_starts_with_the_current_state(core: client.CoreV1Api):
     events = watch_events(core, "sel", timeout_seconds=1)
     assert {e["type"] for e in events} == {"ADDED"}
     assert sorted(e["object"]["metadata"]["name"] for e in events) == ["api-1", "db-1", "web-1", "web-2"]
 
 
+@pytest.mark.slow
 def test_bookmarks_carry_only_a_resource_version(shared: Simulator, core: client.CoreV1Api):
     rv = core.list_namespaced_pod("sel").metadata.resource_version
     events = watch_events(core, "sel", resource_version=rv, allow_watch_bookmarks=True, timeout_seconds=1)
@@ -188,6 +192,7 @@ def test_bookmarks_carry_only_a_resource_version(shared: Simulator, core: client
                 if e["type"] == "BOOKMARK"]
 
 
+@pytest.mark.slow
 def test_bookmarks_never_skip_events_under_churn(shared: Simulator, core: client.CoreV1Api):
     shared.apply(pod("churn", "c", {"n": "0"}))
     rv = core.list_namespaced_pod("churn").metadata.resource_version
@@ -206,6 +211,7 @@ def test_bookmarks_never_skip_events_under_churn(shared: Simulator, core: client
     assert any(e["type"] == "BOOKMARK" for e in result)
 
 
+@pytest.mark.slow
 def test_watch_timeout_seconds_ends_the_stream(core: client.CoreV1Api):
     start = time.monotonic()
     watch_events(core, "sel", resource_version=core.list_namespaced_pod("sel").metadata.resource_version,
@@ -223,6 +229,7 @@ def test_too_old_resource_version_gives_an_error_event(shared: Simulator, core: 
     assert (status["kind"], status["code"], status["reason"]) == ("Status", 410, "Expired")
 
 
+@pytest.mark.slow
 def test_compaction_during_a_watch_ends_it_with_410(shared: Simulator, core: client.CoreV1Api):
     rv = core.list_namespaced_pod("sel").metadata.resource_version
     result: list[dict] = []
@@ -236,6 +243,7 @@ def test_compaction_during_a_watch_ends_it_with_410(shared: Simulator, core: cli
     assert [e["type"] for e in result] == ["ERROR"] and result[0]["object"]["code"] == 410
 
 
+@pytest.mark.slow
 def test_object_leaving_the_selection_is_deleted_and_entering_is_added(shared: Simulator,
                                                                         core: client.CoreV1Api):
     shared.apply(pod("moves", "m", {"app": "web"}))
@@ -314,6 +322,7 @@ def test_bearer_tokens_and_refusals(sim_factory, tmp_path):
     assert err.value.status == 401
 
 
+@pytest.mark.slow
 def test_broken_watch_is_cut_mid_stream(shared: Simulator, core: client.CoreV1Api):
     rv = core.list_namespaced_pod("sel").metadata.resource_version
     outcome: list[object] = []

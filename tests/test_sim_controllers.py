@@ -97,6 +97,7 @@ def test_terminating_pod(shared: Simulator, discovery):
     assert endpoint_states(discovery, "term", "web") == {"going": (False, True, True)}
 
 
+@pytest.mark.slow
 def test_deleted_pod_is_terminating_for_its_grace_period(sim_factory, tmp_path):
     sim = sim_factory([service("grace", "web", {"app": "web"}), pod("grace", "p", {"app": "web"})], pod_grace=0.5)
     sim.delete("Pod", "grace", "p")
@@ -249,6 +250,7 @@ def test_demo_objects_tell_the_story():
     assert len({o["metadata"]["namespace"] for o in objs if o["kind"] == "Ingress"}) >= 4
 
 
+@pytest.mark.slow
 def test_demo_served_validates_with_the_client_models(sim_factory, tmp_path):
     sim = sim_factory(load_scenario("demo").objects)
     cfg = client.Configuration()
@@ -264,6 +266,7 @@ def test_demo_served_validates_with_the_client_models(sim_factory, tmp_path):
     assert client.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
 
 
+@pytest.mark.slow
 def test_demo_live_behaviour_flaps_and_rolls(sim_factory):
     sim = sim_factory(load_scenario("demo").objects, pod_grace=0.2)
     life = DemoLife(sim.cluster, flap_every=0.1, rollout_every=0.3)

@@ -85,6 +85,7 @@ def test_get_endpointslices(demo):
     assert by_name["legacy-db-1"][3:5] == ["5432", "192.168.10.5"]
 
 
+@pytest.mark.slow
 def test_label_and_delete(demo):
     sim, kubeconfig = demo
     name = sim.list("Pod", "catalog")[0]["metadata"]["name"]

@@ -55,6 +55,7 @@ def marked(app: KtraceApp, pane: str) -> set[tuple[str, ...]]:
     return marks
 
 
+@pytest.mark.slow
 async def test_host_selection_marks_exactly_the_path_and_dims_the_rest() -> None:
     async with demo_app("pay.demo.example/").run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -72,6 +73,7 @@ async def test_host_selection_marks_exactly_the_path_and_dims_the_rest() -> None
         assert app.path is not None and app.path.status == "ok"
 
 
+@pytest.mark.slow
 async def test_aspnetapp_shows_the_near_miss_and_marks_the_broken_service() -> None:
     async with demo_app("aspnetapp.demo.example").run_test(size=(220, 60)) as pilot:  # no wrapped lines
         app = await loaded(pilot)
@@ -84,6 +86,7 @@ async def test_aspnetapp_shows_the_near_miss_and_marks_the_broken_service() -> N
         assert "it exists in namespace cert-manager" in text
 
 
+@pytest.mark.slow
 async def test_navigation_and_enter_on_a_rule() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -107,6 +110,7 @@ async def test_navigation_and_enter_on_a_rule() -> None:
         assert app.table("services").border_title.startswith("> Services")
 
 
+@pytest.mark.slow
 async def test_enter_on_a_service_or_pod_shows_what_reaches_it() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -129,6 +133,7 @@ async def test_enter_on_a_service_or_pod_shows_what_reaches_it() -> None:
         assert marked(app, "rules") == shop_green_rules
 
 
+@pytest.mark.slow
 async def test_filter_the_focused_pane_and_namespace_scope() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -157,6 +162,7 @@ async def test_filter_the_focused_pane_and_namespace_scope() -> None:
         assert {k[2] for k in app.table("rules").visible_keys} == {"shop"}
 
 
+@pytest.mark.slow
 async def test_next_and_previous_problem() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -174,6 +180,7 @@ async def test_next_and_previous_problem() -> None:
         assert services.cursor_key == seen[-2]
 
 
+@pytest.mark.slow
 async def test_findings_jump_help_palette_and_quit() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -197,6 +204,7 @@ async def test_findings_jump_help_palette_and_quit() -> None:
     assert app.return_value == 0
 
 
+@pytest.mark.slow
 async def test_a_pod_turning_unready_reaches_the_path_live(sim_factory: Callable[..., Simulator],
                                                            tmp_path: Path) -> None:
     sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
@@ -232,6 +240,7 @@ def test_no_terminal_is_refused_in_one_line(capsys: pytest.CaptureFixture) -> No
     assert err.count("\n") == 1 and "ssh -t" in err and "ktrace check" in err
 
 
+@pytest.mark.slow
 async def test_relist_keeps_the_selection_and_detail_and_copy_work(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from ktrace.tui.detail_screen import DetailScreen
@@ -255,6 +264,7 @@ async def test_relist_keeps_the_selection_and_detail_and_copy_work(tmp_path: Pat
         assert "App: aspnetapp" in "\n".join(text_of(w) for w in app.screen.query("Static"))
 
 
+@pytest.mark.slow
 async def test_a_click_moves_the_cursor_and_a_double_click_selects() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -263,9 +273,25 @@ async def test_a_click_moves_the_cursor_and_a_double_click_selects() -> None:
         await pilot.click(rules, offset=(5, 1 + 1 + 2))  # border, header, third row
         assert rules.cursor_key == second and app.path is None
         await pilot.click(rules, offset=(5, 4), times=2)
-        assert app.path is not None and app.path.target == f"{second[0]}{second[1]}"
+        # The table's Selected message bubbles up to the app over several queues: Pilot's pause after
+        # the click does not wait for all of them.
+        await until(pilot, lambda: app.path is not None)
+        assert app.path.target == f"{second[0]}{second[1]}"
 
 
+@pytest.mark.slow
+async def test_timers_firing_while_the_app_shuts_down_touch_no_widget() -> None:
+    """The 1 s watch-state tick and the debounce of watch events can fire after quitting began, when
+    the widgets are gone: they must do nothing then (before, a NoMatches traceback on some quits)."""
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+    app._pending.add(("Pod", "MODIFIED", "shop", "web"))
+    app._show_watch_state()
+    app._apply_pending()  # neither raises
+
+
+@pytest.mark.slow
 async def test_status_bar_says_when_the_data_is_not_current() -> None:
     from ktrace.sources.kubewatch import WatchStatus
 
@@ -280,6 +306,7 @@ async def test_status_bar_says_when_the_data_is_not_current() -> None:
         assert "stale since" in line and "ns: shop" in line and f"✗ {errors} errors" in line
 
 
+@pytest.mark.slow
 async def test_keys_remapped_by_binding_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KTRACE_KEYMAP", "app.quit=ctrl+q;table.down=down,s;broken")
     async with demo_app().run_test(size=SIZE) as pilot:
@@ -315,6 +342,7 @@ def test_ascii_when_asked_or_when_the_locale_cannot_encode_symbols(monkeypatch: 
     assert wants_ascii(ViewOptions(ascii=flag)) is expected
 
 
+@pytest.mark.slow
 async def test_palette_switches_namespace_and_jumps_to_a_host() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
@@ -357,6 +385,7 @@ status: {phase: Running, podIP: 10.0.0.5, conditions: [{type: Ready, status: "Tr
 """
 
 
+@pytest.mark.slow
 async def test_offline_detail_shows_the_object_as_its_file_has_it(tmp_path: Path) -> None:
     from ktrace.sources.manifests import ManifestSource
     from ktrace.tui.detail_screen import DetailScreen

@@ -24,6 +24,7 @@ import fcntl
 import termios
 
 SCENARIO = str(Path(__file__).parent / "scenarios" / "healthy.yaml")
+pytestmark = pytest.mark.slow  # each test starts ktrace in a pseudo-terminal and waits for its first load
 
 
 class Terminal:
@@ -71,12 +72,24 @@ def terminals() -> Iterator[list[Terminal]]:
         t.close()
 
 
+# The status bar names the source once the first load is done; the screen is up (saying "loading...")
+# well before that, as the load imports the kubernetes client and connects in a worker.
+LOADED = (b"files: ", b"context ")
+
+
+def wait_loaded(t: Terminal, seconds: float = 20) -> None:
+    """Pump until the first load is done, then a little longer for the rows it brought to be drawn."""
+    end = time.monotonic() + seconds
+    while t.status is None and time.monotonic() < end and not any(m in t.output for m in LOADED):
+        t.pump(0.05)
+    assert b"ns: all" in t.output and any(m in t.output for m in LOADED), t.output[-500:]
+    t.pump(0.3)
+
+
 def start(terminals: list[Terminal], *argv: str, env: dict[str, str] | None = None) -> Terminal:
     t = Terminal(*argv, env=env)
     terminals.append(t)
-    t.pump(20, until=b"ns: all")
-    assert b"ns: all" in t.output, t.output[-500:]
-    t.pump(0.3)
+    wait_loaded(t)
     return t
 
 

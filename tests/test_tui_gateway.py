@@ -83,6 +83,7 @@ def test_route_rows_per_hostname_and_path_match() -> None:
 
 # -- the app ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
     app = KtraceApp(SourceSpec(demo=True), source_factory=lambda _: DemoSource(moving=False))
     async with app.run_test(size=SIZE) as pilot:
@@ -115,6 +116,7 @@ async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
         assert marked(app, "rules") == {STORE_ROW, ("shop.demo.example", "/", "shop", "shop")}
 
 
+@pytest.mark.slow
 async def test_routes_arrive_live_n_reaches_a_broken_one_and_a_gateway_change_redoes_rows(
         sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
     sim = sim_factory(cluster=demo_cluster(), bookmark_interval=0.2)
@@ -153,6 +155,7 @@ async def test_routes_arrive_live_n_reaches_a_broken_one_and_a_gateway_change_re
         assert ("Secret", "shop", "store-tls") in rules.row(STORE_ROW).also
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_gateway_path_snapshot(snap_compare, size: tuple[int, int]) -> None:
     """store.demo.example/ selected: the route row, both weighted Services and their five pods marked; the path
@@ -162,6 +165,7 @@ def test_gateway_path_snapshot(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(app_for("store.demo.example/"), terminal_size=size, run_before=loaded)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check_certs", [False, True], ids=["default", "check-certs"])
 async def test_check_certs_marks_the_rule_of_an_expired_certificate_and_its_path_says_so(check_certs: bool) -> None:
     """--check-certs in the TUI: the demo's status.demo.example certificate expired. The finding is about a Secret

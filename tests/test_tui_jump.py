@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ktrace.tui.findings_screen import FindingsScreen
 from tests.test_tui_app import SIZE, demo_app, loaded, until
+
+pytestmark = pytest.mark.slow  # each runs the app under Pilot
 
 
 async def test_a_service_finding_shows_the_path_through_the_service() -> None:

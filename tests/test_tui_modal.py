@@ -19,6 +19,7 @@ def hint(app) -> str:
     return text_of(app.screen.query_one(".modal-keys", Static)).strip()
 
 
+@pytest.mark.slow
 async def test_a_remapped_close_key_shows_in_the_detail_hint_and_closes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KTRACE_KEYMAP", "detail.close=x;detail.down=down,s")
     async with demo_app().run_test(size=SIZE) as pilot:
@@ -37,6 +38,7 @@ async def test_a_remapped_close_key_shows_in_the_detail_hint_and_closes_it(monke
         assert app.screen is main
 
 
+@pytest.mark.slow
 async def test_help_lists_the_views_bindings_as_remapped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KTRACE_KEYMAP", "findings.close=x")
     async with demo_app().run_test(size=SIZE) as pilot:
@@ -58,6 +60,7 @@ async def test_help_lists_the_views_bindings_as_remapped(monkeypatch: pytest.Mon
         assert app.screen is main
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["escape", "q", "question_mark"])
 async def test_help_scrolls_and_closes(key: str) -> None:
     many = [(f"ctrl+{i}", f"group{i // 10}.action{i}", f"Action {i}") for i in range(80)]
@@ -86,6 +89,7 @@ async def test_findings_hint_names_the_list_keys_and_its_own() -> None:
         assert hint(app) == "Enter: go to the object and its path   j/k/g/G: move   Esc/q/f: close"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("host", "key", "shown"), [
     ("shop.demo.example/", "q", "up/down: candidate   Enter: preview   Esc/q/p: close"),
     ("store.demo.example/", "p", "up/down: candidate   Enter: preview   w: weights   Esc/q/p: close"),

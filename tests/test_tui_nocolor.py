@@ -5,6 +5,8 @@ import pytest
 
 from tests.test_tui_app import SIZE, demo_app, loaded
 
+pytestmark = pytest.mark.slow  # each runs the app under Pilot
+
 
 @pytest.mark.parametrize("no_color", [True, False])
 async def test_no_color_uses_the_terminal_palette(no_color: bool, monkeypatch: pytest.MonkeyPatch) -> None:

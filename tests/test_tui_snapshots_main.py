@@ -13,6 +13,8 @@ from ktrace.options import SourceSpec, ViewOptions
 from ktrace.sources.demo import DemoSource
 from ktrace.tui.app import KtraceApp
 
+pytestmark = pytest.mark.slow  # each runs the app under Pilot and compares an SVG
+
 SIZES = [(80, 24), (120, 40)]
 
 

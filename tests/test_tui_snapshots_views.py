@@ -17,6 +17,8 @@ from ktrace.tui.detail_screen import DetailScreen
 from ktrace.tui.findings_screen import FindingsScreen
 from ktrace.tui.path_panel import PathPanel
 
+pytestmark = pytest.mark.slow  # each runs a view under Pilot and compares an SVG
+
 SIZES = [(80, 24), (120, 40)]
 OBJECTS = demo_objects()
 STORE = ClusterStore(OBJECTS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from textual.app import App, ComposeResult
 
 from ktrace.tui.rows import Row
@@ -56,6 +57,7 @@ async def test_upserts_and_removals_keep_the_cursor_on_its_row_and_screen_line()
         assert table.cursor_key == ("default", "pod-00061") and len(table) == 203
 
 
+@pytest.mark.slow
 async def test_navigation_keys() -> None:
     async with TableApp().run_test(size=(60, 12)) as pilot:
         table = pilot.app.query_one(KeyedTable)
@@ -114,6 +116,7 @@ async def test_next_problem_wraps_in_both_directions() -> None:
         assert table.next_problem(-1) and table.cursor_key == ("default", "pod-00040")
 
 
+@pytest.mark.slow
 async def test_twenty_thousand_rows() -> None:
     async with TableApp().run_test(size=(100, 40)) as pilot:
         table = pilot.app.query_one(KeyedTable)

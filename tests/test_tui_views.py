@@ -41,6 +41,7 @@ from ktrace.tui.findings_screen import FindingsScreen
 from ktrace.tui.help_screen import HelpScreen
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import MAX_PROBLEM_PODS, PathPanel
+from tests.test_tui_app import until
 
 ASPNET = "aspnetapp.demo.example/"
 STATUS = "status.demo.example/"
@@ -56,12 +57,12 @@ def screen_text(app: App) -> str:
 
 
 class PanelApp(App):
-    def __init__(self, ascii_only: bool = False) -> None:
+    def __init__(self, ascii_only: bool = False, change_seconds: float = 0.3) -> None:
         super().__init__()
-        self.ascii_only = ascii_only
+        self.ascii_only, self.change_seconds = ascii_only, change_seconds
 
     def compose(self) -> ComposeResult:
-        yield PathPanel(ascii_only=self.ascii_only, change_seconds=0.3, id="path")
+        yield PathPanel(ascii_only=self.ascii_only, change_seconds=self.change_seconds, id="path")
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,7 @@ def _store_of(cluster) -> ClusterStore:
     return ClusterStore([clone(e.obj) for k in KINDS for e in cluster.store.entries(k.kind)])
 
 
+@pytest.mark.slow
 async def test_path_panel_marks_a_hop_that_changed_then_unmarks_it() -> None:
     cluster = demo_cluster()
     before = trace(_store_of(cluster), STATUS, live=True)
@@ -107,7 +109,7 @@ async def test_path_panel_marks_a_hop_that_changed_then_unmarks_it() -> None:
     cluster.set_pod_ready(pod.namespace, pod.name, False)  # a readiness probe starts failing
     after = trace(_store_of(cluster), STATUS, live=True)
 
-    app = PanelApp()
+    app = PanelApp(change_seconds=2.0)  # long enough to look at the mark on a busy machine
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(PathPanel)
         body = panel.query_one("#path-body")
@@ -120,9 +122,8 @@ async def test_path_panel_marks_a_hop_that_changed_then_unmarks_it() -> None:
         assert changed[hop_key(pod)] == "ok"
         marked = [line for line in widget_text(body).splitlines() if "(changed:" in line]
         assert any(f"* ! warning  Pod {pod.name}" in line and "was ✓ ok" in line for line in marked), marked
-        await pilot.pause(0.5)  # change_seconds is 0.3 in this app
+        await until(pilot, lambda: "(changed:" not in widget_text(body))  # redrawn when the mark expires
         assert panel.changed_hops == {}
-        assert "(changed:" not in widget_text(body)
 
 
 async def test_path_panel_another_target_marks_nothing_and_reverse_view(demo_store: ClusterStore) -> None:
@@ -143,6 +144,7 @@ async def test_path_panel_another_target_marks_nothing_and_reverse_view(demo_sto
         assert "Select a host" in widget_text(panel.query_one("#path-body"))
 
 
+@pytest.mark.slow
 async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
     def path(broken: int) -> RequestPath:
         p = RequestPath("big.example/", "big.example", "/", PathStatus.DEGRADED, [
@@ -156,7 +158,7 @@ async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
                    for i in range(500)]
         return p
 
-    app = PanelApp()
+    app = PanelApp(change_seconds=60)  # the mark must outlive drawing 500 pods on a busy machine
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.query_one(PathPanel)
         panel.show(path(499))
@@ -216,6 +218,7 @@ class ScreenApp(App):
         self.push_screen(self.screen_factory(), self.results.append)
 
 
+@pytest.mark.slow
 async def test_findings_grouped_by_severity_and_enter_returns_the_finding(demo_store: ClusterStore) -> None:
     findings = run_checks(demo_store, live=True)
     app = ScreenApp(lambda: FindingsScreen(findings))
@@ -251,6 +254,7 @@ async def test_findings_close_with_none(demo_store: ClusterStore, key: str) -> N
     assert app.results == [None]
 
 
+@pytest.mark.slow
 async def test_findings_navigation_skips_group_headings_and_handles_thousands() -> None:
     many = [POD_NOT_READY.finding("Pod", "ns", f"p{i:05}", "not ready") for i in range(3000)]
     many.append(NO_READY_ENDPOINTS.finding("Service", "ns", "svc", "no endpoints"))
@@ -311,6 +315,7 @@ def test_detail_strips_control_characters() -> None:
     assert "evil[2J" in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["escape", "q", "d"])
 async def test_detail_screen_scrolls_and_closes(key: str) -> None:
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big", "managedFields": _managed(3)},
@@ -397,6 +402,7 @@ async def test_palette_namespace_and_host_commands_call_the_app(demo_store: Clus
     assert app.calls == [("namespace", None), ("namespace", "payments"), ("target", "pay.demo.example/api")]
 
 
+@pytest.mark.slow
 async def test_palette_through_the_real_palette_and_hostless_rules() -> None:
     ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "any", "namespace": "web"},
            "spec": {"rules": [{"http": {"paths": [{"path": "/shop", "pathType": "Prefix", "backend": {

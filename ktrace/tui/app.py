@@ -256,6 +256,8 @@ class KtraceApp(App[int]):
         self._show_watch_state()
 
     def _show_watch_state(self) -> None:
+        if not self.is_running:  # a tick while the app shuts down: its widgets are being removed
+            return
         source = self.source
         self.status_bar.set_state(watch=source.status if source is not None else None)
         if source is not None and source.credentials_refused:
@@ -295,6 +297,8 @@ class KtraceApp(App[int]):
 
     def _apply_pending(self) -> None:
         self._flush_timer = None
+        if not self.is_running:  # the debounce ran out while the app shuts down: no rows to update
+            return
         with self._pending_lock:
             changes, self._pending = self._pending, set()
         store = self.store
