@@ -1,0 +1,107 @@
+"""Byte-for-byte outputs of `ktrace trace` and `ktrace check -A` on every scenario, kept in tests/golden/:
+refactors of the tracer and the checks must not change a byte of what users and scripts read.
+
+After an intended change of output, regenerate and review the diff:
+    KTRACE_GOLDEN_UPDATE=1 .venv/bin/python -m pytest -q tests/core/test_golden_outputs.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from ktrace.certs import CertificateBook, file_reader
+from ktrace.cli import main
+from ktrace.loader import load_paths
+from ktrace.sources.manifests import ManifestSource
+from ktrace.trace import trace
+
+TESTS = Path(__file__).parent.parent
+GOLDEN = TESTS / "golden"
+EXPECT = yaml.safe_load((TESTS / "scenarios" / "expectations.yaml").read_text())
+UPDATE = os.environ.get("KTRACE_GOLDEN_UPDATE") == "1"
+CERTS_NOW = datetime(2030, 1, 1, tzinfo=UTC)  # --check-certs findings depend on the day
+CERT_SCENARIOS = ("certs-tls.yaml", "gateway-healthy.yaml")
+PREVIEWS = {  # the preview (`trace --via/--weights`) traces the would-be path through the same tracer
+    "via-shop-blue": ["shop.example.com", "--via", "shop-blue", "-f", "preview/shop.yaml"],
+    "via-shop-next": ["shop.example.com", "--via", "shop-next", "-f", "preview/shop.yaml"],
+    "weights": ["store.demo.example/", "--weights", "shop-green=0,shop-blue=100", "-f",
+                "../ktrace/sim/scenarios/demo.yaml"],
+}
+
+
+def _slug(target: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", target).strip("_")
+
+
+def _cases() -> dict[str, list[str]]:
+    """Golden file (relative to tests/golden) -> ktrace arguments, run from tests/ so that the
+    source's description ("files: scenarios/x.yaml") is the same in every checkout."""
+    cases: dict[str, list[str]] = {}
+    for name in sorted(EXPECT):
+        scenario, stem = f"scenarios/{name}", name.removesuffix(".yaml")
+        for fmt, ext in (("text", "txt"), ("json", "json"), ("sarif", "sarif")):
+            cases[f"{stem}/check.{ext}"] = ["check", "-A", "-f", scenario, "-o", fmt]
+        for target in EXPECT[name]["traces"]:
+            for fmt, ext in (("text", "txt"), ("json", "json")):
+                key = f"{stem}/trace-{_slug(target)}.{ext}"
+                assert key not in cases, f"two targets of {name} share the file name {key}"
+                cases[key] = ["trace", target, "-f", scenario, "-o", fmt]
+    for label, argv in PREVIEWS.items():
+        for fmt, ext in (("text", "txt"), ("json", "json")):
+            cases[f"preview/{label}.{ext}"] = ["trace", *argv, "-o", fmt]
+    return cases
+
+
+def _cert_cases() -> dict[str, tuple[str, str]]:
+    """Traces with the certificate book (--check-certs) at a fixed day, through the library."""
+    return {f"certs/{name.removesuffix('.yaml')}-{_slug(t)}.json": (name, t)
+            for name in CERT_SCENARIOS for t in EXPECT[name]["traces"]}
+
+
+CASES = _cases()
+CERT_CASES = _cert_cases()
+
+
+@pytest.fixture(autouse=True)
+def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.chdir(TESTS)
+
+
+def _compare(relative: str, actual: str) -> None:
+    path = GOLDEN / relative
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual)
+    assert path.exists(), f"missing golden file {relative}: regenerate (see this module's docstring)"
+    assert actual == path.read_text(), f"{relative} differs from its golden file"
+
+
+@pytest.mark.parametrize("relative", sorted(CASES))
+def test_cli_output_is_unchanged(relative: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(CASES[relative])
+    out, err = capsys.readouterr()
+    _compare(relative, f"{out}{err}exit {code}\n")
+
+
+@pytest.mark.parametrize("relative", sorted(CERT_CASES))
+def test_trace_with_certificates_is_unchanged(relative: str) -> None:
+    name, target = CERT_CASES[relative]
+    scenario = f"scenarios/{name}"
+    book = CertificateBook(file_reader(load_paths([scenario]).objects), now=CERTS_NOW)
+    path = trace(ManifestSource([scenario]).load(), target, live=False, certs=book)
+    _compare(relative, orjson.dumps(path.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def test_no_stale_golden_files() -> None:
+    kept = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
+    assert kept == set(CASES) | set(CERT_CASES)

@@ -1,0 +1,67 @@
+"""Gateway API kinds served by the simulator and read by the live source over real HTTP: the
+controller's status is quoted (live only), and a cluster without the Gateway API group is fine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ktrace.checks import run_checks
+from ktrace.kinds import Kind
+from ktrace.loader import load_paths
+from ktrace.sim.handle import Simulator
+from ktrace.sources.kubeconfig import resolve_context
+from ktrace.sources.live import LIVE_KINDS, LiveSource
+from ktrace.store import ClusterStore
+from ktrace.trace import trace
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+
+
+def test_route_status_is_quoted_live(served: Callable[..., ClusterStore]) -> None:
+    store = served("gateway-problems.yaml")
+    assert {k: store.count(k) for k in ("GatewayClass", "Gateway", "HTTPRoute")} == \
+        {"GatewayClass": 1, "Gateway": 2, "HTTPRoute": 7}
+    live = {f.code: f for f in run_checks(store, live=True) if f.code.startswith("route-not") or
+            f.code == "route-refs-unresolved"}
+    assert live["route-not-accepted"].name == "rejected"
+    assert live["route-not-accepted"].message == (
+        'not accepted by gateway.envoyproxy.io/gatewayclass-controller on Gateway infra/edge/web: '
+        '"UnsupportedValue: a filter of type ExtensionRef is not supported"')
+    assert live["route-refs-unresolved"].details["reason"] == "RefNotPermitted"
+    path = trace(store, "rejected.apps.example.com", live=True)
+    route_hop = next(h for h in path.hops if h.kind == "HTTPRoute")
+    assert route_hop.status == "warning" and route_hop.finding_codes == ["route-not-accepted"]
+    assert path.status == "ok"  # the controller's word is a warning; the objects themselves resolve
+
+
+def test_healthy_gateway_stays_clean_live(served: Callable[..., ClusterStore]) -> None:
+    store = served("gateway-healthy.yaml")
+    assert [f.code for f in run_checks(store, live=True)] == []
+    path = trace(store, "store.gw.example.com/", live=True)
+    assert path.status == "ok"
+    assert [(h.name, h.split.share) for h in path.hops if h.kind == "Service"] == [("web", 0.9), ("web-canary", 0.1)]
+
+
+def test_a_group_the_server_does_not_serve_is_absent_not_missing(sim_factory: Callable[..., Simulator],
+                                                                 tmp_path: Path) -> None:
+    """Clusters without the Gateway API CRDs answer 404 for the group: nothing to read, nothing to report."""
+    sim = sim_factory(load_paths([str(SCENARIOS / "healthy.yaml")]).objects)
+    kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
+    unserved = Kind("HTTPRoute", "gateway.networking.k8s.io", "v9", "httproutes")
+    kinds = tuple(unserved if k.kind == "HTTPRoute" else k for k in LIVE_KINDS)
+    source = LiveSource(resolve_context(str(kubeconfig), None), None, kinds)
+    try:
+        store = source.load()
+    finally:
+        source.close()
+    assert source.absent == {"HTTPRoute"}
+    assert source.notes == [] and store.unreadable == set()
+    assert trace(store, "shop.example.com", live=True).status == "ok"
+
+
+def test_check_in_one_namespace_does_not_call_the_shared_gateway_missing(
+        served: Callable[..., ClusterStore]) -> None:
+    store = served("gateway-healthy.yaml", namespace="store")
+    assert store.scope == "store" and store.count("Gateway") == 0 and store.count("HTTPRoute") == 1
+    assert run_checks(store, live=True) == []
