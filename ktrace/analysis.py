@@ -83,10 +83,10 @@ class Analysis:
         return path
 
     def preview(self, target: str | Target, via: str | None, *, backend: str | None = None,
-                weights: Mapping[str, int] | None = None, heaviest: bool = False) -> Preview:
+                weights: Mapping[str, int] | None = None) -> Preview:
         """The would-be path with another backend or split, and its difference against today's."""
         p = preview(self.store, target, via, live=self.live, backend=backend, weights=weights,
-                    controllers=self.controllers, certs=self._certificates(), heaviest=heaviest)
+                    controllers=self.controllers, certs=self._certificates())
         p.today.findings = self._suppress(p.today.findings)
         p.would_be.findings = self._suppress(p.would_be.findings)
         p.appear = self._suppress(p.appear)

@@ -223,14 +223,13 @@ def _minus(a: Iterable[Finding], b: Iterable[Finding]) -> list[Finding]:
 
 def preview(store: ClusterStore, target: str | Target, candidate: str | None, *, live: bool,
             backend: str | None = None, weights: Mapping[str, int] | None = None,
-            controllers: ControllerHint | None = None, certs: CertificateBook | None = None,
-            heaviest: bool = False) -> Preview:
+            controllers: ControllerHint | None = None, certs: CertificateBook | None = None) -> Preview:
     """The would-be path of `target` with `candidate` as the matched rule's backend (and/or an
     HTTPRoute rule's backendRefs weighted by `weights`, names as the rule has them), and its diff."""
     t = as_target(target)
     if candidate is None and not weights:
         raise UsageError("nothing to preview: give a Service (--via) or weights (--weights)")
-    replaced = replaced_backends(store, t, live=live, backend=backend, heaviest=heaviest) if candidate else []
+    replaced = replaced_backends(store, t, live=live, backend=backend) if candidate else []
     name = check_candidate(store, candidate, replaced) if candidate else None
     namespace = _check_weights(store, t, weights, live=live) if weights else replaced[0].namespace
     gateway_backend = next((r.service for r in replaced if r.entry.startswith("HTTPRoute")), None)
