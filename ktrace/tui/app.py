@@ -16,7 +16,6 @@ import gc
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -42,12 +41,15 @@ from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
 from ktrace.tui.path_panel import PathPanel
-from ktrace.tui.rowdiff import ChangeKey, pane_changes
+from ktrace.tui.rowdiff import ChangeBuffer, ChangeKey, pane_changes
 from ktrace.tui.selection import (
+    FINDING_PANE,
+    finding_target,
     path_keys,
     problem_marks,
     reverse_keys,
     reverse_lines,
+    row_of,
     rows_reaching,
     services_behind,
     worst_by_object,
@@ -114,8 +116,7 @@ class KtraceApp(App[int]):
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
         self.path: RequestPath | None = None
         self.error: str | None = None
-        self._pending: set[ChangeKey] = set()
-        self._pending_lock = threading.Lock()
+        self._pending = ChangeBuffer()
         self._flush_timer: Any = None
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
         self._started = False  # the first load is done (a relist keeps the cursors where they are)
@@ -285,10 +286,7 @@ class KtraceApp(App[int]):
 
     def _on_change(self, change: Change) -> None:
         """Called from watch threads: remember what changed; the first change of a burst wakes the app."""
-        with self._pending_lock:
-            first = not self._pending
-            self._pending.add((change.kind, change.type, change.namespace, change.name))
-        if first:
+        if self._pending.add((change.kind, change.type, change.namespace, change.name)):
             self.post_message(StoreChanged())
 
     def on_store_changed(self, _: StoreChanged) -> None:
@@ -299,8 +297,7 @@ class KtraceApp(App[int]):
         self._flush_timer = None
         if not self.is_running:  # the debounce ran out while the app shuts down: no rows to update
             return
-        with self._pending_lock:
-            changes, self._pending = self._pending, set()
+        changes = self._pending.take()
         store = self.store
         if not changes or store is None:
             return
@@ -443,16 +440,14 @@ class KtraceApp(App[int]):
         """Focus the finding's object in its pane and show its path (or what reaches it)."""
         if f is None or self.store is None:
             return
-        if f.kind == "Host" or (f.kind == "Ingress" and f.details.get("host") is not None):
-            host = f.details.get("host") if f.kind != "Host" else f.name
-            self.select_target(Target(host or "", f.details.get("path") or "/"))
-        pane = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Secret": "rules", "Service": "services",
-                "Pod": "pods", "Namespace": "namespaces"}.get(f.kind)
+        target = finding_target(f)
+        if target is not None:
+            self.select_target(target)
+        pane = FINDING_PANE.get(f.kind)
         if pane is None:
             return
         table = self.table(pane)
-        ref = (f.kind, f.namespace, f.name)
-        key = next((r.key for r in table.rows() if r.ref == ref or ref in r.also), None)
+        key = row_of((f.kind, f.namespace, f.name), table.rows())
         if key is None:
             return
         if table.row(key) is not None and key not in table.visible_keys:
@@ -460,7 +455,7 @@ class KtraceApp(App[int]):
             table.set_filter("")
         table.focus()
         table.move_to(key)
-        if pane == "rules" and f.kind != "Host" and f.details.get("host") is None:
+        if pane == "rules" and f.details.get("host") is None:  # no host of its own: trace the row
             self.select_target(Target(key[0], key[1]))
         elif pane in ("services", "pods"):
             self._show_path_through(f.kind, f.namespace, f.name)
@@ -541,8 +536,7 @@ class KtraceApp(App[int]):
         if self.source is not None:
             self.source.close()  # stops its watches; a new one is opened by load()
             self.analysis = None
-        with self._pending_lock:
-            self._pending.clear()
+        self._pending.take()  # what the old source's watches reported is in the new listing
         self.status_bar.set_state(source="reloading...", watch=None)
         self.load()
 

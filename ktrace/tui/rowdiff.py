@@ -7,6 +7,7 @@ the rows of the changed objects are rebuilt, and the rows they no longer produce
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -16,6 +17,28 @@ from ktrace.tui import rows as R
 ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name); type RELIST: the kind was listed again
 ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway"})  # the kinds the routes pane's rows are built from
 SERVICE_KINDS = frozenset({"Service", "EndpointSlice", "Pod"})  # a Service row counts ready endpoints: all three
+
+
+class ChangeBuffer:
+    """What changed since the panes were last updated, filled from watch threads and taken by the app.
+    One entry per object and kind of event: an object that changes again before it is drawn is
+    drawn once."""
+
+    def __init__(self) -> None:
+        self._keys: set[ChangeKey] = set()
+        self._lock = threading.Lock()
+
+    def add(self, key: ChangeKey) -> bool:
+        """Remember a change; True for the first of a burst (the buffer was empty): wake the app then."""
+        with self._lock:
+            first = not self._keys
+            self._keys.add(key)
+            return first
+
+    def take(self) -> set[ChangeKey]:
+        with self._lock:
+            keys, self._keys = self._keys, set()
+            return keys
 
 
 @dataclass

@@ -12,12 +12,16 @@ from ktrace.model import HTTPRoute, Service
 from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, RequestPath
 from ktrace.routing import rules_to_service
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 from ktrace.tui import rows as R
 
 Ref = tuple[str, str, str]  # (kind, namespace, name)
 Key = tuple[str, ...]
 PaneKeys = dict[str, set[Key]]  # pane id -> the keys of its rows to mark
 PANE_IDS = ("namespaces", "rules", "services", "pods")
+# The pane where a finding's object has its row (a TLS Secret's problem shows on the routes that use it).
+FINDING_PANE = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Secret": "rules", "Service": "services",
+                "Pod": "pods", "Namespace": "namespaces"}
 _RANK = {"error": 2, "warning": 1}  # info findings mark no row
 
 
@@ -129,3 +133,18 @@ def reverse_lines(store: ClusterStore, ref: Ref, route_rows: Iterable[R.Row]) ->
     if kind == "Pod" and not services:
         lines = ["no Service selects this pod"]
     return f"Reaching {kind} {ns}/{name}:", lines
+
+
+def finding_target(f: Finding) -> Target | None:
+    """The host and path a finding is about, when it names one (no route for a host, an Ingress rule's
+    problem): the path to show for it."""
+    if f.kind == "Host":
+        return Target(f.name, f.details.get("path") or "/")
+    if f.kind == "Ingress" and f.details.get("host") is not None:
+        return Target(f.details["host"] or "", f.details.get("path") or "/")
+    return None
+
+
+def row_of(ref: Ref, rows: Iterable[R.Row]) -> Key | None:
+    """The first row that stands for the object, or shows its problems."""
+    return next((r.key for r in rows if r.ref == ref or ref in r.also), None)

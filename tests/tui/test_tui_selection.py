@@ -116,3 +116,21 @@ def test_reverse_view_of_a_service_and_of_a_pod_no_service_selects(objects: list
     store.apply("ADDED", lonely)
     assert reverse_lines(store, ("Pod", "payments", "lonely"), rules)[1] == ["no Service selects this pod"]
     assert reverse_lines(store, ("Pod", "payments", "gone"), rules) == ("Pod payments/gone is gone", [])
+
+
+def test_a_finding_names_its_pane_its_row_and_the_path_to_show(objects: list[dict]) -> None:
+    from ktrace.checks.host import NO_ROUTE
+    from ktrace.checks.ingress import TLS_SECRET_MISSING
+    from ktrace.targets import Target
+    from ktrace.tui.selection import FINDING_PANE, finding_target, row_of
+
+    store = ClusterStore(objects)
+    no_route = NO_ROUTE.finding("Host", "", "nowhere.example", "m", "h", host="nowhere.example", path="/x")
+    assert finding_target(no_route) == Target("nowhere.example", "/x")
+    tls = TLS_SECRET_MISSING.finding("Ingress", "aspnet", "aspnetapp", "m", "h")
+    assert finding_target(tls) is None and FINDING_PANE[tls.kind] == "rules"
+    rules = R.rule_rows(store)
+    assert row_of(("Ingress", "aspnet", "aspnetapp"), rules) == next(r.key for r in rules if r.ref[2] == "aspnetapp")
+    gateway_row = row_of(("Gateway", "shop", "shop-gateway"), rules)  # no row of its own: its routes show it
+    assert gateway_row is not None and next(r for r in rules if r.key == gateway_row).ref[0] == "HTTPRoute"
+    assert row_of(("Service", "x", "y"), rules) is None
