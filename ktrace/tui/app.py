@@ -39,7 +39,7 @@ from ktrace.trace import RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
-from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands
+from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, PaneCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.rowdiff import ChangeBuffer, ChangeKey, pane_changes
 from ktrace.tui.selection import (
@@ -78,11 +78,13 @@ class Loaded(Message):
 class KtraceApp(App[int]):
     CSS_PATH = "ktrace.tcss"
     TITLE = "ktrace"
-    COMMANDS = App.COMMANDS | {NamespaceCommands, HostCommands, ContextCommands}
+    COMMANDS: ClassVar[set] = {PaneCommands, NamespaceCommands, HostCommands, ContextCommands}  # no system ones
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "focus_next", "Next pane", show=False, id="app.next_pane"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.previous_pane"),
         Binding("slash", "filter", "Filter pane", id="app.filter"),
+        Binding("escape", "clear", "Clear the pane's filter, then the selection", id="app.clear"),
+        Binding("0", "all_namespaces", "All namespaces", id="app.all_namespaces"),
         Binding("colon", "command_palette", "Palette", id="app.palette"),
         Binding("n", "problem(1)", "Next problem", id="app.next_problem"),
         Binding("N", "problem(-1)", "Previous problem", id="app.previous_problem"),
@@ -93,6 +95,7 @@ class KtraceApp(App[int]):
         Binding("r", "relist", "Relist", id="app.relist"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit (as in k9s)", show=False, priority=True, id="app.interrupt"),
     ]
 
     def __init__(self, spec: SourceSpec = DEFAULT_SPEC, options: AnalysisOptions = DEFAULT_OPTIONS,
@@ -424,6 +427,24 @@ class KtraceApp(App[int]):
 
     def on_filter_box_filtered(self, _: FilterBox.Filtered) -> None:
         self._titles()
+
+    def action_clear(self) -> None:
+        """Esc: the focused pane's filter first, then the selected path (screens close themselves)."""
+        table = self._focused_table()
+        if table is not None and table.filter_text:
+            table.set_filter("")
+            self._titles()
+        elif self.target is not None or self.reverse_of is not None:
+            self.target, self.reverse_of, self.path = None, None, None
+            self.path_panel.show(None)
+            self._mark_path()
+
+    def action_all_namespaces(self) -> None:
+        self.set_namespace(None)
+
+    def focus_pane(self, pane_id: str) -> None:
+        """The palette's `:ing`, `:svc`, `:po`, `:ns`: focus that pane."""
+        self.table(pane_id).focus()
 
     def action_problem(self, direction: int) -> None:
         table = self._focused_table()

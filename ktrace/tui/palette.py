@@ -1,9 +1,11 @@
-"""Command palette providers (`:`): switch namespace (or all), jump to any host and path, switch
-kubeconfig context when the source is a live cluster.
+"""Command palette providers (`:`), ktrace's own only: focus a pane by its k9s name (`ing`, `svc`,
+`po`, `ns`), switch namespace (`ns NAME`, or all), jump to any host and path, switch kubeconfig
+context when the source is a live cluster.
 
-They call these app methods: `set_namespace(ns: str | None)`, `select_target(target)` (a "host/path"
-string, or a `Target("", path)` for host-less rules, which have no host to type) and
-`switch_context(name: str)`; they read `app.store` (ClusterStore) and `app.source`."""
+They call these app methods: `focus_pane(pane_id)`, `set_namespace(ns: str | None)`,
+`select_target(target)` (a "host/path" string, or a `Target("", path)` for host-less rules, which
+have no host to type) and `switch_context(name: str)`; they read `app.store` (ClusterStore) and
+`app.source`."""
 
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ Choice = tuple[str, Callable[[], Any], str]  # (label, command, help)
 
 
 class _ChoiceProvider(Provider):
-    """Fuzzy search over a list of labelled commands built when the palette opens."""
+    """Fuzzy search over a list of labelled commands built when the palette opens. `prefixes`: words a
+    kubectl or k9s user types first (`ns payments`), taken off the query before matching."""
+
+    prefixes: tuple[str, ...] = ()
 
     def choices(self) -> list[Choice]:
         raise NotImplementedError
@@ -34,6 +39,9 @@ class _ChoiceProvider(Provider):
             yield DiscoveryHit(label, command, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        head, _, rest = query.strip().partition(" ")
+        if head in self.prefixes and rest.strip():
+            query = rest.strip()
         matcher = self.matcher(query)
         for label, command, help_text in self._choices:
             score = matcher.match(label)
@@ -41,7 +49,20 @@ class _ChoiceProvider(Provider):
                 yield Hit(score, matcher.highlight(label), command, text=label, help=help_text)
 
 
+class PaneCommands(_ChoiceProvider):
+    """k9s-style resource names focus their pane: `ing`, `routes`, `svc`, `po`, `ns`."""
+
+    def choices(self) -> list[Choice]:
+        app: Any = self.app
+        panes = (("ing", "rules", "routes: Ingress rules and HTTPRoutes"), ("routes", "rules", "the routes pane"),
+                 ("svc", "services", "the services pane"), ("po", "pods", "the pods pane"),
+                 ("ns", "namespaces", "the namespaces pane"))
+        return [(alias, partial(app.focus_pane, pane), f"focus {what}") for alias, pane, what in panes]
+
+
 class NamespaceCommands(_ChoiceProvider):
+    prefixes = ("ns", "namespace")
+
     def choices(self) -> list[Choice]:
         app: Any = self.app
         out: list[Choice] = [("namespace: all", partial(app.set_namespace, None), "show every namespace")]
