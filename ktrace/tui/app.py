@@ -62,6 +62,9 @@ from ktrace.tui.terminal import replace_invalid_input
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
+# Tab goes left to right, top to bottom, as each layout draws the panes (see ktrace.tcss).
+TAB_ORDER = {"compact": ("namespaces", "rules", "path", "services", "pods"),
+             "wide": ("namespaces", "rules", "services", "pods", "path")}
 DEFAULT_SPEC, DEFAULT_OPTIONS, DEFAULT_VIEW = SourceSpec(), AnalysisOptions(), ViewOptions()  # frozen: safe to share
 
 
@@ -169,6 +172,21 @@ class KtraceApp(App[int]):
 
     def _fit(self, width: int, height: int) -> None:
         self.set_class(width >= 120 and height >= 30, "wide")
+
+    def action_focus_next(self) -> None:
+        self._tab(1)
+
+    def action_focus_previous(self) -> None:
+        self._tab(-1)
+
+    def _tab(self, step: int) -> None:
+        """The next pane in reading order; elsewhere (the filter box, a screen) Textual's own focus chain."""
+        order = TAB_ORDER["wide" if self.has_class("wide") else "compact"]
+        focused = self.focused.id if self.focused is not None and self.screen is self.screen_stack[0] else None
+        if focused not in order:
+            (self.screen.focus_next if step > 0 else self.screen.focus_previous)()
+            return
+        self.query_one(f"#{order[(order.index(focused) + step) % len(order)]}").focus()
 
     def on_descendant_focus(self) -> None:
         # On small screens the focused path panel takes the room of the panes around it.
@@ -522,14 +540,18 @@ class KtraceApp(App[int]):
         self.call_from_thread(self.push_screen, DetailScreen(title, obj))
 
     def action_preview(self) -> None:
-        """Preview switching the selected rule's backend to another Service, or an HTTPRoute rule's
-        weights (read-only)."""
+        """Preview switching the backend of the route under the cursor (else of the selected one) to
+        another Service, or an HTTPRoute rule's weights (read-only)."""
         from ktrace.errors import UsageError
         from ktrace.preview import candidates, replaced_backends, rule_weights
         from ktrace.tui.preview_screen import PreviewScreen
 
+        table = self._focused_table()
+        row = table.cursor_row if table is not None and table.id == "rules" else None
+        if row is not None and (self.target is None or (self.target.host, self.target.path) != row.key[:2]):
+            self.select_target(Target(row.key[0], row.key[1]))
         if self.target is None or self.path is None or self.analysis is None:
-            self.notify("select a rule first (Enter on a route), then p previews a switch", timeout=3)
+            self.notify("put the cursor on a route (or select one), then p previews a switch", timeout=3)
             return
         try:
             replaced = replaced_backends(self.analysis.store, self.target, live=self.analysis.live, heaviest=True)

@@ -38,12 +38,25 @@ async def test_preview_binding_opens_candidates_shows_diff_and_esc_returns() -> 
         assert app.screen is main and app.path is not None and app.path.target == "shop.demo.example/"
 
 
-async def test_preview_needs_a_selected_rule() -> None:
+async def test_preview_needs_a_route_under_the_cursor_or_selected() -> None:
     async with demo_app().run_test(size=(120, 40)) as pilot:
         app = await loaded(pilot)
-        await pilot.press("p")
+        app.table("services").focus()
+        await pilot.press("p")  # not on a route, and none selected
         await pilot.pause()
         assert not isinstance(app.screen, PreviewScreen)
+
+
+async def test_preview_acts_on_the_route_under_the_cursor_not_the_selected_one() -> None:
+    async with demo_app("pay.demo.example/").run_test(size=(200, 60)) as pilot:
+        app = await loaded(pilot)
+        rules = app.table("rules")
+        rules.focus()
+        rules.move_to(next(k for k in rules.visible_keys if k[:2] == ("shop.demo.example", "/")))
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PreviewScreen)
+        assert app.screen.target.host == "shop.demo.example" and app.path.target == "shop.demo.example/"
 
 
 async def test_preview_of_an_httproute_rule_takes_weights_and_draws_the_split() -> None:

@@ -101,11 +101,15 @@ async def test_navigation_and_enter_on_a_rule() -> None:
         assert rules.cursor_key == rules.visible_keys[-1]
         await pilot.press("g")
         assert rules.cursor_key == rules.visible_keys[0]
-        await pilot.press("tab")
+        await pilot.press("tab")  # 120x40: the middle column top to bottom, then the path on the right
+        assert app.focused is app.table("services")
+        await pilot.press("tab", "tab")
         assert app.focused is app.path_panel
         await pilot.press("tab")
-        assert app.focused is app.table("services")
-        await pilot.press("tab", "shift+tab")
+        assert app.focused is app.table("namespaces")
+        await pilot.press("shift+tab", "shift+tab", "tab")
+        assert app.focused is app.path_panel
+        await pilot.press("shift+tab", "shift+tab")
         assert app.focused is app.table("services")
         assert app.table("services").border_title.startswith("> Services")
 

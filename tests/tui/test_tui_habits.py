@@ -79,3 +79,22 @@ async def test_the_palette_offers_ktraces_commands_only() -> None:
         assert ns.text == "namespace: payments"
         ns.command()
         assert app.namespace == "payments"
+
+
+@pytest.mark.parametrize(("size", "order"), [
+    ((80, 24), ["namespaces", "rules", "path", "services", "pods"]),  # compact: the path between the two rows
+    ((120, 40), ["namespaces", "rules", "services", "pods", "path"]),  # wide: the path is the right column
+])
+async def test_tab_reads_the_panes_left_to_right_top_to_bottom(size: tuple[int, int], order: list[str]) -> None:
+    app = demo_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        app.table("namespaces").focus()
+        await pilot.pause()
+        seen = [app.focused.id]
+        for _ in order:
+            await pilot.press("tab")
+            seen.append(app.focused.id)
+        assert seen == [*order, order[0]]
+        await pilot.press("shift+tab")
+        assert app.focused.id == order[-1]
