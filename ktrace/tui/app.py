@@ -16,6 +16,7 @@ import gc
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.message import Message
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ktrace.analysis import Analysis
@@ -60,6 +62,7 @@ from ktrace.tui.table import KeyedTable
 from ktrace.tui.terminal import replace_invalid_input
 
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
+MIN_SIZE = (60, 16)  # below this the panes cannot show a path: one line says so instead
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
 # Tab goes left to right, top to bottom, as each layout draws the panes (see ktrace.tcss).
@@ -126,6 +129,7 @@ class KtraceApp(App[int]):
         self._flush_timer: Any = None
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
         self._started = False  # the first load is done (a relist keeps the cursors where they are)
+        self._relisting = False  # `r` was pressed: say when the new listing is in
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class KtraceApp(App[int]):
             yield from (tables["namespaces"], tables["rules"], path, tables["services"], tables["pods"])
         yield FilterBox(id="filter")
         yield StatusBar(ascii_only=self.ascii_only, id="status")
+        yield Static(id="too-small")
 
     def table(self, pane_id: str) -> KeyedTable:
         return self.query_one(f"#{pane_id}", KeyedTable)
@@ -172,6 +177,12 @@ class KtraceApp(App[int]):
 
     def _fit(self, width: int, height: int) -> None:
         self.set_class(width >= 120 and height >= 30, "wide")
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"ktrace needs a terminal of at least {MIN_SIZE[0]}x{MIN_SIZE[1]}; this one is {width}x{height}. "
+                "Enlarge it, or use `ktrace trace HOST`.")
 
     def action_focus_next(self) -> None:
         self._tab(1)
@@ -270,6 +281,9 @@ class KtraceApp(App[int]):
                 self._reveal_path()  # --host: start with the path's rows under the cursors
             self._titles()
         self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="")
+        if self._relisting:
+            self._relisting = False
+            self.notify(f"relisted at {time.strftime('%H:%M:%S')}", title="relist", timeout=4)
         # The store is long-lived: keep the cyclic collector from rescanning its records, which at
         # 10,000 pods stalls a key press for a few hundred ms. (Records hold no cycles: dropping a
         # store on relist still frees it by reference counting.)
@@ -581,13 +595,15 @@ class KtraceApp(App[int]):
             self.analysis = None
         self._pending.take()  # what the old source's watches reported is in the new listing
         self.status_bar.set_state(source="reloading...", watch=None)
+        self._relisting = True
+        self.notify("relisting...", title="relist", timeout=2)
         self.load()
 
     def action_help(self) -> None:
         from ktrace.tui.help_screen import HelpScreen
 
         note = f'Keys can be remapped by binding id (second column): {KEYMAP_ENV}="app.quit=ctrl+q;table.down=down,j".'
-        self.push_screen(HelpScreen(self.binding_list(), note))
+        self.push_screen(HelpScreen(self.binding_list(), note, ascii_only=self.ascii_only))
 
     def binding_list(self) -> list[tuple[str, str, str]]:
         """(keys, id, description) of every binding of the app, the pane tables and the views it opens, as remapped."""

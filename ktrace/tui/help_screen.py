@@ -10,12 +10,26 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from ktrace.render import clean
+from ktrace.render import ASCII_SYMBOLS, SYMBOLS, clean
 from ktrace.tui.keys import key_display
 from ktrace.tui.modal import ScrolledView
 
 REMAP_NOTE = ("Keys can be remapped by binding id: map an id (second column) to other keys, "
               "e.g. \"app.quit\": \"ctrl+q\".")
+
+
+def legend(ascii_only: bool) -> list[tuple[str, str]]:
+    """What every mark on the screen means (the verdict symbols as this terminal draws them)."""
+    s = ASCII_SYMBOLS if ascii_only else SYMBOLS
+    return [
+        (s["ok"], "ok"), (s["warning"], "warning; a degraded path (some endpoints not ready)"),
+        (s["error"], "error; a broken path"), (s["unknown"], "unknown (offline: readiness cannot be known)"),
+        (s["info"], "info"),
+        (">", "before a pane's title: the focused pane; before a row: on the selected request path"),
+        ("dim rows", "not on the selected path"),
+        ("~", "at the end of a value: cut to fit the column"),
+        ("*", "a rule without a host (any host); in the path: a hop whose verdict just changed"),
+    ]
 
 
 def group_of(binding_id: str) -> str:
@@ -30,10 +44,12 @@ class HelpScreen(ScrolledView):
         Binding("question_mark", "close", "Close", show=False, id="help.close_help"),  # the key that opened it
     ]
 
-    def __init__(self, bindings: list[tuple[str, str, str]], remap_note: str = REMAP_NOTE) -> None:
+    def __init__(self, bindings: list[tuple[str, str, str]], remap_note: str = REMAP_NOTE,
+                 ascii_only: bool = False) -> None:
         super().__init__()
         self.bindings = bindings
         self.remap_note = remap_note
+        self.ascii_only = ascii_only
 
     def heading(self) -> Text:
         return Text("Keys")
@@ -53,4 +69,10 @@ class HelpScreen(ScrolledView):
             table.add_row(Text(name, style="bold underline"), "", "")
             for key, binding_id, description in rows:
                 table.add_row(clean(key_display(key)), clean(description), clean(binding_id))
-        return Group(table, Text(""), Text(self.remap_note, style="italic"))
+        symbols = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+        symbols.add_column("mark", style="bold", no_wrap=True, min_width=10)
+        symbols.add_column("meaning")
+        symbols.add_row(Text("Symbols", style="bold underline"), "")
+        for mark, meaning in legend(self.ascii_only):
+            symbols.add_row(mark, meaning)
+        return Group(table, Text(""), symbols, Text(""), Text(self.remap_note, style="italic"))

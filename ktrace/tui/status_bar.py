@@ -26,7 +26,7 @@ class StatusBar(Widget):
         self._source = ""
         self._scope: str | None = None
         self._watch: Any = None
-        self._findings: list[Finding] = []
+        self._findings: list[Finding] | None = None  # None: not checked yet (loading)
         self._error = ""
         self._shown = Text()
 
@@ -65,10 +65,13 @@ class StatusBar(Widget):
             t.append(sep)
             t.append(state[0], style=state[1])
         symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
-        for severity, word in (("error", "errors"), ("warning", "warnings")):
-            n = sum(f.severity == severity for f in self._findings)
-            t.append(sep)
-            t.append(f"{symbols[severity]} {n} {word}", style=STYLES[severity] if n else "dim")
+        if self._findings is None:  # never "0 errors" before anything was checked
+            t.append(sep + "checking...", style="dim")
+        else:
+            for severity, word in (("error", "errors"), ("warning", "warnings")):
+                n = sum(f.severity == severity for f in self._findings)
+                t.append(sep)
+                t.append(f"{symbols[severity]} {n} {word}", style=STYLES[severity] if n else "dim")
         t.append(sep + "? help", style="dim")
         return t
 

@@ -4,7 +4,10 @@ can be seen."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from rich.console import Console
 from textual.command import CommandPalette
 
 from ktrace.tui.filter_box import FilterBox
@@ -98,3 +101,52 @@ async def test_tab_reads_the_panes_left_to_right_top_to_bottom(size: tuple[int, 
         assert seen == [*order, order[0]]
         await pilot.press("shift+tab")
         assert app.focused.id == order[-1]
+
+
+async def test_a_terminal_below_the_smallest_size_gets_one_line_saying_so() -> None:
+    app = demo_app()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await loaded(pilot)
+        message = app.query_one("#too-small")
+        assert message.display and not app.query_one("#main").display
+        assert "at least 60x16; this one is 40x10" in str(message.render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not message.display and app.query_one("#main").display
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+async def test_help_explains_every_symbol(ascii_only: bool) -> None:
+    from ktrace.tui.help_screen import HelpScreen, legend
+
+    marks = [mark for mark, _ in legend(ascii_only)]
+    assert ("x" if ascii_only else "✗") in marks and {">", "~", "*"} <= set(marks)
+    app = demo_app()
+    app.ascii_only = ascii_only
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert app.screen.ascii_only is ascii_only
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(app.screen.content())
+        text = console.export_text()
+        assert "Symbols" in text and "cut to fit the column" in text
+        error = next(line for line in text.splitlines() if "error; a broken path" in line)
+        assert error.split()[0] == ("x" if ascii_only else "✗")
+
+
+async def test_relist_says_so_and_when_it_finished() -> None:
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("r")
+        await until(pilot, lambda: any(n.message.startswith("relisted at") for n in app._notifications))
+        assert any(n.message == "relisting..." for n in app._notifications)
+
+
+def test_the_status_bar_says_checking_until_the_first_findings_arrive() -> None:
+    bar = StatusBar(ascii_only=True)
+    assert "checking..." in bar.line().plain and "0 errors" not in bar.line().plain
+    bar.set_state(findings=[])
+    assert "x 0 errors" in bar.line().plain and "checking" not in bar.line().plain
