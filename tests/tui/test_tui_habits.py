@@ -14,13 +14,9 @@ from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.palette import NamespaceCommands, PaneCommands
 from ktrace.tui.status_bar import StatusBar
 from tests.tui.test_tui_app import SIZE, demo_app, loaded, marked, until
+from tests.tui.test_tui_views import _hits
 
 pytestmark = pytest.mark.slow  # Pilot sessions on the demo
-
-
-async def _hits(provider, query: str) -> list:
-    await provider.startup()
-    return [hit async for hit in provider.search(query)]
 
 
 async def test_ctrl_c_quits_as_in_k9s() -> None:
