@@ -41,7 +41,7 @@ from ktrace.trace import RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
-from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, PaneCommands
+from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, Palette, PaneCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.rowdiff import ChangeBuffer, ChangeKey, pane_changes
 from ktrace.tui.selection import (
@@ -183,6 +183,10 @@ class KtraceApp(App[int]):
             self.query_one("#too-small", Static).update(
                 f"ktrace needs a terminal of at least {MIN_SIZE[0]}x{MIN_SIZE[1]}; this one is {width}x{height}. "
                 "Enlarge it, or use `ktrace trace HOST`.")
+
+    def action_command_palette(self) -> None:
+        if not Palette.is_open(self):
+            self.push_screen(Palette(self.ascii_only))
 
     def action_focus_next(self) -> None:
         self._tab(1)

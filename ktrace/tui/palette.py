@@ -13,13 +13,26 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider, SearchIcon
 
 from ktrace.render import clean
 from ktrace.routing import rule_targets
 from ktrace.targets import Target
 
 Choice = tuple[str, Callable[[], Any], str]  # (label, command, help)
+PLACEHOLDER = "a pane (ing, svc, po, ns), ns NAME, a host or a context"
+
+
+class Palette(CommandPalette):
+    """Textual's palette with ktrace's prompt; in ASCII mode without the magnifier emoji."""
+
+    def __init__(self, ascii_only: bool) -> None:
+        super().__init__(placeholder=PLACEHOLDER, id="--command-palette")
+        self.ascii_only = ascii_only
+
+    def on_mount(self) -> None:
+        if self.ascii_only:
+            self.query_one(SearchIcon).icon = ">"
 
 
 class _ChoiceProvider(Provider):

@@ -146,3 +146,25 @@ def test_the_status_bar_says_checking_until_the_first_findings_arrive() -> None:
     assert "checking..." in bar.line().plain and "0 errors" not in bar.line().plain
     bar.set_state(findings=[])
     assert "x 0 errors" in bar.line().plain and "checking" not in bar.line().plain
+
+
+async def test_ascii_mode_is_ascii_everywhere_palette_and_scrollbars_included() -> None:
+    from ktrace.tui.findings_screen import FindingsScreen
+    from ktrace.tui.help_screen import HelpScreen
+    from tests.tui.test_tui_views import screen_text
+
+    app = demo_app("aspnetapp.demo.example")
+    app.ascii_only = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        seen = {"main": screen_text(app)}
+        for key, screen in (("colon", CommandPalette), ("f", FindingsScreen), ("question_mark", HelpScreen)):
+            await pilot.press(key)
+            await until(pilot, lambda screen=screen: isinstance(app.screen, screen))
+            await pilot.pause()
+            seen[key] = screen_text(app)
+            await pilot.press("escape")
+            await until(pilot, lambda: len(app.screen_stack) == 1)
+    for where, text in seen.items():
+        assert text.isascii(), (where, sorted({c for c in text if not c.isascii()}))
+    assert "a pane (ing, svc, po, ns)" in seen["colon"]
