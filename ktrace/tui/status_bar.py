@@ -1,5 +1,6 @@
 """The status bar: where the data comes from, the namespace scope, whether it is current (live,
-reconnecting, stale since ...), and how many errors and warnings are in scope."""
+reconnecting, stale since ...), and how many errors and warnings are in the namespace in view. When the
+terminal is narrow, the connection state and the counts are the last to give way."""
 
 from __future__ import annotations
 
@@ -13,6 +14,24 @@ from ktrace.findings import Finding
 from ktrace.render import ASCII_SYMBOLS, STYLES, SYMBOLS, clean
 
 _UNSET: Any = object()
+MIN_SOURCE = 16  # cells: a source name cut shorter than this says nothing; it is left out instead
+
+
+def _joined(parts: list[Text], sep: str) -> Text:
+    t = Text()
+    for i, part in enumerate(parts):
+        if i:
+            t.append(sep)
+        t.append_text(part)
+    return t
+
+
+def _elide(text: str, width: int) -> str:
+    """`text` in `width` cells, cut in the middle (`~` marks the cut): both ends of a context name say most."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "~" + text[len(text) - (width - 1 - head):]
 
 
 class StatusBar(Widget):
@@ -49,31 +68,46 @@ class StatusBar(Widget):
             self.refresh()
 
     def render(self) -> Text:
-        return self._shown
+        return self.line(self.content_size.width or None)
 
-    def line(self) -> Text:
+    def line(self, width: int | None = None) -> Text:
+        """The bar, fitted to `width` cells (None: whole). What gives way first: the server's address, then
+        the namespace, then the context's name (cut in the middle, marked `~`), then `? help`; the
+        connection state and the counts stay."""
         sep = " | " if self.ascii_only else " │ "
-        t = Text()
         if self._error:
-            t.append(clean(self._error), style="bold red")
+            t = Text(clean(self._error), style="bold red")
             t.append(sep + "r retry  q quit")
             return t
-        t.append(clean(self._source), style="bold")
-        t.append(sep + f"ns: {clean(self._scope) if self._scope else 'all'}")
+        vital = self._vital()
+        scope = Text(f"ns: {clean(self._scope) if self._scope else 'all'}")
+        help_ = Text("? help", style="dim")
+        source = clean(self._source)
+        name = source.rpartition(" (")[0] if source.endswith(")") else source  # without the server's address
+        tries = [[name_, scope, *vital, help_] for name_ in (source, name)]
+        if width is not None:
+            for rest in ([scope, *vital, help_], [*vital, help_]):  # the namespace gives way before the name
+                room = width - _joined(rest, sep).cell_len - len(sep)
+                if room >= MIN_SOURCE:
+                    tries.append([_elide(name.removeprefix("context "), room), *rest])
+        fitted = (_joined([Text(p, style="bold") if isinstance(p, str) else p for p in parts], sep) for parts in
+                  [*tries, [scope, *vital, help_], [*vital, help_], vital])
+        return next((t for t in fitted if width is None or t.cell_len <= width), _joined(vital, sep))
+
+    def _vital(self) -> list[Text]:
+        """The connection state and the counts of the namespace in view: what must always show."""
+        out = []
         state = self._state()
         if state:
-            t.append(sep)
-            t.append(state[0], style=state[1])
-        symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
+            out.append(Text(state[0], style=state[1]))
         if self._findings is None:  # never "0 errors" before anything was checked
-            t.append(sep + "checking...", style="dim")
-        else:
-            for severity, word in (("error", "errors"), ("warning", "warnings")):
-                n = sum(f.severity == severity for f in self._findings)
-                t.append(sep)
-                t.append(f"{symbols[severity]} {n} {word}", style=STYLES[severity] if n else "dim")
-        t.append(sep + "? help", style="dim")
-        return t
+            return [*out, Text("checking...", style="dim")]
+        symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
+        in_view = [f for f in self._findings if not self._scope or f.namespace in ("", self._scope)]
+        for severity, word in (("error", "errors"), ("warning", "warnings")):
+            n = sum(f.severity == severity for f in in_view)
+            out.append(Text(f"{symbols[severity]} {n} {word}", style=STYLES[severity] if n else "dim"))
+        return out
 
     def _state(self) -> tuple[str, str] | None:
         w = self._watch

@@ -5,6 +5,7 @@ can be seen."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from rich.console import Console
@@ -168,3 +169,27 @@ async def test_ascii_mode_is_ascii_everywhere_palette_and_scrollbars_included() 
     for where, text in seen.items():
         assert text.isascii(), (where, sorted({c for c in text if not c.isascii()}))
     assert "a pane (ing, svc, po, ns)" in seen["colon"]
+
+
+EKS = ("context arn:aws:eks:eu-west-1:123456789012:cluster/prod-ingress-eu-west-1 "
+       "(https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com)")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_status_bar_keeps_the_connection_state_counts_and_help_with_a_long_context_name(width: int) -> None:
+    from ktrace.checks.service import NO_READY_ENDPOINTS
+    from ktrace.sources.protocol import WatchStatus
+
+    bar = StatusBar()
+    since = 1_764_441_296.0
+    findings = [NO_READY_ENDPOINTS.finding("Service", "shop", "web", "m"),
+                NO_READY_ENDPOINTS.finding("Service", "payments", "api", "m")]
+    bar.set_state(source=EKS, watch=WatchStatus("stale", since, "reset", 3, 1), findings=findings)
+    line = bar.line(width).plain
+    assert len(line) <= width
+    assert f"stale since {time.strftime('%H:%M:%S', time.localtime(since))}" in line
+    assert "✗ 2 errors" in line and line.endswith("? help")
+    name = line.split(" │ ")[0]
+    assert "~" in name and name.endswith("eu-west-1") and "amazonaws" not in name  # cut in the middle, marked
+    bar.set_state(scope="shop")  # the counts are those of the namespace in view
+    assert "✗ 1 errors" in bar.line(width).plain
