@@ -31,6 +31,8 @@ Key = tuple[str, ...]
 MAX_COLUMN = 48  # no column grows wider than this; the first one takes what is left
 GAP = 2
 MIN_COLUMN = 6  # an essential column never gets narrower than this
+# Values that are wrong when cut (10.244.1.15 is another IP than 10.244.1.152): whole, or `~` alone.
+WHOLE_OR_NOTHING = frozenset({"IP", "READY", "RESTARTS", "ING", "SVC", "PODS"})
 
 
 def parse_filter(text: str) -> tuple[list[str], dict[str, str]]:
@@ -348,10 +350,21 @@ class KeyedTable(ScrollView, can_focus=True):
         self._styles.clear()
 
     def _strip(self, marks: str, cells: Sequence[str], widths: list[int], style: Style, width: int) -> Strip:
-        parts = [marks]
-        for cell, w in zip(cells, widths, strict=False):
+        """One line. A value wider than its column (or than the room left at the pane's edge) ends in `~`;
+        an IP or a count that does not fit whole is shown as `~` alone: cut, it would read as another."""
+        parts: list[str] = []
+        room = width - len(marks)
+        for column, cell, w in zip(self.columns, cells, widths, strict=False):
+            room -= GAP if parts else 0
+            if w > room:  # the column at the pane's edge gets what is left
+                if room > 0 and column in WHOLE_OR_NOTHING:
+                    parts.append(cell.ljust(room) if len(cell) <= room else "~".ljust(room))
+                elif room > 0:
+                    parts.append(cell[: room - 1] + "~" if len(cell) > room else cell.ljust(room))
+                break
             parts.append(cell[: w - 1] + "~" if len(cell) > w else cell.ljust(w))
-        text = (" " * GAP).join(parts[1:])
+            room -= w
+        text = (" " * GAP).join(parts)
         return Strip([Segment(marks + text, style)]).crop_extend(0, width, style)
 
     def watch_scroll_y(self, old: float, new: float) -> None:

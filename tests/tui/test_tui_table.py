@@ -161,3 +161,24 @@ async def test_essential_columns_share_a_narrow_pane_and_the_rest_is_cut() -> No
         await pilot.pause()
         assert line_text(table, 3).split() == ["store.demo.example", "/", "shop-green", "90%,", "shop-blue", "10%",
                                                "ing", "shop/shop"]
+
+
+class PodsApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(("POD", "STATUS", "IP"), id="t")
+
+
+@pytest.mark.parametrize(("width", "expected"), [
+    (39, "   web-1  CrashLoopBackOff  ~"),  # one cell short: the IP is `~` alone, never 10.244.1.15
+    (40, "   web-1  CrashLoopBackOff  10.244.1.152"),
+    (20, "   web-1  CrashLoop~"),  # a text value at the pane's edge ends in ~
+])
+async def test_a_value_at_the_panes_edge_is_never_cut_silently(width: int, expected: str) -> None:
+    """Seen on a real screen: the IP 10.244.1.152 shown as 10.244.1.15, cut at the pane's edge without a mark."""
+    async with PodsApp().run_test(size=(width, 4)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows([Row(("default", "web-1"), ("Pod", "default", "web-1"),
+                            ("web-1", "CrashLoopBackOff", "10.244.1.152"), "default", {}, "")])
+        await pilot.pause()
+        line = line_text(table, 1).rstrip()
+    assert line == expected and "10.244.1.15" not in line.replace("10.244.1.152", "")
