@@ -308,7 +308,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width  # without the scrollbar, which would cover the last cells
         widths = self._layout(width)
         if y == 0:
             return self._strip("   ", self.columns, widths, self._style("header", None, False), width)

@@ -182,3 +182,16 @@ async def test_a_value_at_the_panes_edge_is_never_cut_silently(width: int, expec
         await pilot.pause()
         line = line_text(table, 1).rstrip()
     assert line == expected and "10.244.1.15" not in line.replace("10.244.1.152", "")
+
+
+async def test_the_scrollbar_covers_no_cell() -> None:
+    """The vertical scrollbar is drawn over the pane's last cells: a line must end before it."""
+    async with PodsApp().run_test(size=(41, 6)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows([Row(("default", f"web-{i}"), ("Pod", "default", f"web-{i}"),
+                            (f"web-{i}", "CrashLoopBackOff", "10.244.1.152"), "default", {}, "") for i in range(20)])
+        await pilot.pause()
+        assert table.show_vertical_scrollbar
+        line = line_text(table, 1)
+        assert len(line) == table.scrollable_content_region.width < table.size.width
+    assert line.split() == ["web-0", "CrashLoopBackOff", "~"]  # 10.244.1.152 needs more cells than are left
