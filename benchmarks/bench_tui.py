@@ -23,14 +23,14 @@ from ktrace.options import SourceSpec, ViewOptions
 from ktrace.routing import rule_targets
 from ktrace.sim.synthetic import synthetic_objects
 from ktrace.sources.manifests import complete
-from ktrace.sources.protocol import Change
+from ktrace.sources.protocol import Change, WithoutCredentials
 from ktrace.store import ClusterStore
 from ktrace.tui.app import KtraceApp
 
 SIZE = (160, 48)
 
 
-class MemorySource:
+class MemorySource(WithoutCredentials):
     """A watching source over objects held in memory: the benchmark changes the store itself and
     reports each change from a thread, as LiveSource's watch threads do."""
 
@@ -39,9 +39,17 @@ class MemorySource:
     def __init__(self, objs: list[dict]) -> None:
         self.objs = objs
         self.notes: list = []
+        self.namespace = None
+        self.origins: dict = {}
         self.lock = threading.RLock()
         self.status = None
         self.on_change: Callable[[Change], None] | None = None
+
+    def document(self, kind: str, namespace: str, name: str) -> None:
+        """Only the store's record can be shown."""
+
+    def certificate_reader(self) -> None:
+        """No Secret data in memory."""
 
     def describe(self) -> str:
         return "synthetic (in memory)"
