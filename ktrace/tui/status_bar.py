@@ -47,7 +47,7 @@ class StatusBar(Widget):
         self._watch: Any = None
         self._findings: list[Finding] | None = None  # None: not checked yet (loading)
         self._error = ""
-        self._shown = Text()
+        self._drawn = Text()  # the whole line last drawn (render fits it to the width): repaint on change only
 
     def set_state(self, *, source: str = _UNSET, scope: str | None = _UNSET, watch: Any = _UNSET,
                   findings: list[Finding] = _UNSET, error: str = _UNSET) -> None:
@@ -63,8 +63,8 @@ class StatusBar(Widget):
         if error is not _UNSET:
             self._error = error
         line = self.line()
-        if line != self._shown:  # a repaint of one line only: its size never changes
-            self._shown = line
+        if line != self._drawn:  # a repaint of one line only: its size never changes
+            self._drawn = line
             self.refresh()
 
     def render(self) -> Text:
