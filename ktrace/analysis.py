@@ -23,6 +23,7 @@ from ktrace.store import ClusterStore
 from ktrace.suppress import suppress
 from ktrace.targets import Target
 from ktrace.trace import RequestPath, trace
+from ktrace.verdicts import RouteVerdicts
 
 
 def controller_hint(options: AnalysisOptions) -> ControllerHint | None:
@@ -81,6 +82,11 @@ class Analysis:
                              f"serves it in {label(self.source)}; {path.findings[0].hint}")
         path.findings = self._suppress(path.findings)
         return path
+
+    def routes(self) -> RouteVerdicts:
+        """Every route's path and verdict (what `check` says each finding affects; the interactive view
+        keeps it current with `refresh` as the store changes)."""
+        return RouteVerdicts(self.store, self.trace)
 
     def preview(self, target: str | Target, via: str | None, *, backend: str | None = None,
                 weights: Mapping[str, int] | None = None) -> Preview:

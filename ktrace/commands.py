@@ -8,6 +8,7 @@ error finding, 2 usage or source errors (raised as KtraceError; cli.main prints 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import orjson
 
@@ -15,7 +16,7 @@ from ktrace import __version__
 from ktrace.analysis import Analysis, controller_hint
 from ktrace.checks import CATALOG
 from ktrace.errors import UsageError
-from ktrace.findings import Finding, at_least
+from ktrace.findings import Finding, at_least, finding_id
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
 from ktrace.sources import open_source, prepare_credentials
 from ktrace.sources.protocol import Source, label
@@ -101,11 +102,14 @@ def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRe
     return _trace_exit(p.would_be)
 
 
-def check_document(findings: list[Finding], source: Source, store: ClusterStore) -> dict:
+def check_document(findings: list[Finding], source: Source, store: ClusterStore,
+                   affects: Mapping[tuple[str, str, str, str], list[str]]) -> dict:
+    """`affects`: the routes (`host/path`) each finding breaks or degrades, by `finding_id`."""
     summary = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
     summary.update(total=len(findings), source=label(source),
                    objects={k: store.count(k) for k in sorted(store.kinds())})
-    return {"findings": [f.to_dict() for f in findings], "summary": summary}
+    return {"findings": [f.to_dict() | {"affects": affects.get(finding_id(f), [])} for f in findings],
+            "summary": summary}
 
 
 def sarif_document(findings: list[Finding], origins: dict) -> dict:
@@ -137,11 +141,12 @@ def run_check(spec: SourceSpec, options: AnalysisOptions, output: str) -> int:
     source, store = analysis.source, analysis.store
     try:
         findings = analysis.check()
+        shown = at_least(findings, options.min_severity)
+        affects = analysis.routes().affects(shown) if output != "sarif" else {}
     finally:
         source.close()
-    shown = at_least(findings, options.min_severity)
     if output == "json":
-        _write_json(check_document(shown, source, store))
+        _write_json(check_document(shown, source, store, affects))
     elif output == "sarif":
         _write_json(sarif_document(shown, source.origins))
     else:
@@ -152,7 +157,7 @@ def run_check(spec: SourceSpec, options: AnalysisOptions, output: str) -> int:
         console = _console()
         ascii_only = _ascii_only(console)
         if shown:
-            console.print(finding_lines(shown, ascii_only, source.origins, console.width), end="")
+            console.print(finding_lines(shown, ascii_only, source.origins, console.width, affects), end="")
         line = Text(f"{label(source)}: ")
         line.append_text(summary_line(shown, ascii_only))
         console.print(line, soft_wrap=True)  # one greppable line, however long the source name

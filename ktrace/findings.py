@@ -36,6 +36,11 @@ class Finding:
         }
 
 
+def finding_id(f: Finding) -> tuple[str, str, str, str]:
+    """A finding as a path and the whole check both report it (their messages may word details differently)."""
+    return (f.code, f.kind, f.namespace, f.name)
+
+
 def sort_key(f: Finding) -> tuple:
     return (-f.rank, f.code, f.namespace, f.kind, f.name, f.message)
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ktrace.checks.service import selector_text
-from ktrace.findings import Finding
+from ktrace.findings import Finding, finding_id
 from ktrace.preview import Preview
 from ktrace.requestpath import (
     ENDPOINTS,
@@ -289,9 +289,10 @@ def _indented(text: str, width: int, style: str = "") -> Text:
 
 
 def finding_lines(findings: Iterable[Finding], ascii_only: bool = False, origins: dict | None = None,
-                  width: int = 80) -> Text:
-    """One block per finding: badge, code and object, then message, hint and file:line indented
-    (wrapped lines keep the indent, so the list stays scannable in 80 columns)."""
+                  width: int = 80, affects: Mapping[tuple[str, str, str, str], list[str]] | None = None) -> Text:
+    """One block per finding: badge, code and object, then message, hint, the routes it breaks or degrades
+    (`affects`, by `finding_id`) and file:line indented (wrapped lines keep the indent, so the list stays
+    scannable in 80 columns)."""
     out = Text()
     for f in findings:
         out.append_text(badge(f.severity, ascii_only))
@@ -301,6 +302,9 @@ def finding_lines(findings: Iterable[Finding], ascii_only: bool = False, origins
         out.append_text(_indented(clean(f.message), width))
         if f.hint:
             out.append_text(_indented("hint: " + clean(f.hint), width, "dim"))
+        routes = (affects or {}).get(finding_id(f))
+        if routes:
+            out.append_text(_indented("affects: " + clean(", ".join(routes)), width))
         origin = (origins or {}).get((f.kind, f.namespace, f.name))
         if origin:
             out.append_text(_indented(f"at {clean(origin)}", width, "dim"))

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
@@ -54,14 +54,19 @@ from ktrace.tui.selection import (
     row_of,
     rows_reaching,
     services_behind,
+    verdict_marks,
+    worse_marks,
     worst_by_object,
 )
 from ktrace.tui.session import Profile, mouse_driver
 from ktrace.tui.status_bar import StatusBar
 from ktrace.tui.table import KeyedTable
 from ktrace.tui.terminal import replace_invalid_input
+from ktrace.verdicts import RouteVerdicts
 
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
+IMMEDIATE_ACTIONS = frozenset({"quit", "help"})  # keys that act even while the first listing loads
+FOLLOW_DELAY = 0.08  # seconds the cursor rests on a route before it is traced (a held key does not trace each)
 MIN_SIZE = (60, 16)  # below this the panes cannot show a path: one line says so instead
 PANES = (("namespaces", "Namespaces", R.NAMESPACE_COLUMNS), ("rules", "Routes", R.RULE_COLUMNS),
          ("services", "Services", R.SERVICE_COLUMNS), ("pods", "Pods", R.POD_COLUMNS))
@@ -76,9 +81,10 @@ class StoreChanged(Message):
 
 
 class Loaded(Message):
-    def __init__(self, analysis: Analysis, rows: dict[str, list[R.Row]], findings: list[Finding]) -> None:
+    def __init__(self, analysis: Analysis, rows: dict[str, list[R.Row]], findings: list[Finding],
+                 verdicts: RouteVerdicts) -> None:
         super().__init__()
-        self.analysis, self.rows, self.findings = analysis, rows, findings
+        self.analysis, self.rows, self.findings, self.verdicts = analysis, rows, findings, verdicts
 
 
 class KtraceApp(App[int]):
@@ -120,6 +126,7 @@ class KtraceApp(App[int]):
         self.analysis: Analysis | None = None  # the open source and its store (None while reloading)
         self.store: ClusterStore | None = None  # what the panes show: the last store loaded
         self.findings: list[Finding] = []
+        self.verdicts: RouteVerdicts | None = None  # every route's path, kept current from watch events
         self.namespace: str | None = spec.namespace
         self.target: Target | None = parse_target(view.host) if view.host else None
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
@@ -127,9 +134,11 @@ class KtraceApp(App[int]):
         self.error: str | None = None
         self._pending = ChangeBuffer()
         self._flush_timer: Any = None
+        self._trace_timer: Any = None  # the route under a moving cursor is traced when it rests
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
         self._started = False  # the first load is done (a relist keeps the cursors where they are)
         self._relisting = False  # `r` was pressed: say when the new listing is in
+        self._early_keys: list[events.Key] = []  # pressed before the first listing was in: played after it
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -218,6 +227,23 @@ class KtraceApp(App[int]):
                 text += f"  /{clean(t.filter_text)}"
             t.border_title = text
 
+    async def on_event(self, event: events.Event) -> None:
+        # Keys pressed while the first listing loads act once it is in: Enter or `j` on a pane that is still
+        # empty would be lost. Quitting and help do not wait.
+        if (isinstance(event, events.Key) and not event.is_forwarded and not self._started
+                and len(self.screen_stack) == 1 and not self._acts_now(event.key)):
+            self._early_keys.append(event)
+            return
+        await super().on_event(event)
+
+    def _acts_now(self, key: str) -> bool:
+        return any(b.action in IMMEDIATE_ACTIONS or b.priority for b in self._bindings.key_to_bindings.get(key, ()))
+
+    def _replay_early_keys(self) -> None:
+        keys, self._early_keys = self._early_keys, []
+        for key in keys:
+            self.post_message(events.Key(key.key, key.character))
+
     # -- loading ---------------------------------------------------------------------------------
 
     @property
@@ -238,6 +264,7 @@ class KtraceApp(App[int]):
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
             analysis = Analysis(source, store, self.options)
             findings = analysis.check()
+            verdicts = analysis.routes()
         except LoginRequired as e:  # the exec plugin needs the terminal: lend it, then load again
             if source is not None:
                 source.close()
@@ -251,7 +278,7 @@ class KtraceApp(App[int]):
         if get_current_worker().is_cancelled:
             source.close()
             return
-        self.post_message(Loaded(analysis, rows, findings))
+        self.post_message(Loaded(analysis, rows, findings, verdicts))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # exit_on_error=False keeps the screen up when a worker fails; say so instead of going quiet.
@@ -268,7 +295,7 @@ class KtraceApp(App[int]):
 
     def on_loaded(self, message: Loaded) -> None:
         old = self.source
-        self.analysis, self.findings = message.analysis, message.findings
+        self.analysis, self.findings, self.verdicts = message.analysis, message.findings, message.verdicts
         self.store = message.analysis.store
         if old is not None and old is not self.source:
             old.close()
@@ -278,11 +305,14 @@ class KtraceApp(App[int]):
                 table = self.table(pane_id)
                 table.set_rows(rows)
                 table.set_scope(None if pane_id == "namespaces" else self.namespace)
+            if not self._started and self.target is None:
+                self._select_worst()
             self._mark_problems()
             self._retrace()
             if not self._started:
                 self._started = True
-                self._reveal_path()  # --host: start with the path's rows under the cursors
+                self._reveal_path()  # start with the path's rows under the cursors
+                self._replay_early_keys()
             self._titles()
         self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="")
         if self._relisting:
@@ -342,7 +372,9 @@ class KtraceApp(App[int]):
             return
         with self._lock(), self.batch_update():
             self._apply_rows(store, changes)
-            self._mark_problems()  # new rows of objects with findings
+            if self.verdicts is not None:
+                self.verdicts.refresh(changes)
+            self._mark_problems()  # new rows of objects with findings, verdicts that changed
             self._retrace()
             self._titles()
         self.updates += 1
@@ -379,27 +411,56 @@ class KtraceApp(App[int]):
         if self.analysis is None:
             return
         if self.target is not None:
-            self.path = self.analysis.trace(self.target)
+            t = self.target  # a route's path is kept current by the verdicts: no need to trace it again
+            known = self.verdicts.paths.get((t.host, t.path)) if self.verdicts is not None else None
+            self.path = known if known is not None and t == Target(t.host, t.path) else self.analysis.trace(t)
             self.path_panel.show(self.path)
         elif self.reverse_of is not None:
             self._show_reverse(self.reverse_of)
         self._mark_path()
 
-    def select_target(self, target: str | Target) -> None:
-        """Trace a host[/path] and highlight its path in every pane."""
+    def select_target(self, target: str | Target, reveal: tuple[str, ...] = ("rules", "services", "pods")) -> None:
+        """Trace a host[/path] and highlight its path in every pane (cursors to it in `reveal`)."""
         self.target = parse_target(target) if isinstance(target, str) else target
         self.reverse_of = None
         self._retrace()
-        self._reveal_path()
+        self._reveal_path(reveal)
 
-    def _reveal_path(self) -> None:
+    def _select_worst(self) -> None:
+        """At start without --host: the first broken route, else the first degraded one, under the cursor."""
+        entry = self.verdicts.worst() if self.verdicts is not None else None
+        if entry is None:
+            return
+        self.target = Target(*entry)
+        rules = self.table("rules")
+        key = next((k for k in rules.visible_keys if k[:2] == entry), None)
+        if key is not None:
+            rules.move_to(key)
+
+    def _reveal_path(self, panes: tuple[str, ...] = ("rules", "services", "pods")) -> None:
         """Put each pane's cursor on the first row of the path, so the path is in view."""
-        for pane_id in ("rules", "services", "pods"):
+        for pane_id in panes:
             table = self.table(pane_id)
             marked = table.on_path or set()
             first = next((k for k in table.visible_keys if k in marked), None) if marked else None
             if first is not None and (table.cursor_key not in marked):
                 table.move_to(first)
+
+    def on_keyed_table_moved(self, event: KeyedTable.Moved) -> None:
+        """Selecting is highlighting: the route under the cursor is traced, once the cursor rests a moment
+        (holding a key down does not trace every row on the way)."""
+        event.stop()
+        if event.table.id != "rules":
+            return
+        if self._trace_timer is not None:
+            self._trace_timer.stop()
+        self._trace_timer = self.set_timer(FOLLOW_DELAY, lambda: self._follow(event.table))
+
+    def _follow(self, table: KeyedTable) -> None:
+        self._trace_timer = None
+        row = table.cursor_row
+        if row is not None and self.analysis is not None:
+            self.select_target(Target(row.key[0], row.key[1]), reveal=("services", "pods"))
 
     def on_keyed_table_selected(self, event: KeyedTable.Selected) -> None:
         row, pane = event.row, event.table.id
@@ -430,9 +491,12 @@ class KtraceApp(App[int]):
         """Problem symbols on the rows whose objects have error or warning findings (done when the
         findings or the rows change, not on every selection: it visits every row)."""
         worst = worst_by_object(self.findings)
+        statuses = {e: p.status for e, p in self.verdicts.paths.items()} if self.verdicts is not None else {}
+        verdicts = verdict_marks(self.table("rules").rows(), statuses)
         for pane_id, _, _ in PANES:
             table = self.table(pane_id)
-            table.set_marks(table.on_path, problem_marks(pane_id, table.rows(), worst))
+            marks = worse_marks(problem_marks(pane_id, table.rows(), worst), verdicts.get(pane_id, {}))
+            table.set_marks(table.on_path, marks)
 
     # -- app methods the palette calls -----------------------------------------------------------
 

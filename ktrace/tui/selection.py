@@ -4,12 +4,12 @@ directly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ktrace.findings import Finding
 from ktrace.gateway import hostname_matches
 from ktrace.model import HTTPRoute, Service
-from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, RequestPath
+from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, PathStatus, RequestPath
 from ktrace.routing import rules_to_service
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
@@ -22,7 +22,9 @@ PANE_IDS = ("namespaces", "rules", "services", "pods")
 # The pane where a finding's object has its row (a TLS Secret's problem shows on the routes that use it).
 FINDING_PANE = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Secret": "rules", "Service": "services",
                 "Pod": "pods", "Namespace": "namespaces"}
-_RANK = {"error": 2, "warning": 1}  # info findings mark no row
+_RANK = {"error": 3, "warning": 2, "unknown": 1}  # row marks; info findings mark no row
+# A route's path verdict as a row mark (ok: unmarked).
+VERDICT_MARK = {PathStatus.BROKEN: "error", PathStatus.DEGRADED: "warning", PathStatus.UNKNOWN: "unknown"}
 
 
 def _worse(severity: str, than: str | None) -> bool:
@@ -34,7 +36,7 @@ def worst_by_object(findings: Iterable[Finding]) -> dict[Ref, str]:
     worst: dict[Ref, str] = {}
     for f in findings:
         ref = (f.kind, f.namespace, f.name)
-        if f.severity in _RANK and _worse(f.severity, worst.get(ref)):
+        if f.severity in ("error", "warning") and _worse(f.severity, worst.get(ref)):
             worst[ref] = f.severity
     return worst
 
@@ -54,6 +56,29 @@ def problem_marks(pane_id: str, rows: Iterable[R.Row], worst: dict[Ref, str]) ->
             if ref in worst and _worse(worst[ref], marks.get(r.key)):
                 marks[r.key] = worst[ref]
     return marks
+
+
+def verdict_marks(route_rows: Iterable[R.Row], statuses: Mapping[tuple[str, str], str]) -> dict[str, dict[Key, str]]:
+    """The routes pane's rows marked with their path's verdict (by host and path), and the namespaces pane's
+    rows with the worst verdict of their routes."""
+    routes: dict[Key, str] = {}
+    namespaces: dict[Key, str] = {}
+    for r in route_rows:
+        mark = VERDICT_MARK.get(statuses.get((r.key[0], r.key[1]), PathStatus.OK))  # type: ignore[call-overload]
+        if mark is not None:
+            routes[r.key] = mark
+            if r.namespace and _worse(mark, namespaces.get((r.namespace,))):
+                namespaces[(r.namespace,)] = mark
+    return {"rules": routes, "namespaces": namespaces}
+
+
+def worse_marks(a: Mapping[Key, str], b: Mapping[Key, str]) -> dict[Key, str]:
+    """Both sets of marks, the worse one where a row has two."""
+    out = dict(a)
+    for key, mark in b.items():
+        if _worse(mark, out.get(key)):
+            out[key] = mark
+    return out
 
 
 def path_keys(store: ClusterStore, path: RequestPath) -> PaneKeys:

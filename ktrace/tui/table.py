@@ -32,6 +32,7 @@ MAX_COLUMN = 48  # no column grows wider than this; the first one takes what is 
 GAP = 2
 MIN_COLUMN = 6  # an essential column never gets narrower than this
 # Values that are wrong when cut (10.244.1.15 is another IP than 10.244.1.152): whole, or `~` alone.
+PROBLEM_ORDER = ("error", "warning", "unknown")  # row marks, worst first: what `n` walks, in this order
 WHOLE_OR_NOTHING = frozenset({"IP", "READY", "RESTARTS", "ING", "SVC", "PODS"})
 
 
@@ -58,7 +59,8 @@ class KeyedTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", id="table.select"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"keyed-table--header", "keyed-table--cursor", "keyed-table--on-path",
-                         "keyed-table--dimmed", "keyed-table--error", "keyed-table--warning"}
+                         "keyed-table--dimmed", "keyed-table--error", "keyed-table--warning",
+                         "keyed-table--unknown"}
     DEFAULT_CSS = """
     KeyedTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
     KeyedTable > .keyed-table--header { text-style: bold; }
@@ -77,6 +79,9 @@ class KeyedTable(ScrollView, can_focus=True):
             super().__init__()
             self.table = table
             self.row = row
+
+    class Moved(Selected):
+        """The user moved the cursor to another row (keys, mouse, `n`/`N`; not the app's `move_to`)."""
 
     def __init__(self, columns: Sequence[str], *, essential: int = 1, ascii_only: bool = False,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -238,14 +243,22 @@ class KeyedTable(ScrollView, can_focus=True):
     def _page(self) -> int:
         return max(1, self.size.height - 1)  # one line is the header
 
+    def _move(self, i: int) -> None:
+        """A cursor move of the user's: say so when the cursor lands on another row."""
+        before = self._cursor
+        self._set_cursor(i)
+        row = self.cursor_row
+        if row is not None and row.key != before:
+            self.post_message(self.Moved(self, row))
+
     def action_cursor(self, delta: int) -> None:
-        self._set_cursor(self._cursor_index() + delta)
+        self._move(self._cursor_index() + delta)
 
     def action_page(self, direction: int) -> None:
-        self._set_cursor(self._cursor_index() + direction * self._page())
+        self._move(self._cursor_index() + direction * self._page())
 
     def action_edge(self, end: int) -> None:
-        self._set_cursor(len(self._visible) - 1 if end else 0)
+        self._move(len(self._visible) - 1 if end else 0)
 
     def action_select(self) -> None:
         row = self.cursor_row
@@ -259,22 +272,19 @@ class KeyedTable(ScrollView, can_focus=True):
             return
         i = int(self.scroll_y) + offset.y - 1
         if i < len(self._visible):
-            self._set_cursor(i)
+            self._move(i)
             if event.chain >= 2:
                 self.action_select()
 
     def next_problem(self, direction: int) -> bool:
-        """Move to the next (1) or previous (-1) shown row with a problem, wrapping around."""
-        n = len(self._visible)
-        if not n or not self._problems:
+        """Move to the next (1) or previous (-1) shown row with a problem: the errors (broken routes) in
+        order, then the warnings (degraded), then the unknown, wrapping around."""
+        ranked = [k for severity in PROBLEM_ORDER for k in self._visible if self._problems.get(k) == severity]
+        if not ranked:
             return False
-        start = self._cursor_index() if self.cursor_key is not None else (-1 if direction > 0 else 0)
-        for step in range(1, n + 1):
-            i = (start + direction * step) % n
-            if self._visible[i] in self._problems:
-                self._set_cursor(i)
-                return True
-        return False
+        at = ranked.index(self._cursor) if self._cursor in ranked else (-1 if direction > 0 else 0)
+        self._move(self._index(ranked[(at + direction) % len(ranked)]) or 0)
+        return True
 
     def _keeping_cursor(self) -> _CursorKeeper:
         return _CursorKeeper(self)
@@ -320,7 +330,7 @@ class KeyedTable(ScrollView, can_focus=True):
         on_path = self._on_path is not None and key in self._on_path
         path = "" if self._on_path is None else "on-path" if on_path else "dimmed"
         problem = self._problems.get(key)
-        problem = problem if problem in ("error", "warning") else None
+        problem = problem if problem in PROBLEM_ORDER else None
         symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
         marks = (">" if on_path else " ") + (symbols[problem] if problem else " ") + " "
         return self._strip(marks, row.cells, widths, self._style(path, problem, key == self._cursor), width)

@@ -87,16 +87,19 @@ async def test_aspnetapp_shows_the_near_miss_and_marks_the_broken_service() -> N
 
 
 @pytest.mark.slow
-async def test_navigation_and_enter_on_a_rule() -> None:
+async def test_navigation_the_worst_route_first_and_selecting_is_highlighting() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
         rules = app.table("rules")
-        assert app.focused is rules and app.path is None
-        assert rules.on_path is None  # nothing selected: nothing dims
-        await pilot.press("j", "j")
+        # Without --host the first broken route is selected and drawn: no Enter needed to see a diagnosis.
+        assert app.focused is rules and app.path is not None and app.path.target == "aspnetapp.demo.example/"
+        assert rules.cursor_key is not None and rules.cursor_key[:2] == ("aspnetapp.demo.example", "/")
+        assert rules.on_path is not None and rules.cursor_key in rules.on_path
+        await pilot.press("j", "j")  # held keys trace only where the cursor rests
         assert rules.cursor_key is not None and rules.cursor_key[:2] == ("pay.demo.example", "/")
-        await pilot.press("enter")
-        assert app.path is not None and app.path.target == "pay.demo.example/"
+        await until(pilot, lambda: app.path is not None and app.path.target == "pay.demo.example/")
+        assert app.table("services").on_path == {("payments", "payments-web")}
+        assert rules.cursor_key[:2] == ("pay.demo.example", "/")  # the cursor stays where the user put it
         await pilot.press("G")
         assert rules.cursor_key == rules.visible_keys[-1]
         await pilot.press("g")
@@ -269,18 +272,16 @@ async def test_relist_keeps_the_selection_and_detail_and_copy_work(tmp_path: Pat
 
 
 @pytest.mark.slow
-async def test_a_click_moves_the_cursor_and_a_double_click_selects() -> None:
+async def test_a_click_moves_the_cursor_and_traces_the_route() -> None:
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
         rules = app.table("rules")
-        second = rules.visible_keys[2]
+        third = rules.visible_keys[2]
         await pilot.click(rules, offset=(5, 1 + 1 + 2))  # border, header, third row
-        assert rules.cursor_key == second and app.path is None
-        await pilot.click(rules, offset=(5, 4), times=2)
-        # The table's Selected message bubbles up to the app over several queues: Pilot's pause after
-        # the click does not wait for all of them.
-        await until(pilot, lambda: app.path is not None)
-        assert app.path.target == f"{second[0]}{second[1]}"
+        assert rules.cursor_key == third
+        # The table's Moved message bubbles up to the app over several queues, then the trace waits for the
+        # cursor to rest: Pilot's pause after the click does not wait for all of them.
+        await until(pilot, lambda: app.path is not None and app.path.target == f"{third[0]}{third[1]}")
 
 
 @pytest.mark.slow

@@ -105,15 +105,20 @@ async def test_marks_draw_symbols_not_only_colour() -> None:
         assert line_text(table, 4).startswith(" x")
 
 
-async def test_next_problem_wraps_in_both_directions() -> None:
+async def test_next_problem_walks_errors_then_warnings_then_unknown_and_wraps() -> None:
     async with TableApp().run_test(size=(60, 12)) as pilot:
         table = pilot.app.query_one(KeyedTable)
         table.set_rows(names(50))
-        table.set_marks(None, {("default", "pod-00010"): "warning", ("default", "pod-00040"): "error"})
-        assert table.next_problem(1) and table.cursor_key == ("default", "pod-00010")
-        assert table.next_problem(1) and table.cursor_key == ("default", "pod-00040")
-        assert table.next_problem(1) and table.cursor_key == ("default", "pod-00010")
-        assert table.next_problem(-1) and table.cursor_key == ("default", "pod-00040")
+        table.set_marks(None, {("default", "pod-00010"): "warning", ("default", "pod-00040"): "error",
+                               ("default", "pod-00005"): "unknown", ("default", "pod-00045"): "error"})
+        walk = []
+        for _ in range(5):
+            assert table.next_problem(1)
+            walk.append(table.cursor_key[1])
+        assert walk == ["pod-00040", "pod-00045", "pod-00010", "pod-00005", "pod-00040"]
+        assert table.next_problem(-1) and table.cursor_key == ("default", "pod-00005")
+        table.set_marks(None, {})
+        assert not table.next_problem(1)
 
 
 @pytest.mark.slow

@@ -1,0 +1,154 @@
+"""Every route's verdict (ktrace.verdicts): traced at load, kept current by re-tracing only the routes a
+change can touch, and what each finding of `check` breaks or degrades."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from ktrace.cli import main
+from ktrace.requestpath import PathStatus
+from ktrace.sim.demo import demo_objects
+from ktrace.store import ClusterStore
+from ktrace.trace import trace
+from ktrace.verdicts import RouteVerdicts
+
+BROKEN = {("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/"), ("pay.demo.example", "/api")}
+
+
+def verdicts_of(store: ClusterStore) -> RouteVerdicts:
+    return RouteVerdicts(store, lambda t: trace(store, t, live=True))
+
+
+def test_every_route_carries_its_paths_verdict_and_the_worst_comes_first() -> None:
+    store = ClusterStore(demo_objects())
+    v = verdicts_of(store)
+    assert {e for e, p in v.paths.items() if p.status == PathStatus.BROKEN} == BROKEN
+    for (host, path), p in v.paths.items():
+        assert p.status == trace(store, f"{host}{path}" if host else path, live=True).status or not host
+    assert ("pay.demo.example", "/") in v.paths and v.status(("pay.demo.example", "/")) == PathStatus.OK
+    assert v.worst() == ("aspnetapp.demo.example", "/")  # broken before degraded, then host order
+
+
+def test_with_nothing_broken_the_worst_is_the_first_degraded_route_else_none() -> None:
+    store = ClusterStore(demo_objects())
+    v = verdicts_of(store)
+    for entry in BROKEN:
+        v.paths[entry].status = PathStatus.DEGRADED if entry[0].startswith("pay") else PathStatus.OK
+    assert v.worst() == ("pay.demo.example", "/api")
+    v.paths[("pay.demo.example", "/api")].status = PathStatus.OK
+    degraded = sorted(e for e, p in v.paths.items() if p.status == PathStatus.DEGRADED)
+    assert v.worst() == (degraded[0] if degraded else None)
+
+
+@pytest.fixture
+def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+def test_check_says_which_routes_each_finding_breaks(capsys: pytest.CaptureFixture, plain_terminal: None) -> None:
+    assert main(["check", "--demo", "-o", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    affects = {(f["code"], f["object"]["name"]): f["affects"] for f in doc["findings"]}
+    assert affects[("ingress-tls-secret-missing", "aspnetapp")] == ["aspnetapp.demo.example/"]
+    assert affects[("service-selector-no-match", "aspnetapp")] == ["aspnetapp.demo.example/"]
+    assert affects[("service-target-port-missing", "catalog")] == ["catalog.demo.example/"]
+    assert affects[("service-no-ready-endpoints", "payments-api")] == ["pay.demo.example/api"]
+    assert affects[("service-externalname", "docs")] == []  # on no broken or degraded path
+    assert main(["check", "--demo"]) == 1
+    blocks = capsys.readouterr().out.split("\n\u2717 error  ")  # one block per error finding
+    block = next(b for b in blocks if b.startswith("service-selector-no-match"))
+    assert "\n    affects: aspnetapp.demo.example/" in block
+
+
+# -- kept current ------------------------------------------------------------------------------------
+
+def _mutations(objs: list[dict], rng: random.Random) -> Iterator[tuple[str, dict]]:
+    """Random watch events over the demo's objects: pods relabelled (the near miss fixed and broken), made
+    ready and not, deleted and back; Services' selectors and ports changed; slices, Secrets, policies and
+    Ingresses deleted and back."""
+    by_kind: dict[str, list[dict]] = {}
+    for o in objs:
+        by_kind.setdefault(o["kind"], []).append(o)
+    rv = 10_000
+    while True:
+        rv += 1
+        kind = rng.choice(["Pod", "Pod", "Pod", "Service", "EndpointSlice", "Secret", "NetworkPolicy", "Ingress"])
+        obj = copy.deepcopy(rng.choice(by_kind[kind]))
+        obj["metadata"]["resourceVersion"] = str(rv)
+        what = rng.random()
+        if what < 0.2:
+            yield "DELETED", obj
+            continue
+        if kind == "Pod" and what < 0.6:
+            labels = obj["metadata"].setdefault("labels", {})
+            if "app" in labels and rng.random() < 0.5:
+                labels["App"] = labels.pop("app")
+            elif "App" in labels:
+                labels["app"] = labels.pop("App")
+            elif labels:
+                labels[rng.choice(sorted(labels))] = "other"
+        elif kind == "Pod":
+            for c in obj.get("status", {}).get("conditions", []):
+                if c["type"] == "Ready":
+                    c["status"] = rng.choice(["True", "False"])
+        elif kind == "Service" and what < 0.6 and obj["spec"].get("selector"):
+            sel = obj["spec"]["selector"]
+            key = rng.choice(sorted(sel))
+            sel[key.capitalize() if key.islower() else key.lower()] = sel.pop(key)
+        elif kind == "Service" and obj["spec"].get("ports"):
+            obj["spec"]["ports"][0]["port"] = rng.choice([80, 8080])
+        yield "ADDED", obj
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_refresh_after_any_changes_equals_tracing_every_route_again(seed: int) -> None:
+    objs = demo_objects()
+    store = ClusterStore(objs)
+    v = verdicts_of(store)
+    rng = random.Random(seed)
+    events = _mutations(objs, rng)
+    for _ in range(60):
+        batch = []
+        for _ in range(rng.randint(1, 4)):
+            etype, obj = next(events)
+            if store.apply(etype, obj):
+                meta = obj["metadata"]
+                batch.append((obj["kind"], etype, meta.get("namespace", ""), meta["name"]))
+        before = {e: p.status for e, p in v.paths.items()}
+        changed = v.refresh(batch)
+        fresh = verdicts_of(store)
+        assert set(v.paths) == set(fresh.paths)
+        for entry, p in fresh.paths.items():
+            kept = v.paths[entry]
+            assert (kept.status, [(h.kind, h.name, h.status) for h in kept.hops]) == \
+                (p.status, [(h.kind, h.name, h.status) for h in p.hops]), (entry, batch)
+        assert changed == {e for e in before.keys() | fresh.paths.keys()
+                           if before.get(e) != (fresh.paths[e].status if e in fresh.paths else None)}
+
+
+def test_a_pod_change_retraces_only_the_routes_it_can_touch() -> None:
+    store = ClusterStore(demo_objects())
+    traced: list[str] = []
+
+    def counting(t):
+        traced.append(str(t))
+        return trace(store, t, live=True)
+
+    v = RouteVerdicts(store, counting)
+    traced.clear()
+    pod = next(o for o in demo_objects() if o["kind"] == "Pod" and o["metadata"]["namespace"] == "payments"
+               and o["metadata"]["labels"].get("app") == "payments-web")
+    pod["metadata"]["resourceVersion"] = "99999"
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    assert store.apply("MODIFIED", pod)
+    v.refresh([("Pod", "MODIFIED", "payments", pod["metadata"]["name"])])
+    assert traced == ["pay.demo.example/"]
+    traced.clear()
+    v.refresh([("Ingress", "MODIFIED", "payments", "payments")])  # an Ingress can take any host: all again
+    assert len(traced) == len(v.paths)

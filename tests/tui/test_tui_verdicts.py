@@ -1,0 +1,68 @@
+"""Every route row carries its path's verdict, `n` walks the broken routes then the degraded ones, and keys
+pressed while the first listing loads are kept (the demo, at 80x24)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ktrace.options import SourceSpec
+from ktrace.sources.demo import DemoSource
+from ktrace.tui.app import KtraceApp
+from tests.tui.test_tui_app import demo_app, loaded, until
+
+SMALL = (80, 24)
+BROKEN = {("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/"), ("pay.demo.example", "/api")}
+
+
+@pytest.mark.slow
+async def test_every_broken_route_and_its_namespace_is_marked() -> None:
+    async with demo_app().run_test(size=SMALL) as pilot:
+        app = await loaded(pilot)
+        rules = app.table("rules")
+        marks = {k[:2]: m for k, m in rules.problems.items()}
+        assert {e for e, m in marks.items() if m == "error"} == BROKEN
+        assert ("pay.demo.example", "/") not in marks  # ok: unmarked
+        namespaces = app.table("namespaces").problems
+        assert namespaces[("payments",)] == "error"  # its /api route is broken (its pods only warn)
+        # the route rows draw the mark: x on the broken ones
+        lines = [rules.render_line(y).text for y in range(1, len(rules.visible_keys) + 1)]
+        pay = [line for line in lines if "pay.demo.example" in line]
+        assert [line[1] for line in pay] == [" ", "\u2717"] and "/api" in pay[1]
+
+
+@pytest.mark.slow
+async def test_n_walks_the_broken_routes_then_the_degraded_ones() -> None:
+    async with demo_app().run_test(size=SMALL) as pilot:
+        app = await loaded(pilot)
+        rules = app.table("rules")
+        assert rules.cursor_key[:2] == ("aspnetapp.demo.example", "/")  # the worst route, selected at start
+        walked = []
+        for _ in range(4):
+            await pilot.press("n")
+            walked.append(rules.cursor_key[:2])
+        # No route of the demo at rest is degraded: the broken ones, round and round (the status page's
+        # Service has a warning, but its route is ok and is not walked).
+        assert walked == [("catalog.demo.example", "/"), ("pay.demo.example", "/api"),
+                          ("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/")]
+        await pilot.press("N")
+        assert rules.cursor_key[:2] == ("aspnetapp.demo.example", "/")
+        walked.append(rules.cursor_key[:2])
+        await until(pilot, lambda: app.path is not None and (app.path.host, app.path.path) == walked[-1])
+
+
+@pytest.mark.slow
+async def test_keys_pressed_while_loading_act_once_the_listing_is_in() -> None:
+    def slow(_: SourceSpec) -> DemoSource:
+        time.sleep(0.5)  # a slow API server: the listing is not in when the keys are pressed
+        return DemoSource(moving=False)
+
+    app = KtraceApp(SourceSpec(demo=True), source_factory=slow)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("j", "j")  # before the first listing: the panes are empty
+        assert app.store is None
+        await loaded(pilot)
+        rules = app.table("rules")
+        await until(pilot, lambda: rules.cursor_key is not None and rules.cursor_key[:2] == ("pay.demo.example", "/"))
+        await until(pilot, lambda: app.path is not None and app.path.target == "pay.demo.example/")
