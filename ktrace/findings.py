@@ -38,7 +38,7 @@ class Finding:
 
 def finding_id(f: Finding) -> tuple[str, str, str, str]:
     """A finding as a path and the whole check both report it (their messages may word details differently)."""
-    return (f.code, f.kind, f.namespace, f.name)
+    return (f.code, f.kind, f.namespace, f.name, f.message)
 
 
 def sort_key(f: Finding) -> tuple:

@@ -555,7 +555,8 @@ class KtraceApp(App[int]):
         from ktrace.tui.findings_screen import FindingsScreen
 
         scoped = [f for f in self.findings if self.namespace is None or f.namespace in ("", self.namespace)]
-        self.push_screen(FindingsScreen(scoped, self.ascii_only), self.jump_to_finding)
+        affects = self.verdicts.affects(scoped) if self.verdicts is not None else {}
+        self.push_screen(FindingsScreen(scoped, self.ascii_only, affects), self.jump_to_finding)
 
     def jump_to_finding(self, f: Finding | None) -> None:
         """Focus the finding's object in its pane and show its path (or what reaches it)."""

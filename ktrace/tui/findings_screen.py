@@ -1,9 +1,11 @@
-"""The findings view: every finding in scope, grouped by severity (errors, warnings, info), one line
-each in a list that stays quick with thousands; the highlighted finding's message and hint below.
-Enter dismisses with the chosen Finding (the app jumps to its object and path)."""
+"""The findings view: every finding in scope, grouped by severity (errors, warnings, info), in a list that
+stays quick with thousands: code and object, and the routes it breaks or degrades; the highlighted
+finding's whole message and hint below. Enter dismisses with the chosen Finding (the app jumps to its
+object and path)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ktrace.findings import Finding, sort_key
+from ktrace.findings import Finding, finding_id, sort_key
 from ktrace.render import STYLES, badge, clean, summary_line
 from ktrace.tui.modal import ModalView
 
@@ -39,10 +41,13 @@ class FindingsScreen(ModalView[Finding | None]):
     ]
     WIDGET_KEYS = ("Enter: go to the object and its path",)
 
-    def __init__(self, findings: list[Finding], ascii_only: bool = False) -> None:
+    def __init__(self, findings: list[Finding], ascii_only: bool = False,
+                 affects: Mapping[tuple[str, str, str, str], list[str]] | None = None) -> None:
+        """`affects`: the routes (`host/path`) each finding breaks or degrades, by `finding_id`."""
         super().__init__()
         self.ascii_only = ascii_only
         self.findings = sorted(findings, key=sort_key)
+        self.affects = affects or {}
         self._cursor: int | None = None  # the option drawn with the `>` marker
 
     def heading(self) -> Text:
@@ -75,6 +80,9 @@ class FindingsScreen(ModalView[Finding | None]):
         line.append(badge(f.severity, self.ascii_only).plain[0], style=STYLES.get(f.severity, ""))
         line.append(f" {f.code}", style="bold")
         line.append(f"  {_object(f)}")
+        routes = self.affects.get(finding_id(f))
+        if routes:
+            line.append("\n    affects: " + clean(", ".join(routes)))
         return line
 
     def _mark_cursor(self, index: int | None, cursor: bool) -> None:
@@ -111,6 +119,9 @@ class FindingsScreen(ModalView[Finding | None]):
         text.append("\n" + clean(f.message))
         if f.hint:
             text.append("\nhint: " + clean(f.hint), style="italic")
+        routes = self.affects.get(finding_id(f))
+        if routes:
+            text.append("\naffects: " + clean(", ".join(routes)))
         detail.update(text)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.widgets import OptionList, Static
 
 from ktrace.options import SourceSpec
 from ktrace.sources.demo import DemoSource
 from ktrace.tui.app import KtraceApp
+from ktrace.tui.findings_screen import FindingsScreen
 from tests.tui.test_tui_app import demo_app, loaded, until
 
 SMALL = (80, 24)
@@ -66,3 +68,17 @@ async def test_keys_pressed_while_loading_act_once_the_listing_is_in() -> None:
         rules = app.table("rules")
         await until(pilot, lambda: rules.cursor_key is not None and rules.cursor_key[:2] == ("pay.demo.example", "/"))
         await until(pilot, lambda: app.path is not None and app.path.target == "pay.demo.example/")
+
+
+@pytest.mark.slow
+async def test_the_findings_view_says_which_routes_each_finding_breaks() -> None:
+    async with demo_app().run_test(size=SMALL) as pilot:
+        await loaded(pilot)
+        await pilot.press("f")
+        screen = pilot.app.screen
+        assert isinstance(screen, FindingsScreen)
+        lines = [str(screen.query_one(OptionList).get_option_at_index(i).prompt)
+                 for i in range(screen.query_one(OptionList).option_count)]
+        first = next(i for i, line in enumerate(lines) if "service-selector-no-match" in line)
+        assert "affects: aspnetapp.demo.example/" in lines[first]
+        assert "affects: aspnetapp.demo.example/" in str(screen.query_one("#findings-detail", Static).render())
