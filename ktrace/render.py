@@ -1,4 +1,4 @@
-"""Rich renderables shared by the CLI and the TUI: the request path as a tree, findings as lines.
+"""Rich renderables shared by the CLI and the TUI: the request path as a tree or a summary, findings as lines.
 
 Meaning never rests on colour alone: every status has a symbol and a word. Symbols avoid the ones
 terminals draw as 2-cell emoji (✔ ✖ ⚠, anything with U+FE0F); an ASCII set serves terminals whose
@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ktrace.checks.service import selector_text
 from ktrace.findings import Finding, finding_id
 from ktrace.preview import Preview
 from ktrace.requestpath import (
@@ -24,6 +25,7 @@ from ktrace.requestpath import (
     INGRESS,
     PODS,
     SERVICE,
+    BackendDetail,
     EndpointSliceDetail,
     GatewayDetail,
     Hop,
@@ -101,7 +103,7 @@ def _reasons(node: Tree, hop: Hop) -> None:
     # Pods that are fine need no explanation; everything else says why.
     if hop.level == PODS and hop.status == "ok":
         return
-    for r in hop.reasons:
+    for r in own_reasons(hop):
         node.add(Text(clean(r), style="dim" if hop.status in ("ok", "unknown") else ""))
 
 
@@ -110,51 +112,45 @@ def hop_key(hop: Hop) -> tuple[int, str, str, str]:
     return (hop.level, hop.kind, hop.namespace, hop.name)
 
 
-def near_miss_lines(f: Finding, ascii_only: bool = False) -> list[str]:
-    """A selector's near misses as `selector K=V ≠ pod label k=v (why)`, one line per difference."""
-    neq = "!=" if ascii_only else "≠"
-    out = []
-    for miss in f.details.get("near_misses") or ():
-        for d in miss.get("differences") or ():
-            label = f"pod label {d['label']}" if d.get("label") else "no such pod label"
-            out.append(clean(f"selector {d.get('selector', '?')} {neq} {label} ({d.get('explanation', '')})"))
+def _label_repeats(hop: Hop) -> set[str]:
+    """Reasons that only repeat what the hop's label already says."""
+    d, split = hop.detail, hop.split
+    out: set[str] = set()
+    if isinstance(d, IngressDetail) and d.tls_secret:
+        out.add(f"TLS secret {d.tls_secret}")
+    elif isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
+        x = d.listener
+        out.add(f"listener {x.name}: {x.protocol} port {x.port}, hostname {x.hostname or 'any'}")
+    elif isinstance(d, ServiceDetail) and hop.level == SERVICE:
+        port = f"{d.port}/{d.port_name}" if d.port_name else str(d.port)
+        out.add(f"port {port} -> targetPort {d.target_port}")
+    elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":  # the label gives the count
+        out.add(f"{d.ready} of {d.total} ready")
+        if d.total == 0:
+            out.add("no endpoints")
+    if hop.level == SERVICE and split is not None and split.share != 1:  # the label gives the weight
+        out |= {f"weight {split.weight}: {split.share:.0%} of requests", f"weight {split.weight}: no requests"}
     return out
 
 
-def _label_repeats(hop: Hop) -> set[str]:
-    """Reasons that only repeat what the hop's label already says (the TUI's panel is narrow)."""
-    d = hop.detail
-    if isinstance(d, IngressDetail) and d.tls_secret:
-        return {f"TLS secret {d.tls_secret}"}
-    if isinstance(d, ServiceDetail) and hop.level == SERVICE:
-        port = f"{d.port}/{d.port_name}" if d.port_name else str(d.port)
-        return {f"port {port} -> targetPort {d.target_port}"}
-    return set()
-
-
-def _detailed_reasons(node: Tree, hop: Hop, findings: list[Finding], ascii_only: bool) -> None:
-    """The reasons of a hop above the pods, for the TUI's small panel: problems first, each with its
-    hint (hints of findings the hop does not state are left to the findings view); near misses
-    under the selector, or in its place when they name all of it; then the informational reasons,
-    without those the label already says."""
-    mine = [f for f in findings if f.code in hop.finding_codes]
-    near = [Text(line, style="bold") for f in mine for line in near_miss_lines(f, ascii_only)]
-    selector = hop.detail.selector if isinstance(hop.detail, ServiceDetail) else None
-    selector_line = f"selector {selector_text(selector)}" if selector else None
-    by_message = {f.message: f for f in mine}
+def own_reasons(hop: Hop) -> list[str]:
+    """The hop's reasons without those its label says and those another reason says and more
+    (`selector X` next to `selector X matches no pod; ...`)."""
     repeats = _label_repeats(hop)
+    return [r for r in hop.reasons if r not in repeats and not any(o.startswith(r + " ") for o in hop.reasons)]
+
+
+def _detailed_reasons(node: Tree, hop: Hop, findings: list[Finding]) -> None:
+    """The reasons of a hop above the pods, for the TUI's full view: problems first, each with its
+    hint (hints of findings the hop does not state are left to the findings view), then the
+    informational reasons."""
+    by_message = {f.message: f for f in findings if f.code in hop.finding_codes}
     style = "dim" if hop.status in ("ok", "unknown") else ""
-    problems: list[Text] = [] if selector_line in hop.reasons else near
+    problems: list[Text] = []
     info: list[Text] = []
-    for r in hop.reasons:
-        if r in repeats:
-            continue
+    for r in own_reasons(hop):
         f = by_message.get(r)
-        if near and r == selector_line:
-            if not any(line.plain.startswith(r + " ") for line in near):
-                problems.append(Text(clean(r), style=style))
-            problems += near
-        elif f is None:
+        if f is None:
             info.append(Text(clean(r), style=style))
         else:
             problems.append(Text(clean(r)))
@@ -164,19 +160,22 @@ def _detailed_reasons(node: Tree, hop: Hop, findings: list[Finding], ascii_only:
         node.add(line)
 
 
+def _was(before: str | None, ascii_only: bool) -> str:
+    return "new" if not before else f"was {(ASCII_SYMBOLS if ascii_only else SYMBOLS).get(before, '?')} {before}"
+
+
 def _changed_label(label: Text, before: str | None, ascii_only: bool) -> Text:
     # A symbol and words, not only a colour: the mark must survive NO_COLOR and 16-colour terminals.
-    was = "new" if not before else f"was {(ASCII_SYMBOLS if ascii_only else SYMBOLS).get(before, '?')} {before}"
     marked = Text("* ", style="bold reverse")
     marked.append_text(label)
-    marked.append(f"  (changed: {was})", style="bold reverse")
+    marked.append(f"  (changed: {_was(before, ascii_only)})", style="bold reverse")
     return marked
 
 
 def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = False,
               changed: Mapping[tuple, str | None] | None = None, max_problem_pods: int | None = None) -> Tree:
-    """The path as a tree. `details` (the TUI, which has no findings list under the tree): problems
-    first with their hints, near misses next to the selector, no reasons that repeat the label.
+    """The path as a tree. `details` (the TUI's full view, which has no findings list under the
+    tree): problems first, with their hints.
     `changed`: hop_key -> previous status (None for a hop that is new), marked with `*` and the old
     status; changed pods are always shown.
     `max_problem_pods`: cap on the pods that are not ready (the TUI redraws the tree on every
@@ -216,7 +215,7 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         if isinstance(hop.detail, ServiceDetail) and hop.detail.revisions:
             node.add(revisions_text(hop.detail.revisions, ascii_only))
         if details and hop.level < PODS:
-            _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []), ascii_only)
+            _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []))
         else:
             _reasons(node, hop)
         parents[hop.level] = node
@@ -230,6 +229,120 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
     if hidden:
         parent.add(Text(f"... and {hidden} more ready pod(s)", style="dim"))
     return root
+
+
+PROBLEMS = ("error", "warning")
+_RESTARTS = re.compile(r", \d+ restarts?")  # differs from pod to pod; the reason is the same
+
+
+def _summary_ref(hop: Hop, namespace: str) -> str:
+    """A hop's name in the summary: the namespace only where it changes along the path; the
+    figures that tell the hop apart (a listener, a rule, a port mapping, a weight, a ready count)."""
+    name = f"{hop.namespace}/{hop.name}" if hop.namespace and hop.namespace != namespace and hop.name else hop.name
+    d, split = hop.detail, hop.split
+    if isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
+        name += f"  listener {d.listener.name} {d.listener.protocol}:{d.listener.port}"
+    elif isinstance(d, HTTPRouteDetail):
+        name += f"  rule {d.rule}"
+    elif isinstance(d, ServiceDetail) and d.external_name:
+        name += f"  ExternalName {d.external_name}"
+    elif isinstance(d, ServiceDetail):
+        name += f":{d.port} -> {d.target_port}"
+    elif isinstance(d, BackendDetail) and d.port is not None:
+        name += f":{d.port}"
+    elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":
+        name += f"  {d.ready}/{d.total} ready"
+    if split is not None and split.share != 1:
+        name += f"  weight {split.weight} ({split.share:.0%})"
+    return clean(name.strip())
+
+
+def _decisive_reason(hop: Hop, problems: list[Finding]) -> str | None:
+    """Why a hop is not ok, in one reason: its first problem finding's message (as the hop states
+    it), else its last own reason (the tracer adds the verdict's reason after the context)."""
+    if hop.status == "ok":
+        return None
+    messages = {f.message for f in problems}
+    stated = next((r for r in hop.reasons if r in messages), None)
+    own = own_reasons(hop)
+    return stated or (problems[0].message if problems else own[-1] if own else None)
+
+
+def _pods_line(pods: list[Hop]) -> tuple[str, str]:
+    """Pods on one line: the worst status, how many are ready and the most common reason why not."""
+    worst = max((h.status for h in pods), key=("ok", "unknown", "warning", "error").index)
+    ready = sum(h.status == "ok" for h in pods)
+    if ready == len(pods):
+        return worst, f"{ready}/{len(pods)} ready"
+    reasons = Counter(_RESTARTS.sub("", h.reasons[0]) if h.reasons else h.status for h in pods if h.status != "ok")
+    reason, count = reasons.most_common(1)[0]
+    return worst, f"{ready} of {len(pods)} ready: {reason}" + (f" ({count})" if count > 1 else "")
+
+
+def path_summary(path: RequestPath, ascii_only: bool = False, *,
+                 changed: Mapping[tuple, str | None] | None = None) -> RenderableType:
+    """The path in as few lines as its problems allow (the TUI's default view): the verdict and
+    target; one line per hop above the pods (symbol, kind, name, and for a hop that is not ok the
+    one reason that decides it); each Service's pods on one line; then one `fix:` line per distinct
+    hint of the path's problems. No fact twice: a hop line states a finding's message, its fix line
+    only the hint. Long lines wrap under their text, never cut. `changed` as for `path_tree`."""
+    symbols = ASCII_SYMBOLS if ascii_only else SYMBOLS
+    changed = changed or {}
+    root = badge(path.status, ascii_only)
+    root.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
+    problems: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in path.findings:
+        if f.severity in PROBLEMS:
+            problems.setdefault((f.kind, f.namespace, f.name), []).append(f)
+    hops = Table.grid(padding=(0, 1))
+    hops.add_column(no_wrap=True)
+    hops.add_column(overflow="fold")
+    order: list[Finding] = []  # the problems in path order, for the fixes
+
+    def row(status: str, kind: str, ref: str, reason: str | None, mark: str | None) -> None:
+        cell = Text(f"{symbols.get(status, '?')}", style=STYLES.get(status, ""))
+        text = Text(kind, style="bold")
+        text.append(f" {ref}" if ref else "")
+        if reason:
+            text.append(f"  {clean(reason)}")
+        if mark is not None:
+            cell = Text("* ", style="bold reverse") + cell
+            text.append(f"  (changed: {mark})", style="bold reverse")
+        hops.add_row(cell, text)
+
+    namespace, pods = "", []
+    for hop in [*path.hops, None]:
+        if hop is not None and hop.level == PODS:
+            pods.append(hop)
+            order += problems.get(("Pod", hop.namespace, hop.name), [])
+            continue
+        if pods:
+            status, text = _pods_line(pods)
+            moved = [f"{h.name} {_was(changed[hop_key(h)], ascii_only)}" for h in pods if hop_key(h) in changed]
+            row(status, "Pods", text, None, ", ".join(moved) if moved else None)
+            pods = []
+        if hop is None:
+            break
+        mine = problems.get((hop.kind, hop.namespace, hop.name), [])
+        order += mine
+        key = hop_key(hop)
+        row(hop.status, hop.kind, _summary_ref(hop, namespace), _decisive_reason(hop, mine),
+            _was(changed[key], ascii_only) if key in changed else None)
+        namespace = hop.namespace or namespace
+    parts: list[RenderableType] = [root]
+    if path.hops:
+        parts.append(hops)
+    else:  # nothing routes the target: the findings say why (closest hosts, the host's paths)
+        parts += [Text(clean(f.message)) for f in path.findings]
+    fixes = Table.grid(padding=(0, 1))
+    fixes.add_column(no_wrap=True)
+    fixes.add_column(overflow="fold")
+    hints = dict.fromkeys(f.hint for f in [*order, *path.findings] if f.severity in PROBLEMS and f.hint)
+    for hint in hints:
+        fixes.add_row(Text("fix:", style="bold"), Text(clean(hint), style="italic"))
+    if hints:
+        parts.append(fixes)
+    return Group(*parts)
 
 
 def revisions_text(revisions: list[Revision], ascii_only: bool = False) -> Text:

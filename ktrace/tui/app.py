@@ -40,7 +40,7 @@ from ktrace.targets import Target, parse_target
 from ktrace.trace import RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.filter_box import FilterBox
-from ktrace.tui.keys import KEYMAP_ENV, mapped_keys, parse_keymap
+from ktrace.tui.keys import KEYMAP_ENV, key_display, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, Palette, PaneCommands
 from ktrace.tui.path_panel import PathPanel
 from ktrace.tui.rowdiff import ChangeBuffer, ChangeKey, pane_changes
@@ -104,6 +104,7 @@ class KtraceApp(App[int]):
         Binding("d", "detail", "Detail", id="app.detail"),
         Binding("y", "copy", "Copy trace", id="app.copy"),
         Binding("p", "preview", "Preview switch", id="app.preview"),
+        Binding("v", "path_detail", "Full path detail / summary", id="app.path_detail"),
         Binding("r", "relist", "Relist", id="app.relist"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -147,7 +148,6 @@ class KtraceApp(App[int]):
                                       ascii_only=self.ascii_only, id=pane_id)
                   for pane_id, _, columns in PANES}
         path = PathPanel(ascii_only=self.ascii_only, id="path")
-        path.border_title = "Request path"
         with Grid(id="main"):  # the path between the rules and the backends, in both layouts
             yield from (tables["namespaces"], tables["rules"], path, tables["services"], tables["pods"])
         yield FilterBox(id="filter")
@@ -171,6 +171,8 @@ class KtraceApp(App[int]):
         keymap = parse_keymap(os.environ.get(KEYMAP_ENV, ""))
         if keymap:
             self.set_keymap(keymap)
+        detail = next(b for b in self.BINDINGS if isinstance(b, Binding) and b.id == "app.path_detail")
+        self.path_panel.set_toggle_key(key_display(mapped_keys(detail, keymap), sep="/"))
         self._fit(self.size.width, self.size.height)
         self.table("rules").focus()
         self.status_bar.set_state(source="loading...", scope=self.namespace)
@@ -649,6 +651,9 @@ class KtraceApp(App[int]):
             return
         self.push_screen(PreviewScreen(self.analysis, self.target, self.path, replaced, ranked,
                                        ascii_only=self.ascii_only, weights=weights))
+
+    def action_path_detail(self) -> None:
+        self.path_panel.set_full(not self.path_panel.full)
 
     def action_copy(self) -> None:
         if self.path is None:

@@ -1,6 +1,8 @@
-"""The path panel: the request path of the selected host as a tree, every hop with a symbol, a word
-and its reasons; hops whose status changed since the last trace of the same target are marked for a
-few seconds. It also shows the reverse view (which hosts and paths reach a service or pod)."""
+"""The path panel: the request path of the selected host, as a summary (one line per hop, the pods on
+one line, then the fixes: small terminals show the whole diagnosis) or, on demand, as the full tree,
+every hop with a symbol, a word and its reasons; hops whose status changed since the last trace of
+the same target are marked for a few seconds. It also shows the reverse view (which hosts and paths
+reach a service or pod)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ktrace.render import AsciiGuides, clean, hop_key, path_tree
+from ktrace.render import AsciiGuides, clean, hop_key, path_summary, path_tree
 from ktrace.requestpath import RequestPath
 
 CHANGE_SECONDS = 5.0  # how long a hop that changed state stays marked
@@ -25,7 +27,7 @@ class PathPanel(VerticalScroll, can_focus=True):
     """Scrollable, focusable view of one RequestPath (or of the reverse lookup for an object)."""
 
     DEFAULT_CSS = """
-    PathPanel { height: 1fr; padding: 0 1; }
+    PathPanel { height: 1fr; }
     PathPanel > #path-body { width: 100%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -44,6 +46,9 @@ class PathPanel(VerticalScroll, can_focus=True):
         self._changed: dict[tuple, tuple[str | None, float]] = {}
         self._gone: dict[tuple, tuple[str, float]] = {}  # hops that left the path, same expiry
         self._body = Static(PLACEHOLDER, id="path-body")
+        self.full = False  # the full tree instead of the summary
+        self.toggle_key = "v"  # the key that switches views, as the title tells it
+        self._retitle()
 
     def compose(self):
         yield self._body
@@ -78,6 +83,22 @@ class PathPanel(VerticalScroll, can_focus=True):
                 self.set_timer(self.change_seconds + 0.05, self._expire)
         self._draw()
 
+    def set_full(self, full: bool) -> None:
+        """Show the full tree (True) or the summary (False) of the path."""
+        self.full = full
+        self._retitle()
+        if self.path is not None:  # a reverse view stays as it is
+            self._draw()
+
+    def set_toggle_key(self, key: str) -> None:
+        """The key that switches views (the user's keymap may move it), for the title."""
+        self.toggle_key = key
+        self._retitle()
+
+    def _retitle(self) -> None:
+        view, other = ("full", "summary") if self.full else ("summary", "full")
+        self.border_title = f"Request path ({view}, {self.toggle_key}: {other})"
+
     def show_reverse(self, title: str, lines: list[str]) -> None:
         """Show which hosts and paths reach an object (a Service or a Pod selected in its pane)."""
         self.path = None
@@ -105,13 +126,16 @@ class PathPanel(VerticalScroll, can_focus=True):
             self._body.update(PLACEHOLDER)
             return
         changed = self.changed_hops
-        tree = path_tree(path, self.ascii_only, details=True, changed=changed, max_problem_pods=MAX_PROBLEM_PODS)
-        parts = [AsciiGuides(tree) if self.ascii_only else tree]
+        if self.full:
+            tree = path_tree(path, self.ascii_only, details=True, changed=changed, max_problem_pods=MAX_PROBLEM_PODS)
+            parts = [AsciiGuides(tree) if self.ascii_only else tree]
+        else:
+            parts = [path_summary(path, self.ascii_only, changed=changed)]
         now = time.monotonic()
         for label, until in self._gone.values():
             if until > now:
                 parts.append(Text(f"* gone from the path: {clean(label)}", style="bold reverse"))
-        if not path.routed:  # no hop at all: the finding says why (closest hosts, the host's paths)
+        if self.full and not path.routed:  # no hop at all: the finding says why (closest hosts, the host's paths)
             for f in path.findings:
                 parts.append(Text(clean(f.message)))
                 if f.hint:
