@@ -56,7 +56,8 @@ def test_candidate_whose_selector_matches_nothing_shows_the_near_miss(store: Clu
     [f] = p.appear
     assert f.code == "service-selector-no-match"
     text = plain_text(preview_view(p, details=True), width=200)
-    assert "selector version=bleu ≠ pod label version=blue" in text
+    assert "pod shop-blue-1 has version=blue (value differs)" in text
+    assert "hint: change the selector (version=bleu -> version=blue)" in text
     assert "pods that stop receiving traffic: shop-green-1, shop-green-2" in text
 
 

@@ -81,9 +81,43 @@ async def test_aspnetapp_shows_the_near_miss_and_marks_the_broken_service() -> N
         assert marked(app, "services") == {("aspnet", "aspnetapp")}
         assert marked(app, "pods") == set()  # the selector reaches no pod
         assert app.table("services").problems[("aspnet", "aspnetapp")] == "error"
-        text = text_of(app.path_panel.query_one("#path-body"))
-        assert "selector App=aspnetapp ≠ pod label app=aspnetapp (key differs in case)" in text
+        text = " ".join(text_of(app.path_panel.query_one("#path-body")).split())  # wrapped lines joined again
+        assert "pods of Deployment aspnetapp (2) have app=aspnetapp (key differs in case)" in text
+        assert "fix: change the selector (App=aspnetapp -> app=aspnetapp)" in text
         assert "it exists in namespace cert-manager" in text
+
+
+async def test_80x24_shows_the_whole_aspnetapp_diagnosis_without_a_keystroke() -> None:
+    async with demo_app("aspnetapp.demo.example").run_test(size=(80, 24)) as pilot:
+        app = await loaded(pilot)
+        panel = app.path_panel
+        assert panel.border_title == "Request path (summary, v: full)"
+        assert panel.max_scroll_y == 0 and panel.scroll_y == 0  # nothing below the fold
+        text = " ".join(text_of(panel.query_one("#path-body")).split())  # wrapped lines joined again
+        # both causes, each with its fix
+        assert "TLS secret 'aspnetapp-tls' does not exist in namespace 'aspnet'" in text
+        assert "fix: it exists in namespace cert-manager; TLS secrets are read from the Ingress's own namespace: " \
+            "copy it to 'aspnet'" in text
+        assert "selector App=aspnetapp matches no pod; pods of Deployment aspnetapp (2) have app=aspnetapp (key " \
+            "differs in case)" in text
+        assert "fix: change the selector (App=aspnetapp -> app=aspnetapp) or relabel the pods" in text
+        # the panes around it keep three rows of data
+        for pane_id in ("namespaces", "rules", "services", "pods"):
+            assert app.table(pane_id).size.height >= 4, pane_id  # a header and three rows
+
+
+async def test_v_switches_the_path_panel_between_summary_and_full_tree() -> None:
+    async with demo_app("aspnetapp.demo.example").run_test(size=(80, 24)) as pilot:
+        app = await loaded(pilot)
+        panel, body = app.path_panel, app.path_panel.query_one("#path-body")
+        assert "fix: " in text_of(body) and "└──" not in text_of(body)
+        await pilot.press("v")
+        assert panel.full and panel.border_title == "Request path (full, v: summary)"
+        assert "└── ✗ error  Ingress aspnet/aspnetapp" in text_of(body) and "fix: " not in text_of(body)
+        await pilot.press("v")
+        assert not panel.full and panel.border_title == "Request path (summary, v: full)"
+        assert "fix: " in text_of(body)
+        assert ("v", "app.path_detail", "Full path detail / summary") in app.binding_list()
 
 
 @pytest.mark.slow
@@ -314,7 +348,7 @@ async def test_status_bar_says_when_the_data_is_not_current() -> None:
 
 @pytest.mark.slow
 async def test_keys_remapped_by_binding_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KTRACE_KEYMAP", "app.quit=ctrl+q;table.down=down,s;broken")
+    monkeypatch.setenv("KTRACE_KEYMAP", "app.quit=ctrl+q;table.down=down,s;app.path_detail=x;broken")
     async with demo_app().run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
         rules = app.table("rules")
@@ -324,6 +358,9 @@ async def test_keys_remapped_by_binding_id(monkeypatch: pytest.MonkeyPatch) -> N
         await pilot.press("q")
         assert app.is_running  # q is no longer quit
         assert ("ctrl+q", "app.quit", "Quit") in app.binding_list()
+        assert app.path_panel.border_title == "Request path (summary, x: full)"  # the title names the key in use
+        await pilot.press("x")
+        assert app.path_panel.full
         await pilot.press("ctrl+q")
     assert app.return_value == 0
 

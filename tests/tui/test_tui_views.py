@@ -70,29 +70,38 @@ def demo_store() -> ClusterStore:
     return ClusterStore(demo_objects())
 
 
-async def test_path_panel_shows_near_miss_missing_secret_and_reasons(demo_store: ClusterStore) -> None:
+async def test_path_panel_full_view_shows_near_miss_missing_secret_and_reasons(demo_store: ClusterStore) -> None:
     app = PanelApp()
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(PathPanel)
         panel.show(trace(demo_store, ASPNET, live=True))
+        assert panel.border_title == "Request path (summary, v: full)"
+        panel.set_full(True)
         await pilot.pause()
+        assert panel.border_title == "Request path (full, v: summary)"
         text = widget_text(panel.query_one("#path-body"))
     assert "✗ broken  aspnetapp.demo.example/" in text
-    assert "selector App=aspnetapp ≠ pod label app=aspnetapp (key differs in case)" in text
+    assert "└── ✗ error  Service aspnet/aspnetapp:80 (http) -> 8080" in text  # the tree, not the summary
+    words = " ".join(w for w in text.split() if w != "│")  # wrapped lines joined again
+    assert "selector App=aspnetapp matches no pod; pods of Deployment aspnetapp (2) have app=aspnetapp (key " \
+        "differs in case)" in words
+    assert "hint: change the selector (App=aspnetapp -> app=aspnetapp)" in text
     assert "TLS secret 'aspnetapp-tls' does not exist in namespace 'aspnet'" in text
     assert "it exists in namespace cert-manager" in text
     assert "0/0 ready" in text
 
 
-async def test_path_panel_ascii_mode_has_no_unicode(demo_store: ClusterStore) -> None:
+@pytest.mark.parametrize("full", [False, True], ids=["summary", "full"])
+async def test_path_panel_ascii_mode_has_no_unicode(demo_store: ClusterStore, full: bool) -> None:
     app = PanelApp(ascii_only=True)
     async with app.run_test(size=(100, 40)) as pilot:
         panel = app.query_one(PathPanel)
+        panel.set_full(full)
         panel.show(trace(demo_store, ASPNET, live=True))
         await pilot.pause()
         text = widget_text(panel.query_one("#path-body"))
     assert "x broken  aspnetapp.demo.example/" in text
-    assert "selector App=aspnetapp != pod label app=aspnetapp" in text
+    assert "App=aspnetapp -> app=aspnetapp" in text
     assert text.isascii(), [c for c in text if not c.isascii()]
 
 
@@ -177,7 +186,7 @@ async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
     assert f"... and {500 - MAX_PROBLEM_PODS - 1} more pod(s) not ready" in text
 
 
-def test_panel_tree_puts_problems_first_and_near_misses_under_their_selector() -> None:
+def test_full_tree_puts_problems_first_and_states_the_near_miss_once() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "n",
            "labels": {"app": "web", "tier": "front"}},
            "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}}
@@ -190,10 +199,10 @@ def test_panel_tree_puts_problems_first_and_near_misses_under_their_selector() -
     console.print(path_tree(trace(ClusterStore([pod, svc, ing]), "web.example/", live=False), details=True))
     lines = [line.strip(" │├└─") for line in console.file.getvalue().splitlines()]
     service = next(i for i, line in enumerate(lines) if "Service n/web" in line)
-    # Part of the selector differs: the whole selector stays, the difference right under it.
-    assert lines[service + 1] == "selector app=web,tier=frontend"
-    assert lines[service + 2].startswith("selector tier=frontend ≠ pod label tier=front")
-    assert lines[service + 3].startswith("selector app=web,tier=frontend matches no pod")
+    # The problem first, then its fix; the selector alone is not repeated before its message.
+    assert lines[service + 1] == "selector app=web,tier=frontend matches no pod; pod web-1 has tier=front (value differs)"
+    assert lines[service + 2].startswith("hint: change the selector (tier=frontend -> tier=front)")
+    assert sum("tier=front " in line for line in lines) == 1
     assert not any(line.startswith("port 80 -> targetPort") for line in lines)  # the label says it
 
 
