@@ -295,7 +295,7 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         if f.severity in PROBLEMS:
             problems.setdefault((f.kind, f.namespace, f.name), []).append(f)
     hops = Table.grid(padding=(0, 1))
-    hops.add_column(no_wrap=True)
+    hops.add_column(no_wrap=True, justify="right")  # the symbols line up when a `*` marks a change
     hops.add_column(overflow="fold")
     order: list[Finding] = []  # the problems in path order, for the fixes
 

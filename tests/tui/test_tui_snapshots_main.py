@@ -1,6 +1,7 @@
 """Snapshots of the main screen on the demo (served, watched, not moving: fixed names and times), at 80x24 and 120x40:
-the article's broken aspnetapp path selected (rule, service marked, nothing else; the near miss in
-the path panel), a healthy path (pay.demo.example/: its two pods marked), and the ASCII fallback.
+the article's broken aspnetapp path selected (rule, service marked, nothing else; the path panel's
+summary with both causes and their fixes), a healthy path (pay.demo.example/: its two pods marked), and the ASCII
+fallback.
 Each SVG was looked at before it was committed."""
 
 from __future__ import annotations
@@ -47,6 +48,6 @@ def test_ascii_fallback(snap_compare) -> None:
 
 
 def test_focused_path_panel_grows_at_80x24(snap_compare) -> None:
-    """Tab to the path panel: on a small screen it takes the panes' room, near miss and hints in view."""
+    """Tab to the path panel and v for the full tree: on a small screen the panel takes the panes' room."""
     assert snap_compare(app_for("aspnetapp.demo.example/"), terminal_size=(80, 24), run_before=loaded,
-                        press=["tab", "j", "j", "j", "j"])
+                        press=["tab", "v", "j", "j"])

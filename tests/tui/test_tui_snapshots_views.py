@@ -1,5 +1,6 @@
 """Snapshots of the secondary views at 80x24 and 120x40 on the demo objects (deterministic: the
-offline demo has fixed times and names): the path panel on the article's broken aspnetapp path,
+offline demo has fixed times and names): the path panel on the article's broken aspnetapp path
+(summary and full tree),
 the same panel in ASCII with a hop that just changed (a pod failing its readiness probe), the
 findings screen and the detail screen. Each SVG was looked at before it was committed."""
 
@@ -25,11 +26,17 @@ STORE = ClusterStore(OBJECTS)
 
 
 class PathApp(App):
+    def __init__(self, full: bool = False) -> None:
+        super().__init__()
+        self.full = full
+
     def compose(self) -> ComposeResult:
         yield PathPanel(id="path")
 
     def on_mount(self) -> None:
-        self.query_one(PathPanel).show(trace(STORE, "aspnetapp.demo.example/", live=True))
+        panel = self.query_one(PathPanel)
+        panel.set_full(self.full)
+        panel.show(trace(STORE, "aspnetapp.demo.example/", live=True))
 
 
 class ChangedHopApp(App):
@@ -65,6 +72,11 @@ class DetailApp(App):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_path_panel_aspnetapp(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(PathApp(), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_path_panel_aspnetapp_full_tree(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(PathApp(full=True), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

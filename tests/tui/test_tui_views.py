@@ -200,7 +200,8 @@ def test_full_tree_puts_problems_first_and_states_the_near_miss_once() -> None:
     lines = [line.strip(" │├└─") for line in console.file.getvalue().splitlines()]
     service = next(i for i, line in enumerate(lines) if "Service n/web" in line)
     # The problem first, then its fix; the selector alone is not repeated before its message.
-    assert lines[service + 1] == "selector app=web,tier=frontend matches no pod; pod web-1 has tier=front (value differs)"
+    assert lines[service + 1] == \
+        "selector app=web,tier=frontend matches no pod; pod web-1 has tier=front (value differs)"
     assert lines[service + 2].startswith("hint: change the selector (tier=frontend -> tier=front)")
     assert sum("tier=front " in line for line in lines) == 1
     assert not any(line.startswith("port 80 -> targetPort") for line in lines)  # the label says it
