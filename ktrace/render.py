@@ -283,9 +283,10 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
                  changed: Mapping[tuple, str | None] | None = None) -> RenderableType:
     """The path in as few lines as its problems allow (the TUI's default view): the verdict and
     target; one line per hop above the pods (symbol, kind, name, and for a hop that is not ok the
-    one reason that decides it); each Service's pods on one line; then one `fix:` line per distinct
-    hint of the path's problems. No fact twice: a hop line states a finding's message, its fix line
-    only the hint. Long lines wrap under their text, never cut. `changed` as for `path_tree`."""
+    one reason that decides it; a rollout's revisions under its Service); each Service's pods on one
+    line; then one `fix:` line per distinct hint of the path's problems. No fact twice: a hop line
+    states a finding's message, its fix line only the hint. Long lines wrap under their text, never
+    cut. `changed` as for `path_tree`."""
     symbols = ASCII_SYMBOLS if ascii_only else SYMBOLS
     changed = changed or {}
     root = badge(path.status, ascii_only)
@@ -328,6 +329,8 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         key = hop_key(hop)
         row(hop.status, hop.kind, _summary_ref(hop, namespace), _decisive_reason(hop, mine),
             _was(changed[key], ascii_only) if key in changed else None)
+        if isinstance(hop.detail, ServiceDetail) and hop.detail.revisions:  # a rollout is under way: who serves
+            hops.add_row("", revisions_text(hop.detail.revisions, ascii_only))
         namespace = hop.namespace or namespace
     parts: list[RenderableType] = [root]
     if path.hops:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ktrace.render import path_tree, plain_text
+from ktrace.render import path_summary, path_tree, plain_text
 from ktrace.rollout import image_tag
 from ktrace.store import ClusterStore
 from ktrace.trace import trace
@@ -46,10 +46,11 @@ def test_two_replicasets_show_as_revisions_new_one_not_serving_yet() -> None:
     revs = [r.to_dict() for r in next(h for h in path.hops if h.kind == "Service").detail.revisions]
     assert [(r["podTemplateHash"], r["version"], r["current"], r["ready"], r["pods"], r["receivesTraffic"])
             for r in revs] == [("new2", "1.1", True, 0, 1, False), ("old1", "1.0", False, 2, 2, True)]
-    panel = plain_text(path_tree(path, details=True), width=120)  # what the TUI's path panel draws
-    assert "rollout of Deployment api: 2 revisions" in panel
-    assert "! warning  current new2  1.1  0/1 ready, no traffic" in panel
-    assert "✓ ok  old old1  1.0  2/2 ready, receives traffic" in panel
+    for view in (path_tree(path, details=True), path_summary(path)):  # what the TUI's path panel draws
+        panel = plain_text(view, width=120)
+        assert "rollout of Deployment api: 2 revisions" in panel
+        assert "! warning  current new2  1.1  0/1 ready, no traffic" in panel
+        assert "✓ ok  old old1  1.0  2/2 ready, receives traffic" in panel
 
 
 @pytest.mark.parametrize(("image", "tag"), [

@@ -129,6 +129,11 @@ async def test_path_panel_marks_a_hop_that_changed_then_unmarks_it() -> None:
         await pilot.pause()
         changed = panel.changed_hops
         assert changed[hop_key(pod)] == "ok"
+        # the summary marks the pods' line, naming the pod; the full tree marks the pod's own line
+        summary = " ".join(widget_text(body).split())
+        assert "* ! Pods 2 of 3 ready" in summary and f"(changed: {pod.name} was ✓ ok)" in summary, summary
+        panel.set_full(True)
+        await pilot.pause()
         marked = [line for line in widget_text(body).splitlines() if "(changed:" in line]
         assert any(f"* ! warning  Pod {pod.name}" in line and "was ✓ ok" in line for line in marked), marked
         await until(pilot, lambda: "(changed:" not in widget_text(body))  # redrawn when the mark expires
@@ -170,6 +175,7 @@ async def test_path_panel_caps_not_ready_pods_but_keeps_changed_ones() -> None:
     app = PanelApp(change_seconds=60)  # the mark must outlive drawing 500 pods on a busy machine
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.query_one(PathPanel)
+        panel.set_full(True)  # the summary has one line for all the pods
         panel.show(path(499))
         panel.show(path(500))  # the last pod breaks too: shown although past the cap
         await pilot.pause()
