@@ -8,12 +8,13 @@ nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ktrace import selectors
 from ktrace.certs import CertificateBook
-from ktrace.checks import run_checks
+from ktrace.checks import CheckUnits
 from ktrace.checks.networkpolicy import ControllerHint
+from ktrace.checks.units import ChangeKey
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
@@ -40,13 +41,15 @@ def controller_hint(options: AnalysisOptions) -> ControllerHint | None:
 
 class Analysis:
     """The analysis of one loaded source. Thread-safe as far as the store is: callers that share the
-    store with watch threads hold the source's lock around each call."""
+    store with watch threads hold the source's lock around each call (or, with a deferred watch, call
+    from the thread that applies the changes)."""
 
     def __init__(self, source: Source, store: ClusterStore, options: AnalysisOptions,
                  controllers: ControllerHint | None = None) -> None:
         self.source, self.store, self.options = source, store, options
         self.controllers = controllers if controllers is not None else controller_hint(options)
         self._certs: CertificateBook | None = None
+        self._units = CheckUnits(store, live=source.live, controllers=self.controllers)
 
     @property
     def live(self) -> bool:
@@ -69,8 +72,17 @@ class Analysis:
 
     def check(self) -> list[Finding]:
         """Every finding in scope, the source's own notes included, suppressed and sorted."""
-        certs = self._certificates(fresh=True)
-        found = run_checks(self.store, live=self.live, controllers=self.controllers, certs=certs)
+        return self._noted(self._units.check_all(self._fresh_certificates()))
+
+    def recheck(self, changes: Iterable[ChangeKey]) -> list[Finding]:
+        """What `check()` would return after `changes` were applied to the store, re-running only the
+        checks they can affect (the last `check()` or `recheck()` keeps the others' findings)."""
+        return self._noted(self._units.recheck(changes, self._fresh_certificates()))
+
+    def _fresh_certificates(self) -> Callable[[], CertificateBook | None] | None:
+        return (lambda: self._certificates(fresh=True)) if self.options.check_certs else None
+
+    def _noted(self, found: list[Finding]) -> list[Finding]:
         return self._suppress(sorted(self.source.notes + found, key=sort_key))
 
     def trace(self, target: str | Target, *, known_host: bool = False) -> RequestPath:

@@ -67,7 +67,11 @@ class ClusterStore:
 
     def apply(self, event_type: str, obj: dict) -> bool:
         """Apply one watch event; returns whether anything changed."""
-        record = record_from_dict(obj)
+        return self.apply_record(event_type, record_from_dict(obj))
+
+    def apply_record(self, event_type: str, record: Record | None) -> bool:
+        """`apply` with the record already built (`record_from_dict`), e.g. by a watch thread, so the
+        thread that owns the store only updates it."""
         if record is None:
             return False
         if event_type == "DELETED":
@@ -76,12 +80,15 @@ class ClusterStore:
             return False
         return self._put(record)
 
-    def replace(self, kind: str, objs: list[dict], namespace: str | None = None) -> None:
+    def replace(self, kind: str, objs: Iterable[dict], namespace: str | None = None) -> None:
         """Reconcile one kind after a relist: objects of `kind` (in `namespace`, when given) that
         are not in `objs` are removed; the others are added or updated."""
+        self.replace_records(kind, (record_from_dict(_with_kind(obj, kind)) for obj in objs), namespace)
+
+    def replace_records(self, kind: str, records: Iterable[Record | None], namespace: str | None = None) -> None:
+        """`replace` with the records already built."""
         seen: set[tuple[str, str]] = set()
-        for obj in objs:
-            record = record_from_dict(_with_kind(obj, kind))
+        for record in records:
             if record is None or record.meta.kind != kind:
                 continue
             seen.add(record.meta.key)

@@ -171,6 +171,36 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
     return Controllers([], "the ingress controller", why)
 
 
+def could_be_controller(labels: Mapping[str, str], hint: ControllerHint | None = None) -> bool:
+    """Whether a pod with these labels would be taken for an ingress controller by `find_controllers`."""
+    if hint is not None and hint.selector:
+        return selectors.matches(hint.selector, labels)
+    return any(all(labels.get(k) == v for k, v in known.items()) for _, sets in _KNOWN.values() for known in sets)
+
+
+def pod_namespaces_read(store: ClusterStore, hint: ControllerHint | None = None) -> frozenset[str]:
+    """The namespaces whose pods `check_network_policies` reads (besides new controller pods, which
+    `could_be_controller` tells): those with policies, those their peers' namespaceSelectors pick, and
+    those where controller pods are now."""
+    if store.count("NetworkPolicy") == 0:
+        return frozenset()
+    out = {ns for ns, _ in (p.meta.key for p in store.objects("NetworkPolicy"))}
+    picker = _Namespaces(store)
+    for policy in store.objects("NetworkPolicy"):
+        for rule in (*policy.ingress, *policy.egress):  # type: ignore[attr-defined]
+            for peer in rule.peers:
+                if peer.namespaces is not None:
+                    out.update(picker.picked(peer.namespaces) or ())
+    if hint is not None and hint.namespace:
+        out.add(hint.namespace)
+    if hint is not None and hint.selector:
+        out.update(p.meta.namespace for p in _hinted(store, hint))
+    else:
+        out.update(ns for ns in store.pod_namespaces() for _, sets in _KNOWN.values() for labels in sets
+                   if store.pods_matching(ns, labels))
+    return frozenset(out)
+
+
 # Labels that Gateway implementations put on a Gateway's data-plane pods (Istio, NGINX Gateway Fabric,
 # kgateway use the standard one; Envoy Gateway its own, in its controller's namespace).
 _GATEWAY_POD_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")

@@ -62,7 +62,7 @@ class DemoSource(WithoutCredentials):
         return self._live.load()
 
     def watch(self, store: ClusterStore, on_change: Callable[[Change], None] | None = None,
-              timeouts: WatchTimeouts | None = None) -> Watcher:
+              timeouts: WatchTimeouts | None = None, *, deferred: bool = False) -> Watcher:
         from ktrace.sim.cluster import utc_now
         from ktrace.sim.demo import DemoLife
 
@@ -70,7 +70,10 @@ class DemoSource(WithoutCredentials):
         if self.moving:
             self._sim.cluster.clock = utc_now  # what changes from now on happens now
             self._sim.call(DemoLife(self._sim.cluster).start)
-        return self._live.watch(store, on_change, timeouts)
+        return self._live.watch(store, on_change, timeouts, deferred=deferred)
+
+    def apply_pending(self) -> list[Change]:
+        return self._live.apply_pending() if self._live is not None else []
 
     @property
     def api(self) -> KubeApi | None:
@@ -84,7 +87,6 @@ class DemoSource(WithoutCredentials):
 
     def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
         return self._live.document(kind, namespace, name) if self._live is not None else None
-
 
     @property
     def status(self) -> WatchStatus | None:

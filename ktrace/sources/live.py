@@ -7,11 +7,15 @@ on `type=kubernetes.io/tls` tells which of them are TLS secrets. Only `--check-c
 data: one GET per referenced TLS Secret (`read_tls_certificate`), keeping tls.crt alone.
 
 Thread safety: list and watch threads change the store only while holding `LiveSource.lock`;
-readers in other threads (the TUI) take the same lock.
+readers in other threads take the same lock. A watch with `deferred=True` (the TUI) changes nothing:
+its threads build each event's record and queue it, one entry per object (a later state replaces an
+earlier one), relists in order; the store's owner applies the queue with `apply_pending()` and can
+then read the store without the lock, never blocking the watches.
 
     source = open_live(spec)            # resolves the context (run exec plugins before any TUI starts)
     store = source.load()               # SourceError (one line) if the cluster cannot be read
     source.watch(store, on_change)      # on_change(Change) from watch threads, after each change
+    source.watch(store, wake, deferred=True); source.apply_pending() -> [Change]   # the TUI's way
     source.status                       # WatchStatus: live / reconnecting / stale since T, last error
     source.close()
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 
@@ -29,13 +33,17 @@ from ktrace.checks.source import KIND_UNREADABLE
 from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding
 from ktrace.kinds import BY_KIND, Kind
-from ktrace.model import TLS_SECRET_TYPE
+from ktrace.model import TLS_SECRET_TYPE, record_from_dict
 from ktrace.options import SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchTimeouts
 from ktrace.sources.protocol import CertificateReader, Change, WatchStatus
 from ktrace.store import ClusterStore
+
+# A change to make to the store, and whether it changed anything; queued under a key (see LiveSource._submit).
+_Op: TypeAlias = Callable[[ClusterStore], bool]
+_QueueKey: TypeAlias = tuple[str, ...]
 
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
 # the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
@@ -109,6 +117,9 @@ class LiveSource:
         self._tls: set[tuple[str, str]] = set()  # (namespace, name) of TLS secrets
         self._watcher: Watcher | None = None
         self._on_change: Callable[[Change], None] | None = None
+        self._deferred = False
+        self._queue: dict[_QueueKey, tuple[_Op, Change]] = {}  # deferred watches: what apply_pending applies
+        self._queue_lock = threading.Lock()
         # Every list and watch holds a connection of its own: size the pool for all of them.
         pool = 2 * len(kinds) + 4
         self.credentials = exec_credentials(context)  # None unless an exec plugin gives the token
@@ -276,7 +287,10 @@ class LiveSource:
             except ApiFailure as e:
                 if not e.gone:
                     raise
-                out[target] = self._relist(store, target)  # the paging snapshot expired: list again, reconcile
+                # The paging snapshot expired: list again, reconcile.
+                reconcile, out[target] = self._relisted(target)
+                with self.lock:
+                    reconcile(store)
         return out
 
     def _add_pages(self, store: ClusterStore, target: Target, items: list[dict]) -> None:
@@ -292,26 +306,31 @@ class LiveSource:
             if _key(item) in self._tls:
                 item["type"] = TLS_SECRET_TYPE
 
-    def _relist(self, store: ClusterStore, target: Target) -> str:
-        """List a target again and reconcile the store with it (objects gone meanwhile are removed).
-
-        Pages are fed to the store as they arrive, under the lock, so memory stays bounded."""
-        rv = [""]
+    def _relisted(self, target: Target) -> tuple[_Op, str]:
+        """List a target again: how to reconcile a store with the listing (objects gone meanwhile are
+        removed), and the resourceVersion to watch from. Records are built as pages arrive, so only
+        the slim records of the whole listing are held, never its raw pages."""
         if target.field_selector == TLS_SECRETS:
-            items, rv[0] = self.api.list_all(target)
-            with self.lock:
-                self._retype_tls({_key(i): i for i in items}, store, target.namespace)
-            return rv[0]
+            items, rv = self.api.list_all(target)
+            current = {_key(i): i for i in items}
 
-        def pages() -> Any:
-            for items, rv[0] in self.api.list_pages(target):
-                if target.kind.kind == "Secret":
-                    self._type_secrets(items)
-                yield from items
+            def retype(store: ClusterStore) -> bool:
+                self._retype_tls(current, store, target.namespace)
+                return True
+            return retype, rv
+        kind, rv, records = target.kind, "", []
+        for items, page_rv in self.api.list_pages(target):
+            rv = page_rv
+            if kind.kind == "Secret":
+                self._type_secrets(items)
+            for item in items:
+                item["kind"], item["apiVersion"] = kind.kind, kind.api_version
+                records.append(record_from_dict(item))
 
-        with self.lock:
-            store.replace(target.kind.kind, pages(), target.namespace)  # type: ignore[arg-type]
-        return rv[0]
+        def replace(store: ClusterStore) -> bool:
+            store.replace_records(kind.kind, records, target.namespace)
+            return True
+        return replace, rv
 
     def _retype_tls(self, current: dict[tuple[str, str], dict], store: ClusterStore, namespace: str | None) -> None:
         """Bring the TLS set up to date after the TLS list was read again."""
@@ -337,15 +356,17 @@ class LiveSource:
     # -- watching ------------------------------------------------------------------------------
 
     def watch(self, store: ClusterStore, on_change: Callable[[Change], None] | None = None,
-              timeouts: WatchTimeouts | None = None) -> Watcher:
+              timeouts: WatchTimeouts | None = None, *, deferred: bool = False) -> Watcher:
         """Keep `store` (the one load() returned) current from threads; `on_change` is called from
-        those threads after each change. Returns the started Watcher (stop(), status)."""
+        those threads after each change. `deferred`: the changes are only queued (`on_change` is
+        called as each is queued) until `apply_pending()`. Returns the started Watcher (stop(), status)."""
         if self._watcher is not None:
             raise RuntimeError("already watching")
         self.store = store
         self._on_change = on_change
+        self._deferred = deferred
         self._watcher = Watcher(self.api, dict(self._watch_from), self._on_event,
-                                lambda t: self._relist_and_tell(store, t), timeouts)
+                                self._relist_and_tell, timeouts)
         self._watcher.start()
         return self._watcher
 
@@ -366,32 +387,69 @@ class LiveSource:
     def status(self) -> WatchStatus | None:
         return self._watcher.status if self._watcher is not None else None
 
-    def _relist_and_tell(self, store: ClusterStore, target: Target) -> str:
-        rv = self._relist(store, target)
+    def apply_pending(self) -> list[Change]:
+        """Apply what deferred watches queued since the last call, in order; the changes that changed
+        the store (nothing without a deferred watch)."""
+        with self._queue_lock:
+            queued, self._queue = self._queue, {}
+        store = self.store
+        if not queued or store is None:
+            return []
+        with self.lock:
+            return [change for reconcile, change in queued.values() if reconcile(store)]
+
+    def _submit(self, key: _QueueKey, reconcile: _Op, change: Change) -> None:
+        """A change from a watch thread: applied now under the lock, or (deferred) queued in place of
+        what the same key queued before."""
+        store = self.store
+        assert store is not None
+        if not self._deferred:
+            with self.lock:
+                changed = reconcile(store)
+            if changed and self._on_change is not None:
+                self._on_change(change)
+            return
+        with self._queue_lock:
+            if change.type == "RELIST":  # the listing supersedes the queued events of what it lists
+                stale = [k for k, (_, c) in self._queue.items() if c.kind == change.kind and c.type != "RELIST"
+                         and (not change.namespace or c.namespace == change.namespace) and k[0] != "TLS"]
+                for k in stale:
+                    del self._queue[k]
+            previous = self._queue.pop(key, None)
+            if previous is not None and previous[1].type == "ADDED" and change.type == "MODIFIED":
+                change = previous[1]  # still new to whoever applies it (the namespace counts change)
+            self._queue[key] = (reconcile, change)
         if self._on_change is not None:
-            self._on_change(Change(target.kind.kind, "RELIST", target.namespace or "", ""))
+            self._on_change(change)
+
+    def _relist_and_tell(self, target: Target) -> str:
+        reconcile, rv = self._relisted(target)
+        if target.field_selector == TLS_SECRETS:  # only retypes: the Secrets' own listing is another key
+            key: _QueueKey = ("TLS-RELIST", target.namespace or "")
+        else:
+            key = ("RELIST", target.kind.kind, target.namespace or "")
+        self._submit(key, reconcile, Change(target.kind.kind, "RELIST", target.namespace or "", ""))
         return rv
 
     def _on_event(self, target: Target, etype: str, obj: dict) -> None:
         kind = target.kind
         obj["kind"], obj["apiVersion"] = kind.kind, kind.api_version  # metadata watches say PartialObjectMetadata
-        store = self.store
-        assert store is not None
-        with self.lock:
-            if target.field_selector == TLS_SECRETS:
-                # This stream only says which secrets are TLS; the full stream adds and removes them.
+        ns, name = _key(obj)
+        if target.field_selector == TLS_SECRETS:
+            # This stream only says which secrets are TLS; the full stream adds and removes them.
+            with self.lock:
                 if etype == "DELETED":
-                    self._tls.discard(_key(obj))
+                    self._tls.discard((ns, name))
                     return
-                self._tls.add(_key(obj))
-                changed = self._mark_tls(store, obj)
-            else:
-                if kind.kind == "Secret" and _key(obj) in self._tls:
-                    obj["type"] = TLS_SECRET_TYPE
-                changed = store.apply(etype, obj)
-        if changed and self._on_change is not None:
-            ns, name = _key(obj)
-            self._on_change(Change(kind.kind, etype, ns, name))
+                self._tls.add((ns, name))
+            self._submit(("TLS", ns, name), lambda store: self._mark_tls(store, obj),
+                         Change(kind.kind, "MODIFIED", ns, name))
+            return
+        if kind.kind == "Secret" and (ns, name) in self._tls:
+            obj["type"] = TLS_SECRET_TYPE
+        record = record_from_dict(obj)  # built here, off the thread that owns the store
+        self._submit((kind.kind, ns, name), lambda store: store.apply_record(etype, record),
+                     Change(kind.kind, etype, ns, name))
 
     # -- errors --------------------------------------------------------------------------------
 

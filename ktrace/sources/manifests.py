@@ -131,8 +131,11 @@ class ManifestSource(WithoutCredentials):
     def describe(self) -> str:
         return f"files: {', '.join('stdin' if p == '-' else p for p in self.paths)}"
 
-    def watch(self, store: ClusterStore, on_change: Callable[[Change], None]) -> None:
+    def watch(self, store: ClusterStore, on_change: Callable[[Change], None], *, deferred: bool = False) -> None:
         """Files do not change under ktrace: nothing to watch."""
+
+    def apply_pending(self) -> list[Change]:
+        return []  # nothing is ever queued
 
     def certificate_reader(self) -> CertificateReader | None:
         """The files' Secrets' data (read again: the store keeps none of it); stdin cannot be read twice."""

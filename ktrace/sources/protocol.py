@@ -47,7 +47,7 @@ class Source(Protocol):
 
     @property
     def lock(self) -> AbstractContextManager[Any]:
-        """Held by whoever changes the store (watch threads) and by readers in other threads."""
+        """Held by whoever changes the store (watch threads, `apply_pending`) and by readers in other threads."""
 
     def describe(self) -> str:
         """Where the objects come from (`label()` adds the scope)."""
@@ -56,8 +56,14 @@ class Source(Protocol):
         """Read everything in scope into a new store (KtraceError with one line when it cannot;
         LoginRequired, from here or from opening the source, when a credential plugin needs the terminal)."""
 
-    def watch(self, store: ClusterStore, on_change: Callable[[Change], None]) -> Any:
-        """Keep `store` current from threads, calling `on_change` after each change (no-op offline)."""
+    def watch(self, store: ClusterStore, on_change: Callable[[Change], None], *, deferred: bool = False) -> Any:
+        """Keep `store` current from threads, calling `on_change` after each change (no-op offline).
+        `deferred`: the threads only queue the changes (one per object, its last state; relists in
+        order), calling `on_change` as each is queued; `apply_pending` applies them."""
+
+    def apply_pending(self) -> list[Change]:
+        """Apply the changes a deferred watch queued, from the thread that owns the store (which then
+        reads it without the lock, since nothing else writes it); returns those that changed it."""
 
     @property
     def status(self) -> WatchStatus | None:

@@ -1,0 +1,185 @@
+"""The checks by unit, so that a batch of changes re-runs only the units it can affect.
+
+A unit is one Ingress's `check_ingress`, one Service's `check_service`, or one of the global checks
+(host conflicts, network policies, the Gateway API, certificates). `CheckUnits` keeps the last
+findings of every unit; `recheck(changes)` re-runs the units that read a changed object and returns
+what a full `check_all()` over the same store would (same findings, same order). What each unit
+reads, and so what a change invalidates:
+
+- Ingress: the IngressClasses (the default class), the Services and Secrets of its namespace, and
+  where else a Service or Secret of the names it uses exists (its hints).
+- Service: the pods, EndpointSlices and workload templates of its namespace, the Ingresses naming
+  it; with a selector that matches nothing, the pods of every namespace (its hint).
+- host conflicts: the Ingresses and the default class. Gateway API: its own kinds, Services,
+  Secrets, Namespaces. Certificates: Secrets, Ingresses, Gateways.
+- network policies: policies, Namespaces, Ingresses, Services, and the pods of the namespaces it
+  reads (`networkpolicy.pod_namespaces_read`) or that could be ingress controllers.
+A relist or an IngressClass change re-runs everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ktrace.certs import CertificateBook
+from ktrace.checks import certificates, gateway, ingress, networkpolicy, service
+from ktrace.findings import Finding, sort_key
+from ktrace.model import Ingress, Pod, Service
+from ktrace.routing import default_class
+from ktrace.store import ClusterStore
+
+# (kind, event type, namespace, name): one change as a watch reports it; type RELIST: a kind listed again
+ChangeKey = tuple[str, str, str, str]
+CertificatesFactory = Callable[[], CertificateBook]
+
+_WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
+_GATEWAY_API = frozenset({"Gateway", "GatewayClass", "HTTPRoute", "ReferenceGrant"})
+
+
+class CheckUnits:
+    def __init__(self, store: ClusterStore, *, live: bool,
+                 controllers: networkpolicy.ControllerHint | None = None) -> None:
+        self.store, self.live, self.controllers = store, live, controllers
+        self._ingress: dict[tuple[str, str], list[Finding]] = {}
+        self._service: dict[tuple[str, str], list[Finding]] = {}
+        self._hosts: list[Finding] = []
+        self._netpol: list[Finding] = []
+        self._netpol_namespaces: frozenset[str] = frozenset()
+        self._gateway: list[Finding] = []
+        self._certs: list[Finding] = []
+
+    def check_all(self, certs: CertificatesFactory | None = None) -> list[Finding]:
+        """Every unit run anew; `certs`: also the certificates (--check-certs), with a new book."""
+        default = default_class(self.store)
+        self._ingress.clear()
+        self._service.clear()
+        for ing in self.store.ingresses():
+            self._check_ingress(ing, default)
+        cache: dict = {}
+        for svc in self.store.services():
+            self._check_service(svc, cache)
+        self._hosts = ingress.host_conflicts(self.store, default)
+        self._check_netpol(default)
+        self._gateway = gateway.check_gateway_api(self.store, live=self.live)
+        self._certs = certificates.check_certificates(certs(), self.store) if certs is not None else []
+        return self.findings()
+
+    def recheck(self, changes: Iterable[ChangeKey], certs: CertificatesFactory | None = None) -> list[Finding]:
+        """The findings after `changes` were applied to the store, re-running only what they affect."""
+        store = self.store
+        changes = list(changes)
+        if any(t == "RELIST" or kind == "IngressClass" for kind, t, _, _ in changes):
+            return self.check_all(certs)
+        default = default_class(store)
+        ingresses: set[tuple[str, str]] = set()
+        services: set[tuple[str, str]] = set()
+        service_namespaces: set[str] = set()
+        hosts = netpol = gw = tls = pods_changed = False
+        policies = store.count("NetworkPolicy") > 0
+        for kind, type_, ns, name in changes:
+            if kind == "Ingress":
+                ingresses.add((ns, name))
+                service_namespaces.add(ns)  # a selector-less Service needs endpoints once an Ingress uses it
+                hosts = tls = True
+                netpol = netpol or policies
+            elif kind == "Service":
+                services.add((ns, name))
+                ingresses |= self._ingresses_naming(ns, name, lambda ing: _service_names(ing))
+                netpol = netpol or policies
+                gw = True
+            elif kind == "Secret":
+                ingresses |= self._ingresses_naming(ns, name, lambda ing: {t.secret for t in ing.tls})
+                gw = tls = True
+            elif kind == "Pod":
+                service_namespaces.add(ns)
+                pods_changed = True
+                netpol = netpol or (policies and self._pod_read_by_netpol(ns, name))
+            elif kind == "EndpointSlice":
+                service_namespaces.add(ns)
+                netpol = netpol or ns in self._netpol_namespaces
+            elif kind in _WORKLOADS:
+                service_namespaces.add(ns)
+            elif kind == "NetworkPolicy":
+                netpol = True
+            elif kind == "Namespace":
+                netpol = gw = True
+            elif kind in _GATEWAY_API:
+                gw = tls = True
+            if type_ in ("ADDED", "DELETED") and ns:
+                gw = gw or not self.live  # offline, a namespace that holds anything is judged (gateway.knowable)
+                # A namespaceSelector is decided only when every namespace holding anything has its object.
+                netpol = netpol or (policies and store.get("Namespace", "", ns) is None)
+        if pods_changed:  # a selector that matches nothing names the namespaces whose pods would match
+            services |= {key for key, found in self._service.items()
+                         if any(f.code == service.SELECTOR_NO_MATCH.code for f in found)}
+        for ns in service_namespaces:
+            services |= {svc.meta.key for svc in store.services(ns)}
+        for key in ingresses:
+            ing = store.get("Ingress", *key)
+            if isinstance(ing, Ingress):
+                self._check_ingress(ing, default)
+            else:
+                self._ingress.pop(key, None)
+        cache: dict = {}
+        for key in services:
+            svc = store.service(*key)
+            if svc is not None:
+                self._check_service(svc, cache)
+            else:
+                self._service.pop(key, None)
+        if hosts:
+            self._hosts = ingress.host_conflicts(store, default)
+        if netpol:
+            self._check_netpol(default)
+        if gw:
+            self._gateway = gateway.check_gateway_api(store, live=self.live)
+        if tls and certs is not None:
+            self._certs = certificates.check_certificates(certs(), store)
+        return self.findings()
+
+    def findings(self) -> list[Finding]:
+        """The units' findings in the order a full check makes them, sorted. A not-ready pod behind
+        several Services is reported once, by the first of them."""
+        out: list[Finding] = []
+        for ing in self.store.ingresses():
+            out += self._ingress.get(ing.meta.key, ())
+        out += self._hosts
+        seen_pods: set[tuple[str, str]] = set()
+        for svc in self.store.services():
+            for f in self._service.get(svc.meta.key, ()):
+                if f.code == service.POD_NOT_READY.code:
+                    if (f.namespace, f.name) in seen_pods:
+                        continue
+                    seen_pods.add((f.namespace, f.name))
+                out.append(f)
+        out += self._netpol + self._gateway + self._certs
+        return sorted(out, key=sort_key)
+
+    # -- units -----------------------------------------------------------------------------------
+
+    def _check_ingress(self, ing: Ingress, default: str) -> None:
+        self._ingress[ing.meta.key] = ingress.check_ingress(self.store, ing, live=self.live, default=default)
+
+    def _check_service(self, svc: Service, cache: dict) -> None:
+        self._service[svc.meta.key] = service.check_service(self.store, svc, set(), cache)
+
+    def _check_netpol(self, default: str) -> None:
+        self._netpol = networkpolicy.check_network_policies(self.store, default, self.controllers)
+        self._netpol_namespaces = networkpolicy.pod_namespaces_read(self.store, self.controllers)
+
+    def _pod_read_by_netpol(self, ns: str, name: str) -> bool:
+        """Whether the network-policy unit reads this pod: its namespace is one it reads (pods that were
+        controllers live there too), or the pod, as it is now, could be an ingress controller."""
+        if ns in self._netpol_namespaces:
+            return True
+        pod = self.store.get("Pod", ns, name)
+        return isinstance(pod, Pod) and networkpolicy.could_be_controller(pod.meta.labels, self.controllers)
+
+    def _ingresses_naming(self, ns: str, name: str, names: Callable[[Ingress], set[str]]) -> set[tuple[str, str]]:
+        """The Ingresses of `ns` (a missing name's hint lists similar ones there) and those elsewhere
+        that name `name` (their hint says where it exists)."""
+        return {ing.meta.key for ing in self.store.ingresses() if ing.meta.namespace == ns or name in names(ing)}
+
+
+def _service_names(ing: Ingress) -> set[str]:
+    return {backend.service for backend in ingress.backends_of(ing)}
