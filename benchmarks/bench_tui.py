@@ -31,8 +31,8 @@ SIZE = (160, 48)
 
 
 class MemorySource(WithoutCredentials):
-    """A watching source over objects held in memory: the benchmark changes the store itself and
-    reports each change from a thread, as LiveSource's watch threads do."""
+    """A watching source over objects held in memory: the benchmark queues changes from a thread and
+    reports each, as LiveSource's deferred watch threads do; `apply_pending` applies them."""
 
     live = True
 
@@ -44,6 +44,8 @@ class MemorySource(WithoutCredentials):
         self.lock = threading.RLock()
         self.status = None
         self.on_change: Callable[[Change], None] | None = None
+        self.store: ClusterStore | None = None
+        self.queued: list[tuple[str, dict]] = []
 
     def document(self, kind: str, namespace: str, name: str) -> None:
         """Only the store's record can be shown."""
@@ -57,8 +59,22 @@ class MemorySource(WithoutCredentials):
     def load(self) -> ClusterStore:
         return ClusterStore(self.objs)
 
-    def watch(self, store: ClusterStore, on_change: Callable[[Change], None]) -> None:
-        self.on_change = on_change
+    def watch(self, store: ClusterStore, on_change: Callable[[Change], None], *, deferred: bool = False) -> None:
+        self.store, self.on_change = store, on_change
+
+    def queue(self, etype: str, obj: dict) -> None:
+        with self.lock:
+            self.queued.append((etype, obj))
+        assert self.on_change is not None
+        meta = obj["metadata"]
+        self.on_change(Change(obj["kind"], etype, meta["namespace"], meta["name"]))
+
+    def apply_pending(self) -> list[Change]:
+        with self.lock:
+            queued, self.queued = self.queued, []
+        assert self.store is not None
+        return [Change(o["kind"], t, o["metadata"]["namespace"], o["metadata"]["name"])
+                for t, o in queued if self.store.apply(t, o)]
 
     def close(self) -> None:
         """Nothing to release."""
@@ -142,8 +158,6 @@ async def measure(pods: int) -> list[tuple[str, str]]:
                         f"{statistics.median(settled) * 1000:.1f} / {pct(settled, 0.95) * 1000:.1f} ms"))
         pods.focus()
 
-        store = app.store
-        assert store is not None
         victims = [p for p in objs if p["kind"] == "Pod"][:: max(1, n_pods // 100)][:100]
         updates = app.updates
         cursor = pods.cursor_key
@@ -152,11 +166,7 @@ async def measure(pods: int) -> list[tuple[str, str]]:
         def burst() -> None:
             for obj in victims:
                 meta = {**obj["metadata"], "resourceVersion": f"{obj['metadata'].get('resourceVersion', '1')}9"}
-                changed = {**obj, "metadata": meta, "status": {**obj["status"], "phase": "Pending"}}
-                with source.lock:
-                    store.apply("MODIFIED", changed)
-                assert source.on_change is not None
-                source.on_change(Change("Pod", "MODIFIED", meta["namespace"], meta["name"]))
+                source.queue("MODIFIED", {**obj, "metadata": meta, "status": {**obj["status"], "phase": "Pending"}})
 
         thread = threading.Thread(target=burst)
         thread.start()

@@ -79,6 +79,12 @@ class Analysis:
         checks they can affect (the last `check()` or `recheck()` keeps the others' findings)."""
         return self._noted(self._units.recheck(changes, self._fresh_certificates()))
 
+    @property
+    def rechecked_services(self) -> set[tuple[str, str]]:
+        """The (namespace, name) of the Services the last check or recheck re-ran: those whose
+        endpoints may have changed."""
+        return self._units.rechecked_services
+
     def _fresh_certificates(self) -> Callable[[], CertificateBook | None] | None:
         return (lambda: self._certificates(fresh=True)) if self.options.check_certs else None
 

@@ -8,8 +8,9 @@ reads, and so what a change invalidates:
 
 - Ingress: the IngressClasses (the default class), the Services and Secrets of its namespace, and
   where else a Service or Secret of the names it uses exists (its hints).
-- Service: the pods, EndpointSlices and workload templates of its namespace, the Ingresses naming
-  it; with a selector that matches nothing, the pods of every namespace (its hint).
+- Service: the pods its selector matches and the EndpointSlices of it (and the pods they name), kept
+  in a reverse index; the Ingresses naming it; with a selector that matches nothing, the pods and
+  workload templates of its namespace (near misses) and the pods of every namespace (its hint).
 - host conflicts: the Ingresses and the default class. Gateway API: its own kinds, Services,
   Secrets, Namespaces. Certificates: Secrets, Ingresses, Gateways.
 - network policies: policies, Namespaces, Ingresses, Services, and the pods of the namespaces it
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable
 from ktrace.certs import CertificateBook
 from ktrace.checks import certificates, gateway, ingress, networkpolicy, service
 from ktrace.findings import Finding, sort_key
-from ktrace.model import Ingress, Pod, Service
+from ktrace.model import EndpointSlice, Ingress, Pod, Service
 from ktrace.routing import default_class
 from ktrace.store import ClusterStore
 
@@ -42,6 +43,10 @@ class CheckUnits:
         self.store, self.live, self.controllers = store, live, controllers
         self._ingress: dict[tuple[str, str], list[Finding]] = {}
         self._service: dict[tuple[str, str], list[Finding]] = {}
+        # What each Service's unit read (("Pod" | "EndpointSlice", namespace, name)), and the reverse.
+        self._reads: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
+        self._readers: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+        self.rechecked_services: set[tuple[str, str]] = set()  # the Services the last recheck re-ran
         self._hosts: list[Finding] = []
         self._netpol: list[Finding] = []
         self._netpol_namespaces: frozenset[str] = frozenset()
@@ -53,11 +58,14 @@ class CheckUnits:
         default = default_class(self.store)
         self._ingress.clear()
         self._service.clear()
+        self._reads.clear()
+        self._readers.clear()
         for ing in self.store.ingresses():
             self._check_ingress(ing, default)
         cache: dict = {}
         for svc in self.store.services():
             self._check_service(svc, cache)
+        self.rechecked_services = set(self._service)
         self._hosts = ingress.host_conflicts(self.store, default)
         self._check_netpol(default)
         self._gateway = gateway.check_gateway_api(self.store, live=self.live)
@@ -73,7 +81,8 @@ class CheckUnits:
         default = default_class(store)
         ingresses: set[tuple[str, str]] = set()
         services: set[tuple[str, str]] = set()
-        service_namespaces: set[str] = set()
+        service_namespaces: set[str] = set()  # every Service of these re-runs
+        no_match_namespaces: set[str] = set()  # the Services of these whose selector matches nothing re-run
         hosts = netpol = gw = tls = pods_changed = False
         policies = store.count("NetworkPolicy") > 0
         for kind, type_, ns, name in changes:
@@ -91,14 +100,20 @@ class CheckUnits:
                 ingresses |= self._ingresses_naming(ns, name, lambda ing: {t.secret for t in ing.tls})
                 gw = tls = True
             elif kind == "Pod":
-                service_namespaces.add(ns)
+                services |= self._readers.get((kind, ns, name), set())
+                pod = store.get(kind, ns, name)
+                if isinstance(pod, Pod):
+                    services |= {svc.meta.key for svc in store.services_selecting(pod)}
                 pods_changed = True
                 netpol = netpol or (policies and self._pod_read_by_netpol(ns, name))
             elif kind == "EndpointSlice":
-                service_namespaces.add(ns)
+                services |= self._readers.get((kind, ns, name), set())
+                slice_ = store.get(kind, ns, name)
+                if isinstance(slice_, EndpointSlice) and slice_.service:
+                    services.add((ns, slice_.service))
                 netpol = netpol or ns in self._netpol_namespaces
             elif kind in _WORKLOADS:
-                service_namespaces.add(ns)
+                no_match_namespaces.add(ns)
             elif kind == "NetworkPolicy":
                 netpol = True
             elif kind == "Namespace":
@@ -109,11 +124,14 @@ class CheckUnits:
                 gw = gw or not self.live  # offline, a namespace that holds anything is judged (gateway.knowable)
                 # A namespaceSelector is decided only when every namespace holding anything has its object.
                 netpol = netpol or (policies and store.get("Namespace", "", ns) is None)
-        if pods_changed:  # a selector that matches nothing names the namespaces whose pods would match
-            services |= {key for key, found in self._service.items()
-                         if any(f.code == service.SELECTOR_NO_MATCH.code for f in found)}
+        # A selector that matches nothing reads its namespace's pods (near misses) and names the namespaces
+        # whose pods would match; a selector-less Service reads the pods its hand-made slices name.
+        services |= {key for key, found in self._service.items()
+                     if (pods_changed or key[0] in no_match_namespaces)
+                     and any(f.code == service.SELECTOR_NO_MATCH.code for f in found)}
         for ns in service_namespaces:
             services |= {svc.meta.key for svc in store.services(ns)}
+        self.rechecked_services = services
         for key in ingresses:
             ing = store.get("Ingress", *key)
             if isinstance(ing, Ingress):
@@ -127,6 +145,7 @@ class CheckUnits:
                 self._check_service(svc, cache)
             else:
                 self._service.pop(key, None)
+                self._note_reads(key, set())
         if hosts:
             self._hosts = ingress.host_conflicts(store, default)
         if netpol:
@@ -162,6 +181,23 @@ class CheckUnits:
 
     def _check_service(self, svc: Service, cache: dict) -> None:
         self._service[svc.meta.key] = service.check_service(self.store, svc, set(), cache)
+        ns = svc.meta.namespace
+        slices = self.store.slices_for(ns, svc.meta.name)
+        pods = {p.meta.name for p in self.store.pods_matching(ns, svc.selector or {})}
+        pods.update(e.target_name for s in slices for e in s.endpoints if e.target_kind == "Pod")
+        self._note_reads(svc.meta.key, {("Pod", ns, p) for p in pods} | {("EndpointSlice", ns, s.meta.name)
+                                                                           for s in slices})
+
+    def _note_reads(self, key: tuple[str, str], reads: set[tuple[str, str, str]]) -> None:
+        for old in self._reads.pop(key, set()) - reads:
+            readers = self._readers[old]
+            readers.discard(key)
+            if not readers:
+                del self._readers[old]
+        for new in reads:
+            self._readers.setdefault(new, set()).add(key)
+        if reads:
+            self._reads[key] = reads
 
     def _check_netpol(self, default: str) -> None:
         self._netpol = networkpolicy.check_network_policies(self.store, default, self.controllers)

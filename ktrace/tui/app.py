@@ -1,10 +1,12 @@
 """KtraceApp: the main screen. Four panes (namespaces, routes: Ingress rules and HTTPRoutes, services, pods), the
 path panel and a status bar, over the same store and analysis as the CLI.
 
-Threads: the source loads (and relists) in a thread worker; a watching source calls `on_change`
-from its watch threads. Those calls only note what changed and post one message; the app waits
-a moment (coalescing bursts), then updates just the changed rows inside `batch_update()` and
-traces the selected target again. Checks (a few hundred ms at 10,000 pods) run in a worker.
+Threads: the source loads (and relists) in a thread worker, then watches with `deferred=True`: its
+watch threads only queue what changed (one entry per object) and wake the app with one message. The
+app waits a moment (coalescing bursts), applies the queue to the store itself (`_apply_pending`), and
+is from then on the store's only writer: it re-checks what the batch touched, updates just the
+changed rows inside `batch_update()` and traces the selected target again, never holding the lock
+the watch threads need.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.keys import KEYMAP_ENV, key_display, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, Palette, PaneCommands
 from ktrace.tui.path_panel import PathPanel
-from ktrace.tui.rowdiff import ChangeBuffer, ChangeKey, pane_changes
+from ktrace.tui.rowdiff import ChangeKey, pane_changes
 from ktrace.tui.selection import (
     FINDING_PANE,
     finding_target,
@@ -77,7 +79,7 @@ DEFAULT_SPEC, DEFAULT_OPTIONS, DEFAULT_VIEW = SourceSpec(), AnalysisOptions(), V
 
 
 class StoreChanged(Message):
-    """Posted (from a watch thread) when the first change after a quiet spell arrives."""
+    """Posted (from a watch thread) when the first change since the last batch is queued."""
 
 
 class Loaded(Message):
@@ -133,7 +135,7 @@ class KtraceApp(App[int]):
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
         self.path: RequestPath | None = None
         self.error: str | None = None
-        self._pending = ChangeBuffer()
+        self._woken = False  # a StoreChanged is on its way: the watches need not post another
         self._flush_timer: Any = None
         self._trace_timer: Any = None  # the route under a moving cursor is traced when it rests
         self.updates = 0  # coalesced live updates applied (tests and the benchmark wait on it)
@@ -252,9 +254,6 @@ class KtraceApp(App[int]):
     def source(self) -> Source | None:
         return self.analysis.source if self.analysis is not None else None
 
-    def _lock(self) -> Any:
-        return self.source.lock if self.source is not None else contextlib.nullcontext()
-
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         """Open (or reopen) the source, list everything, build the rows and the findings."""
@@ -324,7 +323,7 @@ class KtraceApp(App[int]):
         # 10,000 pods stalls a key press for a few hundred ms. (Records hold no cycles: dropping a
         # store on relist still frees it by reference counting.)
         gc.freeze()
-        self.analysis.source.watch(self.analysis.store, self._on_change)
+        self.analysis.source.watch(self.analysis.store, self._on_change, deferred=True)
         self._show_watch_state()
 
     def _show_watch_state(self) -> None:
@@ -356,8 +355,9 @@ class KtraceApp(App[int]):
     # -- live updates ----------------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
-        """Called from watch threads: remember what changed; the first change of a burst wakes the app."""
-        if self._pending.add((change.kind, change.type, change.namespace, change.name)):
+        """Called from watch threads as a change is queued: the first since the last batch wakes the app."""
+        if not self._woken:
+            self._woken = True
             self.post_message(StoreChanged())
 
     def on_store_changed(self, _: StoreChanged) -> None:
@@ -365,41 +365,37 @@ class KtraceApp(App[int]):
             self._flush_timer = self.set_timer(self.debounce, self._apply_pending)
 
     def _apply_pending(self) -> None:
+        """Apply one batch: the one place the store changes while the app runs."""
         self._flush_timer = None
         if not self.is_running:  # the debounce ran out while the app shuts down: no rows to update
             return
-        changes = self._pending.take()
-        store = self.store
-        if not changes or store is None:
+        self._woken = False  # before taking the queue: a change queued from now on wakes the app again
+        analysis, store = self.analysis, self.store
+        if analysis is None or store is None:
             return
-        with self._lock(), self.batch_update():
-            self._apply_rows(store, changes)
+        changes: set[ChangeKey] = {(c.kind, c.type, c.namespace, c.name) for c in analysis.source.apply_pending()}
+        if not changes:
+            return
+        # The store now reflects the batch, and `changes` are its keys. This thread is the store's only
+        # writer: what follows reads it without the lock.
+        findings = analysis.recheck(changes)
+        with self.batch_update():
+            self._apply_rows(store, changes, analysis.rechecked_services)
             if self.verdicts is not None:
                 self.verdicts.refresh(changes)
-            self._mark_problems()  # new rows of objects with findings, verdicts that changed
+            self._set_findings(findings)  # marks: rows of objects with findings, verdicts that changed
             self._retrace()
             self._titles()
         self.updates += 1
-        self.recheck()
 
-    def _apply_rows(self, store: ClusterStore, changes: set[ChangeKey]) -> None:
+    def _apply_rows(self, store: ClusterStore, changes: set[ChangeKey], services: set[tuple[str, str]]) -> None:
         current = {pane_id: self.table(pane_id).rows() for pane_id in ("rules", "services")}
-        for pane_id, change in pane_changes(store, changes, current).items():
+        for pane_id, change in pane_changes(store, changes, current, services).items():
             table = self.table(pane_id)
             if change.rows is not None:
                 table.set_rows(change.rows)
             else:
                 table.update(change.upserts, change.removed)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="checks")
-    def recheck(self) -> None:
-        analysis = self.analysis
-        if analysis is None:
-            return
-        with analysis.source.lock:
-            findings = analysis.check()
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._set_findings, findings)
 
     def _set_findings(self, findings: list[Finding]) -> None:
         self.findings = findings
@@ -667,7 +663,6 @@ class KtraceApp(App[int]):
         if self.source is not None:
             self.source.close()  # stops its watches; a new one is opened by load()
             self.analysis = None
-        self._pending.take()  # what the old source's watches reported is in the new listing
         self.status_bar.set_state(source="reloading...", watch=None)
         self._relisting = True
         self.notify("relisting...", title="relist", timeout=2)

@@ -7,8 +7,7 @@ the rows of the changed objects are rebuilt, and the rows they no longer produce
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ktrace.store import ClusterStore
@@ -19,28 +18,6 @@ ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway"})  # the kinds the ro
 SERVICE_KINDS = frozenset({"Service", "EndpointSlice", "Pod"})  # a Service row counts ready endpoints: all three
 
 
-class ChangeBuffer:
-    """What changed since the panes were last updated, filled from watch threads and taken by the app.
-    One entry per object and kind of event: an object that changes again before it is drawn is
-    drawn once."""
-
-    def __init__(self) -> None:
-        self._keys: set[ChangeKey] = set()
-        self._lock = threading.Lock()
-
-    def add(self, key: ChangeKey) -> bool:
-        """Remember a change; True for the first of a burst (the buffer was empty): wake the app then."""
-        with self._lock:
-            first = not self._keys
-            self._keys.add(key)
-            return first
-
-    def take(self) -> set[ChangeKey]:
-        with self._lock:
-            keys, self._keys = self._keys, set()
-            return keys
-
-
 @dataclass
 class PaneChange:
     rows: list[R.Row] | None = None  # the pane anew
@@ -48,9 +25,11 @@ class PaneChange:
     removed: list[tuple[str, ...]] = field(default_factory=list)  # ...and the keys of rows gone
 
 
-def pane_changes(store: ClusterStore, changes: Iterable[ChangeKey],
-                 current: Mapping[str, Iterable[R.Row]]) -> dict[str, PaneChange]:
-    """What to do to each pane (missing: nothing). `current`: the rows the routes and services panes hold."""
+def pane_changes(store: ClusterStore, changes: Iterable[ChangeKey], current: Mapping[str, Iterable[R.Row]],
+                 services: Collection[tuple[str, str]] | None = None) -> dict[str, PaneChange]:
+    """What to do to each pane (missing: nothing). `current`: the rows the routes and services panes hold.
+    `services`: the (namespace, name) of the Services whose ready counts the changes can move (what
+    `Analysis.rechecked_services` says); None: every Service of each namespace touched."""
     changes = set(changes)
     relisted = {kind for kind, type_, _, _ in changes if type_ == "RELIST"}
     kinds = {kind for kind, _, _, _ in changes}
@@ -66,7 +45,7 @@ def pane_changes(store: ClusterStore, changes: Iterable[ChangeKey],
     if relisted & SERVICE_KINDS:
         out["services"] = PaneChange(rows=R.service_rows(store))
     elif kinds & SERVICE_KINDS:
-        out["services"] = _services(store, changes, current.get("services", ()))
+        out["services"] = _services(store, changes, current.get("services", ()), services)
     if any(t in ("ADDED", "DELETED", "RELIST") for _, t, _, _ in changes) or "Namespace" in kinds:
         out["namespaces"] = PaneChange(rows=R.namespace_rows(store))  # counts change: a few rows, redone
     return out
@@ -96,8 +75,15 @@ def _routes(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.Ro
     return PaneChange(upserts=fresh, removed=[r.key for r in current if r.ref in changed and r.key not in fresh_keys])
 
 
-def _services(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.Row]) -> PaneChange:
-    """Pods and slices change the ready counts too: recount the Services of each namespace touched."""
+def _services(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.Row],
+              affected: Collection[tuple[str, str]] | None) -> PaneChange:
+    """Pods and slices change the ready counts too: recount the affected Services (else those of each
+    namespace touched)."""
+    if affected is not None:
+        keys = set(affected) | {(ns, name) for kind, _, ns, name in changes if kind == "Service"}
+        found = {key: svc for key in keys if (svc := store.service(*key)) is not None}
+        return PaneChange(upserts=[R.service_row(store, svc) for svc in found.values()],
+                          removed=[key for key in keys if key not in found])
     namespaces = {ns for kind, _, ns, _ in changes if kind in SERVICE_KINDS}
     fresh = [R.service_row(store, s) for ns in namespaces for s in store.services(ns)]
     fresh_keys = {r.key for r in fresh}

@@ -130,16 +130,17 @@ def test_analysis_recheck_suppresses_as_check_does() -> None:
     assert all(f in after for f in before if (f.kind, f.namespace, f.name) != ("Service", *svc_key))
 
 
-def test_a_pod_change_reruns_only_its_namespace_services() -> None:
+def test_a_pod_change_reruns_only_the_services_that_read_it() -> None:
     store = ClusterStore(BASES["synthetic"])
     units = CheckUnits(store, live=True)
     units.check_all()
-    ran: list[str] = []
-    units._check_service = lambda svc, cache: ran.append(svc.meta.namespace)  # type: ignore[method-assign]
-    units._check_ingress = lambda ing, default: ran.append("ingress")  # type: ignore[method-assign]
     pod = next(o for o in BASES["synthetic"] if o["kind"] == "Pod" and o["metadata"]["namespace"] == "team-002")
     etype, obj = mutate([pod], "ready", 0, None, "")
     assert store.apply(etype, obj)
     units.recheck({("Pod", etype, "team-002", pod["metadata"]["name"])})
-    # its namespace's Services, and the one whose selector matches nothing (it hints at other namespaces)
-    assert sorted(set(ran)) == ["team-001", "team-002"] and "ingress" not in ran
+    key = ("team-002", pod["metadata"]["name"])
+    selecting = {svc.meta.key for svc in store.services_selecting(store.get("Pod", *key))}  # type: ignore[arg-type]
+    assert len(selecting) == 1
+    assert {k for k in units.rechecked_services if k[0] == "team-002"} == selecting
+    # and the Service whose selector matches nothing: its hint names the namespaces whose pods would match
+    assert {k[0] for k in units.rechecked_services} == {"team-001", "team-002"}

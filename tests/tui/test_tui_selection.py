@@ -134,3 +134,17 @@ def test_a_finding_names_its_pane_its_row_and_the_path_to_show(objects: list[dic
     gateway_row = row_of(("Gateway", "shop", "shop-gateway"), rules)  # no row of its own: its routes show it
     assert gateway_row is not None and next(r for r in rules if r.key == gateway_row).ref[0] == "HTTPRoute"
     assert row_of(("Service", "x", "y"), rules) is None
+
+
+def test_the_services_the_recheck_names_are_the_ones_recounted(objects: list[dict]) -> None:
+    store = ClusterStore(objects)
+    before = _current(store)
+    pod = copy.deepcopy(_one(objects, "Pod", "payments"))
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    pod["metadata"]["resourceVersion"] = "999999"
+    assert store.apply("MODIFIED", pod)
+    selecting = {svc.meta.key for svc in store.services_selecting(store.get("Pod", ns, name))}  # type: ignore[arg-type]
+    changes = pane_changes(store, {("Pod", "MODIFIED", ns, name), ("Service", "DELETED", ns, "gone")}, before,
+                           services=selecting)
+    assert {r.key for r in changes["services"].upserts} == selecting
+    assert changes["services"].removed == [(ns, "gone")]
