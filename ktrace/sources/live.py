@@ -22,6 +22,7 @@ then read the store without the lock, never blocking the watches.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -437,19 +438,20 @@ class LiveSource:
         ns, name = _key(obj)
         if target.field_selector == TLS_SECRETS:
             # This stream only says which secrets are TLS; the full stream adds and removes them.
-            with self.lock:
+            with self.lock:  # learnt and submitted in one step, as the Secrets' stream types and submits
                 if etype == "DELETED":
                     self._tls.discard((ns, name))
                     return
                 self._tls.add((ns, name))
-            self._submit(("TLS", ns, name), lambda store: self._mark_tls(store, obj),
-                         Change(kind.kind, "MODIFIED", ns, name))
+                self._submit(("TLS", ns, name), lambda store: self._mark_tls(store, obj),
+                             Change(kind.kind, "MODIFIED", ns, name))
             return
-        if kind.kind == "Secret" and (ns, name) in self._tls:
-            obj["type"] = TLS_SECRET_TYPE
-        record = record_from_dict(obj)  # built here, off the thread that owns the store
-        self._submit((kind.kind, ns, name), lambda store: store.apply_record(etype, record),
-                     Change(kind.kind, etype, ns, name))
+        with self.lock if kind.kind == "Secret" else contextlib.nullcontext():
+            if kind.kind == "Secret" and (ns, name) in self._tls:
+                obj["type"] = TLS_SECRET_TYPE
+            record = record_from_dict(obj)  # built here, off the thread that owns the store
+            self._submit((kind.kind, ns, name), lambda store: store.apply_record(etype, record),
+                         Change(kind.kind, etype, ns, name))
 
     # -- errors --------------------------------------------------------------------------------
 

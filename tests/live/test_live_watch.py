@@ -70,6 +70,30 @@ def test_changes_reach_the_store_and_only_gets_are_sent(watching: Watching) -> N
     assert all("allowWatchBookmarks=true" in r["query"] and "resourceVersion=" in r["query"] for r in watches)
 
 
+def test_a_deferred_watch_queues_until_applied_once_per_object(sim_factory: Callable[..., Simulator],
+                                                               tmp_path: Path) -> None:
+    sim = sim_factory(cluster(), bookmark_interval=0.2)
+    source = open_live(args(sim.write_kubeconfig(tmp_path / "k")))
+    store = source.load()
+    queued: list[Change] = []
+    watcher = source.watch(store, queued.append, FAST, deferred=True)
+    try:
+        wait_for(lambda: watcher.status.state == "live" and len(sim.server.watchers) == len(watcher.streams))
+        before = snapshot(store)
+        for value in ("a", "b", "c"):
+            sim.patch("Pod", "team-a", "web-0", {"metadata": {"labels": {"app": value}}})
+        sim.delete("Pod", "team-b", "web-2")
+        wait_for(lambda: sum(c.name == "web-0" for c in queued) == 3 and any(c.name == "web-2" for c in queued))
+        assert snapshot(store) == before  # queued, not applied: the store is its owner's alone
+        applied = source.apply_pending()
+        assert [c for c in applied if c.name in ("web-0", "web-2")] == [
+            Change("Pod", "MODIFIED", "team-a", "web-0"), Change("Pod", "DELETED", "team-b", "web-2")]
+        assert store.get("Pod", "team-a", "web-0").meta.labels == {"app": "c"}  # once, with its last state
+        wait_for(lambda: not source.apply_pending() and snapshot(store) == fresh(sim))  # the slices follow
+    finally:
+        source.close()
+
+
 @pytest.mark.slow
 def test_server_away_and_back(watching: Watching) -> None:
     sim = watching.sim
