@@ -19,6 +19,7 @@ from ktrace.sim.demo import demo_cluster
 from ktrace.sim.handle import Simulator
 from ktrace.sources.demo import DemoSource
 from ktrace.sources.live import open_live
+from ktrace.sources.protocol import Change
 from ktrace.tui.app import KtraceApp
 from ktrace.tui.findings_screen import FindingsScreen
 from ktrace.tui.help_screen import HelpScreen
@@ -325,7 +326,7 @@ async def test_timers_firing_while_the_app_shuts_down_touch_no_widget() -> None:
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-    app._pending.add(("Pod", "MODIFIED", "shop", "web"))
+    app._on_change(Change("Pod", "MODIFIED", "shop", "web"))  # a watch thread reports a change as the app quits
     app._show_watch_state()
     app._apply_pending()  # neither raises
 
