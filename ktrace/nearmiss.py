@@ -74,6 +74,7 @@ class Candidate:
     name: str  # "ReplicaSet web-7d9f", "Pod web-1", "Deployment web (template)"
     labels: Mapping[str, str]
     count: int = 1
+    pods: tuple[str, ...] = ()  # the names of the pods (none for a workload's template with no pod)
 
 
 @dataclass(frozen=True, slots=True)

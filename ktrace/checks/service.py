@@ -67,7 +67,7 @@ def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
             label = f"pod {pods[0].meta.name}"
         else:
             label = f"pods of {okind} {oname}"
-        out.append(Candidate(label, dict(labels), len(pods)))
+        out.append(Candidate(label, dict(labels), len(pods), tuple(p.meta.name for p in pods)))
         shown.add(labels)
     for w in store.workloads(namespace):
         labels = frozenset((k, v) for k, v in w.template_labels.items() if k not in _VOLATILE_LABELS)

@@ -42,6 +42,7 @@ from ktrace.targets import Target, parse_target
 from ktrace.trace import RequestPath
 from ktrace.tui import rows as R
 from ktrace.tui.filter_box import FilterBox
+from ktrace.tui.grid import main_grid_columns
 from ktrace.tui.keys import KEYMAP_ENV, key_display, mapped_keys, parse_keymap
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, Palette, PaneCommands
 from ktrace.tui.path_panel import PathPanel
@@ -49,6 +50,7 @@ from ktrace.tui.rowdiff import ChangeKey, pane_changes
 from ktrace.tui.selection import (
     FINDING_PANE,
     finding_target,
+    near_miss_keys,
     path_keys,
     problem_marks,
     reverse_keys,
@@ -108,6 +110,7 @@ class KtraceApp(App[int]):
         Binding("p", "preview", "Preview switch", id="app.preview"),
         Binding("v", "path_detail", "Full path detail / summary", id="app.path_detail"),
         Binding("r", "relist", "Relist", id="app.relist"),
+        Binding("o", "path_pods_only", "Only the path's pods (and near misses), or all", id="app.path_pods_only"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c", "quit", "Quit (as in k9s)", show=False, priority=True, id="app.interrupt"),
@@ -190,12 +193,22 @@ class KtraceApp(App[int]):
 
     def _fit(self, width: int, height: int) -> None:
         self.set_class(width >= 120 and height >= 30, "wide")
+        self._fit_columns()
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "too-small")
         if small:
             self.query_one("#too-small", Static).update(
                 f"ktrace needs a terminal of at least {MIN_SIZE[0]}x{MIN_SIZE[1]}; this one is {width}x{height}. "
                 "Enlarge it, or use `ktrace trace HOST`.")
+
+    def _fit_columns(self) -> None:
+        """The namespaces pane as wide as its names need, within limits (ktrace.tui.grid)."""
+        columns = main_grid_columns(self.table("namespaces").full_width, self.size.width, self.has_class("wide"))
+        self.query_one("#main", Grid).styles.grid_columns = columns  # relayouts only when it changed
+
+    def on_keyed_table_width_changed(self, event: KeyedTable.WidthChanged) -> None:
+        if event.table.id == "namespaces":
+            self._fit_columns()
 
     def action_command_palette(self) -> None:
         if not Palette.is_open(self):
@@ -229,6 +242,8 @@ class KtraceApp(App[int]):
             text = f"{'> ' if t is focused else ''}{title} {count}"
             if t.filter_text:
                 text += f"  /{clean(t.filter_text)}"
+            if t.path_only:
+                text += "  only the path's"
             t.border_title = text
 
     async def on_event(self, event: events.Event) -> None:
@@ -477,13 +492,16 @@ class KtraceApp(App[int]):
         self.path_panel.show_reverse(*reverse_lines(self.store, ref, self.table("rules").rows()))
 
     def _mark_path(self) -> None:
-        keys = None
+        keys, near_misses = None, set()
         if self.path is not None and self.store is not None:
             keys = path_keys(self.store, self.path)
+            near_misses = near_miss_keys(self.store, self.path)
         elif self.reverse_of is not None and self.store is not None:
             keys = reverse_keys(self.store, self.reverse_of, self.table("rules").rows())
         for pane_id, _, _ in PANES:
-            self.table(pane_id).set_marks(None if keys is None else keys[pane_id])
+            self.table(pane_id).set_marks(None if keys is None else keys[pane_id],
+                                          near_misses=near_misses if pane_id == "pods" else None)
+        self._titles()  # a pane showing only the path's rows counts them anew
 
     def _mark_problems(self) -> None:
         """Problem symbols on the rows whose objects have error or warning findings (done when the
@@ -536,6 +554,14 @@ class KtraceApp(App[int]):
             self.target, self.reverse_of, self.path = None, None, None
             self.path_panel.show(None)
             self._mark_path()
+
+    def action_path_pods_only(self) -> None:
+        """Show only the pods on the selected path and its near misses in the Pods pane, or all of them again."""
+        pods = self.table("pods")
+        pods.set_path_only(not pods.path_only)
+        self._titles()
+        if pods.path_only and pods.on_path is None:
+            self.notify("no path selected: the Pods pane shows no pod until one is (o again shows all)", timeout=4)
 
     def action_all_namespaces(self) -> None:
         self.set_namespace(None)

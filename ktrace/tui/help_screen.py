@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from ktrace.render import ASCII_SYMBOLS, SYMBOLS, clean
 from ktrace.tui.keys import key_display
 from ktrace.tui.modal import ScrolledView
+from ktrace.tui.table import table_mark
 
 REMAP_NOTE = ("Keys can be remapped by binding id: map an id (second column) to other keys, "
               "e.g. \"app.quit\": \"ctrl+q\".")
@@ -28,6 +29,10 @@ def legend(ascii_only: bool) -> list[tuple[str, str]]:
         (">", "before a pane's title: the focused pane; before a row: on the selected request path"),
         ("dim rows", "not on the selected path"),
         ("~", "at the end of a value: cut to fit the column"),
+        (table_mark("near-miss", ascii_only), "before a pod: a near miss of a Service selector on the path that "
+         "matches no pod (e.g. labelled app=aspnetapp, selected by App=aspnetapp)"),
+        (f"{table_mark('more-left', ascii_only)} {table_mark('more-right', ascii_only)}",
+         "in a pane's header: more columns to the left / right (left/right or h/l scroll them)"),
         ("*", "a rule without a host (any host); in the path: a hop whose verdict just changed"),
     ]
 

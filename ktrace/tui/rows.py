@@ -21,7 +21,7 @@ from ktrace.store import ClusterStore
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
 # One pane for every entry point: "ing" rows are Ingress rules, "gw" rows HTTPRoute matches (behind Gateways).
 # ENTRY is what takes the request first: the ingress class, or the route's parent Gateways.
-# HOST, PATH and BACKEND come first and share the pane's width (RULE_ESSENTIAL); the rest is cut when narrow.
+# HOST (the key column) is whole; PATH and BACKEND share what is left (RULE_ESSENTIAL); the rest scrolls (←/→).
 RULE_COLUMNS = ("HOST", "PATH", "BACKEND", "TLS", "VIA", "ENTRY", "OBJECT")
 RULE_ESSENTIAL = 3
 # What matters most comes first: narrow panes cut columns at the right edge.

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ktrace.checks.service import SELECTOR_NO_MATCH, candidates
 from ktrace.findings import Finding
 from ktrace.gateway import hostname_matches
 from ktrace.model import HTTPRoute, Service
+from ktrace.nearmiss import near_misses
 from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, PathStatus, RequestPath
 from ktrace.routing import rules_to_service
 from ktrace.store import ClusterStore
@@ -98,6 +100,17 @@ def path_keys(store: ClusterStore, path: RequestPath) -> PaneKeys:
             keys["services"].add((hop.namespace, hop.name))
         elif hop.level == PODS:
             keys["pods"].add((hop.namespace, hop.name))
+    return keys
+
+
+def near_miss_keys(store: ClusterStore, path: RequestPath) -> set[Key]:
+    """The Pods pane's rows of the near misses the path's findings name: the pods a Service selector that
+    matches no pod almost matches (`App=aspnetapp` against pods labelled `app=aspnetapp`)."""
+    keys: set[Key] = set()
+    for f in path.findings:
+        if f.code == SELECTOR_NO_MATCH.code:
+            for miss in near_misses(f.details["selector"], candidates(store, f.namespace)):
+                keys.update((f.namespace, pod) for pod in miss.candidate.pods)
     return keys
 
 

@@ -6,7 +6,12 @@ under it (watch events arrive while the user reads). Keys are kept sorted, so fi
 position is a bisection.
 
 Each row carries two marks besides its cells: on the selected request path (`>` and bold,
-everything else dimmed) and a problem symbol (error or warning findings about its object).
+everything else dimmed) or a near miss of its selector (`≈`), and a problem symbol (error or warning
+findings about its object).
+
+The first column is the key column (the name: host, Service, pod, namespace): it stays whole before
+any other column gets room, and stays put while ←/→ scroll the other columns; the header shows `«`/`»`
+where columns are out of view.
 """
 
 from __future__ import annotations
@@ -31,9 +36,16 @@ Key = tuple[str, ...]
 MAX_COLUMN = 48  # no column grows wider than this; the first one takes what is left
 GAP = 2
 MIN_COLUMN = 6  # an essential column never gets narrower than this
+MARKS = 3  # the path or near-miss mark, the problem symbol, a space
 # Values that are wrong when cut (10.244.1.15 is another IP than 10.244.1.152): whole, or `~` alone.
 PROBLEM_ORDER = ("error", "warning", "unknown")  # row marks, worst first: what `n` walks, in this order
 WHOLE_OR_NOTHING = frozenset({"IP", "READY", "RESTARTS", "ING", "SVC", "PODS"})
+# The table's own marks, (Unicode, ASCII); `~` already means "cut", so a near miss is `=` in ASCII.
+TABLE_MARKS = {"near-miss": ("≈", "="), "more-left": ("«", "<"), "more-right": ("»", ">")}
+
+
+def table_mark(name: str, ascii_only: bool) -> str:
+    return TABLE_MARKS[name][ascii_only]
 
 
 def parse_filter(text: str) -> tuple[list[str], dict[str, str]]:
@@ -56,11 +68,14 @@ class KeyedTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
         Binding("g,home", "edge(0)", "First row", show=False, id="table.first"),
         Binding("G,end", "edge(1)", "Last row", show=False, id="table.last"),
+        Binding("left,h", "scroll_columns(-1)", "Columns left (the key column stays)", show=False, id="table.left"),
+        Binding("right,l", "scroll_columns(1)", "Columns right (the key column stays)", show=False,
+                id="table.right"),
         Binding("enter", "select", "Select", id="table.select"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"keyed-table--header", "keyed-table--cursor", "keyed-table--on-path",
-                         "keyed-table--dimmed", "keyed-table--error", "keyed-table--warning",
-                         "keyed-table--unknown"}
+                         "keyed-table--dimmed", "keyed-table--near-miss", "keyed-table--error",
+                         "keyed-table--warning", "keyed-table--unknown"}
     DEFAULT_CSS = """
     KeyedTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
     KeyedTable > .keyed-table--header { text-style: bold; }
@@ -68,6 +83,7 @@ class KeyedTable(ScrollView, can_focus=True):
     KeyedTable:focus > .keyed-table--cursor { text-style: reverse; }
     KeyedTable > .keyed-table--on-path { text-style: bold; }
     KeyedTable > .keyed-table--dimmed { text-style: dim; }
+    KeyedTable > .keyed-table--near-miss { text-style: bold italic; }
     KeyedTable > .keyed-table--error { color: red; }
     KeyedTable > .keyed-table--warning { color: yellow; }
     """
@@ -80,6 +96,13 @@ class KeyedTable(ScrollView, can_focus=True):
             self.table = table
             self.row = row
 
+    class WidthChanged(Message):
+        """The width the table needs to show every column whole changed (the app fits the namespaces pane to it)."""
+
+        def __init__(self, table: KeyedTable) -> None:
+            super().__init__()
+            self.table = table
+
     class Moved(Selected):
         """The user moved the cursor to another row (keys, mouse, `n`/`N`; not the app's `move_to`)."""
 
@@ -87,7 +110,7 @@ class KeyedTable(ScrollView, can_focus=True):
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.columns = tuple(columns)
-        self.essential = essential  # how many leading columns share a narrow pane's width (see _layout)
+        self.essential = essential  # the leading columns (key included) that share a narrow pane (see _layout)
         self.ascii_only = ascii_only
         self._rows: dict[Key, Row] = {}
         self._keys: list[Key] = []  # every key, sorted
@@ -99,7 +122,11 @@ class KeyedTable(ScrollView, can_focus=True):
         self._labels: dict[str, str] = {}
         self.filter_text = ""
         self._on_path: set[Key] | None = None  # None: no path selected, nothing dimmed
+        self._near_misses: set[Key] = set()  # rows a selector on the path almost matches
+        self.path_only = False  # show only the rows on the path and the near misses
         self._problems: dict[Key, str] = {}
+        self._first = 0  # 0: the columns are not scrolled; else the first column shown after the key column
+        self._full_width = 0  # the last full_width reported by WidthChanged
         self._styles: dict[tuple[str, str | None, bool], Style] = {}
 
     # -- contents --------------------------------------------------------------------------------
@@ -168,6 +195,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._refilter()
 
     def _matches(self, row: Row) -> bool:
+        if self.path_only and not self._marked(row.key):
+            return False
         if self._scope is not None and row.namespace and row.namespace != self._scope:
             return False
         if any(w not in row.text for w in self._words):
@@ -178,17 +207,36 @@ class KeyedTable(ScrollView, can_focus=True):
         with self._keeping_cursor():
             self._visible = [k for k in self._keys if self._matches(self._rows[k])]
 
-    def set_marks(self, on_path: Iterable[Key] | None, problems: Mapping[Key, str] | None = None) -> None:
+    def set_marks(self, on_path: Iterable[Key] | None, problems: Mapping[Key, str] | None = None,
+                  near_misses: Iterable[Key] | None = None) -> None:
         """`on_path`: the rows of the selected request path (None: no selection, nothing dims);
-        `problems`: the worst severity of the findings about each row's object."""
+        `problems`: the worst severity of the findings about each row's object; `near_misses`: the
+        rows a selector on the path almost matches (None: keep them)."""
+        was = (self._on_path, self._near_misses)
         self._on_path = None if on_path is None else set(on_path)
+        if near_misses is not None:
+            self._near_misses = set(near_misses)
         if problems is not None:
             self._problems = dict(problems)
+        if self.path_only and was != (self._on_path, self._near_misses):
+            self._refilter()
         self.refresh()
+
+    def set_path_only(self, on: bool) -> None:
+        """Show only the rows on the selected path and its near misses (none while no path is selected), or all."""
+        self.path_only = on
+        self._refilter()
+
+    def _marked(self, key: Key) -> bool:
+        return (self._on_path is not None and key in self._on_path) or key in self._near_misses
 
     @property
     def on_path(self) -> set[Key] | None:
         return self._on_path
+
+    @property
+    def near_misses(self) -> set[Key]:
+        return self._near_misses
 
     @property
     def problems(self) -> dict[Key, str]:
@@ -298,42 +346,93 @@ class KeyedTable(ScrollView, can_focus=True):
                 if len(cell) > widths[i]:
                     widths[i] = min(len(cell), MAX_COLUMN)
 
-    def _layout(self, width: int) -> list[int]:
-        """Column widths for `width` cells: the first column (the name) gives way down to about half
-        the width, or, with several essential columns, those share the width (the widest give way
-        first); columns that still do not fit are cut at the right edge."""
-        widths = list(self._widths)
-        spare = width - 3 - sum(widths) - GAP * (len(widths) - 1)
-        if spare < 0 and self.essential > 1:
-            n = self.essential
-            cap = _fair_cap(widths[:n], max(width - 3 - GAP * (n - 1), n * MIN_COLUMN))
-            widths[:n] = [min(w, max(cap, MIN_COLUMN)) for w in widths[:n]]
-        elif spare < 0:
-            widths[0] = max(min(widths[0], 12, width // 2), widths[0] + spare, width * 11 // 20 - 2)
-            widths[0] = min(widths[0], self._widths[0])
-        return widths
+    @property
+    def full_width(self) -> int:
+        """The cells needed to show every column whole."""
+        return MARKS + sum(self._widths) + GAP * (len(self._widths) - 1)
+
+    def _layout(self, width: int, first: int | None = None) -> list[tuple[int, int]]:
+        """The columns to draw in `width` cells, as (column, width). Unscrolled (`first` 0), the key column
+        is whole (cut only when it alone is wider than the pane) and the columns after it follow; scrolled,
+        they start at column `first` and the key column gives way (down to half the pane) so that one is
+        whole. When the columns after the key do not fit, the essential ones among them share the room
+        (the widest give way first); the rest is cut at the right edge."""
+        first = self._first if first is None else first
+        widths, avail = self._widths, max(0, width - MARKS)
+        key = min(widths[0], avail if not first else max(avail - GAP - widths[first], avail // 2))
+        room = avail - key
+        rest = range(max(first, 1), len(widths))
+        essential = [i for i in rest if i < self.essential]
+        cap = MAX_COLUMN
+        if essential and sum(widths[i] + GAP for i in rest) > room:
+            budget = room - GAP * len(essential)
+            cap = max(_fair_cap([widths[i] for i in essential], max(budget, len(essential) * MIN_COLUMN)), MIN_COLUMN)
+        return [(0, key)] + [(i, min(widths[i], cap) if i < self.essential else widths[i]) for i in rest]
+
+    def _more(self, width: int, first: int | None = None) -> tuple[bool, bool]:
+        """Whether columns after the key column are out of view on the left, and on the right (cut or beyond
+        the edge)."""
+        layout = self._layout(width, first)
+        used = MARKS + sum(w for _, w in layout) + GAP * (len(layout) - 1)
+        return (self._first if first is None else first) > 1, used > width or any(
+            w < self._widths[i] for i, w in layout[1:])
+
+    def _whole_unscrolled(self, width: int) -> bool:
+        """Whether the column after the key column is shown whole when the columns are not scrolled."""
+        key, (i, w) = self._layout(width, 0)[:2]
+        return w == self._widths[i] and MARKS + key[1] + GAP + w <= width
+
+    def action_scroll_columns(self, step: int) -> None:
+        """←/→: scroll the columns after the key column by one; → stops once the last is in view. The first →
+        goes to the second column when the first is already whole (else it makes the first whole)."""
+        width = self.scrollable_content_region.width
+        if len(self.columns) < 2 or (step > 0 and not self._more(width)[1]) or (step < 0 and not self._first):
+            return
+        first = min(self._first + step, len(self.columns) - 1)
+        if first == 1 and self._whole_unscrolled(width):
+            first += step
+        self._first = max(0, min(first, len(self.columns) - 1))
+        self.refresh()
 
     def _after_change(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        if self.full_width != self._full_width:
+            self._full_width = self.full_width
+            self.post_message(self.WidthChanged(self))
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width  # without the scrollbar, which would cover the last cells
-        widths = self._layout(width)
+        layout = self._layout(width)
         if y == 0:
-            return self._strip("   ", self.columns, widths, self._style("header", None, False), width)
+            return self._header(layout, width)
         i = int(self.scroll_y) + y - 1
         if i >= len(self._visible):
             return Strip.blank(width, self._style("", None, False))
         key = self._visible[i]
         row = self._rows[key]
         on_path = self._on_path is not None and key in self._on_path
-        path = "" if self._on_path is None else "on-path" if on_path else "dimmed"
+        near_miss = not on_path and key in self._near_misses
+        path = "" if self._on_path is None else "on-path" if on_path else "near-miss" if near_miss else "dimmed"
         problem = self._problems.get(key)
         problem = problem if problem in PROBLEM_ORDER else None
         symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
-        marks = (">" if on_path else " ") + (symbols[problem] if problem else " ") + " "
-        return self._strip(marks, row.cells, widths, self._style(path, problem, key == self._cursor), width)
+        marks = (">" if on_path else table_mark("near-miss", self.ascii_only) if near_miss else " ") + \
+            (symbols[problem] if problem else " ") + " "
+        style = self._style(path, problem, key == self._cursor)
+        return Strip([Segment(self._line(marks, row.cells, layout, width), style)]).crop_extend(0, width, style)
+
+    def _header(self, layout: list[tuple[int, int]], width: int) -> Strip:
+        """The column names, with `«` after the key column and `»` at the right edge where columns are out of view."""
+        line = list(self._line(" " * MARKS, self.columns, layout, width).ljust(width))
+        more_left, more_right = self._more(width)
+        gap = MARKS + layout[0][1]
+        if more_left and gap < width:
+            line[gap] = table_mark("more-left", self.ascii_only)
+        if more_right and width > 0:  # over the key column's blank end when that fills the pane
+            line[-1] = table_mark("more-right", self.ascii_only)
+        style = self._style("header", None, False)
+        return Strip([Segment("".join(line), style)]).crop_extend(0, width, style)
 
     def _style(self, path: str, problem: str | None, cursor: bool) -> Style:
         """The style of a line, combined once per kind of line: computing styles from CSS for every
@@ -359,12 +458,13 @@ class KeyedTable(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self._styles.clear()
 
-    def _strip(self, marks: str, cells: Sequence[str], widths: list[int], style: Style, width: int) -> Strip:
-        """One line. A value wider than its column (or than the room left at the pane's edge) ends in `~`;
+    def _line(self, marks: str, cells: Sequence[str], layout: list[tuple[int, int]], width: int) -> str:
+        """One line's text. A value wider than its column (or than the room left at the pane's edge) ends in `~`;
         an IP or a count that does not fit whole is shown as `~` alone: cut, it would read as another."""
         parts: list[str] = []
         room = width - len(marks)
-        for column, cell, w in zip(self.columns, cells, widths, strict=False):
+        for i, w in layout:
+            column, cell = self.columns[i], cells[i]
             room -= GAP if parts else 0
             if w > room:  # the column at the pane's edge gets what is left
                 if room > 0 and column in WHOLE_OR_NOTHING:
@@ -374,8 +474,7 @@ class KeyedTable(ScrollView, can_focus=True):
                 break
             parts.append(cell[: w - 1] + "~" if len(cell) > w else cell.ljust(w))
             room -= w
-        text = (" " * GAP).join(parts)
-        return Strip([Segment(marks + text, style)]).crop_extend(0, width, style)
+        return marks + (" " * GAP).join(parts)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)

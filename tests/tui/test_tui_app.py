@@ -76,7 +76,7 @@ async def test_host_selection_marks_exactly_the_path_and_dims_the_rest() -> None
 
 @pytest.mark.slow
 async def test_aspnetapp_shows_the_near_miss_and_marks_the_broken_service() -> None:
-    async with demo_app("aspnetapp.demo.example").run_test(size=(220, 60)) as pilot:  # no wrapped lines
+    async with demo_app("aspnetapp.demo.example").run_test(size=(240, 60)) as pilot:  # no wrapped lines
         app = await loaded(pilot)
         assert app.path is not None and app.path.status == "broken"
         assert marked(app, "services") == {("aspnet", "aspnetapp")}

@@ -118,6 +118,7 @@ async def test_help_explains_every_symbol(ascii_only: bool) -> None:
 
     marks = [mark for mark, _ in legend(ascii_only)]
     assert ("x" if ascii_only else "✗") in marks and {">", "~", "*"} <= set(marks)
+    assert ("=" if ascii_only else "≈") in marks and ("< >" if ascii_only else "« »") in marks
     app = demo_app()
     app.ascii_only = ascii_only
     async with app.run_test(size=SIZE) as pilot:

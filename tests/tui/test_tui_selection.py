@@ -101,6 +101,22 @@ def test_path_keys_mark_the_rule_service_and_pods_of_a_traced_path(objects: list
     assert keys["namespaces"] == {("payments",)}
 
 
+def test_near_miss_keys_are_the_pods_a_selector_that_matches_nothing_almost_matches(objects: list[dict]) -> None:
+    from ktrace.trace import trace
+    from ktrace.tui.selection import near_miss_keys
+
+    store = ClusterStore(objects)
+    # Service aspnetapp selects App=aspnetapp; Deployment aspnetapp's pods are labelled app=aspnetapp
+    keys = near_miss_keys(store, trace(store, "aspnetapp.demo.example/", live=True))
+    aspnetapp = {p.meta.key for p in store.pods("aspnet") if p.meta.labels.get("app") == "aspnetapp"}
+    assert keys == aspnetapp and len(keys) == 2
+    assert near_miss_keys(store, trace(store, "pay.demo.example/", live=True)) == set()  # the selector matches
+    svc = _one(objects, "Service", "aspnet")
+    svc["spec"]["selector"] = {"App": "something-else"}  # no pod comes close: nothing to mark
+    store = ClusterStore(objects)
+    assert near_miss_keys(store, trace(store, "aspnetapp.demo.example/", live=True)) == set()
+
+
 def test_reverse_view_of_a_service_and_of_a_pod_no_service_selects(objects: list[dict]) -> None:
     from ktrace.tui.selection import reverse_keys, reverse_lines
 

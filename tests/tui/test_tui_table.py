@@ -149,7 +149,7 @@ def route(host: str, path: str, backend: str) -> Row:
     return Row((host, path), ("Ingress", "shop", "shop"), cells, "shop", {}, " ".join(cells).lower())
 
 
-async def test_essential_columns_share_a_narrow_pane_and_the_rest_is_cut() -> None:
+async def test_the_key_column_is_whole_and_the_essential_columns_share_what_is_left() -> None:
     rows = [route("status.demo.example", "/", "status-page:http"), route("pay.demo.example", "/api", "pay:80"),
             route("store.demo.example", "/", "shop-green 90%, shop-blue 10%")]
     async with RoutesApp().run_test(size=(44, 6)) as pilot:
@@ -157,15 +157,38 @@ async def test_essential_columns_share_a_narrow_pane_and_the_rest_is_cut() -> No
         table.set_rows(rows)
         await pilot.pause()
         lines = [line_text(table, y).rstrip() for y in range(4)]
-    # 44 cells: the short PATH keeps its width, HOST and BACKEND share the rest; VIA and OBJECT fall off
-    assert lines == ["   HOST              PATH  BACKEND", "   pay.demo.example  /api  pay:80",
-                     "   status.demo.exa~  /     status-page:http", "   store.demo.exam~  /     shop-green 90%,~"]
-    async with RoutesApp().run_test(size=(100, 6)) as pilot:  # room enough: every column whole
+    # 44 cells: HOST whole; the short PATH keeps its width, BACKEND gets the rest; VIA and OBJECT are out of
+    # view on the right (the header's `»`)
+    assert lines == ["   HOST                 PATH  BACKEND      »", "   pay.demo.example     /api  pay:80",
+                     "   status.demo.example  /     status-page:h~", "   store.demo.example   /     shop-green 90~"]
+    async with RoutesApp().run_test(size=(100, 6)) as pilot:  # room enough: every column whole, no marker
         table = pilot.app.query_one(KeyedTable)
         table.set_rows(rows)
         await pilot.pause()
         assert line_text(table, 3).split() == ["store.demo.example", "/", "shop-green", "90%,", "shop-blue", "10%",
                                                "ing", "shop/shop"]
+        assert line_text(table, 0).split() == ["HOST", "PATH", "BACKEND", "VIA", "OBJECT"]
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+async def test_left_and_right_scroll_the_columns_after_the_key_column(ascii_only: bool) -> None:
+    rows = [route("status.demo.example", "/", "status-page:http"), route("store.demo.example", "/", "shop-green")]
+    left, right = ("<", ">") if ascii_only else ("«", "»")
+    async with RoutesApp().run_test(size=(44, 6)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.ascii_only = ascii_only
+        table.set_rows(rows)
+        table.focus()
+        await pilot.pause()
+        assert "OBJECT" not in line_text(table, 0) and line_text(table, 0).rstrip().endswith(right)
+        await pilot.press("right", "l")  # PATH and BACKEND scroll out; the host stays
+        header, line = line_text(table, 0), line_text(table, 2)
+        assert header.split() == ["HOST", left, "VIA", "OBJECT"] and not header.rstrip().endswith(right)
+        assert line.split() == ["store.demo.example", "ing", "shop/shop"]
+        await pilot.press("right")  # the last column is in view: no further
+        assert line_text(table, 0).split() == ["HOST", left, "VIA", "OBJECT"]
+        await pilot.press("left", "h", "left")
+        assert line_text(table, 0).split()[:3] == ["HOST", "PATH", "BACKEND"] and left not in line_text(table, 0)
 
 
 class PodsApp(App[None]):
