@@ -23,8 +23,9 @@ def legend(ascii_only: bool) -> list[tuple[str, str]]:
     """What every mark on the screen means (the verdict symbols as this terminal draws them)."""
     s = ASCII_SYMBOLS if ascii_only else SYMBOLS
     return [
-        (s["ok"], "ok"), (s["warning"], "warning; a degraded path (some endpoints not ready)"),
-        (s["error"], "error; a broken path"), (s["unknown"], "unknown (offline: readiness cannot be known)"),
+        (s["ok"], "ok"), (s["warning"], "warning; on a route: its path is degraded (some backends fail)"),
+        (s["error"], "error; on a route: its path is broken (no request reaches a pod)"),
+        (s["unknown"], "unknown; on a route: its verdict cannot be known (offline: no readiness)"),
         (s["info"], "info"),
         (">", "before a pane's title: the focused pane; before a row: on the selected request path"),
         ("dim rows", "not on the selected path"),
@@ -34,6 +35,7 @@ def legend(ascii_only: bool) -> list[tuple[str, str]]:
         (f"{table_mark('more-left', ascii_only)} {table_mark('more-right', ascii_only)}",
          "in a pane's header: more columns to the left / right (left/right or h/l scroll them)"),
         ("*", "a rule without a host (any host); in the path: a hop whose verdict just changed"),
+        ("namespace marks", "the worst verdict of its routes and the worst finding in it"),
     ]
 
 
