@@ -32,8 +32,10 @@ async def _findings(pilot: Pilot) -> None:
     await pilot.press("f")
 
 
-# name -> (ktrace arguments, keys pressed once the path is shown, what it shows)
-SHOTS: dict[str, tuple[list[str], Steps, str]] = {
+# name -> (ktrace arguments, keys pressed once the path is shown, what it shows, terminal size if not --size)
+SHOTS: dict[str, tuple[list[str], Steps, str] | tuple[list[str], Steps, str, tuple[int, int]]] = {
+    "first-screen-80x24": (["--demo"], _no_steps, "an SSH session's 80x24, no key pressed: the worst route and its "
+                           "whole diagnosis", (80, 24)),
     "aspnetapp-broken": (["--demo", "--host", "aspnetapp.demo.example/"], _no_steps,
                          "the article's broken path: selector case near miss, TLS secret in another namespace"),
     "healthy-path": (["--demo", "--host", "shop.demo.example/"], _no_steps, "a healthy path, every hop ok"),
@@ -52,7 +54,8 @@ async def _settled(pilot: Pilot, app: KtraceApp) -> None:
 
 
 async def shoot(name: str, out: Path, size: tuple[int, int], ascii_only: bool) -> Path:
-    argv, steps, _ = SHOTS[name]
+    argv, steps = SHOTS[name][:2]
+    size = SHOTS[name][3] if len(SHOTS[name]) > 3 else size  # type: ignore[misc]
     args = build_parser().parse_args(argv)
     app = KtraceApp(source_spec(args), analysis_options(args), view_options(args), source_factory=open_source,
                     ascii_only=ascii_only)
