@@ -130,7 +130,7 @@ async def test_help_explains_every_symbol(ascii_only: bool) -> None:
         console.print(app.screen.content())
         text = console.export_text()
         assert "Symbols" in text and "cut to fit the column" in text
-        error = next(line for line in text.splitlines() if "error; a broken path" in line)
+        error = next(line for line in text.splitlines() if "its path is broken" in line)
         assert error.split()[0] == ("x" if ascii_only else "✗")
 
 
