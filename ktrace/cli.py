@@ -178,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_default(spec, options, view_options(args))
     except (KtraceError, ManifestError) as e:
-        print(f"ktrace: {e}", file=sys.stderr)
+        from ktrace.printable import clean_lines
+
+        print(f"ktrace: {clean_lines(e)}", file=sys.stderr)  # messages quote names and servers' words
         return 2
     except KeyboardInterrupt:
         return 130

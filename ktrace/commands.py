@@ -18,6 +18,7 @@ from ktrace.checks import CATALOG
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, at_least, finding_id
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
+from ktrace.printable import clean, json_safe
 from ktrace.sources import open_source, prepare_credentials
 from ktrace.sources.protocol import Source, label
 from ktrace.store import ClusterStore
@@ -58,7 +59,8 @@ def _ascii_only(console) -> bool:
 
 
 def _write_json(doc: object) -> None:
-    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    # orjson escapes C0 controls but writes DEL, C1 and format characters raw: JSON escapes for them too.
+    sys.stdout.write(json_safe(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode()) + "\n")
 
 
 def _trace_exit(path: RequestPath) -> int:
@@ -158,7 +160,7 @@ def run_check(spec: SourceSpec, options: AnalysisOptions, output: str) -> int:
         ascii_only = _ascii_only(console)
         if shown:
             console.print(finding_lines(shown, ascii_only, source.origins, console.width, affects), end="")
-        line = Text(f"{label(source)}: ")
+        line = Text(f"{clean(label(source))}: ")
         line.append_text(summary_line(shown, ascii_only))
         console.print(line, soft_wrap=True)  # one greppable line, however long the source name
     return 1 if any(f.severity == "error" for f in findings) else 0

@@ -2,7 +2,8 @@
 
 Meaning never rests on colour alone: every status has a symbol and a word. Symbols avoid the ones
 terminals draw as 2-cell emoji (✔ ✖ ⚠, anything with U+FE0F); an ASCII set serves terminals whose
-encoding is not UTF-8. Every string that came from the cluster goes through `clean()` first.
+encoding is not UTF-8. Every string that came from the cluster or a file goes through
+`ktrace.printable.clean()` before layout, so widths and wrapping see the escapes that are drawn.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.tree import Tree
 
 from ktrace.findings import Finding, finding_id
 from ktrace.preview import Preview
+from ktrace.printable import clean
 from ktrace.requestpath import (
     ENDPOINTS,
     INGRESS,
@@ -43,21 +45,7 @@ ASCII_SYMBOLS = {"ok": "+", "warning": "!", "error": "x", "unknown": "?", "info"
                  "degraded": "!", "broken": "x"}
 STYLES = {"ok": "green", "warning": "yellow", "degraded": "yellow", "error": "red", "broken": "red",
           "unknown": "dim", "info": "cyan"}
-# C0/C1 controls, DEL, and bidi overrides that could reorder what the terminal shows.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_READY_PODS = 10  # ready pods shown per path; not-ready pods are always shown
-
-
-def clean(text: object) -> str:
-    """A cluster-provided value made safe to print: control characters and bidi overrides dropped,
-    newlines and tabs turned into spaces."""
-    return _CONTROL.sub("", str(text).replace("\n", " ").replace("\t", " ").replace("\r", " "))
-
-
-def strip_controls(text: str) -> str:
-    """Like `clean()` but keeps newlines and tabs: for multi-line values (YAML views) that the
-    renderer lays out itself."""
-    return _CONTROL.sub("", text.replace("\r", ""))
 
 
 def badge(status: str, ascii_only: bool = False) -> Text:
@@ -254,7 +242,7 @@ def _summary_ref(hop: Hop, namespace: str) -> str:
         name += f"  {d.ready}/{d.total} ready"
     if split is not None and split.share != 1:
         name += f"  weight {split.weight} ({split.share:.0%})"
-    return clean(name.strip())
+    return name.strip()
 
 
 def _decisive_reason(hop: Hop, problems: list[Finding]) -> str | None:
@@ -303,12 +291,12 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
     def row(status: str, kind: str, ref: str, reason: str | None, mark: str | None) -> None:
         cell = Text(f"{symbols.get(status, '?')}", style=STYLES.get(status, ""))
         text = Text(kind, style="bold")
-        text.append(f" {ref}" if ref else "")
+        text.append(f" {clean(ref)}" if ref else "")
         if reason:
             text.append(f"  {clean(reason)}")
         if mark is not None:
             cell = Text("* ", style="bold reverse") + cell
-            text.append(f"  (changed: {mark})", style="bold reverse")
+            text.append(f"  (changed: {clean(mark)})", style="bold reverse")
         hops.add_row(cell, text)
 
     namespace, pods = "", []

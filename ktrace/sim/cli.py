@@ -17,6 +17,7 @@ LIVE_ENV = "KTRACE_SIM_LIVE"
 
 def run(args: argparse.Namespace) -> int:
     from ktrace.loader import load_paths
+    from ktrace.printable import clean
     from ktrace.sim.demo import DemoLife, load_scenario
     from ktrace.sim.handle import Simulator
     from ktrace.sim.synthetic import synthetic_objects
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if files:
         loaded = load_paths(files)
         for line in loaded.skipped:
-            print(f"ktrace sim: {line}", file=sys.stderr)
+            print(f"ktrace sim: {clean(line)}", file=sys.stderr)  # names a file and a kind from it
         objects += loaded.objects
     if scenario:
         objects += load_scenario(scenario).objects

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
@@ -35,7 +36,8 @@ from ktrace.errors import KtraceError, LoginRequired
 from ktrace.findings import Finding
 from ktrace.loader import ManifestError
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
-from ktrace.render import clean, trace_text
+from ktrace.printable import clean, clean_lines
+from ktrace.render import trace_text
 from ktrace.sources.protocol import Change, Source
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
@@ -244,7 +246,7 @@ class KtraceApp(App[int]):
                 text += f"  /{clean(t.filter_text)}"
             if t.path_only:
                 text += "  only the path's"
-            t.border_title = text
+            t.border_title = Text(text)  # a Text: the filter's words are not markup
 
     async def on_event(self, event: events.Event) -> None:
         # Keys pressed while the first listing loads act once it is in: Enter or `j` on a pane that is still
@@ -307,7 +309,7 @@ class KtraceApp(App[int]):
             self.exit(2)
             return
         self.status_bar.set_state(error=message)
-        self.notify(clean(message), title="cannot load", severity="error", timeout=10)
+        self.notify(clean_lines(message), title="cannot load", severity="error", timeout=10, markup=False)
 
     def on_loaded(self, message: Loaded) -> None:
         old = self.source
@@ -663,13 +665,14 @@ class KtraceApp(App[int]):
         try:
             replaced = replaced_backends(self.analysis.store, self.target, live=self.analysis.live, heaviest=True)
         except UsageError as e:
-            self.notify(str(e), timeout=4)
+            self.notify(clean(e), timeout=4, markup=False)
             return
         ranked = candidates(self.analysis.store, replaced[0].namespace, replaced[0].service)
         # An HTTPRoute rule: its weights can be previewed too.
         weights = rule_weights(self.analysis.store, self.target, live=self.analysis.live)
         if not ranked and weights is None:
-            self.notify(f"no other Service in namespace {replaced[0].namespace} to switch to", timeout=3)
+            self.notify(f"no other Service in namespace {clean(replaced[0].namespace)} to switch to", timeout=3,
+                        markup=False)
             return
         self.push_screen(PreviewScreen(self.analysis, self.target, self.path, replaced, ranked,
                                        ascii_only=self.ascii_only, weights=weights))
@@ -732,5 +735,5 @@ def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_onl
     app.driver_class = mouse_driver(profile) or app.driver_class
     result = app.run(mouse=profile.mouse)
     if result == 2 and app.error:
-        print(f"ktrace: {app.error}", file=sys.stderr)
+        print(f"ktrace: {clean_lines(app.error)}", file=sys.stderr)
     return result if isinstance(result, int) else 0

@@ -11,7 +11,7 @@ import yaml
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from ktrace.render import clean, strip_controls
+from ktrace.printable import clean, clean_lines
 from ktrace.tui.modal import ScrolledView
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -27,13 +27,14 @@ def _ordered(d: dict, first: tuple[str, ...]) -> dict:
 
 
 def _sanitised(x: Any) -> Any:
-    """Control characters and bidi overrides dropped from every key and string, at any depth."""
+    """Every key and string with its hidden characters escaped (`ktrace.printable`), at any depth; a
+    string keeps its newlines and tabs (YAML lays them out), a key is one line."""
     if isinstance(x, dict):
-        return {strip_controls(str(k)): _sanitised(v) for k, v in x.items()}
+        return {clean(k): _sanitised(v) for k, v in x.items()}
     if isinstance(x, list):
         return [_sanitised(v) for v in x]
     if isinstance(x, str):
-        return strip_controls(x)
+        return clean_lines(x)
     return x
 
 

@@ -7,10 +7,11 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
+from ktrace.tui.clean_input import CleanInput
 from ktrace.tui.table import KeyedTable
 
 
-class FilterBox(Input):
+class FilterBox(CleanInput):
     class Filtered(Message):
         """The pane's filter changed (the app retitles its panes)."""
 

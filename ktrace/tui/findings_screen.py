@@ -15,7 +15,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ktrace.findings import Finding, finding_id, sort_key
-from ktrace.render import STYLES, badge, clean, summary_line
+from ktrace.printable import clean
+from ktrace.render import STYLES, badge, summary_line
 from ktrace.tui.modal import ModalView
 
 GROUPS = (("error", "Errors"), ("warning", "Warnings"), ("info", "Info"))

@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from ktrace.render import ASCII_SYMBOLS, SYMBOLS, clean
+from ktrace.printable import clean
+from ktrace.render import ASCII_SYMBOLS, SYMBOLS
 from ktrace.tui.keys import key_display
 from ktrace.tui.modal import ScrolledView
 from ktrace.tui.table import table_mark

@@ -15,7 +15,7 @@ from typing import Any
 
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider, SearchIcon
 
-from ktrace.render import clean
+from ktrace.printable import clean
 from ktrace.routing import rule_targets
 from ktrace.targets import Target
 

@@ -15,7 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ktrace.render import AsciiGuides, clean, hop_key, path_summary, path_tree
+from ktrace.printable import clean
+from ktrace.render import AsciiGuides, hop_key, path_summary, path_tree
 from ktrace.requestpath import RequestPath
 
 CHANGE_SECONDS = 5.0  # how long a hop that changed state stays marked

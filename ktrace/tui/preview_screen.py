@@ -18,9 +18,11 @@ from textual.widgets.option_list import Option
 from ktrace.analysis import Analysis
 from ktrace.errors import UsageError
 from ktrace.preview import Candidate, Preview, Replaced, parse_weights
-from ktrace.render import AsciiGuides, clean, path_tree, preview_view
+from ktrace.printable import clean
+from ktrace.render import AsciiGuides, path_tree, preview_view
 from ktrace.requestpath import RequestPath
 from ktrace.targets import Target
+from ktrace.tui.clean_input import CleanInput
 from ktrace.tui.modal import ModalView
 
 
@@ -57,10 +59,10 @@ class PreviewScreen(ModalView[None]):
         yield OptionList(*[Option(Text(clean(f"{'*' if c.sibling else ' '} {c.name}  {c.why}")), id=c.name)
                            for c in self.candidates], id="preview-candidates")
         if self.weights is not None:
-            today = ",".join(f"{k}={v}" for k, v in self.weights.items())
-            field = Input(today, placeholder="NAME=WEIGHT,NAME=WEIGHT", id="preview-weights")
+            today = ",".join(f"{clean(k)}={v}" for k, v in self.weights.items())  # names as drawn: escaped
+            field = CleanInput(today, placeholder="NAME=WEIGHT,NAME=WEIGHT", id="preview-weights")
             rule = next((r.entry for r in self.replaced if r.entry.startswith("HTTPRoute")), "the HTTPRoute rule")
-            field.border_title = clean(f"Weights of {rule} (Enter: preview)")
+            field.border_title = Text(clean(f"Weights of {rule} (Enter: preview)"))  # a Text: no markup
             yield field
         with Horizontal(id="preview-panes"):
             with VerticalScroll(classes="preview-scroll", id="preview-today") as today:
@@ -106,10 +108,12 @@ class PreviewScreen(ModalView[None]):
         self._draw(p)
 
     def show_weights(self, text: str) -> None:
-        """The would-be path with the HTTPRoute rule's backendRefs weighted as `text` says (a=50,b=50)."""
+        """The would-be path with the HTTPRoute rule's backendRefs weighted as `text` says (a=50,b=50).
+        Names are typed as drawn: an escaped name (`canary\\x1b...`) stands for the rule's own."""
         body = self.query_one("#preview-body", Static)
+        drawn = {clean(name): name for name in self.weights or {}}
         try:
-            weights = parse_weights(text)
+            weights = {drawn.get(name, name): w for name, w in parse_weights(text).items()}
             p = self.analysis.preview(self.target, None, weights=weights)
         except UsageError as e:
             body.update(Text(clean(str(e))))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ktrace.backends import service_backends
 from ktrace.gateway import NOT_EVALUATED, backend_shares, hostname_matches
 from ktrace.model import GATEWAY_GROUP, BackendRef, HTTPRoute, Ingress, Listener, Pod, RouteRule, Service
-from ktrace.render import clean
+from ktrace.printable import clean
 from ktrace.rollout import version_of
 from ktrace.store import ClusterStore
 

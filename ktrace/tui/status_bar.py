@@ -11,7 +11,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ktrace.findings import Finding
-from ktrace.render import ASCII_SYMBOLS, STYLES, SYMBOLS, clean
+from ktrace.printable import clean
+from ktrace.render import ASCII_SYMBOLS, STYLES, SYMBOLS
 
 _UNSET: Any = object()
 MIN_SOURCE = 16  # cells: a source name cut shorter than this says nothing; it is left out instead

@@ -144,14 +144,14 @@ def test_check_sarif(capsys: pytest.CaptureFixture) -> None:
     assert loc["physicalLocation"]["artifactLocation"]["uri"].endswith("readiness.yaml")
 
 
-def test_cluster_strings_are_stripped_of_control_characters(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+def test_cluster_strings_are_escaped(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     text = (SCENARIOS / "readiness.yaml").read_text().replace(
         "3 Insufficient memory.", "\\e]0;pwned\\a\\e[31m3 Insufficient memory.")
     text = text.replace('message: "0/3', 'message: "0/3')
     (tmp_path / "evil.yaml").write_text(text)
     code, out, _ = run(capsys, "trace", "flaky.example.com", "-f", str(tmp_path / "evil.yaml"))
     assert code == 1 and "Insufficient memory" in out
-    assert "\x1b" not in out and "\x07" not in out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b]0;pwned\\x07\\x1b[31m3 Insufficient" in out
 
 
 def test_demo_source(capsys: pytest.CaptureFixture) -> None:

@@ -55,14 +55,14 @@ def test_pod_rows_show_the_waiting_reason_and_restarts(store: ClusterStore) -> N
     assert rows[0].labels["app"] == "payments-api" and "crashloopbackoff" in rows[0].text
 
 
-def test_cluster_strings_lose_their_control_characters() -> None:
+def test_cluster_strings_show_their_control_characters_as_escapes() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": "evil", "namespace": "x", "labels": {"a": "b"}},
            "spec": {"containers": [{"name": "c"}], "nodeName": "node\x1b]0;pwned\x07-1"},
            "status": {"phase": "Running\x1b[2J", "podIP": "10.0.0.1"}}
     row = R.pod_row(ClusterStore([pod]).get("Pod", "x", "evil"))  # type: ignore[arg-type]
     assert not any(ch in cell for cell in row.cells for ch in "\x1b\x07")
-    assert row.cells[R.POD_COLUMNS.index("NODE")] == "node]0;pwned-1"
+    assert row.cells[R.POD_COLUMNS.index("NODE")] == "node\\x1b]0;pwned\\x07-1"
 
 
 def test_service_ready_counts_the_port_pods_are_left_out_of(store: ClusterStore) -> None:

@@ -152,7 +152,7 @@ async def test_path_panel_another_target_marks_nothing_and_reverse_view(demo_sto
         await pilot.pause()
         text = widget_text(panel.query_one("#path-body"))
         assert "Service shop/shop reached from" in text and "shop.demo.example/ (Prefix)" in text
-        assert "\x1b" not in text and "evil]0;x" in text
+        assert "\x1b" not in text and "evil\\x1b]0;x\\x07" in text
         panel.show(None)
         await pilot.pause()
         assert "Select a host" in widget_text(panel.query_one("#path-body"))
@@ -324,11 +324,11 @@ def test_detail_secret_shows_metadata_and_type_only() -> None:
     assert "data: not shown" in text
 
 
-def test_detail_strips_control_characters() -> None:
+def test_detail_escapes_control_characters() -> None:
     obj = {"kind": "Pod", "metadata": {"name": "p", "labels": {"evil\x1b[2J": "x\x1b]0;owned\x07\u202e"}}}
     text = object_yaml(obj)
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
-    assert "evil[2J" in text
+    assert "evil\\x1b[2J" in text and "\\u202e" in text
 
 
 @pytest.mark.slow
