@@ -129,7 +129,7 @@ def parse_weights(text: str) -> dict[str, int]:
     """`--weights a=90,b=10` -> {"a": 90, "b": 10}."""
     out: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
-        name, eq, value = part.partition("=")
+        name, eq, value = part.rpartition("=")  # the last `=`: a Gateway API name may hold one
         if not eq or not name.strip() or not value.strip().isdigit():
             raise UsageError(f"--weights: {part!r} is not NAME=WEIGHT (a whole number >= 0), "
                              "e.g. shop-blue=90,shop-green=10")

@@ -43,8 +43,8 @@ HOST = "store.example.com"  # served by the HTTPRoute, split between `web` and `
 UNSERVED = "nothing.example.com"  # served by nothing: its closest hosts include `www<payload>.example.com`
 
 
-def objects(p: str) -> list[dict]:
-    """A Gateway, an HTTPRoute splitting HOST between `web` and `canary{p}`, their Services and pods,
+def objects(p: str, host: str = HOST) -> list[dict]:
+    """A Gateway, an HTTPRoute splitting `host` between `web` and `canary{p}`, their Services and pods,
     a Service `other{p}` to switch to, and an Ingress for `www{p}.example.com` with no class: `p` in a
     namespace, backendRef, Service, pod, label, listener, host and status message."""
     ns = f"shop{p}"
@@ -71,7 +71,7 @@ def objects(p: str) -> list[dict]:
         {"apiVersion": gw, "kind": "Gateway", "metadata": {"name": "public", **meta},
          "spec": {"gatewayClassName": "eg", "listeners": [{"name": f"http{p}", "protocol": "HTTP", "port": 80}]}},
         {"apiVersion": gw, "kind": "HTTPRoute", "metadata": {"name": f"store{p}", **meta},
-         "spec": {"parentRefs": [{"name": "public"}], "hostnames": [HOST],
+         "spec": {"parentRefs": [{"name": "public"}], "hostnames": [host],
                   "rules": [{"backendRefs": [{"name": "web", "port": 80, "weight": 90},
                                              {"name": f"canary{p}", "port": 80, "weight": 10}]}]}},
         service("web", "web"), service(f"canary{p}", "canary"), service(f"other{p}", "web"),
@@ -84,9 +84,18 @@ def objects(p: str) -> list[dict]:
     ]
 
 
-def write(directory: Path, p: str, file_name: str = "route") -> Path:
-    """The manifests as a YAML stream (JSON documents, escapes spelled out), in `file_name{p}.yaml`."""
+ALL = "".join(x.raw for x in PAYLOADS)  # every kind in one name
+ALL_SHOWN = "".join(x.shown for x in PAYLOADS)
+
+
+def write(directory: Path, p: str, host: str = HOST) -> Path:
+    """`objects(p, host)` as a YAML stream (JSON documents, escapes spelled out) in `route{p}.yaml`."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{file_name}{p}.yaml"
-    path.write_text("\n---\n".join(json.dumps(o) for o in objects(p)) + "\n")
+    path = directory / f"route{p}.yaml"
+    path.write_text("\n---\n".join(json.dumps(o) for o in objects(p, host)) + "\n")
     return path
+
+
+def hidden_in(text: str) -> set[str]:
+    """The characters of every payload that `text` holds raw."""
+    return {c for x in PAYLOADS for c in x.hidden if c in text}
