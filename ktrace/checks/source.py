@@ -9,3 +9,6 @@ KIND_UNREADABLE = register(Rule(
     "skipped."))
 DOCUMENT_SKIPPED = register(Rule(
     "source-document-skipped", "info", "A document in the input files was not used (unknown kind, no name)."))
+INPUT_UNREADABLE = register(Rule(
+    "source-input-unreadable", "error", "A file, directory or document of the input files could not be read or "
+    "parsed (file:line says where); the rest was loaded."))

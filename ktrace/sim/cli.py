@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     objects: list[dict] = []
     if files:
         loaded = load_paths(files)
-        for line in loaded.skipped:
+        for line in [*map(str, loaded.errors), *loaded.skipped]:  # what is not served, and why
             print(f"ktrace sim: {clean(line)}", file=sys.stderr)  # names a file and a kind from it
         objects += loaded.objects
     if scenario:

@@ -40,13 +40,15 @@ def find_container_port(pod: Mapping, target: int | str | None, protocol: str = 
     for container in (pod.get("spec") or {}).get("containers") or []:
         for port in container.get("ports") or []:
             if port.get("name") == target and (port.get("protocol") or "TCP") == protocol:
-                return port.get("containerPort")
+                number = port.get("containerPort")
+                return number if isinstance(number, int) else None
     return None
 
 
 def pod_in_endpoints(pod: Mapping) -> bool:
     status = pod.get("status") or {}
-    return status.get("phase") not in ("Succeeded", "Failed") and bool(status.get("podIP"))
+    ip = status.get("podIP")
+    return status.get("phase") not in ("Succeeded", "Failed") and isinstance(ip, str) and bool(ip)
 
 
 def pod_ready(pod: Mapping) -> bool:
@@ -59,11 +61,11 @@ def pod_ready(pod: Mapping) -> bool:
 def endpoint_ports(service: Mapping, pod: Mapping) -> list[dict]:
     ports = []
     for sp in (service.get("spec") or {}).get("ports") or []:
-        protocol = sp.get("protocol") or "TCP"
+        protocol, name = sp.get("protocol") or "TCP", sp.get("name") or ""
         number = find_container_port(pod, sp.get("targetPort", sp.get("port")), protocol)
-        if number is None:
-            continue
-        ports.append({"name": sp.get("name") or "", "port": number, "protocol": protocol})
+        if number is None or not isinstance(name, str) or not isinstance(protocol, str):
+            continue  # not a port the API server would accept: no endpoint port for it
+        ports.append({"name": name, "port": number, "protocol": protocol})
     return ports
 
 

@@ -15,10 +15,10 @@ import copy
 from collections.abc import Callable
 
 from ktrace import selectors
-from ktrace.checks.source import DOCUMENT_SKIPPED, KIND_UNREADABLE
-from ktrace.errors import KtraceError, UsageError
+from ktrace.checks.source import DOCUMENT_SKIPPED, INPUT_UNREADABLE, KIND_UNREADABLE
+from ktrace.errors import UsageError
 from ktrace.findings import Finding
-from ktrace.loader import load_paths
+from ktrace.loader import ManifestError, load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, SERVICE_NAME_LABEL, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
 from ktrace.sim.endpointslices import compute_slices
 from ktrace.sources.protocol import CertificateReader, Change, WithoutCredentials
@@ -153,8 +153,14 @@ class ManifestSource(WithoutCredentials):
         objects = [o for o in result.objects
                    if self.namespace is None or o["kind"] in CLUSTER_SCOPED or _ns(o) == self.namespace]
         if not any(o["kind"] not in CLUSTER_SCOPED for o in objects):
+            if result.errors:  # nothing else to show: the first problem is the answer
+                more = f" (and {len(result.errors) - 1} more problem(s))" if len(result.errors) > 1 else ""
+                raise ManifestError(f"{result.errors[0]}{more}")
             where = f" in namespace {self.namespace}" if self.namespace and result.objects else ""
             raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
+        for error in result.errors:  # the rest is analysed; CI still fails on the error
+            self.notes.append(INPUT_UNREADABLE.finding("File", "", error.where, error.problem,
+                                                       "fix the file (or leave it out of -f); the rest was loaded"))
         if result.skipped:
             n = len(result.skipped)
             self.notes.append(DOCUMENT_SKIPPED.finding("File", "", "",
@@ -185,7 +191,7 @@ class ManifestSource(WithoutCredentials):
             return None
         try:
             result = load_paths([path])
-        except KtraceError:
+        except ManifestError:  # gone since
             return None
         for obj, at in zip(result.objects, result.origins, strict=True):
             ns = "" if obj["kind"] in CLUSTER_SCOPED else _ns(obj)
