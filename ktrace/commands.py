@@ -67,6 +67,17 @@ def _trace_exit(path: RequestPath) -> int:
     return 1 if path.status in ("degraded", "broken") else 0
 
 
+def _unread_input(source: Source) -> int:
+    """Input files that could not be read (error-level notes of the source): the path may lack what they
+    held, so `trace` names them on stderr and fails as `check` does. 1 when there are any."""
+    from ktrace.render import clean
+
+    errors = [f for f in source.notes if f.severity == "error"]
+    for f in errors:
+        print(f"ktrace: not loaded: {clean(f.name)}: {clean(f.message)}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: str,
               change: PreviewRequest | None = None) -> int:
     t = parse_target(target)
@@ -84,7 +95,7 @@ def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: s
 
         console = _console()
         console.print(trace_view(path, _ascii_only(console), console.width))
-    return _trace_exit(path)
+    return max(_trace_exit(path), _unread_input(analysis.source))
 
 
 def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRequest) -> int:
@@ -101,7 +112,7 @@ def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRe
 
         console = _console()
         console.print(preview_view(p, _ascii_only(console), console.width))
-    return _trace_exit(p.would_be)
+    return max(_trace_exit(p.would_be), _unread_input(analysis.source))
 
 
 def check_document(findings: list[Finding], source: Source, store: ClusterStore,

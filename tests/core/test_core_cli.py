@@ -105,6 +105,37 @@ def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture, tmp_path: P
     assert "Traceback" not in err
 
 
+def test_one_malformed_file_in_a_directory_is_an_error_finding_and_the_rest_is_checked(
+        capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(Path(scenario("healthy.yaml")).read_text())
+    (tmp_path / "broken.yaml").write_text("kind: Namespace\nmetadata: {name: a}\n---\nkind: Service\n"
+                                          "metadata:\n  name: [unclosed\n")
+    code, out, _ = run(capsys, "check", "-f", str(tmp_path), "-o", "json")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and [f["code"] for f in findings] == ["source-input-unreadable"]
+    assert findings[0]["object"]["name"] == f"{tmp_path / 'broken.yaml'}:7:1"
+    code, out, err = run(capsys, "trace", "shop.example.com", "-f", str(tmp_path))  # the path may lack the file's
+    assert code == 1 and out.startswith("✓ ok")
+    assert err == f"ktrace: not loaded: {tmp_path / 'broken.yaml'}:7:1: did not find expected ',' or ']'\n"
+
+
+@pytest.mark.parametrize(("argv", "stdin", "message"), [
+    (["check", "-f", "/dev/zero"], b"", "ktrace: /dev/zero: larger than 1 MiB, not read (set KTRACE_MAX_FILE_MIB"),
+    (["check", "-f", "-"], b"kind: Namespace\nmetadata: {name: \xff}\n", "ktrace: <stdin>: not UTF-8 text"),
+    (["trace", "x", "-f", "-"], b"kind: Pod\nmetadata: {name: p, n: " + b"1" * 5000 + b"}\n",
+     "ktrace: <stdin>:2:"),
+])
+def test_unreadable_input_alone_is_one_line_exit_2(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+                                                   argv: list[str], stdin: bytes, message: str) -> None:
+    import io
+    import sys
+
+    monkeypatch.setenv("KTRACE_MAX_FILE_MIB", "1")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.startswith(message) and len(err.splitlines()) == 1, err
+
+
 def test_unknown_host_hint_names_closest(capsys: pytest.CaptureFixture) -> None:
     _, _, err = run(capsys, "trace", "shopp.example.com", "-f", scenario("healthy.yaml"))
     assert "closest hosts: shop.example.com" in err

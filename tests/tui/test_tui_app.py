@@ -456,3 +456,31 @@ async def test_offline_detail_shows_the_object_as_its_file_has_it(tmp_path: Path
         await until(pilot, lambda: isinstance(app.screen, DetailScreen))
         assert "c2VjcmV0" not in app.screen.yaml_text and "web-tls" in app.screen.yaml_text
         assert app.screen.title_text == "Secret shop/web-tls"
+
+
+@pytest.mark.slow
+async def test_offline_bad_file_is_a_finding_and_a_huge_object_is_cut_in_the_detail(tmp_path: Path) -> None:
+    """One malformed file: the rest is shown and the error is a finding (file:line). A pod of 20,000
+    values: `d` shows a bounded view that says it is cut."""
+    from ktrace.sources.manifests import ManifestSource
+    from ktrace.tui.detail_screen import MAX_VALUES, DetailScreen
+
+    big = "\nbig: [" + ", ".join(["x"] * 20_000) + "]\n"
+    (tmp_path / "web.yaml").write_text(OFFLINE.rstrip("\n") + big)
+    (tmp_path / "zz-broken.yaml").write_text("kind: Service\nmetadata:\n  name: [unclosed\n")
+    app = KtraceApp(source_factory=lambda _: ManifestSource([str(tmp_path)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        broken = [f for f in app.findings if f.code == "source-input-unreadable"]
+        assert [(f.severity, f.name) for f in broken] == [("error", f"{tmp_path / 'zz-broken.yaml'}:4:1")]
+        await pilot.press("f")
+        assert isinstance(app.screen, FindingsScreen) and broken[0] in app.screen.findings
+        await pilot.press("escape")
+        pods = app.table("pods")
+        pods.focus()
+        pods.move_to(("shop", "web-1"))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        text = app.screen.yaml_text
+        assert text.startswith("# cut: too large to show whole") and "more items not shown)" in text
+        assert text.count("\n- x") < MAX_VALUES

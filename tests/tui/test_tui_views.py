@@ -331,6 +331,26 @@ def test_detail_escapes_control_characters() -> None:
     assert "evil\\x1b[2J" in text and "\\u202e" in text
 
 
+
+def test_detail_is_bounded_whatever_the_object() -> None:
+    from ktrace.tui.detail_screen import MAX_DEPTH, MAX_STRING, MAX_VALUES
+
+    laughs: list = ["lol"] * 10
+    for _ in range(8):  # what YAML aliases build: one list shared 10 times per level, 10**9 values as a tree
+        laughs = [laughs] * 10
+    deep: object = "bottom"
+    for _ in range(1000):
+        deep = {"d": deep}
+    for spec, cut in [({"laughs": laughs}, "more items not shown"), ({"deep": deep}, "nested deeper than"),
+                      ({"s": "z" * 10**7}, "~ (cut: 10,000,000 characters)"),
+                      ({f"k{i}": i for i in range(10**5)}, "more keys not shown")]:
+        text = object_yaml({"kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
+        assert text.startswith("# cut: too large to show whole") and cut in " ".join(text.split()), text[-300:]
+        assert len(text) < MAX_VALUES * 30 + 2 * MAX_STRING and text.count("\n") < MAX_VALUES + MAX_DEPTH * 2
+    whole = object_yaml({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"list": list(range(1000))}})
+    assert "cut" not in whole and "- 999" in whole
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["escape", "q", "d"])
 async def test_detail_screen_scrolls_and_closes(key: str) -> None:
