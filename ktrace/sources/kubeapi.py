@@ -140,13 +140,19 @@ class KubeApi:
             del data
             if not isinstance(doc, dict):
                 raise ApiFailure(0, f"the server answered GET {target.path} with JSON that is not an object")
-            meta = doc.get("metadata") or {}
-            cont = meta.get("continue") or ""
+            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+            cont = meta.get("continue") if isinstance(meta.get("continue"), str) else ""
             if cont != ahead:  # the peek was wrong (an unusual server): follow the real token
                 if pending is not None:
                     pending.result()
                 pending = _Fetch(self, target.path, [*params, ("continue", cont)], accept) if cont else None
             items = doc.get("items") or []
+            if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("metadata"), dict)
+                                                      for i in items):
+                # Not what any API server sends: a broken proxy or something else answering. Say so
+                # rather than list part of it.
+                raise ApiFailure(0, f"the server answered GET {target.path} with list items that are not "
+                                    "Kubernetes objects (an object with metadata each)")
             for item in items:  # list items carry no kind; metadata lists call them PartialObjectMetadata
                 item["kind"] = kind
                 item["apiVersion"] = api_version

@@ -11,11 +11,13 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -125,8 +127,23 @@ def resolve_context(kubeconfig: str | None, context: str | None,
     cluster = (clusters.get(cluster_name) or {}).get("cluster") or {}
     if not cluster.get("server"):
         raise SourceError(f"context {name!r} refers to cluster {cluster_name!r}, which has no server in {where}")
+    _check_server(cluster["server"], name)
     return ContextInfo(name=name, namespace=ctx.get("namespace") or "default", server=cluster["server"],
                        user=str(ctx.get("user") or ""), files=tuple(files))
+
+
+def _check_server(server: object, context: str) -> None:
+    """An http(s) URL with a host, or one clear line now (rather than urllib3's FutureWarning about a
+    missing scheme, or its parse errors, on the first request)."""
+    try:
+        url = urlsplit(server)  # type: ignore[type-var]
+        ok = url.scheme in ("https", "http") and bool(url.hostname) and not any(c.isspace() for c in url.netloc)
+        ok = ok and (url.port or 0) >= 0  # .port raises ValueError unless it is a number in 0-65535
+    except (ValueError, TypeError, AttributeError):  # not even a string
+        ok = False
+    if not ok:
+        raise SourceError(f"context {context!r}: the cluster's server {server!r} is not a URL like "
+                          "https://HOST[:PORT]")
 
 
 def _in_cluster(environ: os._Environ | dict[str, str]) -> ContextInfo:
@@ -218,6 +235,8 @@ def connect(info: ContextInfo, pool_size: int) -> Any:
     if cfg.proxy and cfg.proxy.startswith("socks5://"):
         # kubectl resolves the API server's name on the proxy (jump hosts); urllib3 calls that socks5h.
         cfg.proxy = "socks5h://" + cfg.proxy[len("socks5://"):]
+    if not cfg.verify_ssl:
+        _warn_insecure(info)
     cfg.connection_pool_maxsize = pool_size
     cfg.keep_alive = True  # TCP keepalive: a dead VPN or NAT entry surfaces as an error, not a hang
     # No retries inside urllib3 (they also log to stderr): a failed list is reported, a watch resumes itself.
@@ -231,6 +250,20 @@ def connect(info: ContextInfo, pool_size: int) -> Any:
                           "pip install 'urllib3[socks]'") from None
     api.user_agent = "ktrace (read-only)"
     return api
+
+
+_warned_insecure: set[str] = set()
+
+
+def _warn_insecure(info: ContextInfo) -> None:
+    """One line per context and process, instead of urllib3's warning block on every request."""
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    if info.name not in _warned_insecure:
+        _warned_insecure.add(info.name)
+        print(f"ktrace: warning: context {info.name!r} skips TLS verification (insecure-skip-tls-verify): "
+              f"the server at {info.server} is not authenticated", file=sys.stderr)
 
 
 def _first_line(e: BaseException) -> str:

@@ -205,6 +205,9 @@ class LiveSource:
                 if isinstance(result, Exception):
                     raise result
                 self._watch_from.update(result)
+        if self.absent == {k.kind for k in self.kinds} and not self._serves_api():
+            raise SourceError(f"{self.context.server} (context {self.context.name!r}) is not a Kubernetes API "
+                              "server (no /api)")
         if self.unreadable and len(self.unreadable) + len(self.absent) == len(self.kinds):
             raise SourceError(f"context {self.context.name!r} (user {self.context.user or 'unknown'}) may not list "
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
@@ -215,6 +218,14 @@ class LiveSource:
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
         self.store = store
         return store
+
+    def _serves_api(self) -> bool:
+        """Whether the server has the core API group's root: every Kubernetes API server does."""
+        try:
+            self.api.get_bytes("/api", [])
+        except ApiFailure as e:
+            return e.status != 404
+        return True
 
     def _note_partial(self, store: ClusterStore) -> None:
         """Some kinds could only be read in the context's namespace. If every namespaced kind is in that

@@ -81,3 +81,20 @@ def test_the_right_certificate_authority_connects(https_server: tuple[str, Path]
     server, cert = https_server
     store = open_live(args(kubeconfig(tmp_path / "k", server, cert))).load()
     assert len(store) == 0
+
+
+def test_insecure_skip_tls_verify_warns_once_in_one_line(https_server: tuple[str, Path], tmp_path: Path) -> None:
+    """urllib3 would print a warning block for each of the ~15 requests of a load."""
+    import sys
+
+    server, _ = https_server
+    path = Path(kubeconfig(tmp_path / "k", server, None))
+    insecure = f'server: "{server}", insecure-skip-tls-verify: true'
+    path.write_text(path.read_text().replace(f'server: "{server}"', insecure))
+    run = subprocess.run([sys.executable, "-m", "ktrace", "check", "--kubeconfig", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2  # the empty cluster: nothing to analyse
+    warned = [line for line in run.stderr.splitlines() if "warning" in line.lower()]
+    assert warned == [f"ktrace: warning: context 'secure' skips TLS verification (insecure-skip-tls-verify): "
+                      f"the server at {server} is not authenticated"]
+    assert "InsecureRequestWarning" not in run.stderr

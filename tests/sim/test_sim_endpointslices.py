@@ -95,3 +95,16 @@ def test_malformed_input_skips_only_the_broken_pod() -> None:
     assert set(endpoints_by_pod(compute_slices(svc, [*broken, good]))) == {"a"}
     assert compute_slices({"metadata": "x", "spec": {"selector": {"app": "web"}}}, [good]) == []
     assert compute_slices({"spec": {"selector": ["app"], "ports": 3}}, [good]) == []
+
+
+def test_wrong_types_in_ip_and_ports_are_left_out() -> None:
+    """A numeric podIP is no address; a port whose name, number or protocol is not of its type gets no
+    endpoint port (the API server would have refused the object), and the rest of the Service stands."""
+    pods = [pod("a", {"app": "web"}, ports=[{"name": "http", "containerPort": 8080},
+                                            {"name": "metrics", "containerPort": [9090]}, {"name": ["x"]}]),
+            {**pod("b", {"app": "web"}), "status": {"phase": "Running", "podIP": 10}}]
+    svc = service({"app": "web"}, [{"name": ["y"], "port": 80, "targetPort": 8081},
+                                   {"name": "m", "port": 81, "targetPort": "metrics"},
+                                   {"name": "p", "port": 82, "targetPort": 8082, "protocol": ["TCP"]},
+                                   {"name": "http", "port": 83, "targetPort": "http"}])
+    assert endpoints_by_pod(compute_slices(svc, pods)) == {"a": ((("http", 8080),), True, True, False)}
