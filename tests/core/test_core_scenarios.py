@@ -63,7 +63,8 @@ def test_trace_offline(name: str, target: str) -> None:
 
 
 def test_every_catalog_code_is_exercised() -> None:
-    seen: set[str] = {"host-no-route", "source-kind-unreadable", "source-document-skipped"}
+    seen: set[str] = {"host-no-route", "source-kind-unreadable", "source-document-skipped",
+                      "source-input-unreadable"}  # tests/core/test_core_cli.py, test_loader.py
     for exp in EXPECT.values():
         seen |= {line.split()[0] for line in exp["check"]} | set(exp.get("info", [])) | set(exp.get("live_only", []))
         seen |= {line.split()[0] for line in exp.get("certs", [])}  # --check-certs: tests/core/test_certs_checks.py

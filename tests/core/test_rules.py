@@ -39,7 +39,8 @@ def _everything(store: ClusterStore, name: str, traces: bool = True) -> list[Fin
 
 def test_every_catalog_code_is_a_rule_declared_by_a_check_or_a_source_note() -> None:
     declared = {r.code for _, rules in PRODUCERS for r in rules}
-    notes = {checks.source.KIND_UNREADABLE.code, checks.source.DOCUMENT_SKIPPED.code}
+    notes = {r.code for r in (checks.source.KIND_UNREADABLE, checks.source.DOCUMENT_SKIPPED,
+                              checks.source.INPUT_UNREADABLE)}
     assert all(isinstance(r, Rule) and r.code == code for code, r in CATALOG.items())
     assert set(CATALOG) == declared | notes
     assert not declared & notes
