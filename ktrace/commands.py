@@ -70,7 +70,7 @@ def _trace_exit(path: RequestPath) -> int:
 def _unread_input(source: Source) -> int:
     """Input files that could not be read (error-level notes of the source): the path may lack what they
     held, so `trace` names them on stderr and fails as `check` does. 1 when there are any."""
-    from ktrace.render import clean
+    from ktrace.printable import clean
 
     errors = [f for f in source.notes if f.severity == "error"]
     for f in errors:

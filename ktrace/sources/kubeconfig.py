@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ktrace.errors import SourceError
+from ktrace.printable import clean
 
 if TYPE_CHECKING:
     from ktrace.sources.credentials import ExecCredentials
@@ -262,8 +263,8 @@ def _warn_insecure(info: ContextInfo) -> None:
     warnings.filterwarnings("ignore", category=InsecureRequestWarning)
     if info.name not in _warned_insecure:
         _warned_insecure.add(info.name)
-        print(f"ktrace: warning: context {info.name!r} skips TLS verification (insecure-skip-tls-verify): "
-              f"the server at {info.server} is not authenticated", file=sys.stderr)
+        print(f"ktrace: warning: context {clean(repr(info.name))} skips TLS verification "
+              f"(insecure-skip-tls-verify): the server at {clean(info.server)} is not authenticated", file=sys.stderr)
 
 
 def _first_line(e: BaseException) -> str:
