@@ -86,6 +86,11 @@ class LoadResult:
         self.objects.append(obj)
         self.origins.append(origin)
 
+    def failure(self) -> ManifestError:
+        """The error to stop on when nothing could be loaded: the first problem, and how many more."""
+        more = f" (and {len(self.errors) - 1} more problem(s))" if len(self.errors) > 1 else ""
+        return ManifestError(f"{self.errors[0]}{more}")
+
 
 def load_paths(paths: list[str], stdin_text: str | None = None) -> LoadResult:
     """Load every object under `paths` (files, directories searched recursively, or `-`). A path that

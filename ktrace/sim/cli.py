@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     objects: list[dict] = []
     if files:
         loaded = load_paths(files)
+        if loaded.errors and not loaded.objects:
+            raise loaded.failure()
         for line in [*map(str, loaded.errors), *loaded.skipped]:  # what is not served, and why
             print(f"ktrace sim: {clean(line)}", file=sys.stderr)  # names a file and a kind from it
         objects += loaded.objects

@@ -154,8 +154,7 @@ class ManifestSource(WithoutCredentials):
                    if self.namespace is None or o["kind"] in CLUSTER_SCOPED or _ns(o) == self.namespace]
         if not any(o["kind"] not in CLUSTER_SCOPED for o in objects):
             if result.errors:  # nothing else to show: the first problem is the answer
-                more = f" (and {len(result.errors) - 1} more problem(s))" if len(result.errors) > 1 else ""
-                raise ManifestError(f"{result.errors[0]}{more}")
+                raise result.failure()
             where = f" in namespace {self.namespace}" if self.namespace and result.objects else ""
             raise UsageError(f"no Kubernetes objects{where} in {', '.join(self.paths)}")
         for error in result.errors:  # the rest is analysed; CI still fails on the error

@@ -120,7 +120,8 @@ def test_malformed_yaml_and_unknown_kinds(tmp_path):
 
     mixed = tmp_path / "mixed.yaml"
     mixed.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\n"
-                     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n")
+                     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n"
+                     "---\nkind: Service\nmetadata:\n  name: [unclosed\n")  # one bad document: the rest is served
     proc = ktrace("sim", "-f", str(mixed), "--write-kubeconfig", str(tmp_path / "kc"),
                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
     first = proc.stdout.readline()
@@ -128,3 +129,4 @@ def test_malformed_yaml_and_unknown_kinds(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert "serving 1 pods" in first
     assert "ConfigMap settings: kind not used by ktrace, skipped" in err
+    assert f"ktrace sim: {mixed}:14:1: did not find expected ',' or ']'" in err  # where the flow list ends
