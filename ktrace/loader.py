@@ -123,7 +123,7 @@ def _files_under(root: Path, result: LoadResult) -> list[Path]:
     return sorted(p for p in found if p.suffix.lower() in _SUFFIXES and p.is_file())
 
 
-def max_file_bytes() -> int:
+def _max_file_bytes() -> int:
     raw = os.environ.get(MAX_FILE_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_FILE_MIB * _MIB
@@ -146,7 +146,7 @@ def _load_file(path: Path, result: LoadResult) -> None:
 def _read_stream(stream: BinaryIO, name: str, result: LoadResult) -> str | None:
     """The stream's text, read up to the size limit (`-f /dev/zero` must end); None, with the error
     recorded, when it is larger or not UTF-8."""
-    limit = max_file_bytes()
+    limit = _max_file_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:
         result.errors.append(InputError(name, f"larger than {limit // _MIB} MiB, not read "
