@@ -128,14 +128,20 @@ def resolve_context(kubeconfig: str | None, context: str | None,
     cluster = (clusters.get(cluster_name) or {}).get("cluster") or {}
     if not cluster.get("server"):
         raise SourceError(f"context {name!r} refers to cluster {cluster_name!r}, which has no server in {where}")
-    _check_server(cluster["server"], name)
-    return ContextInfo(name=name, namespace=ctx.get("namespace") or "default", server=cluster["server"],
+    server = _server_url(cluster, name)
+    return ContextInfo(name=name, namespace=ctx.get("namespace") or "default", server=server,
                        user=str(ctx.get("user") or ""), files=tuple(files))
 
 
-def _check_server(server: object, context: str) -> None:
-    """An http(s) URL with a host, or one clear line now (rather than urllib3's FutureWarning about a
-    missing scheme, or its parse errors, on the first request)."""
+def _server_url(cluster: dict, context: str) -> str:
+    """The cluster's server as an http(s) URL with a host, or one clear line now (rather than urllib3's
+    FutureWarning about a missing scheme, or its parse errors, on the first request). A server without a
+    scheme (`HOST:PORT`) gets the one kubectl gives it: https when the cluster has TLS settings, else http."""
+    server = written = cluster["server"]
+    if isinstance(server, str) and "://" not in server and not server.startswith("/"):
+        tls = any(cluster.get(k) for k in ("certificate-authority", "certificate-authority-data",
+                                           "insecure-skip-tls-verify", "tls-server-name"))
+        server = f"{'https' if tls else 'http'}://{server}"
     try:
         url = urlsplit(server)  # type: ignore[type-var]
         ok = url.scheme in ("https", "http") and bool(url.hostname) and not any(c.isspace() for c in url.netloc)
@@ -143,8 +149,9 @@ def _check_server(server: object, context: str) -> None:
     except (ValueError, TypeError, AttributeError):  # not even a string
         ok = False
     if not ok:
-        raise SourceError(f"context {context!r}: the cluster's server {server!r} is not a URL like "
+        raise SourceError(f"context {context!r}: the cluster's server {written!r} is not a URL like "
                           "https://HOST[:PORT]")
+    return server  # type: ignore[return-value]
 
 
 def _in_cluster(environ: os._Environ | dict[str, str]) -> ContextInfo:
@@ -231,6 +238,16 @@ def connect(info: ContextInfo, pool_size: int) -> Any:
                                     client_configuration=cfg, temp_file_path=_temp_dir())
     except (config.ConfigException, OSError, ValueError, KeyError, TypeError) as e:
         raise SourceError(f"context {info.name!r}: cannot load credentials: {_first_line(e)}") from None
+    if cfg.host != info.server:  # a server written without a scheme: the one kubectl would give it
+        cfg.host = info.server
+        # The client's token refresh, before every request, sets the host as written and itself anew.
+        refresh = cfg.refresh_api_key_hook
+        if refresh is not None:
+            def refresh_keeping_host(c: Any, refresh: Any = refresh) -> None:
+                refresh(c)
+                c.host, c.refresh_api_key_hook = info.server, refresh_keeping_host
+
+            cfg.refresh_api_key_hook = refresh_keeping_host
     if creds is not None:
         creds.install(cfg)  # runs the plugin now unless a valid token is at hand
     if cfg.proxy and cfg.proxy.startswith("socks5://"):

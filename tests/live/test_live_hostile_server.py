@@ -108,7 +108,16 @@ def test_an_endpoint_that_answers_404_to_everything_is_not_an_api_server(
     assert "not a Kubernetes API server" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("url", ["//127.0.0.1:6443", "127.0.0.1:6443", "https://host:99999", "https://[::1",
+def test_a_server_without_a_scheme_is_read_as_kubectl_reads_it(server: Callable[[Answer], str], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """kubectl (client-go) gives `HOST:PORT` http, or https when the cluster has TLS settings."""
+    url = server(lambda path: (404, b"404 page not found"))
+    config = kubeconfig(tmp_path / "k", url.removeprefix("http://"))
+    assert main(["check", "--kubeconfig", config]) == 2
+    assert capsys.readouterr().err == f"ktrace: {url} (context 'odd') is not a Kubernetes API server (no /api)\n"
+
+
+@pytest.mark.parametrize("url", ["//127.0.0.1:6443", "127.0.0.1:99999", "https://host:99999", "https://[::1",
                                  "https://exa mple.com", "ftp://host"])
 def test_a_server_that_is_not_a_url_is_one_line_without_warnings(tmp_path: Path, url: str,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
