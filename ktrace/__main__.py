@@ -1,3 +1,3 @@
-from ktrace.cli import main
+from ktrace.cli import program
 
-raise SystemExit(main())
+program()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from ktrace import __version__
 from ktrace.errors import UsageError
@@ -153,6 +154,16 @@ def preview_request(args: argparse.Namespace) -> PreviewRequest | None:
     if not (args.via or args.weights):
         return None
     return PreviewRequest(via=args.via, backend=args.backend, weights=args.weights)
+
+
+def program() -> NoReturn:
+    """The `ktrace` program (`main` is the same, returning its code, for callers that keep the process):
+    a signal ends it at once, and it ends without waiting for threads still blocked on the network,
+    leaving no credential file or exec plugin behind (ktrace.ending)."""
+    from ktrace.ending import end, end_on_signals
+
+    end_on_signals()
+    end(main())
 
 
 def main(argv: list[str] | None = None) -> int:

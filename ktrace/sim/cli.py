@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import os
-import signal
 import sys
 import tempfile
 import threading
 
+from ktrace.ending import on_end, signals_call
 from ktrace.errors import SourceError, UsageError
 
 # KTRACE_SIM_LIVE=0 keeps a served demo still (no readiness flaps, no rollouts)
@@ -42,32 +44,38 @@ def run(args: argparse.Namespace) -> int:
 
     sim = Simulator(objects)
     sim.port = getattr(args, "port", 0) or 0
-    url = sim.start()
-    try:
-        path = getattr(args, "write_kubeconfig", None)
-        if not path:
-            fd, path = tempfile.mkstemp(prefix="ktrace-sim-", suffix=".kubeconfig")
-            os.close(fd)
+    stop = threading.Event()
+    with signals_call(lambda _code: stop.set()):  # Ctrl-C, TERM or a hangup: the way to stop it, from the start
+        url = sim.start()
         try:
-            sim.write_kubeconfig(path)
-        except OSError as e:
-            raise SourceError(f"cannot write the kubeconfig {path}: {e.strerror or e}") from None
-        if scenario == "demo" and os.environ.get(LIVE_ENV, "1") != "0":
-            sim.call(DemoLife(sim.cluster).start)
-        store = sim.cluster.store
-        print(f"ktrace sim: serving {store.count('Pod')} pods, {store.count('Service')} services and "
-              f"{store.count('Ingress')} ingresses at {url}")
-        print(f"kubeconfig: {path}")
-        print(f"try:        kubectl --kubeconfig {path} get pods -A -o wide")
-        print(f"            ktrace --kubeconfig {path}")
-        print("Ctrl-C to stop", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
+            path = getattr(args, "write_kubeconfig", None)
+            if not path:  # ours: removed however we end (the one --write-kubeconfig names is the user's)
+                fd, path = tempfile.mkstemp(prefix="ktrace-sim-", suffix=".kubeconfig")
+                os.close(fd)
+                on_end(functools.partial(_remove, path))
+            try:
+                sim.write_kubeconfig(path)
+            except OSError as e:
+                raise SourceError(f"cannot write the kubeconfig {path}: {e.strerror or e}") from None
+            if scenario == "demo" and os.environ.get(LIVE_ENV, "1") != "0":
+                sim.call(DemoLife(sim.cluster).start)
+            store = sim.cluster.store
+            print(f"ktrace sim: serving {store.count('Pod')} pods, {store.count('Service')} services and "
+                  f"{store.count('Ingress')} ingresses at {url}")
+            print(f"kubeconfig: {path}")
+            print(f"try:        kubectl --kubeconfig {path} get pods -A -o wide")
+            print(f"            ktrace --kubeconfig {path}")
+            print("Ctrl-C to stop", flush=True)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:  # run in-process, where Python's own SIGINT handler is in place
                 pass
-        except KeyboardInterrupt:
-            pass
-    finally:
-        sim.stop()
+        finally:
+            sim.stop()
     return 0
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

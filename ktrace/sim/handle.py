@@ -5,6 +5,7 @@ daemon thread; the methods here hand work to that loop and wait for it."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,20 +25,21 @@ CONTEXT = "ktrace-sim"
 class Simulator:
     def __init__(self, objects: Iterable[dict] = (), *, cluster: Cluster | None = None, port: int = 0,
                  tokens: Iterable[str] | None = None, bookmark_interval: float = 1.0, pod_grace: float = 0.0,
-                 user: str = "ktrace-sim"):
+                 user: str = "ktrace-sim", tls: ssl.SSLContext | None = None):
         self.cluster = cluster or Cluster(pod_grace=pod_grace)
         if objects:
             self.cluster.load(objects)
         self.server = ApiServer(self.cluster, tokens=set(tokens) if tokens is not None else None,
                                 bookmark_interval=bookmark_interval, user=user)
         self.port = port
+        self.tls = tls  # serve HTTPS with this server context (kubeconfigs then need the CA)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
     # lifecycle
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> str:
         """Serve (again, on the same port after stop()); returns the base URL."""
@@ -55,7 +57,7 @@ class Simulator:
             ready.wait()
             self._loop = loop
             self.cluster.schedule = lambda delay, fn: loop.call_later(delay, fn)
-        self.port = self._await(self.server.start(self.port))
+        self.port = self._await(self.server.start(self.port, self.tls))
         return self.url
 
     def stop(self) -> None:
@@ -149,6 +151,10 @@ class Simulator:
     def set_tokens(self, tokens: Iterable[str] | None) -> None:
         """Change the accepted bearer tokens (None: no authentication), e.g. to expire one."""
         self.server.tokens = set(tokens) if tokens is not None else None
+
+    def slow_lists(self, seconds: float) -> None:
+        """Every list (not watch) answers `seconds` late from now on (0: at once again)."""
+        self.server.list_delay = seconds
 
     def allow(self, kind: str | None = None) -> None:
         """Undo forbid() for one kind, or for all."""

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 import orjson
@@ -63,6 +64,7 @@ class ApiServer:
         self.user = user
         self.bookmark_interval = bookmark_interval
         self.forbidden: dict[str, set[str] | None] = {}  # kind -> namespaces refused (None: everywhere)
+        self.list_delay = 0.0  # seconds each list waits before it answers (a slow or distant API server)
         self.requests: list[dict] = []
         self.watchers: set[_Watcher] = set()
         self.port: int | None = None
@@ -71,12 +73,12 @@ class ApiServer:
         cluster.store.listeners.append(self._on_event)
 
     # lifecycle (inside the event loop)
-    async def start(self, port: int = 0) -> int:
+    async def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> int:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True, ssl_context=tls)
         try:
             await site.start()
         except OSError as e:
@@ -227,6 +229,8 @@ class ApiServer:
                 self._authorize(kind, namespace, "watch" if watching else "list", None)
                 if watching:
                     return await self._watch(request, kind, namespace)
+                if self.list_delay:
+                    await asyncio.sleep(self.list_delay)
                 return self._list(request, kind, namespace)
             if method == "POST":
                 self._authorize(kind, namespace, "create", None)

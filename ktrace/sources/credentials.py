@@ -10,15 +10,20 @@ stderr captured) and happens when the token is about to expire, or after a 401 (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ktrace.ending import on_end
 from ktrace.errors import LoginRequired, SourceError
 
 EARLY = 10.0  # seconds: refresh a token this long before it expires (requests take time; clocks drift)
@@ -100,12 +105,7 @@ class ExecCredentials:
         argv = self._command()
         self.runs += 1
         try:
-            # Without the terminal: no stdin (a plugin waiting for input fails instead of eating keys)
-            # and stderr captured (nothing is written over the screen).
-            done = subprocess.run(argv, env=env, stdout=subprocess.PIPE,
-                                  stdin=None if interactive else subprocess.DEVNULL,
-                                  stderr=None if interactive else subprocess.PIPE,
-                                  timeout=None if interactive else RUN_TIMEOUT, check=False)
+            done = _run_plugin(argv, env, interactive)
         except FileNotFoundError:
             hint = self.spec.get("installHint")
             raise SourceError(f"context {self.context!r}: exec credential plugin {argv[0]} not found"
@@ -140,6 +140,78 @@ class ExecCredentials:
             raise SourceError(f"context {self.context!r}: {command} gave an unreadable expirationTimestamp "
                               f"{expires!r}") from None
         return Token(str(value), when)
+
+
+def _run_plugin(argv: list[str], env: dict[str, str], interactive: bool) -> subprocess.CompletedProcess[bytes]:
+    """Run the plugin to its end; if ktrace ends first (a signal, Ctrl-C), the plugin and whatever it
+    started end with it, and a terminal it was prompting on gets its settings back."""
+    # Without the terminal: no stdin (a plugin waiting for input fails instead of eating keys), stderr
+    # captured (nothing is written over the screen) and a session of its own (no /dev/tty to open; its
+    # process group is what ends it). With the terminal it stays in ours: the terminal's foreground.
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stdin=None if interactive else subprocess.DEVNULL,
+                          stderr=None if interactive else subprocess.PIPE, start_new_session=not interactive) as proc:
+        restore = _terminal_settings() if interactive else None
+
+        def stop() -> None:
+            _end_tree(proc.pid, own_group=not interactive)
+            if restore is not None:
+                restore()
+
+        cancel = on_end(stop)
+        try:
+            out, err = proc.communicate(timeout=None if interactive else RUN_TIMEOUT)
+        except BaseException:  # a timeout, or Ctrl-C while it prompted
+            stop()
+            raise
+        finally:
+            cancel()
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _end_tree(pid: int, own_group: bool) -> None:
+    """Kill a plugin and its descendants: its whole process group when it has one of its own, else
+    every process below it (found in /proc before any is killed, while they are still its children)."""
+    doomed = [pid, *_descendants(pid)]
+    if own_group and hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+    for p in doomed:
+        with contextlib.suppress(OSError):
+            os.kill(p, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])  # the name in () may hold spaces
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _terminal_settings() -> Callable[[], None] | None:
+    """A function that puts the terminal's settings back as they are now (a plugin killed at its password
+    prompt would leave echo off), or None without a terminal."""
+    try:
+        import termios
+    except ImportError:  # not POSIX
+        return None
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (AttributeError, ValueError, OSError, termios.error):
+        return None
+    return lambda: termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 _cache: dict[tuple[tuple[str, ...], str], ExecCredentials] = {}

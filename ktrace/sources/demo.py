@@ -7,12 +7,14 @@ the demo keeps moving: a pod flaps readiness, a rollout replaces pods now and th
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ktrace.ending import on_end
 from ktrace.findings import Finding
 from ktrace.sources.protocol import CertificateReader, Change, WatchStatus, WithoutCredentials
 from ktrace.store import ClusterStore
@@ -37,6 +39,7 @@ class DemoSource(WithoutCredentials):
         self._sim: Simulator | None = None
         self._live: LiveSource | None = None
         self._dir: str | None = None
+        self._forget_dir: Callable[[], None] | None = None
 
     @property
     def notes(self) -> list[Finding]:
@@ -55,6 +58,7 @@ class DemoSource(WithoutCredentials):
             self._sim = Simulator(cluster=demo_cluster())
             self._sim.start()
             self._dir = tempfile.mkdtemp(prefix="ktrace-demo-")  # private (0700): it holds a kubeconfig
+            self._forget_dir = on_end(functools.partial(shutil.rmtree, self._dir, True))  # signals included
             kubeconfig = self._sim.write_kubeconfig(f"{self._dir}/kubeconfig")
             self._live = LiveSource(resolve_context(str(kubeconfig), None), self.namespace)
             self.lock = self._live.lock
@@ -103,4 +107,6 @@ class DemoSource(WithoutCredentials):
             self._sim.stop()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
-        self._live = self._sim = self._dir = None
+        if self._forget_dir is not None:
+            self._forget_dir()
+        self._live = self._sim = self._dir = self._forget_dir = None

@@ -8,7 +8,7 @@ Nothing here imports `kubernetes` except `connect()`.
 
 from __future__ import annotations
 
-import atexit
+import functools
 import os
 import shutil
 import sys
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ktrace.ending import on_end
 from ktrace.errors import SourceError
 from ktrace.printable import clean
 
@@ -169,11 +170,12 @@ _private_dir: str | None = None
 
 
 def _temp_dir() -> str:
-    """Inline certificate data goes to files: keep them in one private directory removed at exit."""
+    """Inline certificate data (the CA, a client certificate and its private key) goes to files: keep them in
+    one private directory, removed however the process ends (signals included)."""
     global _private_dir
     if _private_dir is None:
         _private_dir = tempfile.mkdtemp(prefix="ktrace-kube-")
-        atexit.register(shutil.rmtree, _private_dir, True)
+        on_end(functools.partial(shutil.rmtree, _private_dir, True))
     return _private_dir
 
 

@@ -12,11 +12,10 @@ the watch threads need.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import functools
 import gc
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ktrace.analysis import Analysis
+from ktrace.ending import end, end_soon, signals_call
 from ktrace.errors import KtraceError, LoginRequired
 from ktrace.findings import Finding
 from ktrace.loader import ManifestError
@@ -64,12 +64,13 @@ from ktrace.tui.selection import (
     worse_marks,
     worst_by_object,
 )
-from ktrace.tui.session import Profile, mouse_driver
+from ktrace.tui.session import Profile, mouse_driver, terminal_restorer
 from ktrace.tui.status_bar import StatusBar
 from ktrace.tui.table import KeyedTable
 from ktrace.tui.terminal import replace_invalid_input
 from ktrace.verdicts import RouteVerdicts
 
+GRACE = 0.6  # seconds the app may take to give the terminal back on a signal before it is taken from it
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
 IMMEDIATE_ACTIONS = frozenset({"quit", "help"})  # keys that act even while the first listing loads
 FOLLOW_DELAY = 0.08  # seconds the cursor rests on a route before it is traced (a held key does not trace each)
@@ -183,10 +184,6 @@ class KtraceApp(App[int]):
         self._fit(self.size.width, self.size.height)
         self.table("rules").focus()
         self.status_bar.set_state(source="loading...", scope=self.namespace)
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGHUP, signal.SIGTERM):  # the terminal went away: leave, do not spin
-                loop.add_signal_handler(sig, self.exit, 128 + sig)  # the shell's code for "killed by sig"
         self.set_interval(1.0, self._show_watch_state)  # "stale since" must appear without any event
         self.load()
 
@@ -733,7 +730,24 @@ def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_onl
     profile = profile or Profile(low_bandwidth=False, mouse=True, mouse_motion=True)
     app = KtraceApp(spec, options, view, source_factory=source_factory, ascii_only=ascii_only)
     app.driver_class = mouse_driver(profile) or app.driver_class
-    result = app.run(mouse=profile.mouse)
+    # Our own loop, not asyncio.run()'s: its end would wait for a worker thread still blocked on a list.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    with signals_call(functools.partial(leave_app, app, loop, terminal_restorer())):
+        try:
+            result = app.run(mouse=profile.mouse, loop=loop)
+        finally:
+            loop.close()  # without waiting for the worker threads
     if result == 2 and app.error:
         print(f"ktrace: {clean_lines(app.error)}", file=sys.stderr)
     return result if isinstance(result, int) else 0
+
+
+def leave_app(app: KtraceApp, loop: asyncio.AbstractEventLoop, restore: Callable[[], None], code: int) -> None:
+    """A hangup, TERM or INT while the app runs: it gives the terminal back and `run` returns `code` (the
+    shell's for "killed by the signal"). Should that take longer than GRACE, the terminal is given back
+    here and the process ends all the same."""
+    if not loop.is_running():  # not started yet, or over: nothing holds the terminal
+        end(code)
+    end_soon(code, GRACE, restore)
+    loop.call_soon_threadsafe(app.exit, code)

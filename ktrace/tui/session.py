@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ktrace.ending import end_on_signals
 from ktrace.options import ViewOptions
 
 # Terminals that cannot address the cursor (or that nobody named): the full-screen view would be garbage.
@@ -50,11 +51,34 @@ def refusal(environ: MutableMapping[str, str] = os.environ, stdin: TextIO | None
 
 
 def leave_on_signals() -> None:
-    """SIGHUP and SIGTERM end ktrace from here on, also where a wrapper (nohup) set SIGHUP to be
-    ignored: until the app's own handlers take over (they restore the terminal), a hangup during
-    start-up must not leave it drawing to a terminal that is gone."""
-    for sig in (signal.SIGHUP, signal.SIGTERM):
-        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+    """HUP, TERM and INT end ktrace from here on (ktrace.ending), HUP and TERM also where a wrapper (nohup)
+    set them to be ignored: the terminal is gone, and drawing on it would spin."""
+    end_on_signals(also_ignored=(signal.SIGHUP, signal.SIGTERM))
+
+
+# Undoes what Textual's driver sets up (kitty keys, alternate screen, hidden cursor, focus, paste, wrap, mouse).
+_GIVE_BACK = ("\x1b[<u\x1b[?1049l\x1b[?25h\x1b[?1004l\x1b[?2004l\x1b[?7h"
+              "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l")
+
+
+def terminal_restorer() -> Callable[[], None]:
+    """A function that gives the terminal back as it is now (its settings, the main screen, the cursor,
+    no mouse reports), for when the app cannot do it itself. Textual reads stdin and draws to stderr."""
+    try:
+        import termios
+    except ImportError:  # not POSIX
+        return lambda: None
+    try:
+        fd, out = sys.__stdin__.fileno(), sys.__stderr__.fileno()  # type: ignore[union-attr]
+        saved = termios.tcgetattr(fd)
+    except (AttributeError, ValueError, OSError, termios.error):
+        return lambda: None
+
+    def restore() -> None:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+        os.write(out, _GIVE_BACK.encode())
+
+    return restore
 
 
 def _isatty(f: Any) -> bool:

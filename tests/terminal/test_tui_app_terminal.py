@@ -28,11 +28,12 @@ pytestmark = pytest.mark.slow  # each test starts ktrace in a pseudo-terminal an
 
 
 class Terminal:
-    def __init__(self, *argv: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *argv: str, env: dict[str, str] | None = None,
+                 program: tuple[str, ...] = ("-m", "ktrace")) -> None:
         self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: becomes ktrace on the terminal's slave side
+        if self.pid == 0:  # the child: becomes ktrace (or another Python `program`) on the terminal's slave side
             os.environ.update({"TERM": "xterm-256color", **(env or {})})
-            os.execv(sys.executable, [sys.executable, "-m", "ktrace", *argv])
+            os.execv(sys.executable, [sys.executable, *program, *argv])
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.output = b""
         self.status: int | None = None
