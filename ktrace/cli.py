@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", choices=("demo",), help="load a built-in scenario")
     p.add_argument("--synthetic", metavar="PODS", type=int, help="generate a large cluster with about PODS pods")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    p.add_argument("--write-kubeconfig", metavar="PATH", help="write a kubeconfig for the simulator here")
+    p.add_argument("--write-kubeconfig", metavar="PATH",
+                   help="write a kubeconfig for the simulator here, and keep it (default: a temporary one, "
+                   "removed when the simulator stops)")
     _source_options(p, suppress=True)
     return parser
 

@@ -148,10 +148,9 @@ def _run_plugin(argv: list[str], env: dict[str, str], interactive: bool) -> subp
     # Without the terminal: no stdin (a plugin waiting for input fails instead of eating keys), stderr
     # captured (nothing is written over the screen) and a session of its own (no /dev/tty to open; its
     # process group is what ends it). With the terminal it stays in ours: the terminal's foreground.
+    restore = _terminal_settings() if interactive else None  # before the plugin can change them
     with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stdin=None if interactive else subprocess.DEVNULL,
                           stderr=None if interactive else subprocess.PIPE, start_new_session=not interactive) as proc:
-        restore = _terminal_settings() if interactive else None
-
         def stop() -> None:
             _end_tree(proc.pid, own_group=not interactive)
             if restore is not None:

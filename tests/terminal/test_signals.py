@@ -247,14 +247,19 @@ def test_the_view_ends_at_once_on_a_signal_during_a_slow_list(sig: int, slow_clu
     run.assert_nothing_left()
 
 
-def test_quitting_during_a_slow_list_does_not_wait_for_it(slow_cluster: Simulator, certificates: dict[str, Path],
-                                                          run: Run, tmp_path: Path, ttys: list[Terminal]) -> None:
+@pytest.mark.parametrize("then", [None, signal.SIGTERM])
+def test_quitting_during_a_slow_list_does_not_wait_for_it(then: int | None, slow_cluster: Simulator,
+                                                          certificates: dict[str, Path], run: Run, tmp_path: Path,
+                                                          ttys: list[Terminal]) -> None:
+    """q (and a signal while quitting) while the first list is still on its way."""
     t = view(ttys, run, "--kubeconfig", str(key_kubeconfig(slow_cluster, certificates, tmp_path / "k")))
     until(listing(slow_cluster), pump=t)
     t.pump(0.3)
     t.send(b"q")
+    if then is not None:
+        os.kill(t.pid, then)
     took = wait_ended(t)
-    assert t.status == 0 and took < PROMPT
+    assert t.status in (0, 128 + (then or 0)) and took < PROMPT
     run.assert_nothing_left()
 
 
