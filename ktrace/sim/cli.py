@@ -44,35 +44,35 @@ def run(args: argparse.Namespace) -> int:
 
     sim = Simulator(objects)
     sim.port = getattr(args, "port", 0) or 0
-    stop = threading.Event()
-    with signals_call(lambda _code: stop.set()):  # Ctrl-C, TERM or a hangup: the way to stop it, from the start
-        url = sim.start()
+    url = sim.start()
+    try:
+        path = getattr(args, "write_kubeconfig", None)
+        if not path:  # ours: removed however we end (the one --write-kubeconfig names is the user's)
+            fd, path = tempfile.mkstemp(prefix="ktrace-sim-", suffix=".kubeconfig")
+            os.close(fd)
+            on_end(functools.partial(_remove, path))
         try:
-            path = getattr(args, "write_kubeconfig", None)
-            if not path:  # ours: removed however we end (the one --write-kubeconfig names is the user's)
-                fd, path = tempfile.mkstemp(prefix="ktrace-sim-", suffix=".kubeconfig")
-                os.close(fd)
-                on_end(functools.partial(_remove, path))
-            try:
-                sim.write_kubeconfig(path)
-            except OSError as e:
-                raise SourceError(f"cannot write the kubeconfig {path}: {e.strerror or e}") from None
-            if scenario == "demo" and os.environ.get(LIVE_ENV, "1") != "0":
-                sim.call(DemoLife(sim.cluster).start)
-            store = sim.cluster.store
-            print(f"ktrace sim: serving {store.count('Pod')} pods, {store.count('Service')} services and "
-                  f"{store.count('Ingress')} ingresses at {url}")
-            print(f"kubeconfig: {path}")
-            print(f"try:        kubectl --kubeconfig {path} get pods -A -o wide")
-            print(f"            ktrace --kubeconfig {path}")
-            print("Ctrl-C to stop", flush=True)
-            try:
+            sim.write_kubeconfig(path)
+        except OSError as e:
+            raise SourceError(f"cannot write the kubeconfig {path}: {e.strerror or e}") from None
+        if scenario == "demo" and os.environ.get(LIVE_ENV, "1") != "0":
+            sim.call(DemoLife(sim.cluster).start)
+        store = sim.cluster.store
+        print(f"ktrace sim: serving {store.count('Pod')} pods, {store.count('Service')} services and "
+              f"{store.count('Ingress')} ingresses at {url}")
+        print(f"kubeconfig: {path}")
+        print(f"try:        kubectl --kubeconfig {path} get pods -A -o wide")
+        print(f"            ktrace --kubeconfig {path}")
+        stop = threading.Event()
+        try:
+            with signals_call(lambda _code: stop.set()):  # Ctrl-C, TERM or a hangup: the way to stop it
+                print("Ctrl-C to stop", flush=True)
                 while not stop.wait(0.5):
                     pass
-            except KeyboardInterrupt:  # run in-process, where Python's own SIGINT handler is in place
-                pass
-        finally:
-            sim.stop()
+        except KeyboardInterrupt:  # run in-process, where Python's own SIGINT handler is in place
+            pass
+    finally:
+        sim.stop()
     return 0
 
 

@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -170,6 +171,14 @@ def ktrace(run: Run, *argv: str) -> subprocess.Popen:
 
 
 @pytest.fixture
+def ttys() -> Iterator[list[Terminal]]:
+    opened: list[Terminal] = []
+    yield opened
+    for t in opened:
+        t.close()
+
+
+@pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen]]:
     started: list[subprocess.Popen] = []
     yield started
@@ -194,6 +203,38 @@ def test_a_signal_during_a_slow_list_ends_the_command_at_once_and_removes_the_cl
     run.assert_nothing_left()
 
 
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A server that takes connections and never says a word: ktrace waits in the TLS handshake."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as server:
+        yield f"https://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("command", ["check", "view"])
+def test_a_signal_while_connecting_ends_it_at_once(command: str, silent_server: str, sim: Simulator,
+                                                  certificates: dict[str, Path], run: Run, tmp_path: Path,
+                                                  processes: list[subprocess.Popen], ttys: list[Terminal]) -> None:
+    kubeconfig = key_kubeconfig(sim, certificates, tmp_path / "k")
+    doc = yaml.safe_load(kubeconfig.read_text())
+    doc["clusters"][0]["cluster"]["server"] = silent_server
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    if command == "check":
+        proc = ktrace(run, "check", "--kubeconfig", str(kubeconfig))
+        processes.append(proc)
+        until(run.holds_a_private_key)
+        time.sleep(0.3)
+        code, took = ended(proc, signal.SIGTERM)
+    else:
+        t = view(ttys, run, "--kubeconfig", str(kubeconfig))
+        until(lambda: b"loading" in t.output and run.holds_a_private_key(), pump=t)
+        t.pump(0.3)
+        os.kill(t.pid, signal.SIGTERM)
+        took = wait_ended(t)
+        code = t.status
+    assert code == 128 + signal.SIGTERM and took < PROMPT
+    run.assert_nothing_left()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
 def test_a_signal_while_the_exec_plugin_runs_ends_the_plugin_too(sig: int, sim: Simulator, run: Run,
                                                                   tmp_path: Path,
@@ -209,14 +250,6 @@ def test_a_signal_while_the_exec_plugin_runs_ends_the_plugin_too(sig: int, sim: 
 
 
 # -- the interactive view, on a pseudo-terminal ------------------------------------------------
-
-
-@pytest.fixture
-def ttys() -> Iterator[list[Terminal]]:
-    opened: list[Terminal] = []
-    yield opened
-    for t in opened:
-        t.close()
 
 
 def view(ttys: list[Terminal], run: Run, *argv: str, program: tuple[str, ...] = ("-m", "ktrace")) -> Terminal:
