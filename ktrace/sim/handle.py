@@ -16,6 +16,7 @@ import yaml
 
 from ktrace.kinds import BY_KIND
 from ktrace.sim.cluster import Cluster
+from ktrace.sim.faults import Faults
 from ktrace.sim.server import ApiServer
 
 T = TypeVar("T")
@@ -80,6 +81,21 @@ class Simulator:
     def restart(self, downtime: float = 0.0) -> str:
         """The API server goes away and comes back on the same port."""
         self.stop_serving()
+        if downtime:
+            time.sleep(downtime)
+        return self.start()
+
+    def restart_with(self, objects: Iterable[dict] = (), *, downtime: float = 0.0) -> str:
+        """The API server comes back on the same port with other data: a new store holding `objects`
+        (and what the controllers make of them), as after an etcd restore from an older backup or with
+        another cluster behind the same address. Its resourceVersions start over; watches from a version
+        it never reached get 504 ResourceVersionTooLarge (see `faults.ignores_future_rv`)."""
+        self.stop_serving()
+        cluster = Cluster(pod_grace=self.cluster.pod_grace)
+        cluster.schedule = self.cluster.schedule
+        self.call(cluster.load, list(objects))
+        self.server.use(cluster)
+        self.cluster = cluster
         if downtime:
             time.sleep(downtime)
         return self.start()
@@ -155,6 +171,24 @@ class Simulator:
     def slow_lists(self, seconds: float) -> None:
         """Every list (not watch) answers `seconds` late from now on (0: at once again)."""
         self.server.list_delay = seconds
+
+    def refuse_credentials(self, seconds: float) -> None:
+        """A 401 spell: every request is refused for `seconds`, whatever its token (open watches stay
+        open, as on a real server: `break_watches` makes them reconnect into it)."""
+        self.server.faults.refuse_until = time.monotonic() + seconds
+
+    def busy(self, seconds: float, status: int = 429, retry_after: int | None = None) -> None:
+        """Every request is answered `status` (429 or 503) for `seconds`, with Retry-After if given."""
+        faults = self.server.faults
+        faults.busy_until, faults.busy_status, faults.retry_after = time.monotonic() + seconds, status, retry_after
+
+    def trickle(self, interval: float | None) -> None:
+        """Send every answer but a watch stream one byte every `interval` seconds (None: at once)."""
+        self.server.faults.trickle = interval
+
+    @property
+    def faults(self) -> Faults:
+        return self.server.faults
 
     def allow(self, kind: str | None = None) -> None:
         """Undo forbid() for one kind, or for all."""

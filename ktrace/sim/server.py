@@ -1,5 +1,6 @@
 """The HTTP face of the simulator: discovery, list/get/watch with selectors and paging, Table and
-metadata-only responses, writes, bearer-token auth and refusals (403) for RBAC tests."""
+metadata-only responses, writes, bearer-token auth and refusals (403) for RBAC tests, and the faults
+of `ktrace.sim.faults` (401 and 429/503 spells, trickled answers, future resourceVersions)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ktrace.errors import SourceError
 from ktrace.kinds import BY_PLURAL, KINDS, Kind
 from ktrace.sim import query, tables
 from ktrace.sim.cluster import Cluster
+from ktrace.sim.faults import Faults, retry_after_header, too_large, trickled
 from ktrace.sim.patch import SUPPORTED as PATCH_TYPES
 from ktrace.sim.state import ApiError, Entry, Event
 
@@ -40,8 +42,8 @@ def _group_versions() -> dict[str, list[str]]:
     return out
 
 
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json", headers=headers)
 
 
 def _raw(body: bytes, status: int = 200) -> web.Response:
@@ -65,6 +67,7 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.forbidden: dict[str, set[str] | None] = {}  # kind -> namespaces refused (None: everywhere)
         self.list_delay = 0.0  # seconds each list waits before it answers (a slow or distant API server)
+        self.faults = Faults()
         self.requests: list[dict] = []
         self.watchers: set[_Watcher] = set()
         self.port: int | None = None
@@ -112,6 +115,12 @@ class ApiServer:
                 count += 1
         return count
 
+    def use(self, cluster: Cluster) -> None:
+        """Serve another cluster from now on: its objects, its resourceVersions."""
+        self.cluster.store.listeners.remove(self._on_event)
+        self.cluster = cluster
+        cluster.store.listeners.append(self._on_event)
+
     def _on_event(self, kind: str, event: Event) -> None:
         self.wake_all()
 
@@ -125,13 +134,17 @@ class ApiServer:
                               "accept": request.headers.get("Accept", ""),
                               "content_type": request.headers.get("Content-Type", "")})
         try:
+            self.faults.refuse()
             self._authenticate(request)
-            return await self._route(request)
+            response = await self._route(request)
         except ApiError as e:
-            return _json(e.status(), e.code)
+            response = _json(e.status(), e.code, retry_after_header(e))
         except Exception as e:  # a bug here must reach the client as a Status, not a dropped connection
             log.exception("simulator error")
-            return _json(ApiError(500, "InternalError", f"simulator error: {e!r}").status(), 500)
+            response = _json(ApiError(500, "InternalError", f"simulator error: {e!r}").status(), 500)
+        if self.faults.trickle and isinstance(response, web.Response):  # a watch stream was already sent
+            return await trickled(request, response, self.faults.trickle)
+        return response
 
     def _authenticate(self, request: web.Request) -> None:
         if self.tokens is None:
@@ -390,6 +403,9 @@ class ApiServer:
             timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds") else None
         except ValueError:
             raise ApiError(400, "BadRequest", "invalid resourceVersion or timeoutSeconds") from None
+        store = self.cluster.store
+        if start_rv > store.rv and not self.faults.ignores_future_rv:
+            raise too_large(start_rv, store.rv)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -397,7 +413,6 @@ class ApiServer:
         await response.prepare(request)
         watcher = _Watcher(request, response)
         self.watchers.add(watcher)
-        store = self.cluster.store
         include = q.get("includeObject", "PartialObjectMetadata")
 
         def encode(event_type: str, entry: Entry) -> bytes:
@@ -417,7 +432,7 @@ class ApiServer:
                 if chunk:
                     await response.write(b"".join(chunk))
             else:
-                last = start_rv
+                last = min(start_rv, store.rv)  # a future version (ignores_future_rv): from our own
             next_bookmark = loop.time() + self.bookmark_interval
             while not watcher.broken:
                 watcher.wake.clear()

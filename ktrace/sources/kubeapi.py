@@ -8,11 +8,14 @@ urllib3 response) and decoded with orjson: the client's model classes cost ~1 ms
 from __future__ import annotations
 
 import gc
+import random
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -29,17 +32,56 @@ TLS_SECRETS = f"type={TLS_SECRET_TYPE}"  # the field selector for them
 
 
 class ApiFailure(Exception):
-    """A request that did not give data. `status` is the HTTP status, 0 when there was no answer."""
+    """A request that did not give data. `status` is the HTTP status, 0 when there was no answer;
+    `retry_after` the seconds the server asked us to wait (Retry-After, or the Status's
+    retryAfterSeconds); `causes` the reasons of the Status's details.causes."""
 
-    def __init__(self, status: int, reason: str, message: str = "") -> None:
+    def __init__(self, status: int, reason: str, message: str = "", retry_after: float | None = None,
+                 causes: frozenset[str] = frozenset()) -> None:
         super().__init__(message or reason)
         self.status = status
         self.reason = reason
         self.message = message
+        self.retry_after = retry_after
+        self.causes = causes
 
     @property
     def gone(self) -> bool:
         return self.status == 410
+
+    @property
+    def too_large(self) -> bool:
+        """The resourceVersion asked for is newer than anything the server has: its data went back in
+        time (an etcd restore, another cluster at the same address). Only a new list is current."""
+        return self.status == 504 and ("ResourceVersionTooLarge" in self.causes
+                                       or self.message.startswith("Too large resource version"))
+
+    @property
+    def busy(self) -> bool:
+        """The server asked us to come back later (too many requests, starting, overloaded)."""
+        return self.status in (429, 503) or (self.status >= 500 and self.retry_after is not None
+                                             and not self.too_large)
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    """How a GET (a list page, one object) is retried when the server is busy (429, 503 or Retry-After):
+    `attempts` in all, waiting as the server asks, at most `longest` seconds, else backing off from `base`."""
+
+    attempts: int = 4
+    base: float = 0.5
+    longest: float = 10.0
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return honoured(retry_after, self.longest)
+        return min(self.longest, self.base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+
+def honoured(retry_after: float, longest: float) -> float:
+    """Retry-After as waited for: bounded (a server asking for an hour must not hang us), and spread a
+    little later (the streams and clients it told the same must not all come back at one instant)."""
+    return min(longest, max(0.0, retry_after) * random.uniform(1.0, 1.2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +121,11 @@ def gc_paused() -> Iterator[None]:
 class KubeApi:
     """GET requests for one context, with errors classified into ApiFailure."""
 
-    def __init__(self, client: Any, connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:
+    def __init__(self, client: Any, connect_timeout: float = 10.0, read_timeout: float = 60.0,
+                 retries: Retries | None = None) -> None:
         self.client = client
         self.timeout = (connect_timeout, read_timeout)
+        self.retries = retries or Retries()
 
     def get(self, path: str, params: list[tuple[str, str]], accept: str = JSON_ACCEPT,
             timeout: tuple[float, float] | None = None) -> Any:
@@ -104,10 +148,26 @@ class KubeApi:
         if not 200 <= resp.status < 300:
             body = resp.data
             resp.release_conn()
-            raise ApiFailure(resp.status, resp.reason or "", _status_message(body))
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                doc = None
+            raise status_failure(doc, resp.status, resp.reason or "", _retry_after(resp.headers.get("Retry-After")))
         return resp
 
     def get_bytes(self, path: str, params: list[tuple[str, str]], accept: str = JSON_ACCEPT) -> bytes:
+        """The whole body of a GET; retried while the server is busy (see Retries)."""
+        attempt = 1
+        while True:
+            try:
+                return self._get_bytes(path, params, accept)
+            except ApiFailure as e:
+                if not e.busy or attempt >= self.retries.attempts:
+                    raise
+                time.sleep(self.retries.wait(attempt, e.retry_after))
+                attempt += 1
+
+    def _get_bytes(self, path: str, params: list[tuple[str, str]], accept: str) -> bytes:
         resp = self.get(path, params, accept)
         try:
             return resp.data
@@ -207,13 +267,34 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _status_message(body: bytes) -> str:
-    """The `message` of a Kubernetes Status body, if the answer is one."""
+def status_failure(doc: object, status: int, reason: str = "", retry_after: float | None = None) -> ApiFailure:
+    """The failure a Kubernetes Status object describes (an error answer's body, a watch's ERROR event):
+    its message, the reasons of details.causes, and details.retryAfterSeconds unless a header said."""
+    if not isinstance(doc, dict):
+        return ApiFailure(status, reason, retry_after=retry_after)
+    details = doc.get("details")
+    details = details if isinstance(details, dict) else {}
+    causes = details.get("causes")
+    reasons = frozenset(str(c.get("reason")) for c in causes if isinstance(c, dict) and c.get("reason")) \
+        if isinstance(causes, list) else frozenset()
+    seconds = details.get("retryAfterSeconds")
+    if retry_after is None and isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+        retry_after = float(seconds)
+    return ApiFailure(status, reason or str(doc.get("reason") or ""), str(doc.get("message") or ""),
+                      retry_after, reasons)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After: seconds, or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return ""
-    return str(doc.get("message") or "") if isinstance(doc, dict) else ""
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _tls_reason(text: str) -> str:

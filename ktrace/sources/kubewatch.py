@@ -5,6 +5,12 @@ its resourceVersion when not deserializing, and raises on ERROR events) and reme
 resourceVersion of the last event it applied or the last bookmark. After any break it resumes from
 there: the server replays exactly what came later, so nothing is lost and nothing applied twice.
 A 410 Expired means that version is gone: the collection is listed again and reconciled.
+
+Resuming is only right while the server still has the history we saw. When its data went back in time
+(an etcd restore, another cluster behind the same address) it answers 504 ResourceVersionTooLarge, or
+its resourceVersions move backwards; and after an outage longer than the watch timeout nobody can say
+what changed meanwhile. In each case the collection is listed again, so the store equals a fresh list.
+A server that asks us to wait (429/503 with Retry-After) is waited for, up to the backoff cap.
 """
 
 from __future__ import annotations
@@ -21,7 +27,15 @@ from typing import Any
 
 import orjson
 
-from ktrace.sources.kubeapi import JSON_ACCEPT, META_WATCH_ACCEPT, ApiFailure, KubeApi, Target
+from ktrace.sources.kubeapi import (
+    JSON_ACCEPT,
+    META_WATCH_ACCEPT,
+    ApiFailure,
+    KubeApi,
+    Target,
+    honoured,
+    status_failure,
+)
 from ktrace.sources.protocol import WatchStatus
 
 log = logging.getLogger("ktrace.live")
@@ -34,7 +48,9 @@ class WatchTimeouts:
 
     `read` must exceed the server's bookmark interval: no byte for that long means the connection
     died silently (a dropped VPN, a NAT entry gone). `server` is the watch's timeoutSeconds: the
-    server ends the stream then and we resume, so even a half-dead proxy cannot hold it forever."""
+    server ends the stream then and we resume, so even a half-dead proxy cannot hold it forever; a
+    stream down for longer than that lists again when it is back. A Retry-After is honoured up to
+    `backoff_cap`."""
 
     connect: float = 10.0
     read: float = 90.0
@@ -55,6 +71,8 @@ class _Stream:
         self.w = watcher
         self.target = target
         self.rv = rv
+        self.listed_at = time.time()  # the store holds a listing of this target from about then
+        self.relist_due: str | None = None  # why resuming would be wrong: list again first
         self.down_since: float | None = None
         self.resp: Any = None
         self.thread = threading.Thread(target=self._run, name=f"ktrace-watch-{target.describe()}", daemon=True)
@@ -74,17 +92,27 @@ class _Stream:
         w = self.w
         attempt = 0
         while not w.stopping.is_set():
+            if self.relist_due is None and self._outage_outlived_the_watch():
+                self.relist_due = "down for longer than the watch timeout"
+            if self.relist_due is not None:
+                if not self._relist():
+                    attempt += 1
+                    w.stopping.wait(w.backoff(attempt))
+                continue
             try:
                 resp = w.api.get(self.target.path, self._params(),
                                  META_WATCH_ACCEPT if self.target.metadata_only else JSON_ACCEPT,
                                  timeout=(w.timeouts.connect, w.timeouts.read))
             except ApiFailure as e:
-                if e.gone:
-                    self._relist()
+                if e.gone or e.too_large:
+                    self.relist_due = _describe(e)
                     continue
                 self._fail(f"{self.target.describe()}: {_describe(e)}")
                 attempt += 1
-                w.stopping.wait(w.backoff(attempt))
+                wait = w.backoff(attempt)
+                if e.retry_after is not None:
+                    wait = max(wait, honoured(e.retry_after, w.timeouts.backoff_cap))
+                w.stopping.wait(wait)
                 continue
             self.resp = resp
             self._up()
@@ -128,11 +156,17 @@ class _Stream:
             except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
                 raise BrokenStream(f"not a watch event: {line[:80]!r}") from None
             if etype == "ERROR":
-                if obj.get("code") == 410:
-                    self._relist()
+                code = obj.get("code")
+                failure = status_failure(obj, code if isinstance(code, int) else 0)
+                if failure.gone or failure.too_large:
+                    self.relist_due = _describe(failure)
                     return
-                raise BrokenStream(f"server error {obj.get('code')}: {obj.get('message', '')}")
+                raise BrokenStream(f"server error {code}: {failure.message}")
             rv = str(meta.get("resourceVersion") or "")
+            if rv and _older(rv, self.rv):
+                # Not this stream's history any more: the server's data went back in time.
+                self.relist_due = f"resourceVersion went back from {self.rv} to {rv}"
+                return
             if etype != "BOOKMARK":
                 if etype not in ("ADDED", "MODIFIED", "DELETED"):
                     raise BrokenStream(f"unknown event type {etype!r}")
@@ -140,17 +174,26 @@ class _Stream:
             if rv:
                 self.rv = rv
 
-    def _relist(self) -> None:
-        """The version to resume from is gone: list again, reconcile, and watch from the new list."""
-        log.info("watch %s: resourceVersion %s expired, listing again", self.target.describe(), self.rv)
+    def _outage_outlived_the_watch(self) -> bool:
+        """Down for longer than the server's watch timeout, and not listed since it went down."""
+        since = self.down_since
+        return since is not None and self.listed_at < since and time.time() - since > self.w.timeouts.server
+
+    def _relist(self) -> bool:
+        """Resuming from our resourceVersion would not give what changed (`relist_due` says why): list
+        again, reconcile, and watch from the new list. False when the list failed (retried after a backoff)."""
+        log.info("watch %s: listing again (%s)", self.target.describe(), self.relist_due)
+        started = time.time()
         try:
             self.rv = self.w.relist(self.target)
         except Exception as e:  # the thread must live on: the next attempt lists again
             why = _describe(e) if isinstance(e, ApiFailure) else f"{type(e).__name__}: {e}"
             self._fail(f"{self.target.describe()}: relist failed: {why}")
-            self.w.stopping.wait(self.w.backoff(1))
-            return
+            return False
+        self.listed_at = started
+        self.relist_due = None
         self.w.relists += 1
+        return True
 
     def _up(self) -> None:
         if self.down_since is not None:
@@ -222,6 +265,15 @@ class Watcher:
 
     def _last_error(self) -> str | None:
         return self.errors[-1][1] if self.errors else None
+
+
+def _older(rv: str, than: str) -> bool:
+    """`rv` is an earlier resourceVersion than `than`. They are opaque to clients, but every server
+    ktrace knows counts them up (etcd revisions): compared only when both are numbers."""
+    if not (rv.isascii() and rv.isdigit() and than.isascii() and than.isdigit()):
+        return False
+    a, b = rv.lstrip("0"), than.lstrip("0")  # compared as text: no int() of a 5,000-digit version
+    return (len(a), a) < (len(b), b)
 
 
 def _next_attempt(failures: int, connected: float, settled: float = 10.0) -> int:

@@ -28,10 +28,11 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 class Watching:
-    def __init__(self, sim: Simulator, source: LiveSource, store: ClusterStore) -> None:
+    def __init__(self, sim: Simulator, source: LiveSource, store: ClusterStore,
+                 timeouts: WatchTimeouts = FAST) -> None:
         self.sim, self.source, self.store = sim, source, store
         self.changes: list[Change] = []
-        self.watcher = source.watch(store, self.changes.append, FAST)
+        self.watcher = source.watch(store, self.changes.append, timeouts)
 
     def in_sync(self) -> bool:
         with self.source.lock:
