@@ -57,6 +57,15 @@ def _analysis_options(parser: argparse.ArgumentParser) -> None:
                    "Off by default: without it no Secret data is read")
 
 
+def _timeout_option(parser: argparse.ArgumentParser) -> None:
+    from ktrace.deadline import DEFAULT_TIMEOUT
+
+    parser.add_argument("--timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"give up after this long in all, with one line and exit code 2 (default: "
+                        f"{DEFAULT_TIMEOUT:g}; 0: no limit): a server that answers slowly, or not at all, cannot "
+                        "hold a script or a CI job")
+
+
 def _codes_help() -> str:
     from ktrace.checks import CATALOG
 
@@ -98,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", metavar="NAME=W[,NAME=W]",
                    help="preview another split of the HTTPRoute rule's backendRefs (names as the rule has them), "
                    "with or without --via")
+    _timeout_option(p)
     _ignore_option(p)
     _analysis_options(p)
     _source_options(p, suppress=True)
@@ -107,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_codes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", choices=("text", "json", "sarif"), default="text")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
+    _timeout_option(p)
     _ignore_option(p)
     _analysis_options(p)
     _source_options(p, suppress=True)
@@ -150,6 +161,13 @@ def view_options(args: argparse.Namespace) -> ViewOptions:
     return ViewOptions(ascii=args.ascii, mouse=not args.no_mouse, low_bandwidth=args.low_bandwidth, host=args.host)
 
 
+def timeout(args: argparse.Namespace) -> float | None:
+    """--timeout in seconds; None: no limit."""
+    if not args.timeout >= 0 or args.timeout == float("inf"):  # NaN, negative, infinite
+        raise UsageError(f"--timeout takes seconds (0: no limit), not {args.timeout:g}")
+    return args.timeout or None
+
+
 def preview_request(args: argparse.Namespace) -> PreviewRequest | None:
     if args.backend and not args.via:
         raise UsageError("--backend names the backendRef that --via replaces: give --via SERVICE too")
@@ -182,11 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "trace":
             from ktrace.commands import run_trace
 
-            return run_trace(spec, options, args.target, args.output, preview_request(args))
+            return run_trace(spec, options, args.target, args.output, preview_request(args), timeout(args))
         if args.command == "check":
             from ktrace.commands import run_check
 
-            return run_check(spec, options, args.output)
+            return run_check(spec, options, args.output, timeout(args))
         from ktrace.commands import run_default
 
         return run_default(spec, options, view_options(args))

@@ -2,7 +2,8 @@
 views over `ktrace.analysis`.
 
 Exit codes: 0 healthy (`ok`/`unknown` path, no error finding), 1 broken or degraded path or an
-error finding, 2 usage or source errors (raised as KtraceError; cli.main prints them).
+error finding, 2 usage or source errors (raised as KtraceError; cli.main prints them), and a
+command that ran out of its time (`--timeout`, ktrace.deadline).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 from ktrace import __version__
 from ktrace.analysis import Analysis, controller_hint
 from ktrace.checks import CATALOG
+from ktrace.deadline import DEFAULT_TIMEOUT, Deadline
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, at_least, finding_id
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
@@ -28,20 +30,30 @@ from ktrace.trace import RequestPath
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _open(spec: SourceSpec, options: AnalysisOptions) -> Analysis:
-    """Open and load the source, ready for analysis; the caller closes `analysis.source`."""
+def _open(spec: SourceSpec, options: AnalysisOptions, timeout: float | None) -> tuple[Analysis, Deadline]:
+    """Open and load the source, ready for analysis, and the deadline the rest of the command keeps
+    (it starts after a login an exec plugin may prompt for); the caller closes `analysis.source`."""
     controllers = controller_hint(options)  # a bad selector is a usage error before anything is read
     # At a terminal an exec plugin may prompt (as with kubectl); in a pipe or CI it must not wait.
     prepare_credentials(spec, interactive=sys.stdin.isatty() and sys.stderr.isatty())
+    deadline = Deadline(timeout)
     source = open_source(spec)
     try:
-        store = source.load()
+        store = deadline.run(source.load, lambda: _still_reading(source))
         if len(store) == 0:
             raise UsageError(f"nothing to analyse: {label(source)} holds no objects ktrace reads")
-        return Analysis(source, store, options, controllers)
+        return Analysis(source, store, options, controllers), deadline
     except BaseException:
         source.close()
         raise
+
+
+def _still_reading(source: Source) -> str:
+    progress = source.progress
+    if progress is None or not progress.pending:
+        return f"{label(source)} was still being read"
+    return (f"{source.describe()} was still sending {', '.join(progress.pending)} "
+            f"({progress} read)")
 
 
 def _console():
@@ -79,13 +91,13 @@ def _unread_input(source: Source) -> int:
 
 
 def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: str,
-              change: PreviewRequest | None = None) -> int:
+              change: PreviewRequest | None = None, timeout: float | None = DEFAULT_TIMEOUT) -> int:
     t = parse_target(target)
-    analysis = _open(spec, options)
+    analysis, deadline = _open(spec, options, timeout)
     try:
         if change is not None:
-            return _run_preview(analysis, target, output, change)
-        path = analysis.trace(t, known_host=True)
+            return _run_preview(analysis, target, output, change, deadline)
+        path = deadline.run(lambda: analysis.trace(t, known_host=True), lambda: f"still tracing {target}")
     finally:
         analysis.source.close()
     if output == "json":
@@ -98,13 +110,14 @@ def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: s
     return max(_trace_exit(path), _unread_input(analysis.source))
 
 
-def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRequest) -> int:
+def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRequest, deadline: Deadline) -> int:
     """`trace TARGET --via SERVICE` / `--weights A=W,B=W`: the would-be path and its difference
     against today's; the exit code is the would-be path's."""
     from ktrace.preview import parse_weights
 
     weights = parse_weights(change.weights) if change.weights else None
-    p = analysis.preview(target, change.via, backend=change.backend, weights=weights)
+    p = deadline.run(lambda: analysis.preview(target, change.via, backend=change.backend, weights=weights),
+                     lambda: f"still tracing {target}")
     if output == "json":
         _write_json(p.to_dict())
     else:
@@ -149,11 +162,12 @@ def sarif_document(findings: list[Finding], origins: dict) -> dict:
     }
 
 
-def run_check(spec: SourceSpec, options: AnalysisOptions, output: str) -> int:
-    analysis = _open(spec, options)
+def run_check(spec: SourceSpec, options: AnalysisOptions, output: str,
+              timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    analysis, deadline = _open(spec, options, timeout)
     source, store = analysis.source, analysis.store
     try:
-        findings = analysis.check()
+        findings = deadline.run(analysis.check, lambda: f"still checking {label(source)}")
         shown = at_least(findings, options.min_severity)
         affects = analysis.routes().affects(shown) if output != "sarif" else {}
     finally:

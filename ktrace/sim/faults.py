@@ -55,16 +55,20 @@ def retry_after_header(error: ApiError) -> dict[str, str]:
     return {"Retry-After": str(seconds)} if seconds is not None else {}
 
 
-async def trickled(request: web.Request, response: web.Response, interval: float) -> web.StreamResponse:
-    """`response` sent one byte every `interval` seconds: a server (or a proxy) that never times out."""
+async def trickled(request: web.Request, response: web.Response, faults: Faults) -> web.StreamResponse:
+    """`response` sent one byte every `faults.trickle` seconds, a server (or a proxy) that never times
+    out; the rest at once when the trickle is turned off."""
     body = response.body if isinstance(response.body, bytes) else b""
     out = web.StreamResponse(status=response.status, headers={"Content-Type": response.content_type})
     out.content_length = len(body)
     await out.prepare(request)
     try:
-        for i in range(len(body)):
-            await out.write(body[i:i + 1])
-            await asyncio.sleep(interval)
+        sent = 0
+        while sent < len(body) and faults.trickle:
+            await out.write(body[sent:sent + 1])
+            sent += 1
+            await asyncio.sleep(faults.trickle)
+        await out.write(body[sent:])
         await out.write_eof()
     except ConnectionError:  # the client gave up
         pass

@@ -143,7 +143,7 @@ class ApiServer:
             log.exception("simulator error")
             response = _json(ApiError(500, "InternalError", f"simulator error: {e!r}").status(), 500)
         if self.faults.trickle and isinstance(response, web.Response):  # a watch stream was already sent
-            return await trickled(request, response, self.faults.trickle)
+            return await trickled(request, response, self.faults)
         return response
 
     def _authenticate(self, request: web.Request) -> None:

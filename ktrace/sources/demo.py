@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ktrace.ending import on_end
 from ktrace.findings import Finding
-from ktrace.sources.protocol import CertificateReader, Change, WatchStatus, WithoutCredentials
+from ktrace.sources.protocol import CertificateReader, Change, LoadProgress, WatchStatus, WithoutCredentials
 from ktrace.store import ClusterStore
 
 if TYPE_CHECKING:
@@ -95,6 +95,11 @@ class DemoSource(WithoutCredentials):
     @property
     def status(self) -> WatchStatus | None:
         return self._live.status if self._live is not None else None
+
+    @property
+    def progress(self) -> LoadProgress | None:
+        live = self._live
+        return live.progress if live is not None else None
 
     def stop(self) -> None:
         if self._live is not None:

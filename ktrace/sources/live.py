@@ -39,7 +39,7 @@ from ktrace.options import SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchTimeouts
-from ktrace.sources.protocol import CertificateReader, Change, WatchStatus
+from ktrace.sources.protocol import CertificateReader, Change, LoadProgress, WatchStatus
 from ktrace.store import ClusterStore
 
 # A change to make to the store, and whether it changed anything; queued under a key (see LiveSource._submit).
@@ -115,6 +115,7 @@ class LiveSource:
         self.lock = threading.RLock()
         self.store: ClusterStore | None = None
         self._watch_from: dict[Target, str] = {}  # what was listed, and the resourceVersion to watch from
+        self._unlisted: list[Kind] | None = None  # kinds load() is still reading (None: not started)
         self._tls: set[tuple[str, str]] = set()  # (namespace, name) of TLS secrets
         self._watcher: Watcher | None = None
         self._on_change: Callable[[Change], None] | None = None
@@ -194,12 +195,14 @@ class LiveSource:
             except Exception as e:  # handed to the caller's thread: never lost with a dead worker
                 results.put((kind, e))
 
+        self._unlisted = list(self.kinds)
         with gc_paused():
             # Daemon threads: when one kind fails fatally we report at once, not after the others time out.
             for kind in self.kinds:
                 threading.Thread(target=work, args=(kind,), name=f"ktrace-list-{kind.plural}", daemon=True).start()
             for _ in self.kinds:
                 kind, result = results.get()
+                self._unlisted = [k for k in self._unlisted if k is not kind]  # replaced whole: read from any thread
                 if isinstance(result, ApiFailure):
                     raise SourceError(self._fatal(result, kind))
                 if isinstance(result, Exception):
@@ -398,6 +401,13 @@ class LiveSource:
     @property
     def status(self) -> WatchStatus | None:
         return self._watcher.status if self._watcher is not None else None
+
+    @property
+    def progress(self) -> LoadProgress | None:
+        unlisted = self._unlisted
+        if unlisted is None:
+            return None
+        return LoadProgress(len(self.kinds) - len(unlisted), len(self.kinds), tuple(k.plural for k in unlisted))
 
     def apply_pending(self) -> list[Change]:
         """Apply what deferred watches queued since the last call, in order; the changes that changed

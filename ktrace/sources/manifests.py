@@ -119,6 +119,7 @@ def _labels(obj: dict) -> dict:
 class ManifestSource(WithoutCredentials):
     live = False
     status = None  # files are not watched
+    progress = None  # read in one go: nothing to count
 
     def __init__(self, paths: list[str], namespace: str | None = None, stdin_text: str | None = None) -> None:
         self.paths = paths

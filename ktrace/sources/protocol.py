@@ -39,6 +39,19 @@ class WatchStatus:
     down: int
 
 
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """How far a load() running in another thread is: `done` of `total` kinds read; `pending` the
+    plurals of those still being read."""
+
+    done: int
+    total: int
+    pending: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.done} of {self.total} kinds"
+
+
 class Source(Protocol):
     live: bool  # readiness is knowable (statuses are real)
     notes: list[Finding]  # info findings: kinds that could not be read, documents skipped
@@ -68,6 +81,10 @@ class Source(Protocol):
     @property
     def status(self) -> WatchStatus | None:
         """The watches' state; None when the source does not watch."""
+
+    @property
+    def progress(self) -> LoadProgress | None:
+        """While load() runs (read from any thread): how far it is; None before, or with nothing to count."""
 
     @property
     def credentials_refused(self) -> bool:

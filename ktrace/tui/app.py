@@ -72,6 +72,7 @@ from ktrace.verdicts import RouteVerdicts
 
 GRACE = 0.6  # seconds the app may take to give the terminal back on a signal before it is taken from it
 DEBOUNCE = 0.15  # seconds: watch events arriving within this window are applied together
+RETRY = (1.0, 30.0)  # seconds: the wait before retrying a reload that failed, doubling up to the second
 IMMEDIATE_ACTIONS = frozenset({"quit", "help"})  # keys that act even while the first listing loads
 FOLLOW_DELAY = 0.08  # seconds the cursor rests on a route before it is traced (a held key does not trace each)
 MIN_SIZE = (60, 16)  # below this the panes cannot show a path: one line says so instead
@@ -121,13 +122,14 @@ class KtraceApp(App[int]):
 
     def __init__(self, spec: SourceSpec = DEFAULT_SPEC, options: AnalysisOptions = DEFAULT_OPTIONS,
                  view: ViewOptions = DEFAULT_VIEW, *, source_factory: Callable[[SourceSpec], Source],
-                 ascii_only: bool = False, debounce: float = DEBOUNCE) -> None:
+                 ascii_only: bool = False, debounce: float = DEBOUNCE, retry: tuple[float, float] = RETRY) -> None:
         # NO_COLOR: Textual would turn every colour into a grey, and dark red errors into near-black
         # on black; with the terminal's own palette and NO_COLOR it drops colour and keeps contrast.
         super().__init__(ansi_color=bool(os.environ.get("NO_COLOR")))
         self.spec, self.options = spec, options
         self.ascii_only = ascii_only
         self.debounce = debounce
+        self.retry = retry
         self.animation_level = "none"  # quiet on slow links
         # Opens the spec's source (ktrace.sources.open_source; the view knows only the protocol). Called
         # again by relist and context switches.
@@ -148,6 +150,9 @@ class KtraceApp(App[int]):
         self._started = False  # the first load is done (a relist keeps the cursors where they are)
         self._relisting = False  # `r` was pressed: say when the new listing is in
         self._early_keys: list[events.Key] = []  # pressed before the first listing was in: played after it
+        self._loading: Source | None = None  # the source the load worker is reading (its progress is shown)
+        self._failures = 0  # reloads failed in a row: they are retried, waiting longer each time
+        self._retry_timer: Any = None
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -273,7 +278,7 @@ class KtraceApp(App[int]):
         """Open (or reopen) the source, list everything, build the rows and the findings."""
         source: Source | None = None
         try:
-            source = self.source_factory(self.spec)
+            source = self._loading = self.source_factory(self.spec)
             store = source.load()
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
@@ -287,9 +292,14 @@ class KtraceApp(App[int]):
             return
         except (KtraceError, ManifestError) as e:
             if source is not None:
+                if source.credentials_refused:  # the retry runs the exec plugin again
+                    source.renew_credentials()
                 source.close()
             self.call_from_thread(self._failed, str(e))
             return
+        finally:
+            if self._loading is source:
+                self._loading = None
         if get_current_worker().is_cancelled:
             source.close()
             return
@@ -305,8 +315,19 @@ class KtraceApp(App[int]):
         if self.store is None:  # nothing to show: leave with the one-line message (run() prints it)
             self.exit(2)
             return
-        self.status_bar.set_state(error=message)
-        self.notify(clean_lines(message), title="cannot load", severity="error", timeout=10, markup=False)
+        # The last data stays on screen, marked by the error; the reload is retried (a 401 spell, a
+        # server restarting), waiting longer each time, until it works or `r` says now.
+        first, longest = self.retry
+        delay = min(longest, first * 2 ** min(self._failures, 16))
+        self._failures += 1
+        self._retry_timer = self.set_timer(delay, self._retry)
+        self.status_bar.set_state(error=message, retry_at=time.time() + delay)
+        if self._failures == 1:  # once per spell: the status bar keeps saying it
+            self.notify(clean_lines(message), title="cannot load", severity="error", timeout=10, markup=False)
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        self.load()
 
     def on_loaded(self, message: Loaded) -> None:
         old = self.source
@@ -329,7 +350,8 @@ class KtraceApp(App[int]):
                 self._reveal_path()  # start with the path's rows under the cursors
                 self._replay_early_keys()
             self._titles()
-        self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="")
+        self._failures = 0
+        self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="", retry_at=None)
         if self._relisting:
             self._relisting = False
             self.notify(f"relisted at {time.strftime('%H:%M:%S')}", title="relist", timeout=4)
@@ -344,6 +366,9 @@ class KtraceApp(App[int]):
         if not self.is_running:  # a tick while the app shuts down: its widgets are being removed
             return
         source = self.source
+        loading = self._loading.progress if self._loading is not None else None
+        if loading is not None:
+            self.status_bar.set_state(source=f"loading: {loading}")
         self.status_bar.set_state(watch=source.status if source is not None else None)
         if source is not None and source.credentials_refused:
             self._renew_credentials(source)
@@ -686,6 +711,9 @@ class KtraceApp(App[int]):
         self.notify(copy_text(self, trace_text(self.path, ascii_only=self.ascii_only)), timeout=3)
 
     def action_relist(self) -> None:
+        if self._retry_timer is not None:  # `r` during a spell of failures: now, not after the wait
+            self._retry_timer.stop()
+            self._retry_timer = None
         if self.source is not None:
             self.source.close()  # stops its watches; a new one is opened by load()
             self.analysis = None

@@ -48,11 +48,13 @@ class StatusBar(Widget):
         self._watch: Any = None
         self._findings: list[Finding] | None = None  # None: not checked yet (loading)
         self._error = ""
+        self._retry_at: float | None = None  # when the failed load is tried again (None: only `r` does)
         self._drawn = Text()  # the whole line last drawn (render fits it to the width): repaint on change only
 
     def set_state(self, *, source: str = _UNSET, scope: str | None = _UNSET, watch: Any = _UNSET,
-                  findings: list[Finding] = _UNSET, error: str = _UNSET) -> None:
-        """Change what is given; `watch` is a WatchStatus (state, since) or None for static sources."""
+                  findings: list[Finding] = _UNSET, error: str = _UNSET, retry_at: float | None = _UNSET) -> None:
+        """Change what is given; `watch` is a WatchStatus (state, since) or None for static sources;
+        `retry_at` the time.time() the failed load (`error`) is retried."""
         if source is not _UNSET:
             self._source = source
         if scope is not _UNSET:
@@ -63,6 +65,8 @@ class StatusBar(Widget):
             self._findings = findings
         if error is not _UNSET:
             self._error = error
+        if retry_at is not _UNSET:
+            self._retry_at = retry_at
         line = self.line()
         if line != self._drawn:  # a repaint of one line only: its size never changes
             self._drawn = line
@@ -77,8 +81,13 @@ class StatusBar(Widget):
         connection state and the counts stay."""
         sep = " | " if self.ascii_only else " │ "
         if self._error:
-            t = Text(clean(self._error), style="bold red")
-            t.append(sep + "r retry  q quit")
+            # The retry first: on a narrow terminal the error's end gives way, never that it is retried.
+            t = Text()
+            if self._retry_at is not None:
+                left = self._retry_at - time.time()
+                t.append(f"retrying in {left:.0f} s: " if left >= 0.5 else "retrying: ", style="bold yellow")
+            t.append(clean(self._error), style="bold red")
+            t.append(sep + ("r retry now  q quit" if self._retry_at is not None else "r retry  q quit"))
             return t
         vital = self._vital()
         scope = Text(f"ns: {clean(self._scope) if self._scope else 'all'}")

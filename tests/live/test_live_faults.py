@@ -4,11 +4,14 @@ same address), 429/503 with Retry-After, and the live source never silently wron
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ktrace.cli import main
 from ktrace.errors import SourceError
 from ktrace.sim.handle import Simulator
 from ktrace.sources.kubeapi import Retries
@@ -60,6 +63,7 @@ def test_a_server_restored_with_other_data_is_listed_again(watched: Callable[...
     w.settle()
 
 
+@pytest.mark.slow
 def test_back_after_an_outage_longer_than_the_watch_timeout_lists_again(watched: Callable[..., Watching]) -> None:
     """Another cluster came back at the address with more history than ours: resuming would replay its
     events and never delete what it does not have. Down for longer than the watch timeout: list again."""
@@ -72,6 +76,7 @@ def test_back_after_an_outage_longer_than_the_watch_timeout_lists_again(watched:
     assert w.store.get("Pod", "team-a", "extra-0") is None
 
 
+@pytest.mark.slow
 def test_watches_honour_retry_after(watched: Callable[..., Watching]) -> None:
     """16 streams told to come back in 2 s make about one request each in that time, not a backoff storm
     (honoured up to the backoff cap)."""
@@ -89,6 +94,7 @@ def test_watches_honour_retry_after(watched: Callable[..., Watching]) -> None:
     w.settle()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [429, 503])
 def test_the_first_list_is_retried_while_the_server_is_busy(sim_factory: Callable[..., Simulator],
                                                             tmp_path: Path, status: int) -> None:
@@ -110,3 +116,36 @@ def test_a_server_busy_for_too_long_is_one_line(sim_factory: Callable[..., Simul
     assert "answered 503 Service Unavailable listing" in message and "\n" not in message
     plural = message.split(" listing ")[1].split(":")[0]
     assert sum(r["path"].endswith(f"/{plural}") for r in sim.requests) == 3  # three tries of the kind that failed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["check"], ["trace", "team-a.example.com"]])
+def test_a_trickling_server_meets_the_deadline_in_one_line(sim_factory: Callable[..., Simulator], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           command: list[str]) -> None:
+    """One byte every half second never trips a read timeout; the command's deadline ends it."""
+    sim = sim_factory(cluster())
+    kubeconfig = sim.write_kubeconfig(tmp_path / "k", context="slow")
+    sim.trickle(0.5)
+    started = time.monotonic()
+    assert main([*command, "--kubeconfig", str(kubeconfig), "--timeout", "1.5"]) == 2
+    assert time.monotonic() - started < 5  # the deadline, not the server, decided
+    err = capsys.readouterr().err
+    assert err.startswith(f"ktrace: gave up after 1.5 s (--timeout): context slow ({sim.url}) was still sending ")
+    assert "pods" in err and " of 15 kinds read)" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_check_retries_a_busy_first_list(sim_factory: Callable[..., Simulator], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    sim = sim_factory(cluster())
+    kubeconfig = sim.write_kubeconfig(tmp_path / "k")
+    sim.busy(0.5, status=503, retry_after=1)
+    assert main(["check", "--kubeconfig", str(kubeconfig), "-o", "json"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["summary"]["objects"]["Pod"] == 6
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_timeout_takes_seconds(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--demo", f"--timeout={value}"]) == 2
+    assert "--timeout takes seconds" in capsys.readouterr().err
