@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from ktrace.cli import main
 from ktrace.errors import SourceError
 from ktrace.sim.handle import Simulator
 from ktrace.sources.kubeapi import Retries
-from ktrace.sources.live import open_live
+from ktrace.sources.live import LiveSource, open_live
 from tests.live.test_live_source import args, cluster, fresh, pod, service, snapshot
 from tests.live.test_live_watch import FAST, Watching, wait_for
 
@@ -32,15 +32,20 @@ def restored(selector: str = "shop") -> list[dict]:
 
 
 @pytest.fixture
-def watched(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Callable[..., Watching]:
+def watched(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[Callable[..., Watching]]:
+    sources: list[LiveSource] = []
+
     def start(objects: list[dict], timeouts=FAST) -> Watching:
         sim = sim_factory(objects, bookmark_interval=0.2)
         source = open_live(args(sim.write_kubeconfig(tmp_path / "k")))
+        sources.append(source)
         w = Watching(sim, source, source.load(), timeouts)
         wait_for(lambda: w.watcher.status.state == "live" and len(sim.server.watchers) == len(w.watcher.streams))
         return w
 
-    return start
+    yield start
+    for source in sources:
+        source.close()
 
 
 @pytest.mark.parametrize("ignores_future_rv", [False, True], ids=["504-too-large", "versions-go-back"])
@@ -112,6 +117,7 @@ def test_a_server_busy_for_too_long_is_one_line(sim_factory: Callable[..., Simul
     sim.busy(30, status=503, retry_after=3600)  # honoured up to `longest`, three times in all
     with pytest.raises(SourceError) as e:
         source.load()
+    source.close()
     message = str(e.value)
     assert "answered 503 Service Unavailable listing" in message and "\n" not in message
     plural = message.split(" listing ")[1].split(":")[0]
