@@ -168,7 +168,8 @@ async def test_a_load_error_in_the_notification_and_the_status_bar(manifests: Pa
             raise SourceError(f"the API server answered 500: {ALL}")
         return ManifestSource(list(spec.files))
 
-    async with hostile_app(manifests, factory).run_test(size=SIZE) as pilot:
+    # Wide enough for the whole message behind the bar's "retrying in 1 s: ".
+    async with hostile_app(manifests, factory).run_test(size=(SIZE[0] + 20, SIZE[1])) as pilot:
         app = await loaded(pilot)
         await pilot.press("r")
         await until(pilot, lambda: app.error is not None)
