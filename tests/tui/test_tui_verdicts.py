@@ -3,7 +3,7 @@ pressed while the first listing loads are kept (the demo, at 80x24)."""
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 from textual.widgets import OptionList, Static
@@ -56,14 +56,17 @@ async def test_n_walks_the_broken_routes_then_the_degraded_ones() -> None:
 
 @pytest.mark.slow
 async def test_keys_pressed_while_loading_act_once_the_listing_is_in() -> None:
+    answer = threading.Event()
+
     def slow(_: SourceSpec) -> DemoSource:
-        time.sleep(0.5)  # a slow API server: the listing is not in when the keys are pressed
+        answer.wait(10)  # a slow API server: the listing is not in until the keys are pressed
         return DemoSource(moving=False)
 
     app = KtraceApp(SourceSpec(demo=True), source_factory=slow)
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("j", "j")  # before the first listing: the panes are empty
         assert app.store is None
+        answer.set()
         await loaded(pilot)
         rules = app.table("rules")
         await until(pilot, lambda: rules.cursor_key is not None and rules.cursor_key[:2] == ("pay.demo.example", "/"))
