@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 
 from ktrace.model import (
     EndpointSlice,
@@ -26,6 +27,14 @@ from ktrace.model import (
 )
 
 _EMPTY: frozenset = frozenset()
+
+
+def _same_but_version(old: Record, new: Record) -> bool:
+    """Whether a new version of an object changed nothing its record keeps. Never for a Secret: its record
+    leaves out the data, which the certificate checks read from the source."""
+    if type(old) is not type(new) or isinstance(new, Secret):
+        return False
+    return old == replace(new, meta=replace(new.meta, resource_version=old.meta.resource_version))  # type: ignore[type-var]
 
 
 class ClusterStore:
@@ -104,6 +113,11 @@ class ClusterStore:
         if old is not None:
             if meta.resource_version and old.meta.resource_version == meta.resource_version:
                 return False  # a relist or a replayed event: nothing new
+            if _same_but_version(old, record):
+                # Only what the records leave out changed (a Deployment's status after each pod change): keep
+                # the new version for replays, but nothing that reads the store has anything to redo.
+                table[meta.key] = record
+                return False
             self._unindex(old)
         table[meta.key] = record
         self._index(record)

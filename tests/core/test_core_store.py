@@ -46,6 +46,27 @@ def test_same_resource_version_is_not_a_change() -> None:
     assert store.version == v
 
 
+def test_a_new_version_that_changes_nothing_the_record_keeps_is_not_a_change() -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "1"},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                           "template": {"metadata": {"labels": {"app": "web"}}}}}
+    store = ClusterStore([deployment])
+    v = store.version
+    status_only = {**deployment, "metadata": {**deployment["metadata"], "resourceVersion": "2"},
+                   "status": {"readyReplicas": 1}}
+    assert not store.apply("MODIFIED", status_only) and store.version == v
+    assert store.get("Deployment", "shop", "web").meta.resource_version == "2"  # replays of it are recognised
+    scaled = {**status_only, "metadata": {**deployment["metadata"], "resourceVersion": "3"},
+              "spec": {**deployment["spec"], "replicas": 3}}
+    assert store.apply("MODIFIED", scaled) and store.version == v + 1
+    tls = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+           "metadata": {"name": "cert", "namespace": "shop", "resourceVersion": "1"}}
+    store.apply("ADDED", tls)
+    renewed = {**tls, "metadata": {**tls["metadata"], "resourceVersion": "2"}}  # new data, which no record keeps
+    assert store.apply("MODIFIED", renewed)
+
+
 def test_replace_reconciles_one_kind_in_one_namespace() -> None:
     store = ClusterStore([pod("a", {}), pod("b", {}), pod("c", {}, ns="other"), svc("s", {"x": "y"})])
     store.replace("Pod", [{"metadata": {"name": "b", "namespace": "shop"}}, pod("d", {})], namespace="shop")
