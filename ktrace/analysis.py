@@ -8,6 +8,7 @@ nowhere else.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 
 from ktrace import selectors
@@ -21,7 +22,7 @@ from ktrace.options import AnalysisOptions
 from ktrace.preview import Preview, preview
 from ktrace.sources.protocol import Source, label
 from ktrace.store import ClusterStore
-from ktrace.suppress import suppress
+from ktrace.suppress import suppress, suppressed
 from ktrace.targets import Target
 from ktrace.trace import RequestPath, trace
 from ktrace.verdicts import RouteVerdicts
@@ -49,7 +50,10 @@ class Analysis:
         self.source, self.store, self.options = source, store, options
         self.controllers = controllers if controllers is not None else controller_hint(options)
         self._certs: CertificateBook | None = None
-        self._units = CheckUnits(store, live=source.live, controllers=self.controllers)
+        self._units = CheckUnits(store, live=source.live, controllers=self.controllers, keep=self._kept)
+        self._notes: list[Finding] = []  # the source's notes the last check listed
+        # The findings the last check or recheck removed and added (notes included).
+        self.changed: tuple[list[Finding], list[Finding]] = ([], [])
 
     @property
     def live(self) -> bool:
@@ -70,6 +74,9 @@ class Analysis:
     def _suppress(self, findings: list[Finding]) -> list[Finding]:
         return suppress(findings, self.store, self.options.ignore)
 
+    def _kept(self, f: Finding) -> bool:
+        return not suppressed(f, self.store, self.options.ignore)
+
     def check(self) -> list[Finding]:
         """Every finding in scope, the source's own notes included, suppressed and sorted."""
         return self._noted(self._units.check_all(self._fresh_certificates()))
@@ -89,7 +96,18 @@ class Analysis:
         return (lambda: self._certificates(fresh=True)) if self.options.check_certs else None
 
     def _noted(self, found: list[Finding]) -> list[Finding]:
-        return self._suppress(sorted(self.source.notes + found, key=sort_key))
+        """The checks' findings (sorted and suppressed already) with the source's notes, as one sort of
+        both would place them: a note before a finding of the same sort key."""
+        notes = self._suppress(sorted(self.source.notes, key=sort_key))
+        removed, added = self._units.changed
+        if notes != self._notes:
+            removed, added = removed + self._notes, added + notes
+            self._notes = notes
+        self.changed = (removed, added)
+        out = list(found)
+        for note in reversed(notes):
+            out.insert(bisect_left(found, sort_key(note), key=sort_key), note)
+        return out
 
     def trace(self, target: str | Target, *, known_host: bool = False) -> RequestPath:
         """One request path, hop by hop, with the findings on it (suppressed). `known_host`: a host that

@@ -184,8 +184,11 @@ class ClusterStore:
             for name in sorted(self._by_ns.get((kind, namespace), _EMPTY)):
                 yield table[(namespace, name)]
 
-    def count(self, kind: str) -> int:
-        return len(self._by_kind.get(kind, {}))
+    def count(self, kind: str, namespace: str | None = None) -> int:
+        """How many objects of `kind` there are (in `namespace`, when given)."""
+        if namespace is None:
+            return len(self._by_kind.get(kind, {}))
+        return len(self._by_ns.get((kind, namespace), _EMPTY))
 
     def kinds(self) -> list[str]:
         return [k for k, table in self._by_kind.items() if table]

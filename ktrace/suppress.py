@@ -32,13 +32,12 @@ def _annotated(store: ClusterStore, f: Finding) -> frozenset[str]:
     return frozenset(c.strip() for c in value.split(",") if c.strip())
 
 
+def suppressed(f: Finding, store: ClusterStore, codes: frozenset[str] = frozenset()) -> bool:
+    if f.code in codes:
+        return True
+    on_object = _annotated(store, f)
+    return f.code in on_object or "*" in on_object
+
+
 def suppress(findings: Iterable[Finding], store: ClusterStore, codes: frozenset[str] = frozenset()) -> list[Finding]:
-    kept = []
-    for f in findings:
-        if f.code in codes:
-            continue
-        on_object = _annotated(store, f)
-        if f.code in on_object or "*" in on_object:
-            continue
-        kept.append(f)
-    return kept
+    return [f for f in findings if not suppressed(f, store, codes)]

@@ -16,6 +16,9 @@ reads, and so what a change invalidates:
 - network policies: policies, Namespaces, Ingresses, Services, and the pods of the namespaces it
   reads (`networkpolicy.pod_namespaces_read`) or that could be ingress controllers.
 A relist or an IngressClass change re-runs everything.
+
+The findings are kept in order as units re-run (`OrderedFindings`), with the suppressions applied per
+finding (`keep`): a batch sorts and filters only what it re-ran.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from collections.abc import Callable, Iterable
 
 from ktrace.certs import CertificateBook
 from ktrace.checks import certificates, gateway, ingress, networkpolicy, service
-from ktrace.findings import Finding, sort_key
+from ktrace.checks.ordered import OrderedFindings
+from ktrace.findings import Finding
 from ktrace.model import EndpointSlice, Ingress, Pod, Service
 from ktrace.routing import default_class
 from ktrace.store import ClusterStore
@@ -35,42 +39,57 @@ CertificatesFactory = Callable[[], CertificateBook]
 
 _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 _GATEWAY_API = frozenset({"Gateway", "GatewayClass", "HTTPRoute", "ReferenceGrant"})
+# The units' groups in the order a full check lists their findings (before sorting them).
+INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS = range(6)
 
 
 class CheckUnits:
-    def __init__(self, store: ClusterStore, *, live: bool,
-                 controllers: networkpolicy.ControllerHint | None = None) -> None:
-        self.store, self.live, self.controllers = store, live, controllers
+    def __init__(self, store: ClusterStore, *, live: bool, controllers: networkpolicy.ControllerHint | None = None,
+                 keep: Callable[[Finding], bool] | None = None) -> None:
+        """`keep`: which findings to list (the suppressions); None: all."""
+        self.store, self.live, self.controllers, self.keep = store, live, controllers, keep
         self._ingress: dict[tuple[str, str], list[Finding]] = {}
         self._service: dict[tuple[str, str], list[Finding]] = {}
         # What each Service's unit read (("Pod" | "EndpointSlice", namespace, name)), and the reverse.
         self._reads: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
         self._readers: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
         self.rechecked_services: set[tuple[str, str]] = set()  # the Services the last recheck re-ran
-        self._hosts: list[Finding] = []
-        self._netpol: list[Finding] = []
+        self._no_match: set[tuple[str, str]] = set()  # Services whose selector matches nothing
+        # A not-ready pod behind several Services is listed once, by the first in the store's order.
+        self._not_ready: dict[tuple[str, str], dict[tuple[str, str], tuple[int, Finding]]] = {}
+        self._reports: dict[tuple[str, str], set[tuple[str, str]]] = {}  # Service -> the not-ready pods it reports
+        self._not_ready_changed: set[tuple[str, str]] = set()
+        self._ordered = OrderedFindings(keep)
+        # The listed findings the last check or recheck removed and added.
+        self.changed: tuple[list[Finding], list[Finding]] = ([], [])
         self._netpol_namespaces: frozenset[str] = frozenset()
-        self._gateway: list[Finding] = []
-        self._certs: list[Finding] = []
 
     def check_all(self, certs: CertificatesFactory | None = None) -> list[Finding]:
         """Every unit run anew; `certs`: also the certificates (--check-certs), with a new book."""
         default = default_class(self.store)
+        before = self._ordered.findings()
         self._ingress.clear()
         self._service.clear()
         self._reads.clear()
         self._readers.clear()
+        self._no_match.clear()
+        self._not_ready.clear()
+        self._reports.clear()
+        self._ordered = OrderedFindings(self.keep)
         for ing in self.store.ingresses():
             self._check_ingress(ing, default)
         cache: dict = {}
         for svc in self.store.services():
             self._check_service(svc, cache)
         self.rechecked_services = set(self._service)
-        self._hosts = ingress.host_conflicts(self.store, default)
+        self._set_global(HOSTS, ingress.host_conflicts(self.store, default))
         self._check_netpol(default)
-        self._gateway = gateway.check_gateway_api(self.store, live=self.live)
-        self._certs = certificates.check_certificates(certs(), self.store) if certs is not None else []
-        return self.findings()
+        self._set_global(GATEWAY, gateway.check_gateway_api(self.store, live=self.live))
+        self._set_global(CERTS, certificates.check_certificates(certs(), self.store) if certs is not None else [])
+        self._list_not_ready()
+        self._ordered.take_changes()
+        self.changed = (before, self._ordered.findings())
+        return self._ordered.findings()
 
     def recheck(self, changes: Iterable[ChangeKey], certs: CertificatesFactory | None = None) -> list[Finding]:
         """The findings after `changes` were applied to the store, re-running only what they affect."""
@@ -126,9 +145,7 @@ class CheckUnits:
                 netpol = netpol or (policies and store.get("Namespace", "", ns) is None)
         # A selector that matches nothing reads its namespace's pods (near misses) and names the namespaces
         # whose pods would match; a selector-less Service reads the pods its hand-made slices name.
-        services |= {key for key, found in self._service.items()
-                     if (pods_changed or key[0] in no_match_namespaces)
-                     and any(f.code == service.SELECTOR_NO_MATCH.code for f in found)}
+        services |= {key for key in self._no_match if pods_changed or key[0] in no_match_namespaces}
         for ns in service_namespaces:
             services |= {svc.meta.key for svc in store.services(ns)}
         self.rechecked_services = services
@@ -138,6 +155,7 @@ class CheckUnits:
                 self._check_ingress(ing, default)
             else:
                 self._ingress.pop(key, None)
+                self._ordered.set(("Ingress", *key), (INGRESS, *key), ())
         cache: dict = {}
         for key in services:
             svc = store.service(*key)
@@ -146,41 +164,75 @@ class CheckUnits:
             else:
                 self._service.pop(key, None)
                 self._note_reads(key, set())
+                self._set_service(key, [])
         if hosts:
-            self._hosts = ingress.host_conflicts(store, default)
+            self._set_global(HOSTS, ingress.host_conflicts(store, default))
         if netpol:
             self._check_netpol(default)
         if gw:
-            self._gateway = gateway.check_gateway_api(store, live=self.live)
+            self._set_global(GATEWAY, gateway.check_gateway_api(store, live=self.live))
         if tls and certs is not None:
-            self._certs = certificates.check_certificates(certs(), store)
-        return self.findings()
+            self._set_global(CERTS, certificates.check_certificates(certs(), store))
+        self._list_not_ready()
+        for kind, _, ns, name in changes:  # an ignore annotation may have come or gone
+            self._ordered.refilter((kind, ns, name))
+        self.changed = self._ordered.take_changes()
+        return self._ordered.findings()
 
     def findings(self) -> list[Finding]:
-        """The units' findings in the order a full check makes them, sorted. A not-ready pod behind
-        several Services is reported once, by the first of them."""
-        out: list[Finding] = []
-        for ing in self.store.ingresses():
-            out += self._ingress.get(ing.meta.key, ())
-        out += self._hosts
-        seen_pods: set[tuple[str, str]] = set()
-        for svc in self.store.services():
-            for f in self._service.get(svc.meta.key, ()):
-                if f.code == service.POD_NOT_READY.code:
-                    if (f.namespace, f.name) in seen_pods:
-                        continue
-                    seen_pods.add((f.namespace, f.name))
-                out.append(f)
-        out += self._netpol + self._gateway + self._certs
-        return sorted(out, key=sort_key)
+        """The units' findings in the order a full check makes them, sorted (and kept). A not-ready pod
+        behind several Services is reported once, by the first of them."""
+        return self._ordered.findings()
+
+    def _set_global(self, group: int, findings: list[Finding]) -> None:
+        self._ordered.set(group, (group, "", ""), enumerate(findings))
+
+    def _set_service(self, key: tuple[str, str], findings: list[Finding]) -> None:
+        """A Service's findings but its not-ready pods, which `_list_not_ready` lists once per pod."""
+        not_ready = {(f.namespace, f.name): (i, f) for i, f in enumerate(findings)
+                     if f.code == service.POD_NOT_READY.code}
+        for pod in self._reports.pop(key, set()) - not_ready.keys():
+            behind = self._not_ready[pod]
+            del behind[key]
+            if not behind:
+                del self._not_ready[pod]
+            self._not_ready_changed.add(pod)
+        for pod, found in not_ready.items():
+            self._not_ready.setdefault(pod, {})[key] = found
+            self._not_ready_changed.add(pod)
+        if not_ready:
+            self._reports[key] = set(not_ready)
+        self._ordered.set(("Service", *key), (SERVICE, *key),
+                          ((i, f) for i, f in enumerate(findings) if f.code != service.POD_NOT_READY.code))
+        if any(f.code == service.SELECTOR_NO_MATCH.code for f in findings):
+            self._no_match.add(key)
+        else:
+            self._no_match.discard(key)
+
+    def _list_not_ready(self) -> None:
+        order: dict[tuple[str, str], int] | None = None
+        for pod in self._not_ready_changed:
+            behind = self._not_ready.get(pod, {})
+            first = next(iter(behind), None)
+            if len(behind) > 1:
+                if order is None:
+                    order = {svc.meta.key: n for n, svc in enumerate(self.store.services())}
+                first = min(behind, key=order.__getitem__)
+            if first is None:
+                self._ordered.set(("not-ready", *pod), (SERVICE, "", ""), ())
+            else:
+                self._ordered.set(("not-ready", *pod), (SERVICE, *first), [behind[first]])
+        self._not_ready_changed.clear()
 
     # -- units -----------------------------------------------------------------------------------
 
     def _check_ingress(self, ing: Ingress, default: str) -> None:
-        self._ingress[ing.meta.key] = ingress.check_ingress(self.store, ing, live=self.live, default=default)
+        found = self._ingress[ing.meta.key] = ingress.check_ingress(self.store, ing, live=self.live, default=default)
+        self._ordered.set(("Ingress", *ing.meta.key), (INGRESS, *ing.meta.key), enumerate(found))
 
     def _check_service(self, svc: Service, cache: dict) -> None:
-        self._service[svc.meta.key] = service.check_service(self.store, svc, set(), cache)
+        found = self._service[svc.meta.key] = service.check_service(self.store, svc, set(), cache)
+        self._set_service(svc.meta.key, found)
         ns = svc.meta.namespace
         slices = self.store.slices_for(ns, svc.meta.name)
         pods = {p.meta.name for p in self.store.pods_matching(ns, svc.selector or {})}
@@ -200,7 +252,7 @@ class CheckUnits:
             self._reads[key] = reads
 
     def _check_netpol(self, default: str) -> None:
-        self._netpol = networkpolicy.check_network_policies(self.store, default, self.controllers)
+        self._set_global(NETPOL, networkpolicy.check_network_policies(self.store, default, self.controllers))
         self._netpol_namespaces = networkpolicy.pod_namespaces_read(self.store, self.controllers)
 
     def _pod_read_by_netpol(self, ns: str, name: str) -> bool:

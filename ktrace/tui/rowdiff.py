@@ -46,9 +46,20 @@ def pane_changes(store: ClusterStore, changes: Iterable[ChangeKey], current: Map
         out["services"] = PaneChange(rows=R.service_rows(store))
     elif kinds & SERVICE_KINDS:
         out["services"] = _services(store, changes, current.get("services", ()), services)
-    if any(t in ("ADDED", "DELETED", "RELIST") for _, t, _, _ in changes) or "Namespace" in kinds:
-        out["namespaces"] = PaneChange(rows=R.namespace_rows(store))  # counts change: a few rows, redone
+    if relisted:
+        out["namespaces"] = PaneChange(rows=R.namespace_rows(store))
+    elif any(t in ("ADDED", "DELETED") for _, t, _, _ in changes) or "Namespace" in kinds:
+        out["namespaces"] = _namespaces(store, changes)
     return out
+
+
+def _namespaces(store: ClusterStore, changes: set[ChangeKey]) -> PaneChange:
+    """The counts of the namespaces where something came or went (and the total), a Namespace's labels."""
+    touched = {name if kind == "Namespace" else ns for kind, t, ns, name in changes
+               if kind == "Namespace" or (t in ("ADDED", "DELETED") and ns)}
+    held = {ns for ns in touched if store.holds_namespace(ns)}
+    return PaneChange(upserts=[R.all_namespaces_row(store), *(R.namespace_row(store, ns) for ns in sorted(held))],
+                      removed=[(ns,) for ns in sorted(touched - held)])
 
 
 def _pods(store: ClusterStore, changes: set[ChangeKey]) -> PaneChange:

@@ -7,8 +7,7 @@ move the cursor or retitle the terminal.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ktrace.backends import service_backends
@@ -49,19 +48,22 @@ def _row(key: tuple[str, ...], ref: tuple[str, str, str], cells: tuple[object, .
 
 # -- namespaces ------------------------------------------------------------------------------------
 
+_COUNTED = ("Ingress", "Service", "Pod")  # the namespaces pane's ING, SVC and PODS
+
+
 def namespace_rows(store: ClusterStore) -> list[Row]:
     """One row per namespace with its counts, after an "(all)" row that selects every namespace."""
-    counts = {kind: Counter(ns for ns, _ in _keys(store, kind)) for kind in ("Ingress", "Service", "Pod")}
-    rows = [_row((ALL_NAMESPACES,), ("Namespace", "", ""), ("(all)", *(sum(c.values()) for c in counts.values())))]
-    for ns in store.namespaces():
-        obj = store.get("Namespace", "", ns)
-        labels = obj.meta.labels if obj is not None else {}
-        rows.append(_row((ns,), ("Namespace", "", ns), (ns, *(c[ns] for c in counts.values())), ns, labels))
-    return rows
+    return [all_namespaces_row(store), *(namespace_row(store, ns) for ns in store.namespaces())]
 
 
-def _keys(store: ClusterStore, kind: str) -> Iterator[tuple[str, str]]:
-    return (r.meta.key for r in store.objects(kind))
+def all_namespaces_row(store: ClusterStore) -> Row:
+    return _row((ALL_NAMESPACES,), ("Namespace", "", ""), ("(all)", *(store.count(k) for k in _COUNTED)))
+
+
+def namespace_row(store: ClusterStore, ns: str) -> Row:
+    obj = store.get("Namespace", "", ns)
+    labels = obj.meta.labels if obj is not None else {}
+    return _row((ns,), ("Namespace", "", ns), (ns, *(store.count(k, ns) for k in _COUNTED)), ns, labels)
 
 
 # -- routes: Ingress rules and HTTPRoute matches ---------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ktrace.analysis import Analysis
-from ktrace.checks import CheckUnits, run_checks
+from ktrace.checks import CATALOG, CheckUnits, run_checks
 from ktrace.findings import Finding
 from ktrace.loader import load_paths
 from ktrace.options import AnalysisOptions
@@ -112,6 +113,31 @@ def test_recheck_equals_a_full_check(base: str, batches: list) -> None:
 class _Source:
     live: bool = True
     notes: list[Finding] = field(default_factory=list)
+
+
+def _ids(findings: list[Finding]) -> Counter:
+    return Counter(repr(f) for f in findings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", sorted(BASES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(batches=changes)
+def test_analysis_recheck_equals_a_fresh_check_and_says_what_changed(base: str, batches: list) -> None:
+    """Suppressed per finding as units re-run (and again when an ignore annotation changes), kept in order:
+    the same list as a fresh check, and `changed` turns the last list into this one."""
+    objs = BASES[base]
+    store = ClusterStore(objs)
+    analysis = Analysis(_Source(notes=[CATALOG["source-kind-unreadable"].finding("Source", "", "x", "m")]), store,
+                        AnalysisOptions(ignore=frozenset({"ingress-class-missing"})))  # type: ignore[arg-type]
+    last = analysis.check()
+    for batch in batches:
+        now = analysis.recheck(_apply(store, objs, batch))
+        assert now == Analysis(analysis.source, store, analysis.options).check()
+        removed, added = analysis.changed
+        assert _ids(last) - _ids(removed) + _ids(added) == _ids(now)
+        last = now
 
 
 def test_analysis_recheck_suppresses_as_check_does() -> None:

@@ -11,7 +11,7 @@ from ktrace.checks import CATALOG
 from ktrace.sim.demo import demo_objects
 from ktrace.store import ClusterStore
 from ktrace.tui import rows as R
-from ktrace.tui.rowdiff import pane_changes
+from ktrace.tui.rowdiff import PaneChange, pane_changes
 from ktrace.tui.selection import problem_marks, worst_by_object
 
 
@@ -46,9 +46,15 @@ def test_a_changed_pod_touches_its_row_and_its_namespace_services_only(objects: 
     assert {r.key for r in services.upserts} == {r.key for r in before["services"] if r.namespace == ns}
 
 
+def _applied(rows: list[R.Row], change: PaneChange) -> list[R.Row]:
+    kept = {r.key: r for r in rows if r.key not in set(change.removed)}
+    return sorted({**kept, **{r.key: r for r in change.upserts}}.values(), key=lambda r: r.key)
+
+
 def test_deleted_objects_lose_their_rows_and_the_namespace_counts_are_redone(objects: list[dict]) -> None:
     store = ClusterStore(objects)
     before = _current(store)
+    namespaces = R.namespace_rows(store)
     pod, ing = _one(objects, "Pod", "aspnet"), _one(objects, "Ingress", "aspnet")
     assert store.apply("DELETED", pod) and store.apply("DELETED", ing)
     changes = pane_changes(store, {("Pod", "DELETED", "aspnet", pod["metadata"]["name"]),
@@ -56,7 +62,17 @@ def test_deleted_objects_lose_their_rows_and_the_namespace_counts_are_redone(obj
     assert changes["pods"].removed == [("aspnet", pod["metadata"]["name"])]
     gone = {r.key for r in before["rules"] if r.ref == ("Ingress", "aspnet", ing["metadata"]["name"])}
     assert gone and set(changes["rules"].removed) == gone and not changes["rules"].upserts
-    assert changes["namespaces"].rows == R.namespace_rows(store)
+    # only the counts of the namespace touched (and the total) are redone
+    assert {r.key for r in changes["namespaces"].upserts} == {(R.ALL_NAMESPACES,), ("aspnet",)}
+    assert _applied(namespaces, changes["namespaces"]) == R.namespace_rows(store)
+    others = [o for o in objects if o["metadata"].get("namespace") == "aspnet" or (o["kind"] == "Namespace"
+              and o["metadata"]["name"] == "aspnet")]
+    for o in others:
+        store.apply("DELETED", o)
+    emptied = pane_changes(store, {(o["kind"], "DELETED", o["metadata"].get("namespace", ""), o["metadata"]["name"])
+                                   for o in others}, before)
+    assert emptied["namespaces"].removed == [("aspnet",)]
+    assert _applied(namespaces, emptied["namespaces"]) == R.namespace_rows(store)
 
 
 def test_a_gateway_change_redoes_its_routes_rows_and_a_relist_redoes_the_pane(objects: list[dict]) -> None:
@@ -158,6 +174,7 @@ def test_the_services_the_recheck_names_are_the_ones_recounted(objects: list[dic
     pod = copy.deepcopy(_one(objects, "Pod", "payments"))
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     pod["metadata"]["resourceVersion"] = "999999"
+    pod["status"]["podIP"] = "10.9.9.9"
     assert store.apply("MODIFIED", pod)
     selecting = {svc.meta.key for svc in store.services_selecting(store.get("Pod", ns, name))}  # type: ignore[arg-type]
     changes = pane_changes(store, {("Pod", "MODIFIED", ns, name), ("Service", "DELETED", ns, "gone")}, before,
