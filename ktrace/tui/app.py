@@ -46,23 +46,20 @@ from ktrace.tui import rows as R
 from ktrace.tui.filter_box import FilterBox
 from ktrace.tui.grid import main_grid_columns
 from ktrace.tui.keys import KEYMAP_ENV, key_display, mapped_keys, parse_keymap
+from ktrace.tui.marks import ProblemMarks
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, Palette, PaneCommands
 from ktrace.tui.path_panel import PathPanel
-from ktrace.tui.rowdiff import ChangeKey, pane_changes
+from ktrace.tui.rowdiff import ChangeKey, PaneChange, pane_changes
 from ktrace.tui.selection import (
     FINDING_PANE,
     finding_target,
     near_miss_keys,
     path_keys,
-    problem_marks,
     reverse_keys,
     reverse_lines,
     row_of,
     rows_reaching,
     services_behind,
-    verdict_marks,
-    worse_marks,
-    worst_by_object,
 )
 from ktrace.tui.session import Profile, mouse_driver, terminal_restorer
 from ktrace.tui.status_bar import StatusBar
@@ -138,6 +135,7 @@ class KtraceApp(App[int]):
         self.store: ClusterStore | None = None  # what the panes show: the last store loaded
         self.findings: list[Finding] = []
         self.verdicts: RouteVerdicts | None = None  # every route's path, kept current from watch events
+        self.marks: ProblemMarks | None = None  # the panes' problem marks, kept current batch by batch
         self.namespace: str | None = spec.namespace
         self.target: Target | None = parse_target(view.host) if view.host else None
         self.reverse_of: tuple[str, str, str] | None = None  # the Service/Pod whose reverse path is shown
@@ -419,27 +417,31 @@ class KtraceApp(App[int]):
         # writer: what follows reads it without the lock.
         findings = analysis.recheck(changes)
         with self.batch_update():
-            self._apply_rows(store, changes, analysis.rechecked_services)
-            if self.verdicts is not None:
-                self.verdicts.refresh(changes)
-            self._set_findings(findings)  # marks: rows of objects with findings, verdicts that changed
+            panes = self._apply_rows(store, changes, analysis.rechecked_services)
+            routes = self.verdicts.refresh(changes) if self.verdicts is not None else set()
+            self.findings = findings
+            if self.marks is None or any(t == "RELIST" for _, t, _, _ in changes):
+                self._mark_problems()
+            else:  # only the marks of the rows the batch changed, of the objects and routes whose problem changed
+                verdicts = {e: self.verdicts.status(e) for e in routes} if self.verdicts is not None else {}
+                for pane_id, marks in self.marks.update(panes, *analysis.changed, verdicts).items():
+                    self.table(pane_id).update_problems(marks)
+            self.status_bar.set_state(findings=findings)
             self._retrace()
             self._titles()
         self.updates += 1
 
-    def _apply_rows(self, store: ClusterStore, changes: set[ChangeKey], services: set[tuple[str, str]]) -> None:
+    def _apply_rows(self, store: ClusterStore, changes: set[ChangeKey],
+                    services: set[tuple[str, str]]) -> dict[str, PaneChange]:
         current = {pane_id: self.table(pane_id).rows() for pane_id in ("rules", "services")}
-        for pane_id, change in pane_changes(store, changes, current, services).items():
+        panes = pane_changes(store, changes, current, services)
+        for pane_id, change in panes.items():
             table = self.table(pane_id)
             if change.rows is not None:
                 table.set_rows(change.rows)
             else:
                 table.update(change.upserts, change.removed)
-
-    def _set_findings(self, findings: list[Finding]) -> None:
-        self.findings = findings
-        self._mark_problems()
-        self.status_bar.set_state(findings=findings)
+        return panes
 
     # -- selection and marks ---------------------------------------------------------------------
 
@@ -528,15 +530,14 @@ class KtraceApp(App[int]):
         self._titles()  # a pane showing only the path's rows counts them anew
 
     def _mark_problems(self) -> None:
-        """Problem symbols on the rows whose objects have error or warning findings (done when the
-        findings or the rows change, not on every selection: it visits every row)."""
-        worst = worst_by_object(self.findings)
+        """Problem symbols on the rows whose objects have error or warning findings, and on the routes that
+        are not ok, computed over every row (at load and relist; a batch updates them, `ProblemMarks`)."""
         statuses = {e: p.status for e, p in self.verdicts.paths.items()} if self.verdicts is not None else {}
-        verdicts = verdict_marks(self.table("rules").rows(), statuses)
+        self.marks = ProblemMarks({pane_id: self.table(pane_id).rows() for pane_id, _, _ in PANES}, self.findings,
+                                  statuses)
         for pane_id, _, _ in PANES:
             table = self.table(pane_id)
-            marks = worse_marks(problem_marks(pane_id, table.rows(), worst), verdicts.get(pane_id, {}))
-            table.set_marks(table.on_path, marks)
+            table.set_marks(table.on_path, self.marks.marks[pane_id])
 
     # -- app methods the palette calls -----------------------------------------------------------
 

@@ -24,13 +24,13 @@ PANE_IDS = ("namespaces", "rules", "services", "pods")
 # The pane where a finding's object has its row (a TLS Secret's problem shows on the routes that use it).
 FINDING_PANE = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Secret": "rules", "Service": "services",
                 "Pod": "pods", "Namespace": "namespaces"}
-_RANK = {"error": 3, "warning": 2, "unknown": 1}  # row marks; info findings mark no row
+MARK_RANK = {"error": 3, "warning": 2, "unknown": 1}  # row marks; info findings mark no row
 # A route's path verdict as a row mark (ok: unmarked).
 VERDICT_MARK = {PathStatus.BROKEN: "error", PathStatus.DEGRADED: "warning", PathStatus.UNKNOWN: "unknown"}
 
 
 def _worse(severity: str, than: str | None) -> bool:
-    return _RANK[severity] > _RANK.get(than or "", 0)
+    return MARK_RANK[severity] > MARK_RANK.get(than or "", 0)
 
 
 def worst_by_object(findings: Iterable[Finding]) -> dict[Ref, str]:

@@ -230,6 +230,15 @@ class KeyedTable(ScrollView, can_focus=True):
     def _marked(self, key: Key) -> bool:
         return (self._on_path is not None and key in self._on_path) or key in self._near_misses
 
+    def update_problems(self, problems: Mapping[Key, str | None]) -> None:
+        """Set the problem marks of some rows (None: no problem any more); the others keep theirs."""
+        for key, problem in problems.items():
+            if problem is None:
+                self._problems.pop(key, None)
+            else:
+                self._problems[key] = problem
+        self.refresh()
+
     @property
     def on_path(self) -> set[Key] | None:
         return self._on_path
