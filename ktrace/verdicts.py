@@ -97,14 +97,18 @@ class RouteVerdicts:
         """Trace again the routes a batch of changes (already applied to the store) can touch; returns the
         routes whose verdict changed, appeared or went away."""
         touched = self.touched(changes)
-        before = {e: p.status for e, p in self.paths.items() if touched is None or e in touched}
+
+        def statuses() -> dict[Entry, PathStatus]:
+            return {e: self.paths[e].status for e in (self.paths if touched is None else touched) if e in self.paths}
+
+        before = statuses()
         if touched is None:
             self.rebuild()
         else:
             for entry in touched:
                 self._drop(entry)
                 self._add(entry)
-        after = {e: self.paths[e].status for e in (self.paths if touched is None else touched) if e in self.paths}
+        after = statuses()
         return {e for e in before.keys() | after.keys() if before.get(e) != after.get(e)}
 
     def touched(self, changes: Iterable[ChangeKey]) -> set[Entry] | None:

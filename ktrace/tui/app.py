@@ -450,9 +450,11 @@ class KtraceApp(App[int]):
         if self.analysis is None:
             return
         if self.target is not None:
-            t = self.target  # a route's path is kept current by the verdicts: no need to trace it again
+            t, previous = self.target, self.path  # a route's path is kept current by the verdicts: not traced here
             known = self.verdicts.paths.get((t.host, t.path)) if self.verdicts is not None else None
             self.path = known if known is not None and t == Target(t.host, t.path) else self.analysis.trace(t)
+            if self.path is previous:  # not traced again since: the panel and the marks stand (redrawing the
+                return  # panel would relayout the whole screen)
             self.path_panel.show(self.path)
         elif self.reverse_of is not None:
             self._show_reverse(self.reverse_of)

@@ -64,8 +64,6 @@ class PathPanel(VerticalScroll, can_focus=True):
         """Show a path. Same target as before: hops whose status changed (or that appeared) are
         marked for `change_seconds`; another target: the scroll position goes back to the top."""
         previous = self.path
-        if path is not None and path is previous:  # not traced again since (the verdicts keep a route's path)
-            return  # a redraw would relayout the whole screen for nothing
         self.path = path
         if path is None or previous is None or previous.target != path.target:
             self._changed.clear()
