@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import fields
 
 from ktrace.model import (
     EndpointSlice,
@@ -17,6 +17,7 @@ from ktrace.model import (
     HTTPRoute,
     Ingress,
     IngressClass,
+    Meta,
     NetworkPolicy,
     Pod,
     Record,
@@ -29,12 +30,20 @@ from ktrace.model import (
 _EMPTY: frozenset = frozenset()
 
 
+_META_FIELDS = tuple(f.name for f in fields(Meta) if f.name != "resource_version")
+_RECORD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _same_but_version(old: Record, new: Record) -> bool:
     """Whether a new version of an object changed nothing its record keeps. Never for a Secret: its record
     leaves out the data, which the certificate checks read from the source."""
     if type(old) is not type(new) or isinstance(new, Secret):
         return False
-    return old == replace(new, meta=replace(new.meta, resource_version=old.meta.resource_version))  # type: ignore[type-var]
+    names = _RECORD_FIELDS.get(type(new))
+    if names is None:
+        names = _RECORD_FIELDS[type(new)] = tuple(f.name for f in fields(new) if f.name != "meta")  # type: ignore[arg-type]
+    return (all(getattr(old.meta, n) == getattr(new.meta, n) for n in _META_FIELDS)
+            and all(getattr(old, n) == getattr(new, n) for n in names))
 
 
 class ClusterStore:

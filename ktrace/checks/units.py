@@ -198,8 +198,10 @@ class CheckUnits:
                 del self._not_ready[pod]
             self._not_ready_changed.add(pod)
         for pod, found in not_ready.items():
-            self._not_ready.setdefault(pod, {})[key] = found
-            self._not_ready_changed.add(pod)
+            behind = self._not_ready.setdefault(pod, {})
+            if behind.get(key) != found:
+                behind[key] = found
+                self._not_ready_changed.add(pod)
         if not_ready:
             self._reports[key] = set(not_ready)
         self._ordered.set(("Service", *key), (SERVICE, *key),

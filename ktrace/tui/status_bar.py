@@ -5,6 +5,7 @@ terminal is narrow, the connection state and the counts are the last to give way
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from rich.text import Text
@@ -47,6 +48,7 @@ class StatusBar(Widget):
         self._scope: str | None = None
         self._watch: Any = None
         self._findings: list[Finding] | None = None  # None: not checked yet (loading)
+        self._counts: Counter[str] = Counter()  # the findings in scope by severity (counted as they change)
         self._error = ""
         self._retry_at: float | None = None  # when the failed load is tried again (None: only `r` does)
         self._drawn = Text()  # the whole line last drawn (render fits it to the width): repaint on change only
@@ -67,6 +69,9 @@ class StatusBar(Widget):
             self._error = error
         if retry_at is not _UNSET:
             self._retry_at = retry_at
+        if findings is not _UNSET or scope is not _UNSET:
+            self._counts = Counter(f.severity for f in self._findings or ()
+                                   if not self._scope or f.namespace in ("", self._scope))
         line = self.line()
         if line != self._drawn:  # a repaint of one line only: its size never changes
             self._drawn = line
@@ -113,9 +118,8 @@ class StatusBar(Widget):
         if self._findings is None:  # never "0 errors" before anything was checked
             return [*out, Text("checking...", style="dim")]
         symbols = ASCII_SYMBOLS if self.ascii_only else SYMBOLS
-        in_view = [f for f in self._findings if not self._scope or f.namespace in ("", self._scope)]
         for severity, word in (("error", "errors"), ("warning", "warnings")):
-            n = sum(f.severity == severity for f in in_view)
+            n = self._counts[severity]
             out.append(Text(f"{symbols[severity]} {n} {word}", style=STYLES[severity] if n else "dim"))
         return out
 
