@@ -24,7 +24,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -152,6 +152,8 @@ class KeyedTable(ScrollView, can_focus=True):
         rows, remove = list(rows), list(remove)
         if not rows and not remove:
             return
+        if not remove and self._in_place(rows):
+            return
         with self._keeping_cursor():
             for key in remove:
                 if self._rows.pop(key, None) is not None:
@@ -168,6 +170,32 @@ class KeyedTable(ScrollView, can_focus=True):
                 elif was and not now:
                     _discard(self._visible, row.key)
             self._grow_widths(rows)
+
+    def _in_place(self, rows: list[Row]) -> bool:
+        """Rows that replace rows shown as they are (same keys, still shown, no column wider): set, and only
+        their lines on screen repainted (a watch event changes a few rows of thousands). False: nothing done."""
+        widths = list(self._widths)
+        for row in rows:
+            old = self._rows.get(row.key)
+            if old is None or not self._matches(old) or not self._matches(row):
+                return False
+        self._grow_widths(rows)
+        if self._widths != widths:
+            self._widths = widths
+            return False
+        for row in rows:
+            self._rows[row.key] = row
+        self._refresh_rows(row.key for row in rows)
+        return True
+
+    def _refresh_rows(self, keys: Iterable[Key]) -> None:
+        """Repaint the lines of these rows that are on screen (line 0 is the header)."""
+        top, page = int(self.scroll_y), self._page()
+        width = self.size.width
+        for key in keys:
+            i = self._index(key)
+            if i is not None and top <= i < top + page:
+                self.refresh(Region(0, i - top + 1, width, 1))
 
     def row(self, key: Key) -> Row | None:
         return self._rows.get(key)
@@ -237,7 +265,7 @@ class KeyedTable(ScrollView, can_focus=True):
                 self._problems.pop(key, None)
             else:
                 self._problems[key] = problem
-        self.refresh()
+        self._refresh_rows(problems)
 
     @property
     def on_path(self) -> set[Key] | None:

@@ -223,3 +223,28 @@ async def test_the_scrollbar_covers_no_cell() -> None:
         line = line_text(table, 1)
         assert len(line) == table.scrollable_content_region.width < table.size.width
     assert line.split() == ["web-0", "CrashLoopBackOff", "~"]  # 10.244.1.152 needs more cells than are left
+
+
+async def test_a_row_changed_in_place_repaints_its_line_only() -> None:
+    """A watch event changes a few rows of thousands: only their lines on screen are repainted; a change that
+    moves rows or widens a column repaints the pane."""
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(KeyedTable)
+        table.set_rows(names(50))
+        await pilot.pause()
+        painted: list = []
+
+        def lines(calls: list) -> list:
+            return [[(r.y, r.height) for r in regions] for regions in calls]
+
+        table.refresh = lambda *regions, **kw: painted.append(regions)  # type: ignore[method-assign]
+        changed, offscreen = row("pod-00003", status="Failed", app="web"), row("pod-00040", status="Failed", app="db")
+        table.update([changed, offscreen])
+        assert lines(painted) == [[(screen_line(table, changed.key) + 1, 1)]]
+        assert "Failed" in line_text(table, screen_line(table, changed.key) + 1)
+        painted.clear()
+        table.update_problems({changed.key: "error"})
+        assert lines(painted) == [[(screen_line(table, changed.key) + 1, 1)]]
+        painted.clear()
+        table.update([row("pod-00003", status="CrashLoopBackOff", app="web")])  # STATUS grows: every line moves
+        assert painted and all(regions == () for regions in painted)
