@@ -9,14 +9,13 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.hostile import ALL, ALL_SHOWN, HOST, PAYLOADS, hidden_in, objects, write
+from tests.live.answering import kubeconfig, serve, stop
 
 pytestmark = pytest.mark.slow  # each runs ktrace in a subprocess
 
@@ -41,42 +40,14 @@ def test_backend_error_names_the_backend_refs_escaped(tmp_path: Path) -> None:
     assert_escaped(done.stderr)
 
 
-class StatusServer(ThreadingHTTPServer):
-    """Answers every request with a 500 whose Kubernetes Status message carries every payload."""
-
-    def __init__(self) -> None:
-        body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
-                           "reason": "InternalError", "message": f"etcd is down {ALL}"}).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(500)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-
 @pytest.fixture
 def status_server(tmp_path: Path) -> Iterator[Path]:
-    server = StatusServer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{server.server_address[1]}"}}}}]
-users: [{{name: u, user: {{token: t}}}}]
-contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
-current-context: x
-""")
-    yield kubeconfig
-    server.shutdown()
-    server.server_close()
+    """A server answering every request with a 500 whose Kubernetes Status message carries every payload."""
+    body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
+                       "reason": "InternalError", "message": f"etcd is down {ALL}"}).encode()
+    server, url = serve(lambda path: (500, body))
+    yield Path(kubeconfig(tmp_path / "kubeconfig", url, "x"))
+    stop(server)
 
 
 @pytest.mark.parametrize("command", [["check"], ["trace", HOST], ["check", "-o", "json"]])

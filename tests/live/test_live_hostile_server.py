@@ -4,10 +4,8 @@ endpoint that answers 404 to everything, a kubeconfig server that is not a URL. 
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
@@ -17,10 +15,9 @@ from ktrace.cli import main
 from ktrace.errors import SourceError
 from ktrace.options import SourceSpec
 from ktrace.sources.live import open_live
+from tests.live.answering import Answer, kubeconfig, serve, stop
 
 pytestmark = pytest.mark.slow  # servers on loopback, the kubernetes client
-
-Answer = Callable[[str], tuple[int, bytes]]  # request path -> (status, body)
 
 
 def _list(items: object, metadata: object = None) -> bytes:
@@ -31,40 +28,16 @@ def _list(items: object, metadata: object = None) -> bytes:
 @pytest.fixture
 def server() -> Iterator[Callable[[Answer], str]]:
     """Serve `answer` over plain HTTP on loopback; returns the server's URL."""
-    servers: list[ThreadingHTTPServer] = []
+    servers: list = []
 
     def start(answer: Answer) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, body = answer(self.path.split("?")[0])
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        srv, url = serve(answer)
         servers.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}"
+        return url
 
     yield start
     for srv in servers:
-        srv.shutdown()
-        srv.server_close()
-
-
-def kubeconfig(path: Path, server: str) -> str:
-    path.write_text(f"""
-clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
-users: [{{name: u, user: {{token: t}}}}]
-contexts: [{{name: odd, context: {{cluster: c, user: u}}}}]
-current-context: odd
-""")
-    return str(path)
+        stop(srv)
 
 
 def pods_answer(pods: bytes) -> Answer:

@@ -4,11 +4,8 @@ right certificate-authority the same server is read."""
 from __future__ import annotations
 
 import shutil
-import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,22 +13,11 @@ import pytest
 from ktrace.errors import SourceError
 from ktrace.options import SourceSpec
 from ktrace.sources.live import open_live
+from tests.live.answering import kubeconfig, serve, stop
 
 pytestmark = pytest.mark.slow  # TLS servers with fresh certificates (openssl)
 
 EMPTY_LIST = b'{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}'
-
-
-class EmptyCluster(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(EMPTY_LIST)))
-        self.end_headers()
-        self.wfile.write(EMPTY_LIST)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -43,25 +29,9 @@ def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EmptyCluster)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    server.shutdown()
-    server.server_close()
-
-
-def kubeconfig(path: Path, server: str, ca: Path | None) -> str:
-    authority = f", certificate-authority: {ca}" if ca else ""
-    path.write_text(f"""
-clusters: [{{name: c, cluster: {{server: "{server}"{authority}}}}}]
-users: [{{name: u, user: {{token: t}}}}]
-contexts: [{{name: secure, context: {{cluster: c, user: u}}}}]
-current-context: secure
-""")
-    return str(path)
+    server, url = serve(lambda path: (200, EMPTY_LIST), tls=(cert, key))
+    yield url, cert
+    stop(server)
 
 
 def args(path: str) -> SourceSpec:
@@ -71,7 +41,7 @@ def args(path: str) -> SourceSpec:
 def test_unknown_certificate_authority_is_one_line(https_server: tuple[str, Path], tmp_path: Path) -> None:
     server, _ = https_server
     with pytest.raises(SourceError) as e:
-        open_live(args(kubeconfig(tmp_path / "k", server, None))).load()
+        open_live(args(kubeconfig(tmp_path / "k", server, "secure"))).load()
     message = str(e.value)
     assert message.startswith("TLS verification failed (") and "\n" not in message
     assert f"for {server} (context 'secure')" in message and "certificate-authority" in message
@@ -79,7 +49,7 @@ def test_unknown_certificate_authority_is_one_line(https_server: tuple[str, Path
 
 def test_the_right_certificate_authority_connects(https_server: tuple[str, Path], tmp_path: Path) -> None:
     server, cert = https_server
-    store = open_live(args(kubeconfig(tmp_path / "k", server, cert))).load()
+    store = open_live(args(kubeconfig(tmp_path / "k", server, "secure", cert))).load()
     assert len(store) == 0
 
 
@@ -88,7 +58,7 @@ def test_insecure_skip_tls_verify_warns_once_in_one_line(https_server: tuple[str
     import sys
 
     server, _ = https_server
-    path = Path(kubeconfig(tmp_path / "k", server, None))
+    path = Path(kubeconfig(tmp_path / "k", server, "secure"))
     insecure = f'server: "{server}", insecure-skip-tls-verify: true'
     path.write_text(path.read_text().replace(f'server: "{server}"', insecure))
     run = subprocess.run([sys.executable, "-m", "ktrace", "check", "--kubeconfig", str(path)],

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,6 @@ RESTORED = b"\x1b[?1049l"  # the alternate screen is left: the shell's screen co
 EMOJI_PRONE = ("\u2714", "\u2716", "\u26a0", "\ufe0f")  # drawn 2 cells wide by many terminals
 # Not inherited from whoever runs the tests: each test says which profile it wants.
 QUIET = {"SSH_CONNECTION": "", "LANG": "C.UTF-8", "LC_ALL": "", "LC_CTYPE": ""}
-
-
-@pytest.fixture
-def ttys() -> Iterator[list[Terminal]]:
-    opened: list[Terminal] = []
-    yield opened
-    for t in opened:
-        t.close()
 
 
 def _wait_exit(t: Terminal, seconds: float) -> tuple[float, float | None]:
@@ -68,9 +59,9 @@ class IgnoringHangups(Terminal):
 
 
 @pytest.mark.slow
-def test_hangup_ignored_by_a_wrapper_still_ends_it_without_spinning(ttys: list[Terminal]) -> None:
+def test_hangup_ignored_by_a_wrapper_still_ends_it_without_spinning(terminals: list[Terminal]) -> None:
     t = IgnoringHangups("-f", SCENARIO, env=QUIET)
-    ttys.append(t)
+    terminals.append(t)
     wait_loaded(t)  # the CPU it spends loading is not spent after the hangup
     before = _cpu_so_far(t.pid)
     os.close(t.fd)  # the SSH connection dropped
@@ -89,8 +80,8 @@ def test_a_hangup_during_start_up_ends_it_even_if_a_wrapper_ignored_it() -> None
 
 
 @pytest.mark.slow
-def test_sigterm_ends_it_within_a_second_with_the_terminal_restored(ttys: list[Terminal]) -> None:
-    t = start(ttys, "-f", SCENARIO, env=QUIET)
+def test_sigterm_ends_it_within_a_second_with_the_terminal_restored(terminals: list[Terminal]) -> None:
+    t = start(terminals, "-f", SCENARIO, env=QUIET)
     t.output = b""
     os.kill(t.pid, signal.SIGTERM)
     begin = time.monotonic()
@@ -100,7 +91,7 @@ def test_sigterm_ends_it_within_a_second_with_the_terminal_restored(ttys: list[T
 
 
 @pytest.mark.slow
-def test_sighup_removes_the_private_credential_directory(ttys: list[Terminal], sim_factory,
+def test_sighup_removes_the_private_credential_directory(terminals: list[Terminal], sim_factory,
                                                          tmp_path: Path) -> None:
     from ktrace.loader import load_paths
 
@@ -108,7 +99,7 @@ def test_sighup_removes_the_private_credential_directory(ttys: list[Terminal], s
     kubeconfig = sim.write_kubeconfig(tmp_path / "k")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    t = start(ttys, "--kubeconfig", str(kubeconfig), env={**QUIET, "TMPDIR": str(tmp)})
+    t = start(terminals, "--kubeconfig", str(kubeconfig), env={**QUIET, "TMPDIR": str(tmp)})
     private = list(tmp.glob("ktrace-*"))
     assert private and all(oct(p.stat().st_mode)[-3:] == "700" for p in private)
     os.kill(t.pid, signal.SIGHUP)
@@ -138,9 +129,9 @@ def test_without_a_terminal_the_view_refuses_in_one_line(missing: str) -> None:
 
 
 @pytest.mark.slow
-def test_dumb_terminal_is_refused_with_the_plain_commands(ttys: list[Terminal]) -> None:
+def test_dumb_terminal_is_refused_with_the_plain_commands(terminals: list[Terminal]) -> None:
     t = Terminal("-f", SCENARIO, env={**QUIET, "TERM": "dumb"})
-    ttys.append(t)
+    terminals.append(t)
     t.pump(20)
     assert t.status == 2
     text = t.output.decode()
@@ -149,8 +140,8 @@ def test_dumb_terminal_is_refused_with_the_plain_commands(ttys: list[Terminal]) 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("term", ["screen", "tmux-256color", "xterm", "vt100"])
-def test_common_terms_are_served(ttys: list[Terminal], term: str) -> None:
-    t = start(ttys, "-f", SCENARIO, "--host", "shop.example.com", env={**QUIET, "TERM": term})
+def test_common_terms_are_served(terminals: list[Terminal], term: str) -> None:
+    t = start(terminals, "-f", SCENARIO, "--host", "shop.example.com", env={**QUIET, "TERM": term})
     assert b"shop.example.com" in t.output and "✓ ok".encode() in t.output
     t.send(b"q")
     t.pump(5)
@@ -159,8 +150,8 @@ def test_common_terms_are_served(ttys: list[Terminal], term: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["C", "POSIX"])
-def test_c_and_posix_locales_draw_ascii(ttys: list[Terminal], lang: str) -> None:
-    t = start(ttys, "-f", SCENARIO, "--host", "shop.example.com", env={**QUIET, "LANG": lang})
+def test_c_and_posix_locales_draw_ascii(terminals: list[Terminal], lang: str) -> None:
+    t = start(terminals, "-f", SCENARIO, "--host", "shop.example.com", env={**QUIET, "LANG": lang})
     assert t.output.isascii(), sorted({chr(b) for b in t.output if b > 127})
     assert b"+-" in t.output or b"|" in t.output  # ASCII borders
     t.send(b"q")
@@ -169,8 +160,8 @@ def test_c_and_posix_locales_draw_ascii(ttys: list[Terminal], lang: str) -> None
 
 
 @pytest.mark.slow
-def test_no_emoji_prone_symbol_is_drawn_or_in_the_source(ttys: list[Terminal]) -> None:
-    t = start(ttys, "-f", SCENARIO, "--host", "shop.example.com", env=QUIET)
+def test_no_emoji_prone_symbol_is_drawn_or_in_the_source(terminals: list[Terminal]) -> None:
+    t = start(terminals, "-f", SCENARIO, "--host", "shop.example.com", env=QUIET)
     t.send(b"f")  # the findings screen has the most symbols
     t.pump(1.0)
     drawn = t.output.decode("utf-8", "replace")
@@ -202,9 +193,9 @@ MOTION, CLICKS = b"\x1b[?1003h", b"\x1b[?1000h"
     ((), {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, True, False),
     (("--no-low-bandwidth",), {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, True, True),
 ])
-def test_mouse_reporting_follows_the_profile(ttys: list[Terminal], argv: tuple[str, ...],
+def test_mouse_reporting_follows_the_profile(terminals: list[Terminal], argv: tuple[str, ...],
                                              env: dict[str, str], clicks: bool, motion: bool) -> None:
-    t = start(ttys, "-f", SCENARIO, *argv, env={**QUIET, **env})
+    t = start(terminals, "-f", SCENARIO, *argv, env={**QUIET, **env})
     assert (CLICKS in t.output, MOTION in t.output) == (clicks, motion)
     t.send(b"q")
     t.pump(5)
@@ -212,8 +203,8 @@ def test_mouse_reporting_follows_the_profile(ttys: list[Terminal], argv: tuple[s
 
 
 @pytest.mark.slow
-def test_a_paste_into_the_filter_fires_no_binding(ttys: list[Terminal]) -> None:
-    t = start(ttys, "-f", SCENARIO, env=QUIET)
+def test_a_paste_into_the_filter_fires_no_binding(terminals: list[Terminal]) -> None:
+    t = start(terminals, "-f", SCENARIO, env=QUIET)
     t.send(b"/")
     t.pump(0.5)
     t.send(b"\x1b[200~q f y\x1b[201~")  # bracketed paste: q would quit, f open the findings

@@ -171,14 +171,6 @@ def ktrace(run: Run, *argv: str) -> subprocess.Popen:
 
 
 @pytest.fixture
-def ttys() -> Iterator[list[Terminal]]:
-    opened: list[Terminal] = []
-    yield opened
-    for t in opened:
-        t.close()
-
-
-@pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen]]:
     started: list[subprocess.Popen] = []
     yield started
@@ -213,7 +205,7 @@ def silent_server() -> Iterator[str]:
 @pytest.mark.parametrize("command", ["check", "view"])
 def test_a_signal_while_connecting_ends_it_at_once(command: str, silent_server: str, sim: Simulator,
                                                   certificates: dict[str, Path], run: Run, tmp_path: Path,
-                                                  processes: list[subprocess.Popen], ttys: list[Terminal]) -> None:
+                                                  processes: list[subprocess.Popen], terminals: list[Terminal]) -> None:
     kubeconfig = key_kubeconfig(sim, certificates, tmp_path / "k")
     doc = yaml.safe_load(kubeconfig.read_text())
     doc["clusters"][0]["cluster"]["server"] = silent_server
@@ -225,7 +217,7 @@ def test_a_signal_while_connecting_ends_it_at_once(command: str, silent_server: 
         time.sleep(0.3)
         code, took = ended(proc, signal.SIGTERM)
     else:
-        t = view(ttys, run, "--kubeconfig", str(kubeconfig))
+        t = view(terminals, run, "--kubeconfig", str(kubeconfig))
         until(lambda: b"loading" in t.output and run.holds_a_private_key(), pump=t)
         t.pump(0.3)
         os.kill(t.pid, signal.SIGTERM)
@@ -252,9 +244,9 @@ def test_a_signal_while_the_exec_plugin_runs_ends_the_plugin_too(sig: int, sim: 
 # -- the interactive view, on a pseudo-terminal ------------------------------------------------
 
 
-def view(ttys: list[Terminal], run: Run, *argv: str, program: tuple[str, ...] = ("-m", "ktrace")) -> Terminal:
+def view(terminals: list[Terminal], run: Run, *argv: str, program: tuple[str, ...] = ("-m", "ktrace")) -> Terminal:
     t = Terminal(*argv, env={k: run.env[k] for k in (*QUIET, "TMPDIR", MARK)}, program=program)
-    ttys.append(t)
+    terminals.append(t)
     return t
 
 
@@ -267,8 +259,8 @@ def wait_ended(t: Terminal, seconds: float = 5) -> float:
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
 def test_the_view_ends_at_once_on_a_signal_during_a_slow_list(sig: int, slow_cluster: Simulator,
                                                                certificates: dict[str, Path], run: Run,
-                                                               tmp_path: Path, ttys: list[Terminal]) -> None:
-    t = view(ttys, run, "--kubeconfig", str(key_kubeconfig(slow_cluster, certificates, tmp_path / "k")))
+                                                               tmp_path: Path, terminals: list[Terminal]) -> None:
+    t = view(terminals, run, "--kubeconfig", str(key_kubeconfig(slow_cluster, certificates, tmp_path / "k")))
     until(listing(slow_cluster), pump=t)
     t.pump(0.3)
     assert b"loading" in t.output and run.holds_a_private_key()
@@ -283,9 +275,9 @@ def test_the_view_ends_at_once_on_a_signal_during_a_slow_list(sig: int, slow_clu
 @pytest.mark.parametrize("then", [None, signal.SIGTERM])
 def test_quitting_during_a_slow_list_does_not_wait_for_it(then: int | None, slow_cluster: Simulator,
                                                           certificates: dict[str, Path], run: Run, tmp_path: Path,
-                                                          ttys: list[Terminal]) -> None:
+                                                          terminals: list[Terminal]) -> None:
     """q (and a signal while quitting) while the first list is still on its way."""
-    t = view(ttys, run, "--kubeconfig", str(key_kubeconfig(slow_cluster, certificates, tmp_path / "k")))
+    t = view(terminals, run, "--kubeconfig", str(key_kubeconfig(slow_cluster, certificates, tmp_path / "k")))
     until(listing(slow_cluster), pump=t)
     t.pump(0.3)
     t.send(b"q")
@@ -298,11 +290,11 @@ def test_quitting_during_a_slow_list_does_not_wait_for_it(then: int | None, slow
 
 def test_a_signal_during_the_plugins_login_prompt_ends_it_and_gives_echo_back(sim: Simulator, run: Run,
                                                                              tmp_path: Path,
-                                                                             ttys: list[Terminal]) -> None:
+                                                                             terminals: list[Terminal]) -> None:
     """Only ktrace gets the TERM (not the terminal's process group): the plugin, which has the terminal
     and turned echo off, and the process it waits for must end with it."""
     kubeconfig, started = plugin_kubeconfig(sim, tmp_path)
-    t = view(ttys, run, "--kubeconfig", str(kubeconfig))
+    t = view(terminals, run, "--kubeconfig", str(kubeconfig))
     until(started.exists, pump=t)
     assert not termios.tcgetattr(t.fd)[3] & termios.ECHO
     os.kill(t.pid, signal.SIGTERM)
@@ -314,9 +306,9 @@ def test_a_signal_during_the_plugins_login_prompt_ends_it_and_gives_echo_back(si
 
 @pytest.mark.parametrize("after", [0.5, 1.5, 3.0])
 def test_closing_the_terminal_during_the_demos_start_up_leaves_nothing(after: float, run: Run,
-                                                                        ttys: list[Terminal]) -> None:
+                                                                        terminals: list[Terminal]) -> None:
     """Closing a tmux window 1.5-3 s into `ktrace --demo` left it running, in a futex wait."""
-    t = view(ttys, run, "--demo")
+    t = view(terminals, run, "--demo")
     t.pump(after)
     begin = time.monotonic()
     os.close(t.fd)  # the kernel hangs up the session
@@ -328,7 +320,7 @@ def test_closing_the_terminal_during_the_demos_start_up_leaves_nothing(after: fl
     run.assert_nothing_left()
 
 
-def test_a_stuck_app_still_gives_the_terminal_back_and_ends(run: Run, ttys: list[Terminal]) -> None:
+def test_a_stuck_app_still_gives_the_terminal_back_and_ends(run: Run, terminals: list[Terminal]) -> None:
     """The backstop: the app's loop is busy and never gets to exit; the terminal is restored and the
     process ends all the same."""
     script = (
@@ -348,7 +340,7 @@ def test_a_stuck_app_still_gives_the_terminal_back_and_ends(run: Run, ttys: list
         "loop = asyncio.new_event_loop()\n"
         "with signals_call(functools.partial(leave_app, App(), loop, restore)):\n"
         "    loop.run_until_complete(stuck())\n")
-    t = view(ttys, run, program=("-c", script))
+    t = view(terminals, run, program=("-c", script))
     until(lambda: b"stuck" in t.output, pump=t)
     t.output = b""
     os.kill(t.pid, signal.SIGTERM)

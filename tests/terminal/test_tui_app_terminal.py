@@ -11,7 +11,6 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,14 +62,6 @@ class Terminal:
             os.waitpid(self.pid, 0)
         with contextlib.suppress(OSError):
             os.close(self.fd)
-
-
-@pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
-    opened: list[Terminal] = []
-    yield opened
-    for t in opened:
-        t.close()
 
 
 # The status bar names the source once the first load is done; the screen is up (saying "loading...")

@@ -28,7 +28,8 @@ def _current(store: ClusterStore) -> dict[str, list[R.Row]]:
     return {"rules": R.rule_rows(store), "services": R.service_rows(store)}
 
 
-def test_a_changed_pod_touches_its_row_and_its_namespace_services_only(objects: list[dict]) -> None:
+def _moved_pod(objects: list[dict]) -> tuple[ClusterStore, dict[str, list[R.Row]], str, str]:
+    """A store in which a pod of namespace payments got another IP, the rows from before, and the pod."""
     store = ClusterStore(objects)
     before = _current(store)
     pod = copy.deepcopy(_one(objects, "Pod", "payments"))
@@ -36,6 +37,11 @@ def test_a_changed_pod_touches_its_row_and_its_namespace_services_only(objects: 
     pod["metadata"]["resourceVersion"] = "999999"
     pod["status"]["podIP"] = "10.9.9.9"
     assert store.apply("MODIFIED", pod)
+    return store, before, ns, name
+
+
+def test_a_changed_pod_touches_its_row_and_its_namespace_services_only(objects: list[dict]) -> None:
+    store, before, ns, name = _moved_pod(objects)
     changes = pane_changes(store, {("Pod", "MODIFIED", ns, name)}, before)
     assert set(changes) == {"pods", "services"}  # no route row, and no namespace count changed
     assert [r.key for r in changes["pods"].upserts] == [(ns, name)] and changes["pods"].rows is None
@@ -169,13 +175,7 @@ def test_a_finding_names_its_pane_its_row_and_the_path_to_show(objects: list[dic
 
 
 def test_the_services_the_recheck_names_are_the_ones_recounted(objects: list[dict]) -> None:
-    store = ClusterStore(objects)
-    before = _current(store)
-    pod = copy.deepcopy(_one(objects, "Pod", "payments"))
-    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    pod["metadata"]["resourceVersion"] = "999999"
-    pod["status"]["podIP"] = "10.9.9.9"
-    assert store.apply("MODIFIED", pod)
+    store, before, ns, name = _moved_pod(objects)
     selecting = {svc.meta.key for svc in store.services_selecting(store.get("Pod", ns, name))}  # type: ignore[arg-type]
     changes = pane_changes(store, {("Pod", "MODIFIED", ns, name), ("Service", "DELETED", ns, "gone")}, before,
                            services=selecting)
