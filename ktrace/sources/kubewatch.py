@@ -149,12 +149,7 @@ class _Stream:
         for line in _lines(resp):
             if not line.strip():
                 continue
-            try:
-                event = orjson.loads(line)
-                etype, obj = event["type"], event["object"]
-                meta = obj.get("metadata") or {}
-            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-                raise BrokenStream(f"not a watch event: {line[:80]!r}") from None
+            etype, obj, meta = watch_event(line)
             if etype == "ERROR":
                 code = obj.get("code")
                 failure = status_failure(obj, code if isinstance(code, int) else 0)
@@ -315,3 +310,17 @@ def _read_error(e: Exception) -> str:
     if isinstance(e, ProtocolError):
         return "the connection broke"
     return f"{type(e).__name__}: {e}"
+
+
+def watch_event(line: bytes) -> tuple[str, dict, dict]:
+    """One line of a watch stream: its type, its object and the object's metadata; BrokenStream when the
+    line is not a watch event whose object and metadata are JSON objects (a proxy's error page, garbage)."""
+    try:
+        event = orjson.loads(line)
+        etype, obj = event["type"], event["object"]
+        meta = obj.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise TypeError("metadata is not an object")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        raise BrokenStream(f"not a watch event: {line[:80]!r}") from None
+    return etype, obj, meta

@@ -17,7 +17,7 @@ from aiohttp import web
 from ktrace.kinds import BY_KIND
 from ktrace.sources.kubeapi import KubeApi, Target
 from ktrace.sources.kubeconfig import connect, resolve_context
-from ktrace.sources.kubewatch import Watcher, WatchTimeouts
+from ktrace.sources.kubewatch import BrokenStream, Watcher, WatchTimeouts, watch_event
 
 pytestmark = pytest.mark.slow  # a fake API server that stalls and resumes: seconds of waiting
 
@@ -112,3 +112,13 @@ current-context: scripted
     assert any("not a watch event" in m for m in errors)
     assert any("read timeout" in m for m in errors)
     assert len(errors) == 2  # the clean end after the bookmark is not an error
+
+
+@pytest.mark.parametrize("line", [b"<html>proxy error</html>", b"[1, 2]", b'{"type": "ADDED"}',
+                                  b'{"type": "ADDED", "object": [1]}',
+                                  b'{"type": "ADDED", "object": {"metadata": [1]}}',
+                                  b'{"type": "ADDED", "object": {"metadata": "x"}}'])
+def test_a_line_that_is_not_a_watch_event_breaks_the_stream_not_the_thread(line: bytes) -> None:
+    with pytest.raises(BrokenStream, match="not a watch event"):
+        watch_event(line)
+    assert watch_event(event("ADDED", "p", 3))[0] == "ADDED"
