@@ -32,7 +32,7 @@ import tempfile
 import time
 
 import orjson
-from bench_live import _at, _headers, _server, start_sim
+from bench_live import _at, _headers, _server, paced, start_sim
 from bench_tui import until
 from textual._compositor import CompositorUpdate
 
@@ -59,8 +59,7 @@ def writer(server: str, token: str, rate: float, seconds: float, threads: int = 
     rng = random.Random(12)
     rng.shuffle(pods)
     lock = threading.Lock()
-    sent, last, errors = [0] * threads, [0.0], [0]
-    start = time.perf_counter()
+    last, errors = [0.0], [0]
 
     def change(pod: dict) -> tuple[str, str, bytes, str]:
         meta = pod["metadata"]
@@ -86,33 +85,23 @@ def writer(server: str, token: str, rate: float, seconds: float, threads: int = 
         meta.setdefault("annotations", {})[SENT] = repr(now)
         return "PATCH", url, orjson.dumps(ops), repr(now)
 
-    def run(k: int) -> None:
-        share = rate / threads
-        while (now := time.perf_counter() - start) < seconds:
-            if sent[k] >= int(now * share) + 1:
-                time.sleep(max(0.0, sent[k] / share - now))
-                continue
-            with lock:
-                if not pods:
-                    return
-                pod = pods[(sent[k] * threads + k) % len(pods)]
-                method, url, body, stamp = change(pod)
-                if method == "DELETE":
-                    pods.remove(pod)
-            resp = http.request(method, url, body=body or None, headers=_headers(token, **{"Content-Type": JSON_PATCH}))
-            if resp.status >= 300:
-                errors[0] += 1
-            with lock:
-                if stamp:
-                    last[0] = max(last[0], float(stamp))
-            sent[k] += 1
+    def send(k: int, n: int) -> bool:
+        with lock:
+            if not pods:
+                return False
+            pod = pods[(n * threads + k) % len(pods)]
+            method, url, body, stamp = change(pod)
+            if method == "DELETE":
+                pods.remove(pod)
+        resp = http.request(method, url, body=body or None, headers=_headers(token, **{"Content-Type": JSON_PATCH}))
+        with lock:
+            errors[0] += resp.status >= 300
+            if stamp:
+                last[0] = max(last[0], float(stamp))
+        return True
 
-    workers = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    print(sum(sent), last[0], errors[0], sum(sent) / (time.perf_counter() - start))
+    sent, elapsed = paced(rate, seconds, threads, send)
+    print(sum(sent), last[0], errors[0], sum(sent) / elapsed)
 
 
 def rss_mb() -> float:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -73,7 +74,6 @@ def floor(server: str, token: str) -> None:
 def writer(server: str, token: str, rate: float, seconds: float, collection: str, threads: int = 4) -> None:
     """Patch annotations of the objects in `collection` (a list path) at `rate` per second over
     `threads` connections, one request at a time each; the annotation carries the send time."""
-    import threading
 
     import urllib3
 
@@ -82,6 +82,21 @@ def writer(server: str, token: str, rate: float, seconds: float, collection: str
     group, plural = collection.rsplit("/", 1)
     urls = [f"{server}{group}/namespaces/{o['metadata']['namespace']}/{plural}/{o['metadata']['name']}" for o in objs]
     headers = _headers(token, **{"Content-Type": "application/merge-patch+json"})
+
+    def send(k: int, n: int) -> bool:
+        body = orjson.dumps({"metadata": {"annotations": {"bench/sent": repr(time.time())}}})
+        http.request("PATCH", urls[(n * threads + k) % len(urls)], body=body, headers=headers)
+        return True
+
+    sent, elapsed = paced(rate, seconds, threads, send)
+    print(sum(sent) / elapsed)
+
+
+def paced(rate: float, seconds: float, threads: int, send: Callable[[int, int], bool]) -> tuple[list[int], float]:
+    """Call `send(worker, calls so far)` from `threads` threads, `rate` times a second in all, for `seconds` (a
+    worker stops early when it returns False). Returns each worker's calls and the seconds it took."""
+    import threading
+
     sent = [0] * threads
     start = time.perf_counter()
 
@@ -91,8 +106,8 @@ def writer(server: str, token: str, rate: float, seconds: float, collection: str
             if sent[k] >= int(now * share) + 1:
                 time.sleep(max(0.0, sent[k] / share - now))
                 continue
-            body = orjson.dumps({"metadata": {"annotations": {"bench/sent": repr(time.time())}}})
-            http.request("PATCH", urls[(sent[k] * threads + k) % len(urls)], body=body, headers=headers)
+            if not send(k, sent[k]):
+                return
             sent[k] += 1
 
     workers = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
@@ -100,7 +115,7 @@ def writer(server: str, token: str, rate: float, seconds: float, collection: str
         w.start()
     for w in workers:
         w.join()
-    print(sum(sent) / (time.perf_counter() - start))
+    return sent, time.perf_counter() - start
 
 
 def measure(cmd: list[str]) -> tuple[float, float]:
