@@ -64,10 +64,10 @@ async def trickled(request: web.Request, response: web.Response, faults: Faults)
     await out.prepare(request)
     try:
         sent = 0
-        while sent < len(body) and faults.trickle:
+        while sent < len(body) and (interval := faults.trickle):  # read once: a test may turn it off meanwhile
             await out.write(body[sent:sent + 1])
             sent += 1
-            await asyncio.sleep(faults.trickle)
+            await asyncio.sleep(interval)
         await out.write(body[sent:])
         await out.write_eof()
     except ConnectionError:  # the client gave up
