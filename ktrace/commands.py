@@ -18,7 +18,7 @@ from ktrace.analysis import Analysis, controller_hint
 from ktrace.checks import CATALOG
 from ktrace.deadline import DEFAULT_TIMEOUT, Deadline
 from ktrace.errors import UsageError
-from ktrace.findings import Finding, at_least, finding_id
+from ktrace.findings import Finding, FindingId, at_least, finding_id
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
 from ktrace.printable import clean, json_safe
 from ktrace.sources import open_source, prepare_credentials
@@ -129,7 +129,7 @@ def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRe
 
 
 def check_document(findings: list[Finding], source: Source, store: ClusterStore,
-                   affects: Mapping[tuple[str, str, str, str], list[str]]) -> dict:
+                   affects: Mapping[FindingId, list[str]]) -> dict:
     """`affects`: the routes (`host/path`) each finding breaks or degrades, by `finding_id`."""
     summary = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
     summary.update(total=len(findings), source=label(source),

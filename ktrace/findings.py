@@ -36,7 +36,10 @@ class Finding:
         }
 
 
-def finding_id(f: Finding) -> tuple[str, str, str, str]:
+FindingId = tuple[str, str, str, str, str]  # code, kind, namespace, name, message
+
+
+def finding_id(f: Finding) -> FindingId:
     """A finding as a path and the whole check both report it (their messages may word details differently)."""
     return (f.code, f.kind, f.namespace, f.name, f.message)
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ktrace.findings import Finding, finding_id
+from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.preview import Preview
 from ktrace.printable import clean
 from ktrace.requestpath import (
@@ -393,7 +393,7 @@ def _indented(text: str, width: int, style: str = "") -> Text:
 
 
 def finding_lines(findings: Iterable[Finding], ascii_only: bool = False, origins: dict | None = None,
-                  width: int = 80, affects: Mapping[tuple[str, str, str, str], list[str]] | None = None) -> Text:
+                  width: int = 80, affects: Mapping[FindingId, list[str]] | None = None) -> Text:
     """One block per finding: badge, code and object, then message, hint, the routes it breaks or degrades
     (`affects`, by `finding_id`) and file:line indented (wrapped lines keep the indent, so the list stays
     scannable in 80 columns)."""

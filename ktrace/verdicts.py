@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from ktrace.findings import Finding, finding_id
+from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import EndpointSlice, Pod
 from ktrace.requestpath import PODS, PathStatus, RequestPath
 from ktrace.routing import rule_targets
@@ -33,7 +33,6 @@ ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name); ty
 # Kinds whose change can move a host to another rule, or change who may reach the pods: trace everything again.
 GLOBAL_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway", "GatewayClass", "IngressClass", "ReferenceGrant",
                           "Namespace"})
-WORST_FIRST = (PathStatus.BROKEN, PathStatus.DEGRADED, PathStatus.UNKNOWN)  # what `n` walks, in this order
 
 
 def entry_text(entry: Entry) -> str:
@@ -62,17 +61,17 @@ class RouteVerdicts:
 
     def worst(self) -> Entry | None:
         """The first broken route, else the first degraded one (in host, path order); None when all are ok."""
-        for status in WORST_FIRST[:2]:
+        for status in (PathStatus.BROKEN, PathStatus.DEGRADED):
             found = sorted(e for e, p in self.paths.items() if p.status == status)
             if found:
                 return found[0]
         return None
 
-    def affects(self, findings: Iterable[Finding]) -> dict[tuple[str, str, str, str], list[str]]:
+    def affects(self, findings: Iterable[Finding]) -> dict[FindingId, list[str]]:
         """For each finding, the routes (`host/path`) whose path it is on and that are not ok: what it breaks
         or degrades."""
         wanted = {finding_id(f) for f in findings}
-        out: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
+        out: dict[FindingId, list[str]] = defaultdict(list)
         for entry in sorted(self.paths):
             path = self.paths[entry]
             if path.status == PathStatus.OK:

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ktrace.findings import Finding, finding_id, sort_key
+from ktrace.findings import Finding, FindingId, finding_id, sort_key
 from ktrace.printable import clean
 from ktrace.render import STYLES, badge, summary_line
 from ktrace.tui.modal import ModalView
@@ -43,7 +43,7 @@ class FindingsScreen(ModalView[Finding | None]):
     WIDGET_KEYS = ("Enter: go to the object and its path",)
 
     def __init__(self, findings: list[Finding], ascii_only: bool = False,
-                 affects: Mapping[tuple[str, str, str, str], list[str]] | None = None) -> None:
+                 affects: Mapping[FindingId, list[str]] | None = None) -> None:
         """`affects`: the routes (`host/path`) each finding breaks or degrades, by `finding_id`."""
         super().__init__()
         self.ascii_only = ascii_only

@@ -26,8 +26,8 @@ from ktrace.tui.selection import (
     worse_marks,
     worst_by_object,
 )
+from ktrace.verdicts import Entry
 
-Entry = tuple[str, str]  # a route: (host, path)
 MarkChanges = dict[str, dict[Key, str | None]]  # pane -> row key -> its new mark (None: none any more)
 
 
