@@ -109,13 +109,10 @@ class Analysis:
             out.insert(bisect_left(found, sort_key(note), key=sort_key), note)
         return out
 
-    def trace(self, target: str | Target, *, known_host: bool = False) -> RequestPath:
-        """One request path, hop by hop, with the findings on it (suppressed). `known_host`: a host that
-        nothing serves at all (no path of it either) is a usage error, not a broken path."""
+    def trace(self, target: str | Target) -> RequestPath:
+        """One request path, hop by hop, with the findings on it (suppressed). A host that nothing serves is
+        an answer (a broken path with `host-no-route`), not an error."""
         path = trace(self.store, target, live=self.live, controllers=self.controllers, certs=self._certificates())
-        if known_host and not path.routed and not path.findings[0].details.get("paths"):
-            raise UsageError(f"unknown host {path.host}: no Ingress rule, default backend or HTTPRoute "
-                             f"serves it in {label(self.source)}; {path.findings[0].hint}")
         path.findings = self._suppress(path.findings)
         return path
 

@@ -97,7 +97,7 @@ def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: s
     try:
         if change is not None:
             return _run_preview(analysis, target, output, change, deadline)
-        path = deadline.run(lambda: analysis.trace(t, known_host=True), lambda: f"still tracing {target}")
+        path = deadline.run(lambda: analysis.trace(t), lambda: f"still tracing {target}")
     finally:
         analysis.source.close()
     if output == "json":

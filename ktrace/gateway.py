@@ -337,7 +337,8 @@ def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute
     out = GatewayRoute(host, t.path, gw, x, choice, notes, broken=broken)
     out.others = [f"listener {o[2].name} ({o[2].protocol} port {o[2].port}) of Gateway {o[1].meta.namespace}/"
                   f"{o[1].meta.name}" for o in options[1:] if o[3] is not None]
-    if choice is None:
+    if choice is None:  # the paths the host does take; matches on this path are named in `notes`
         out.paths = sorted({f"{h or '*'}{m.path} ({m.path_type})" for r, h in routes for rule in r.rules
-                            for m in rule.matches})
+                            for m in rule.matches if m.path_type != NOT_EVALUATED
+                            and match_rank(_path_only(m), req) is None})
     return out

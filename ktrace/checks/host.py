@@ -1,4 +1,5 @@
-"""A traced host and path that nothing serves: the closest hosts and the paths the host does have."""
+"""A traced host and path that nothing serves: the rules that would take it with conditions a plain GET
+lacks, the paths the host does have, the wildcards that just miss it, and the closest hosts."""
 
 from __future__ import annotations
 
@@ -12,28 +13,67 @@ from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
 NO_ROUTE = register(Rule(
-    "host-no-route", "error", "No Ingress rule and no default backend serves the traced host and path."))
+    "host-no-route", "error", "No Ingress rule, default backend or HTTPRoute rule serves the traced host and path "
+    "(rules that need headers, a query or another method are named)."))
 
 
 @produces(NO_ROUTE)
 def no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> list[Finding]:
     hosts = store.hosts()
-    close = difflib.get_close_matches(t.host, hosts, n=3, cutoff=0.6)
-    parent = t.host.partition(".")[2]
-    close += [h for h in hosts if parent and h.endswith("." + parent) and h not in close][:3]
+    close = closest_hosts(t.host, hosts)
+    conditional = g.notes if g is not None else []
     paths = sorted({f"{r.host}{p.path} ({p.path_type})" for key in (t.host, wildcard_for(t.host))
                     for ing in store.ingresses_for_host(key) for r in ing.rules if r.host == key for p in r.paths})
     paths += g.paths if g is not None else []
+    misses = wildcard_misses(store, t.host)
+    hints = []
+    if conditional:
+        hints.append(f"a plain GET without headers gets 404 here: {'; '.join(conditional)}")
     if paths:
-        hint = f"host {t.host} has only these paths: {', '.join(paths[:6])}"
-    elif close:
-        hint = f"closest hosts: {', '.join(close[:4])}"
-    else:
-        hint = f"no Ingress names a similar host ({len(hosts)} host(s) in scope)"
+        hints.append(f"{'its other' if conditional else f'host {t.host} has only these'} paths: "
+                     f"{', '.join(paths[:6])}")
+    hints += misses
+    if not paths and close:
+        hints.append(f"closest hosts: {', '.join(close)}")
+    elif not paths and not misses:
+        hints.append(f"no Ingress names a similar host ({len(hosts)} host(s) in scope)")
     listeners = listeners_for_host(store, t.host) if not paths else []
     if listeners:
-        hint += f"; Gateway listener(s) {', '.join(listeners[:3])} take this host, but no HTTPRoute there names it"
-    what = "no Ingress rule, default backend or HTTPRoute rule" if g is not None else \
+        hints.append(f"Gateway listener(s) {', '.join(listeners[:3])} take this host, but no HTTPRoute there names it")
+    what = "no Ingress rule, default backend or HTTPRoute rule" if g is not None or store.count("HTTPRoute") else \
         "no Ingress rule or default backend"
-    return [NO_ROUTE.finding("Host", "", t.host, f"{what} serves {t}", hint,
-                             host=t.host, path=t.path, closest_hosts=close[:4], paths=paths)]
+    how = " as a plain GET" if conditional else ""
+    return [NO_ROUTE.finding("Host", "", t.host, f"{what} serves {t}{how}", "; ".join(hints),
+                             host=t.host, path=t.path, closest_hosts=close, paths=paths,
+                             conditional_rules=conditional, wildcards=misses)]
+
+
+def closest_hosts(host: str, hosts: list[str], n: int = 4) -> list[str]:
+    """Hosts that look like `host`: close by edit distance, then those sharing its longest parent domain
+    (`a.b.example.com` -> hosts under `b.example.com`, else under `example.com`)."""
+    out = difflib.get_close_matches(host, hosts, n=3, cutoff=0.6)
+    labels = host.split(".")
+    for i in range(1, len(labels) - 1):  # a parent of at least two labels: never a bare TLD
+        parent = ".".join(labels[i:])
+        under = [h for h in hosts if h != host and (h == parent or h.endswith("." + parent))]
+        if under:
+            out += [h for h in under if h not in out]
+            break
+    return out[:n]
+
+
+def wildcard_misses(store: ClusterStore, host: str) -> list[str]:
+    """Wildcard hosts that end like `host` but do not take it, each by its own API's rule: an Ingress
+    `*.example.com` matches exactly one label in front of example.com; a Gateway API `*.example.com`
+    (HTTPRoute or listener hostname) any number of labels; neither matches example.com itself."""
+    ingress = {h for h in store.hosts() if h.startswith("*.") and store.ingresses_for_host(h)}
+    gateway = {h for h in store.hosts() if h.startswith("*.") and store.routes_for_hostname(h)}
+    gateway |= {x.hostname for gw in store.gateways() for x in gw.listeners if x.hostname.startswith("*.")}
+    out = []
+    for w in sorted(ingress | gateway):
+        suffix = w[2:]
+        if host == suffix:
+            out.append(f"{w} takes hosts under {suffix}, not {suffix} itself")
+        elif w in ingress and host.endswith("." + suffix) and host.count(".") > w.count("."):
+            out.append(f"Ingress host {w} matches exactly one label in front of {suffix}, not {host}")
+    return out

@@ -84,8 +84,6 @@ def test_trace_path_without_route_is_broken(capsys: pytest.CaptureFixture) -> No
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["trace", "shopp.example.com", "-f", "HEALTHY"],
-     "ktrace: unknown host shopp.example.com: no Ingress rule, default backend or HTTPRoute serves it"),
     (["trace", "ftp://x", "-f", "HEALTHY"], "ktrace: malformed target"),
     (["trace", "shop.example.com", "-f", "/nonexistent/x.yaml"], "ktrace: /nonexistent/x.yaml: no such file"),
     (["check", "-f", "BAD"], "bad.yaml:4:1: did not find expected"),
@@ -136,9 +134,16 @@ def test_unreadable_input_alone_is_one_line_exit_2(capsys: pytest.CaptureFixture
     assert code == 2 and out == "" and err.startswith(message) and len(err.splitlines()) == 1, err
 
 
-def test_unknown_host_hint_names_closest(capsys: pytest.CaptureFixture) -> None:
-    _, _, err = run(capsys, "trace", "shopp.example.com", "-f", scenario("healthy.yaml"))
-    assert "closest hosts: shop.example.com" in err
+def test_an_unrouted_host_is_a_broken_path_not_a_usage_error(capsys: pytest.CaptureFixture) -> None:
+    """A host nothing serves is an answer: the normal output, status broken, no hop, `host-no-route` naming
+    the closest hosts, exit 1 (exit 2 is for usage and connection errors)."""
+    code, out, err = run(capsys, "trace", "shopp.example.com", "-f", scenario("healthy.yaml"), "-o", "json")
+    doc = json.loads(out)
+    assert (code, err, doc["status"], doc["hops"]) == (1, "", "broken", [])
+    [f] = doc["findings"]
+    assert f["code"] == "host-no-route" and f["hint"] == "closest hosts: shop.example.com"
+    code, out, _ = run(capsys, "trace", "shopp.example.com", "-f", scenario("healthy.yaml"))
+    assert code == 1 and out.startswith("✗ broken  shopp.example.com/") and "closest hosts: shop.example.com" in out
 
 
 def test_check_json_and_exit_codes(capsys: pytest.CaptureFixture) -> None:
@@ -222,6 +227,5 @@ def test_check_summary_is_one_line_however_long_the_path(tmp_path: Path, capsys:
 
 def test_unknown_host_names_every_kind_of_route_and_the_closest_hosts(capsys: pytest.CaptureFixture) -> None:
     code, out, err = run(capsys, "trace", "shopp.example.com", "-f", scenario("healthy.yaml"))
-    assert code == 2 and out == ""
-    assert "no Ingress rule, default backend or HTTPRoute serves it" in err
-    assert err.rstrip().endswith("closest hosts: shop.example.com"), err
+    assert code == 1 and err == ""
+    assert "no Ingress rule or default backend serves shopp.example.com/" in out
