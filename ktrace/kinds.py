@@ -17,6 +17,9 @@ class Kind:
     plural: str
     namespaced: bool = True
     short_names: tuple[str, ...] = ()
+    # Versions a cluster may serve the kind at instead of `version`, in order of preference: the live
+    # source asks discovery which one is served (Gateway API CRDs of older releases serve only v1beta1).
+    older: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -51,9 +54,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("Job", "batch", "v1", "jobs"),
     Kind("CronJob", "batch", "v1", "cronjobs", short_names=("cj",)),
     Kind("GatewayClass", "gateway.networking.k8s.io", "v1", "gatewayclasses", namespaced=False,
-         short_names=("gc",)),
-    Kind("Gateway", "gateway.networking.k8s.io", "v1", "gateways", short_names=("gtw",)),
-    Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes"),
+         short_names=("gc",), older=("v1beta1",)),
+    Kind("Gateway", "gateway.networking.k8s.io", "v1", "gateways", short_names=("gtw",), older=("v1beta1",)),
+    Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", older=("v1beta1",)),
     Kind("ReferenceGrant", "gateway.networking.k8s.io", "v1beta1", "referencegrants", short_names=("refgrant",)),
 )
 

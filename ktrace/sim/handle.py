@@ -8,7 +8,7 @@ import asyncio
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,12 +26,14 @@ CONTEXT = "ktrace-sim"
 class Simulator:
     def __init__(self, objects: Iterable[dict] = (), *, cluster: Cluster | None = None, port: int = 0,
                  tokens: Iterable[str] | None = None, bookmark_interval: float = 1.0, pod_grace: float = 0.0,
-                 user: str = "ktrace-sim", tls: ssl.SSLContext | None = None):
+                 user: str = "ktrace-sim", tls: ssl.SSLContext | None = None,
+                 versions: Mapping[str, str] | None = None):
+        """`versions`: kind -> the only API version the server offers it at (e.g. {"HTTPRoute": "v1beta1"})."""
         self.cluster = cluster or Cluster(pod_grace=pod_grace)
         if objects:
             self.cluster.load(objects)
         self.server = ApiServer(self.cluster, tokens=set(tokens) if tokens is not None else None,
-                                bookmark_interval=bookmark_interval, user=user)
+                                bookmark_interval=bookmark_interval, user=user, versions=versions)
         self.port = port
         self.tls = tls  # serve HTTPS with this server context (kubeconfigs then need the CA)
         self._loop: asyncio.AbstractEventLoop | None = None

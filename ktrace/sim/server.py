@@ -9,13 +9,14 @@ import contextlib
 import errno
 import logging
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import orjson
 from aiohttp import web
 
 from ktrace.errors import SourceError
-from ktrace.kinds import BY_PLURAL, KINDS, Kind
+from ktrace.kinds import KINDS, Kind
 from ktrace.sim import query, tables
 from ktrace.sim.cluster import Cluster
 from ktrace.sim.faults import Faults, retry_after_header, too_large, trickled
@@ -31,9 +32,9 @@ VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 _NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
 
 
-def _group_versions() -> dict[str, list[str]]:
+def _group_versions(kinds: tuple[Kind, ...]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for k in KINDS:
+    for k in kinds:
         versions = out.setdefault(k.group, [])
         if k.version not in versions:
             versions.append(k.version)
@@ -60,7 +61,9 @@ class _Watcher:
 
 class ApiServer:
     def __init__(self, cluster: Cluster, *, tokens: set[str] | None = None, bookmark_interval: float = 1.0,
-                 user: str = "ktrace-sim"):
+                 user: str = "ktrace-sim", versions: Mapping[str, str] | None = None):
+        """`versions`: kind -> the only version it is served at, instead of the table's (a cluster whose
+        Gateway API CRDs serve HTTPRoute as v1beta1 only)."""
         self.cluster = cluster
         self.tokens = tokens
         self.user = user
@@ -72,7 +75,9 @@ class ApiServer:
         self.watchers: set[_Watcher] = set()
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
-        self._group_versions = _group_versions()
+        self._kinds = tuple(replace(k, version=(versions or {}).get(k.kind, k.version)) for k in KINDS)
+        self._by_plural = {(k.group, k.plural): k for k in self._kinds}
+        self._group_versions = _group_versions(self._kinds)
         cluster.store.listeners.append(self._on_event)
 
     # lifecycle (inside the event loop)
@@ -204,10 +209,9 @@ class ApiServer:
         versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in self._group_versions[group]]
         return {"name": group, "versions": versions, "preferredVersion": versions[0]}
 
-    @staticmethod
-    def _resource_list(group: str, version: str) -> dict:
+    def _resource_list(self, group: str, version: str) -> dict:
         resources = []
-        for k in KINDS:
+        for k in self._kinds:
             if k.group != group or k.version != version:
                 continue
             resources.append({"name": k.plural, "singularName": k.kind.lower(), "namespaced": k.namespaced,
@@ -223,11 +227,11 @@ class ApiServer:
 
     async def _resource(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         namespace = None
-        if rest[0] == "namespaces" and len(rest) >= 3 and (group, rest[2]) in BY_PLURAL:
+        if rest[0] == "namespaces" and len(rest) >= 3 and (group, rest[2]) in self._by_plural:
             namespace, rest = rest[1], rest[2:]
         if len(rest) > 3:
             raise _NOT_FOUND
-        kind = BY_PLURAL.get((group, rest[0]))
+        kind = self._by_plural.get((group, rest[0]))
         if kind is None or kind.version != version or (namespace is not None and not kind.namespaced):
             raise _NOT_FOUND
         name = rest[1] if len(rest) > 1 else None

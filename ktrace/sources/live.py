@@ -26,6 +26,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeAlias
 
 import orjson
@@ -112,6 +113,8 @@ class LiveSource:
         self.unreadable: dict[str, str] = {}  # kind -> why it could not be read anywhere
         self.partial: dict[str, tuple[str, ...]] = {}  # kind -> the only namespaces it could be read in
         self.absent: set[str] = set()  # kinds the server does not serve (404): nothing to read, nothing missing
+        self.served: dict[str, Kind] = {k.kind: k for k in kinds}  # each kind at the version the server serves
+        self._discovered: dict[tuple[str, str], frozenset[str] | None] = {}  # (group, version) -> plurals served
         self.lock = threading.RLock()
         self.store: ClusterStore | None = None
         self._watch_from: dict[Target, str] = {}  # what was listed, and the resourceVersion to watch from
@@ -136,7 +139,7 @@ class LiveSource:
     def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
         """The object as the API server has it now (one GET; no origin to name); never a Secret: its data
         is not read."""
-        known = BY_KIND.get(kind)
+        known = self.served.get(kind) or BY_KIND.get(kind)
         if known is None or kind == "Secret":
             return None
         try:
@@ -248,9 +251,32 @@ class LiveSource:
             f"cannot list {plurals} in all namespaces: only namespace {only} is read{consequence}",
             "ask for cluster-wide list/watch permission, or narrow the scope with -n", kinds=sorted(self.partial)))
 
+    def _version_served(self, kind: Kind) -> Kind:
+        """The kind at the first of its versions (`version`, then `older`) that discovery says the server
+        serves; as it is when discovery cannot tell (the list then answers for itself, 404: absent)."""
+        for version in (kind.version, *kind.older) if kind.older else ():
+            key = (kind.group, version)
+            with self.lock:
+                plurals = self._discovered.get(key, frozenset())
+            if key not in self._discovered:
+                try:
+                    doc = orjson.loads(self.api.get_bytes(f"/apis/{kind.group}/{version}", []))
+                    plurals = frozenset(str(r.get("name")) for r in doc.get("resources", []) if isinstance(r, dict))
+                except (ApiFailure, orjson.JSONDecodeError, AttributeError):
+                    plurals = None  # 404 (version not served) or unreadable: not this version
+                with self.lock:
+                    self._discovered[key] = plurals
+            if plurals and kind.plural in plurals:
+                found = replace(kind, version=version)
+                with self.lock:
+                    self.served[kind.kind] = found
+                return found
+        return kind
+
     def _load_kind(self, kind: Kind, store: ClusterStore) -> dict[Target, str]:
         """List one kind in scope, falling back to the context's namespace when the whole cluster is
         forbidden. Returns the listed targets with the resourceVersion to watch them from."""
+        kind = self._version_served(kind)
         ns = self.namespace if kind.namespaced else None
         try:
             return self._fill(store, kind, ns)

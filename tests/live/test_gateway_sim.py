@@ -65,3 +65,30 @@ def test_check_in_one_namespace_does_not_call_the_shared_gateway_missing(
     store = served("gateway-healthy.yaml", namespace="store")
     assert store.scope == "store" and store.count("Gateway") == 0 and store.count("HTTPRoute") == 1
     assert run_checks(store, live=True) == []
+
+
+def test_httproutes_served_only_as_v1beta1_are_read_and_watched(sim_factory: Callable[..., Simulator],
+                                                                tmp_path: Path) -> None:
+    """Older Gateway API releases serve HTTPRoute as `gateway.networking.k8s.io/v1beta1` only: discovery
+    picks the version the server serves (v1 first), so the routes are read, traced and watched, not absent."""
+    import threading
+
+    sim = sim_factory(load_paths([str(SCENARIOS / "gateway-healthy.yaml")]).objects, versions={"HTTPRoute": "v1beta1"})
+    kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
+    source = LiveSource(resolve_context(str(kubeconfig), None), None)
+    changed = threading.Event()
+    try:
+        store = source.load()
+        assert source.absent == set() and store.count("HTTPRoute") == 1
+        assert (source.served["HTTPRoute"].api_version, source.served["Gateway"].api_version) == \
+            ("gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1")
+        assert trace(store, "store.gw.example.com/", live=True).status == "ok"
+        source.watch(store, lambda change: change.kind == "HTTPRoute" and changed.set())
+        sim.patch("HTTPRoute", "store", "store", {"spec": {"hostnames": ["shop.gw.example.com"]}})
+        assert changed.wait(5)
+        with source.lock:
+            assert trace(store, "shop.gw.example.com/", live=True).status == "ok"
+    finally:
+        source.close()
+    lists = {r["path"] for r in sim.requests if r["path"].endswith("/httproutes")}
+    assert lists == {"/apis/gateway.networking.k8s.io/v1beta1/httproutes"}
