@@ -601,6 +601,7 @@ class Listener:
     routes_from: str  # allowedRoutes.namespaces.from: Same (the default), All or Selector
     routes_selector: Mapping | None  # the raw LabelSelector for Selector
     route_kinds: tuple[tuple[str, str], ...]  # allowedRoutes.kinds as (group, kind); () = the protocol's default
+    conditions: tuple[Condition, ...] = ()  # status.listeners[] of this name: what the controller reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,9 +609,16 @@ class Gateway:
     meta: Meta
     class_name: str
     listeners: tuple[Listener, ...]
+    conditions: tuple[Condition, ...] = ()  # status.conditions (Accepted, Programmed, ...)
 
 
-def _listener(x: dict, namespace: str) -> Listener:
+def _status_conditions(x: Any) -> tuple[Condition, ...]:
+    """Every condition of a Gateway API status, whatever its type."""
+    return tuple(Condition(_s(c.get("type")), _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
+                 for c in map(_d, _l(x)))
+
+
+def _listener(x: dict, namespace: str, status: Mapping[str, tuple[Condition, ...]]) -> Listener:
     allowed = _d(x.get("allowedRoutes"))
     ns = _d(allowed.get("namespaces"))
     tls = _d(x.get("tls"))
@@ -618,16 +626,20 @@ def _listener(x: dict, namespace: str) -> Listener:
                   for c in map(_d, _l(tls.get("certificateRefs"))))
     kinds = tuple((_s(k.get("group")) or GATEWAY_GROUP, _s(k.get("kind"))) for k in map(_d, _l(allowed.get("kinds"))))
     return Listener(_s(x.get("name")), _s(x.get("hostname")).lower(), _i(x.get("port")), _s(x.get("protocol")),
-                    certs, _s(ns.get("from")) or "Same", _d(ns.get("selector")) or None, kinds)
+                    certs, _s(ns.get("from")) or "Same", _d(ns.get("selector")) or None, kinds,
+                    status.get(_s(x.get("name")), ()))
 
 
 def gateway_from_dict(obj: Any) -> Gateway | None:
     meta = meta_of(obj, "Gateway")
     if meta is None:
         return None
-    spec = _d(obj.get("spec"))
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
+    listeners = {_s(x.get("name")): _status_conditions(x.get("conditions"))
+                 for x in map(_d, _l(status.get("listeners")))}
     return Gateway(meta, _s(spec.get("gatewayClassName")),
-                   tuple(_listener(x, meta.namespace) for x in map(_d, _l(spec.get("listeners")))))
+                   tuple(_listener(x, meta.namespace, listeners) for x in map(_d, _l(spec.get("listeners")))),
+                   _status_conditions(status.get("conditions")))
 
 
 def gateway_class_from_dict(obj: Any) -> GatewayClass | None:
@@ -739,11 +751,9 @@ def httproute_from_dict(obj: Any) -> HTTPRoute | None:
         matches = tuple(_route_match(m) for m in map(_d, _l(r.get("matches")))) or (RouteMatch("PathPrefix", "/"),)
         rules.append(RouteRule(matches, tuple(_backend_ref(b, ns) for b in map(_d, _l(r.get("backendRefs")))),
                                tuple(_s(f.get("type")) for f in map(_d, _l(r.get("filters")))), _s(r.get("name"))))
-    statuses = tuple(
-        ParentStatus(_parent_ref(_d(p.get("parentRef")), ns), _s(p.get("controllerName")), tuple(
-            Condition(_s(c.get("type")), _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
-            for c in map(_d, _l(p.get("conditions")))))
-        for p in map(_d, _l(_d(obj.get("status")).get("parents"))))
+    statuses = tuple(ParentStatus(_parent_ref(_d(p.get("parentRef")), ns), _s(p.get("controllerName")),
+                                  _status_conditions(p.get("conditions")))
+                     for p in map(_d, _l(_d(obj.get("status")).get("parents"))))
     return HTTPRoute(meta, _s(_d(obj.get("metadata")).get("creationTimestamp")),
                      tuple(_parent_ref(p, ns) for p in map(_d, _l(spec.get("parentRefs")))),
                      tuple(h.lower() for h in _l(spec.get("hostnames")) if isinstance(h, str) and h),

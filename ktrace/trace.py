@@ -175,6 +175,8 @@ class Tracer:
         findings = checks.gateway.gateway_class_findings(self.store, gw, self.live)
         if listener is not None:
             findings += checks.gateway.listener_tls_findings(self.store, gw, listener, self.live)
+        if self.live:  # the controller's word on the Gateway and on the listener that took the request
+            findings += checks.gateway.gateway_status_findings(gw, [listener] if listener is not None else [])
         result.findings += findings
         result.hops.append(Hop("Gateway", gw.meta.namespace, gw.meta.name, _worst(findings),
                                reasons + [f"class {gw.class_name}"] + [f.message for f in findings], INGRESS,

@@ -5,11 +5,12 @@ route's status. The small functions are shared with the tracer, which reports th
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from ktrace.checks.ingress import find_service_port
 from ktrace.findings import Finding
 from ktrace.gateway import Attachment, Refusal, attachments, granted, grants_backend, knowable
-from ktrace.model import BackendRef, Gateway, HTTPRoute, Listener
+from ktrace.model import BackendRef, Condition, Gateway, HTTPRoute, Listener
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
@@ -49,6 +50,22 @@ NOT_ACCEPTED = register(Rule(
 REFS_UNRESOLVED = register(Rule(
     "route-refs-unresolved", "warning",
     "The Gateway controller reports an HTTPRoute's ResolvedRefs false (live; its reason quoted)."))
+GATEWAY_NOT_ACCEPTED = register(Rule(
+    "gateway-not-accepted", "error",
+    "The Gateway controller reports a Gateway not Accepted: its configuration is invalid, nothing is served "
+    "(live; its reason quoted)."))
+GATEWAY_NOT_PROGRAMMED = register(Rule(
+    "gateway-not-programmed", "warning",
+    "The Gateway controller reports a Gateway not Programmed: its data plane is not (yet) configured or has no "
+    "address (live; its reason quoted)."))
+LISTENER_CONFLICTED = register(Rule(
+    "gateway-listener-conflicted", "error",
+    "The Gateway controller reports a listener Conflicted (hostname or protocol): its port is not configured "
+    "(live; its reason quoted)."))
+LISTENER_REFS_UNRESOLVED = register(Rule(
+    "gateway-listener-refs-unresolved", "warning",
+    "The Gateway controller reports a listener's ResolvedRefs false (certificateRefs, route kinds; live; its "
+    "reason quoted)."))
 
 _REFUSALS = {
     Refusal.PARENT_MISSING: (PARENT_MISSING, "create the Gateway (or the listener) or fix the route's parentRefs"),
@@ -58,6 +75,15 @@ _REFUSALS = {
                                                    "listener's hostname"),
 }
 _CONDITIONS = {"Accepted": NOT_ACCEPTED, "ResolvedRefs": REFS_UNRESOLVED}
+# Gateway and listener conditions quoted live: (type, the status that is a problem) -> (rule, what it means).
+_GATEWAY_CONDITIONS = {("Accepted", "False"): (GATEWAY_NOT_ACCEPTED, "not accepted"),
+                       ("Programmed", "False"): (GATEWAY_NOT_PROGRAMMED, "not programmed")}
+_LISTENER_CONDITIONS = {("Conflicted", "True"): (LISTENER_CONFLICTED, "conflicted"),
+                        ("ResolvedRefs", "False"): (LISTENER_REFS_UNRESOLVED, "references unresolved")}
+
+
+def _said(c: Condition) -> str:
+    return f"{c.reason}: {c.message}" if c.message else c.reason or "no reason given"
 
 
 @produces(CLASS_MISSING)
@@ -168,12 +194,37 @@ def status_findings(route: HTTPRoute) -> list[Finding]:
             made = _CONDITIONS.get(c.type)
             if made is None or c.status != "False":
                 continue
-            said = f"{c.reason}: {c.message}" if c.message else c.reason or "no reason given"
             verb = "not accepted" if c.type == "Accepted" else "references unresolved"
             out.append(made.finding("HTTPRoute", route.meta.namespace, route.meta.name,
-                               f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: \"{said}\"",
+                               f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: \"{_said(c)}\"",
                                "the controller's reason names what to fix", parent=st.ref.label(),
                                controller=st.controller, reason=c.reason, controller_message=c.message))
+    return out
+
+
+@produces(GATEWAY_NOT_ACCEPTED, GATEWAY_NOT_PROGRAMMED, LISTENER_CONFLICTED, LISTENER_REFS_UNRESOLVED)
+def gateway_status_findings(gw: Gateway, listeners: Iterable[Listener]) -> list[Finding]:
+    """What the Gateway controller reported on the Gateway and on `listeners` (live only: a file's status is
+    stale), its words quoted. A Gateway not Accepted or a Conflicted listener serves nothing (error); not
+    Programmed (often: no address yet) and unresolved listener references (a certificateRef, which ktrace
+    judges itself, or a route kind) are warnings."""
+    ns, name = gw.meta.key
+    out = []
+    for c in gw.conditions:
+        made = _GATEWAY_CONDITIONS.get((c.type, c.status))
+        if made is not None:
+            rule, verb = made
+            out.append(rule.finding("Gateway", ns, name, f"Gateway {verb} by its controller: \"{_said(c)}\"",
+                                    "the controller's reason names what to fix", reason=c.reason,
+                                    controller_message=c.message))
+    for x in listeners:
+        for c in x.conditions:
+            made = _LISTENER_CONDITIONS.get((c.type, c.status))
+            if made is not None:
+                rule, verb = made
+                out.append(rule.finding("Gateway", ns, name, f"listener {x.name} {verb}: \"{_said(c)}\"",
+                                        "the controller's reason names what to fix", listener=x.name,
+                                        reason=c.reason, controller_message=c.message))
     return out
 
 
@@ -204,6 +255,8 @@ def check_gateway_api(store: ClusterStore, *, live: bool) -> list[Finding]:
         out += gateway_class_findings(store, gw, live)
         for listener in gw.listeners:
             out += listener_tls_findings(store, gw, listener, live)
+        if live:
+            out += gateway_status_findings(gw, gw.listeners)
     for route in store.objects("HTTPRoute"):
         out += check_route(store, route, live=live)  # type: ignore[arg-type]
     return out
