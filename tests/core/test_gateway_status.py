@@ -10,7 +10,6 @@ from ktrace.store import ClusterStore
 from ktrace.trace import trace
 from tests.core.test_gateway_routing import backed, gateway, httproute
 
-
 CLASS = {"kind": "GatewayClass", "metadata": {"name": "eg"}, "spec": {"controllerName": "example.com/gateway"}}
 
 
