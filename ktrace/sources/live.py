@@ -115,6 +115,7 @@ class LiveSource:
         self.absent: set[str] = set()  # kinds the server does not serve (404): nothing to read, nothing missing
         self.served: dict[str, Kind] = {k.kind: k for k in kinds}  # each kind at the version the server serves
         self._discovered: dict[tuple[str, str], frozenset[str] | None] = {}  # (group, version) -> plurals served
+        self._discovery_lock = threading.Lock()
         self.lock = threading.RLock()
         self.store: ClusterStore | None = None
         self._watch_from: dict[Target, str] = {}  # what was listed, and the resourceVersion to watch from
@@ -256,16 +257,15 @@ class LiveSource:
         serves; as it is when discovery cannot tell (the list then answers for itself, 404: absent)."""
         for version in (kind.version, *kind.older) if kind.older else ():
             key = (kind.group, version)
-            with self.lock:
-                plurals = self._discovered.get(key, frozenset())
-            if key not in self._discovered:
-                try:
-                    doc = orjson.loads(self.api.get_bytes(f"/apis/{kind.group}/{version}", []))
-                    plurals = frozenset(str(r.get("name")) for r in doc.get("resources", []) if isinstance(r, dict))
-                except (ApiFailure, orjson.JSONDecodeError, AttributeError):
-                    plurals = None  # 404 (version not served) or unreadable: not this version
-                with self.lock:
-                    self._discovered[key] = plurals
+            with self._discovery_lock:  # the kinds of a group share one answer: asked once
+                if key not in self._discovered:
+                    try:
+                        doc = orjson.loads(self.api.get_bytes(f"/apis/{kind.group}/{version}", []))
+                        self._discovered[key] = frozenset(str(r.get("name")) for r in doc.get("resources", [])
+                                                          if isinstance(r, dict))
+                    except (ApiFailure, orjson.JSONDecodeError, AttributeError):
+                        self._discovered[key] = None  # 404 (version not served) or unreadable: not this one
+                plurals = self._discovered[key]
             if plurals and kind.plural in plurals:
                 found = replace(kind, version=version)
                 with self.lock:

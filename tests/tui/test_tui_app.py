@@ -484,3 +484,18 @@ async def test_offline_bad_file_is_a_finding_and_a_huge_object_is_cut_in_the_det
         text = app.screen.yaml_text
         assert text.startswith("# cut: too large to show whole") and "more items not shown)" in text
         assert text.count("\n- x") < MAX_VALUES
+
+
+@pytest.mark.slow
+async def test_an_unrouted_host_at_start_shows_the_broken_answer_as_the_cli_does() -> None:
+    """`--host` naming a host nothing serves: the same answer as `ktrace trace` (one pipeline): broken, the
+    `host-no-route` finding and its hint, never an error or an empty panel."""
+    app = demo_app("nothere.demo.example")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: app.path is not None)
+        assert app.path is not None and app.path.status == "broken" and app.path.hops == []
+        [f] = app.path.findings
+        assert f.code == "host-no-route" and "closest hosts:" in f.hint
+        text = " ".join(text_of(app.path_panel.query_one("#path-body")).split())
+        assert "broken nothere.demo.example/" in text and " ".join(f.hint.split()) in text
