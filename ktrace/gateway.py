@@ -19,7 +19,7 @@ implementations decide it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -32,6 +32,7 @@ from ktrace.targets import Target
 
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
 NOT_EVALUATED = "RegularExpression"
+SERVICE_IMPORT = ("multicluster.x-k8s.io", "ServiceImport")  # (group, kind): Extended support; not followed
 
 
 def hostname_matches(pattern: str, host: str) -> bool:
@@ -260,6 +261,18 @@ def best_rule(routes: list[tuple[HTTPRoute, str]], req: Request) -> tuple[RuleCh
 
 def _path_only(m: RouteMatch) -> RouteMatch:
     return RouteMatch(m.path_type, m.path)
+
+
+def mirrors_of(rule: RouteRule) -> list[BackendRef]:
+    """The RequestMirror backendRefs of a rule's filters and of its backendRefs' filters."""
+    return [f.mirror for f in (*rule.filters, *(f for b in rule.backends for f in b.filters)) if f.mirror is not None]
+
+
+def backend_refs(route: HTTPRoute) -> Iterator[BackendRef]:
+    """Every backendRef of the route: its rules' and their RequestMirror filters'."""
+    for rule in route.rules:
+        yield from rule.backends
+        yield from mirrors_of(rule)
 
 
 def backend_shares(rule: RouteRule) -> list[float]:

@@ -677,6 +677,28 @@ class RouteMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class PathModifier:
+    """A redirect's or a rewrite's path: ReplaceFullPath or ReplacePrefixMatch, and its value."""
+    type: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFilter:
+    """One HTTPRoute filter, of a rule or of a backendRef; only the fields of its type are set."""
+    type: str  # RequestRedirect, URLRewrite, RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, ...
+    scheme: str = ""  # RequestRedirect
+    hostname: str = ""  # RequestRedirect, URLRewrite
+    path: PathModifier | None = None  # RequestRedirect, URLRewrite
+    port: int | None = None  # RequestRedirect
+    status_code: int = 302  # RequestRedirect: the API's default
+    headers: tuple[str, ...] = ()  # the header modifiers' actions: "set x-a: 1", "add x-b: 2", "remove x-c"
+    mirror: BackendRef | None = None  # RequestMirror's backendRef
+    mirrored: float = 1.0  # RequestMirror: the part of the requests mirrored (percent or fraction; all when unset)
+    extension: str = ""  # ExtensionRef: "Kind.group name"
+
+
+@dataclass(frozen=True, slots=True)
 class BackendRef:
     group: str  # "" for the core group
     kind: str
@@ -684,6 +706,7 @@ class BackendRef:
     name: str
     port: int | None
     weight: int
+    filters: tuple[RouteFilter, ...] = ()  # applied only to the requests forwarded to this backend
 
     @property
     def is_service(self) -> bool:
@@ -698,8 +721,17 @@ class BackendRef:
 class RouteRule:
     matches: tuple[RouteMatch, ...]
     backends: tuple[BackendRef, ...]
-    filters: tuple[str, ...] = ()  # filter types: RequestRedirect, URLRewrite, ...
+    filters: tuple[RouteFilter, ...] = ()
     name: str = ""
+
+    @property
+    def redirect(self) -> RouteFilter | None:
+        """The rule's RequestRedirect: the Gateway answers with it and forwards nothing."""
+        return redirect_of(self.filters)
+
+
+def redirect_of(filters: tuple[RouteFilter, ...]) -> RouteFilter | None:
+    return next((f for f in filters if f.type == "RequestRedirect"), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,7 +770,56 @@ def _route_match(x: dict) -> RouteMatch:
 def _backend_ref(x: dict, namespace: str) -> BackendRef:
     weight = _i(x.get("weight"))
     return BackendRef(_s(x.get("group")), _s(x.get("kind")) or "Service", _s(x.get("namespace")) or namespace,
-                      _s(x.get("name")), _i(x.get("port")), 1 if weight is None else weight)
+                      _s(x.get("name")), _i(x.get("port")), 1 if weight is None else weight,
+                      _route_filters(x.get("filters"), namespace))
+
+
+def _path_modifier(x: Any) -> PathModifier | None:
+    p = _d(x)
+    kind = _s(p.get("type"))
+    if not kind:
+        return None
+    return PathModifier(kind, _s(p.get("replaceFullPath" if kind == "ReplaceFullPath" else "replacePrefixMatch")))
+
+
+def _header_actions(x: dict) -> tuple[str, ...]:
+    out = [f"{action} {_s(h.get('name'))}: {_s(h.get('value'))}" for action in ("set", "add")
+           for h in map(_d, _l(x.get(action)))]
+    return tuple(out + [f"remove {n}" for n in _l(x.get("remove")) if isinstance(n, str)])
+
+
+def _mirrored(x: dict) -> float:
+    """RequestMirror's part of the requests: percent, or fraction (denominator 100 unless set); all when unset."""
+    percent, fraction = _i(x.get("percent")), _d(x.get("fraction"))
+    if percent is not None:
+        return min(max(percent, 0), 100) / 100
+    numerator, denominator = _i(fraction.get("numerator")), _i(fraction.get("denominator")) or 100
+    return 1.0 if numerator is None else min(max(numerator / denominator, 0.0), 1.0)
+
+
+def _route_filter(x: dict, namespace: str) -> RouteFilter:
+    kind = _s(x.get("type"))
+    body = _d(x.get(kind[:1].lower() + kind[1:] if kind != "URLRewrite" else "urlRewrite"))
+    if kind == "RequestRedirect":
+        code = _i(body.get("statusCode"))
+        return RouteFilter(kind, scheme=_s(body.get("scheme")), hostname=_s(body.get("hostname")).lower(),
+                           path=_path_modifier(body.get("path")), port=_i(body.get("port")),
+                           status_code=302 if code is None else code)
+    if kind == "URLRewrite":
+        return RouteFilter(kind, hostname=_s(body.get("hostname")).lower(), path=_path_modifier(body.get("path")))
+    if kind in ("RequestHeaderModifier", "ResponseHeaderModifier"):
+        return RouteFilter(kind, headers=_header_actions(body))
+    if kind == "RequestMirror":
+        return RouteFilter(kind, mirror=_backend_ref(_d(body.get("backendRef")), namespace), mirrored=_mirrored(body))
+    if kind == "ExtensionRef":
+        group = _s(body.get("group"))
+        return RouteFilter(kind, extension=f"{_s(body.get('kind'))}{'.' + group if group else ''} "
+                                           f"{_s(body.get('name'))}")
+    return RouteFilter(kind)
+
+
+def _route_filters(x: Any, namespace: str) -> tuple[RouteFilter, ...]:
+    return tuple(_route_filter(f, namespace) for f in map(_d, _l(x)))
 
 
 def httproute_from_dict(obj: Any) -> HTTPRoute | None:
@@ -750,7 +831,7 @@ def httproute_from_dict(obj: Any) -> HTTPRoute | None:
     for r in map(_d, _l(spec.get("rules"))):
         matches = tuple(_route_match(m) for m in map(_d, _l(r.get("matches")))) or (RouteMatch("PathPrefix", "/"),)
         rules.append(RouteRule(matches, tuple(_backend_ref(b, ns) for b in map(_d, _l(r.get("backendRefs")))),
-                               tuple(_s(f.get("type")) for f in map(_d, _l(r.get("filters")))), _s(r.get("name"))))
+                               _route_filters(r.get("filters"), ns), _s(r.get("name"))))
     statuses = tuple(ParentStatus(_parent_ref(_d(p.get("parentRef")), ns), _s(p.get("controllerName")),
                                   _status_conditions(p.get("conditions")))
                      for p in map(_d, _l(_d(obj.get("status")).get("parents"))))

@@ -34,6 +34,7 @@ from ktrace.requestpath import (
     HTTPRouteDetail,
     IngressDetail,
     PodDetail,
+    Redirect,
     RequestPath,
     ServiceDetail,
 )
@@ -77,6 +78,8 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
         t.append(clean(f":{d.port}{name} -> {d.target_port}"), style="dim")
     if hop.level == SERVICE and split is not None and split.share != 1:  # a split Gateway rule: this backendRef's part
         t.append(f"  weight {split.weight} ({split.share:.0%})", style="bold")
+    if hop.redirect is not None:  # the branch ends at the Gateway's answer
+        t.append(clean(f"  {_redirect_text(hop.redirect, ascii_only)}"), style="bold")
     elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":
         t.append(f"  {d.ready}/{d.total} ready", style="dim")
     elif isinstance(d, PodDetail):
@@ -85,6 +88,10 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
             bits.append(f"template x{d.replicas}" if d.replicas else "template")
         t.append("  " + clean("  ".join(b for b in bits if b)), style="dim")
     return t
+
+
+def _redirect_text(r: Redirect, ascii_only: bool) -> str:
+    return f"{'->' if ascii_only else '→'} {r.status_code} redirect to {r.location}"
 
 
 def _reasons(node: Tree, hop: Hop) -> None:
@@ -118,6 +125,8 @@ def _label_repeats(hop: Hop) -> set[str]:
             out.add("no endpoints")
     if hop.level == SERVICE and split is not None and split.share != 1:  # the label gives the weight
         out |= {f"weight {split.weight}: {split.share:.0%} of requests", f"weight {split.weight}: no requests"}
+    if hop.redirect is not None:  # the label gives where the client is sent
+        out.add(f"RequestRedirect: {hop.redirect.status_code} redirect to {hop.redirect.location}")
     return out
 
 
@@ -223,7 +232,7 @@ PROBLEMS = ("error", "warning")
 _RESTARTS = re.compile(r", \d+ restarts?")  # differs from pod to pod; the reason is the same
 
 
-def _summary_ref(hop: Hop, namespace: str) -> str:
+def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
     """A hop's name in the summary: the namespace only where it changes along the path; the
     figures that tell the hop apart (a listener, a rule, a port mapping, a weight, a ready count)."""
     name = f"{hop.namespace}/{hop.name}" if hop.namespace and hop.namespace != namespace and hop.name else hop.name
@@ -242,6 +251,8 @@ def _summary_ref(hop: Hop, namespace: str) -> str:
         name += f"  {d.ready}/{d.total} ready"
     if split is not None and split.share != 1:
         name += f"  weight {split.weight} ({split.share:.0%})"
+    if hop.redirect is not None:
+        name += f"  {_redirect_text(hop.redirect, ascii_only)}"
     return name.strip()
 
 
@@ -315,7 +326,7 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         mine = problems.get((hop.kind, hop.namespace, hop.name), [])
         order += mine
         key = hop_key(hop)
-        row(hop.status, hop.kind, _summary_ref(hop, namespace), _decisive_reason(hop, mine),
+        row(hop.status, hop.kind, _summary_ref(hop, namespace, ascii_only), _decisive_reason(hop, mine),
             _was(changed[key], ascii_only) if key in changed else None)
         if isinstance(hop.detail, ServiceDetail) and hop.detail.revisions:  # a rollout is under way: who serves
             hops.add_row("", revisions_text(hop.detail.revisions, ascii_only))

@@ -87,6 +87,47 @@ class RuleBackend:
                 "weight": self.weight, "share": self.share}
 
 
+@dataclass(frozen=True)
+class Redirect:
+    """Where a RequestRedirect filter sends the client: the path ends there."""
+    status_code: int
+    location: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statusCode": self.status_code, "location": self.location}
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A RequestMirror's backend: a side branch that gets copies of the requests; its answers are ignored."""
+    kind: str
+    namespace: str
+    name: str
+    port: int | None
+    share: float  # the part of the requests mirrored
+    exists: bool | None  # None: not judged (a kind ktrace does not follow, or out of the source's scope)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "port": self.port,
+                "share": self.share, "exists": self.exists}
+
+
+@dataclass
+class Filters:
+    """The filters of a rule or of a backendRef: their types, the redirect that ends the branch, the mirrors."""
+    types: list[str] = field(default_factory=list)
+    redirect: Redirect | None = None
+    mirrors: list[Mirror] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"filters": self.types}
+        if self.redirect is not None:
+            out["redirect"] = self.redirect.to_dict()
+        if self.mirrors:
+            out["mirrors"] = [m.to_dict() for m in self.mirrors]
+        return out
+
+
 @dataclass
 class HTTPRouteDetail:
     hostname: str | None
@@ -95,12 +136,12 @@ class HTTPRouteDetail:
     path: str
     path_type: str
     match: str
-    filters: list[str]
+    filters: Filters  # the rule's own
     backends: list[RuleBackend]
 
     def to_dict(self) -> dict[str, Any]:
         return {"hostname": self.hostname, "rule": self.rule, "ruleName": self.rule_name, "path": self.path,
-                "pathType": self.path_type, "match": self.match, "filters": self.filters,
+                "pathType": self.path_type, "match": self.match, **self.filters.to_dict(),
                 "backends": [b.to_dict() for b in self.backends]}
 
 
@@ -126,12 +167,15 @@ class Split:
 
 @dataclass
 class BackendDetail:
-    """A backend the path does not follow: a Service that is missing or unreadable, or another kind."""
+    """A backend the path does not follow: a Service that is missing or unreadable, another kind, or a
+    backendRef whose filter redirects the client."""
     port: int | str | None
     split: Split | None = None
+    filters: Filters | None = None  # the backendRef's own, when it has some
 
     def to_dict(self) -> dict[str, Any]:
-        return {"port": self.port, **(self.split.to_dict() if self.split else {})}
+        return {"port": self.port, **(self.split.to_dict() if self.split else {}),
+                **(self.filters.to_dict() if self.filters else {})}
 
 
 @dataclass
@@ -144,6 +188,7 @@ class ServiceDetail:
     external_name: str | None = None  # an ExternalName Service: where the path ends
     revisions: list[Revision] = field(default_factory=list)  # a rollout behind the Service
     split: Split | None = None
+    filters: Filters | None = None  # a backendRef's own filters, when it has some
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"port": self.port, "portName": self.port_name, "targetPort": self.target_port,
@@ -152,7 +197,7 @@ class ServiceDetail:
             out["externalName"] = self.external_name
         if self.revisions:
             out["revisions"] = [r.to_dict() for r in self.revisions]
-        return out | (self.split.to_dict() if self.split else {})
+        return out | (self.split.to_dict() if self.split else {}) | (self.filters.to_dict() if self.filters else {})
 
 
 @dataclass
@@ -222,6 +267,13 @@ class Hop:
     def split(self) -> Split | None:
         """The backend's weight and share, when the hop is a backendRef of a Gateway rule."""
         return self.detail.split if isinstance(self.detail, ServiceDetail | BackendDetail) else None
+
+    @property
+    def redirect(self) -> Redirect | None:
+        """Where a RequestRedirect of the hop's rule or backendRef sends the client: the branch ends there."""
+        d = self.detail
+        filters = d.filters if isinstance(d, ServiceDetail | BackendDetail | HTTPRouteDetail) else None
+        return filters.redirect if filters is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"kind": self.kind, "namespace": self.namespace or None, "name": self.name or None,

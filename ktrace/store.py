@@ -56,6 +56,10 @@ class ClusterStore:
         # The one namespace a live source read (-n, or `check`'s default), None for all: references into
         # other namespaces (Gateway API's are cross-namespace by design) cannot be resolved.
         self.scope: str | None = None
+        # API group -> the kinds the API server serves in it (empty: the group is not served), for the groups
+        # a live source looked up (those of backendRefs ktrace does not follow); any other group is unknown,
+        # every group offline.
+        self.served: dict[str, frozenset[str]] = {}
         # pods by (namespace, label key, value); services by the same over their selectors
         self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._by_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, namespace) -> names

@@ -10,9 +10,10 @@ from ktrace import checks
 from ktrace.backends import PodState, ServiceBackends, service_backends
 from ktrace.certs import CertificateBook
 from ktrace.checks.networkpolicy import ControllerHint, Controllers  # the types, not the checks
+from ktrace.filters import describe, location
 from ktrace.findings import Finding, sort_key
-from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route
-from ktrace.model import BackendRef, Gateway, Ingress, Listener, RouteRule, Service, ServicePort
+from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, knowable
+from ktrace.model import BackendRef, Gateway, Ingress, Listener, RouteFilter, RouteRule, Service, ServicePort
 from ktrace.netpol import PolicyVerdict
 from ktrace.requestpath import (
     ENDPOINTS,
@@ -21,15 +22,18 @@ from ktrace.requestpath import (
     SERVICE,
     BackendDetail,
     EndpointSliceDetail,
+    Filters,
     GatewayDetail,
     Hop,
     HopStatus,
     HTTPRouteDetail,
     IngressDetail,
     ListenerDetail,
+    Mirror,
     NetworkPolicyDetail,
     PathStatus,
     PodDetail,
+    Redirect,
     RequestPath,
     RuleBackend,
     ServiceDetail,
@@ -38,6 +42,7 @@ from ktrace.requestpath import (
 )
 from ktrace.rollout import revisions
 from ktrace.routing import Route, default_class, route
+from ktrace.rules import readable
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, as_target
 
@@ -224,30 +229,37 @@ class Tracer:
         reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
                     f"take it: {a.why}" for a in g.broken]
         own = checks.gateway.status_findings(route) if self.live else []
+        own += checks.gateway.filter_findings(route, c.index, rule)
         status = _worst(own)
-        redirect = "RequestRedirect" in rule.filters
-        if not rule.backends and not redirect:
+        filters, described, mirror_problems = self._filters(c, rule.filters, g, result)
+        reasons += described
+        redirect = rule.redirect
+        if redirect is not None:  # the Gateway answers the request itself
+            reasons.append("the client gets the redirect: no backend is reached")
+        elif not rule.backends:
             status = HopStatus.ERROR
             reasons.append("rule has no backendRefs: the Gateway answers 500")
         shares = backend_shares(rule)
-        if rule.backends and not any(shares):
+        if rule.backends and not any(shares) and redirect is None:
             status = HopStatus.ERROR
             reasons.append("every backendRef has weight 0: the Gateway answers 500")
+        if mirror_problems and status == HopStatus.OK:
+            status = HopStatus.WARNING
         result.findings += own + [checks.gateway.attachment_finding(a) for a in g.broken]
         result.hops.append(Hop("HTTPRoute", route.meta.namespace, route.meta.name, status,
                                reasons + [f.message for f in own], INGRESS, HTTPRouteDetail(
                                    hostname=c.hostname or None, rule=c.index + 1, rule_name=rule.name or None,
                                    path=c.match.path, path_type=c.match.path_type, match=c.match.label(),
-                                   filters=list(rule.filters), backends=[
+                                   filters=filters or Filters(), backends=[
                                        RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
                                        for b, s in zip(rule.backends, shares, strict=True)])))
         entry = _overall(result.hops[first:])
-        if not rule.backends:
+        if not rule.backends or redirect is not None:
             return entry
         weighted = []
         for ref, share in zip(rule.backends, shares, strict=True):
             start = len(result.hops)
-            self._backend_ref_hops(c, gw, ref, share, len(rule.backends) > 1, result)
+            self._backend_ref_hops(c, g, ref, share, len(rule.backends) > 1, result)
             if share > 0:
                 weighted.append(_overall(result.hops[start:]))
         if entry == PathStatus.BROKEN or not weighted or all(s == PathStatus.BROKEN for s in weighted):
@@ -257,26 +269,61 @@ class Tracer:
             return PathStatus.DEGRADED
         return _combine([entry, *weighted])
 
-    def _backend_ref_hops(self, c: RuleChoice, gw: Gateway, ref: BackendRef, share: float, split: bool,
+    def _filters(self, c: RuleChoice, filters: tuple[RouteFilter, ...], g: GatewayRoute, result: RequestPath
+                 ) -> tuple[Filters | None, list[str], bool]:
+        """A rule's or a backendRef's filters on the hop that carries them: the record (None without filters),
+        a reason each, and whether a mirror's backend has a problem (the path carries it as a warning:
+        only the copies are lost)."""
+        if not filters:
+            return None, [], False
+        assert g.listener is not None
+        out, reasons, troubled = Filters([f.type for f in filters]), [], False
+        for f in filters:
+            text = describe(f, g.listener, g.host, g.path, c.match)
+            if f.type == "RequestRedirect" and out.redirect is None:
+                out.redirect = Redirect(f.status_code, location(f, g.listener, g.host, g.path, c.match))
+            m = f.mirror
+            if m is None:
+                reasons.append(text)
+                continue
+            problems = checks.gateway.mirror_findings(self.store, c.route, m, [f"rule {c.index + 1}"], live=self.live)
+            judged = m.is_service and readable(self.store, "Service") and knowable(self.store, m.namespace, self.live)
+            exists = self.store.service(m.namespace, m.name) is not None if judged else None
+            reasons += [text + (": the Service exists" if exists else ""), *(p.message for p in problems)]
+            result.findings += problems
+            troubled = troubled or bool(problems)
+            out.mirrors.append(Mirror(m.kind, m.namespace, m.name, m.port, round(f.mirrored, 4), exists))
+        return out, reasons, troubled
+
+    def _backend_ref_hops(self, c: RuleChoice, g: GatewayRoute, ref: BackendRef, share: float, split: bool,
                           result: RequestPath) -> None:
-        store = self.store
+        store, gw = self.store, g.gateway
+        assert gw is not None
         part = Split(ref.weight, round(share, 4))
         weight = [f"weight {ref.weight}: {share:.0%} of requests" if share else f"weight {ref.weight}: no requests"] \
             if split or not share else []
         problems = checks.gateway.route_backend_findings(store, c.route, ref, [f"rule {c.index + 1}"], live=self.live)
         result.findings += problems
+        filters, described, mirror_problems = self._filters(c, ref.filters, g, result)
         if not ref.is_service:
-            result.hops.append(Hop(ref.kind, ref.namespace, ref.name, HopStatus.UNKNOWN,
-                                   [*weight, f"backendRef of kind {ref.kind}: not followed"], SERVICE,
-                                   BackendDetail(ref.port, part)))
+            status = HopStatus.ERROR if any(f.severity == "error" for f in problems) else HopStatus.UNKNOWN
+            why = [f.message for f in problems] or [f"backendRef of kind {ref.kind}: not followed"]
+            result.hops.append(Hop(ref.kind, ref.namespace, ref.name, status, [*weight, *described, *why], SERVICE,
+                                   BackendDetail(ref.port, part, filters)))
             return
         svc = store.service(ref.namespace, ref.name)
         sport = _backend_port(svc, ref.port) if svc is not None else None
         if problems or svc is None or sport is None:
             status = HopStatus.ERROR if problems else HopStatus.UNKNOWN
             why = [f.message for f in problems] or ["Service not readable or not in scope"]
-            result.hops.append(Hop("Service", ref.namespace, ref.name, status, [*weight, *why], SERVICE,
-                                   BackendDetail(ref.port, part)))
+            result.hops.append(Hop("Service", ref.namespace, ref.name, status, [*weight, *described, *why], SERVICE,
+                                   BackendDetail(ref.port, part, filters)))
+            return
+        if filters is not None and filters.redirect is not None:  # the branch ends at the Gateway's answer
+            status = HopStatus.WARNING if mirror_problems else HopStatus.OK
+            result.hops.append(Hop("Service", ref.namespace, ref.name, status, [
+                *weight, *described, "the client gets the redirect: the Service's pods are not reached"], SERVICE,
+                BackendDetail(ref.port, part, filters)))
             return
         start = len(result.hops)
         backends = _service_hops(store, svc, sport, result)
@@ -287,7 +334,11 @@ class Tracer:
         hop = result.hops[start]
         assert isinstance(hop.detail, ServiceDetail)  # _service_hops begins with the Service hop
         hop.detail.split = part
+        hop.detail.filters = filters
         hop.reasons[:0] = weight
+        hop.reasons += described
+        if mirror_problems and hop.status == HopStatus.OK:
+            hop.status = HopStatus.WARNING
 
 
 def _overall(hops: list[Hop]) -> PathStatus:

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ktrace.checks.ingress import find_service_port
+from ktrace.filters import rule_conflicts
 from ktrace.findings import Finding
-from ktrace.gateway import Attachment, Refusal, attachments, granted, grants_backend, knowable
-from ktrace.model import BackendRef, Condition, Gateway, HTTPRoute, Listener
+from ktrace.gateway import (
+    SERVICE_IMPORT,
+    Attachment,
+    Refusal,
+    attachments,
+    granted,
+    grants_backend,
+    knowable,
+    mirrors_of,
+)
+from ktrace.model import BackendRef, Condition, Gateway, HTTPRoute, Listener, RouteRule
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
@@ -44,6 +55,15 @@ BACKEND_SERVICE_MISSING = register(Rule(
 BACKEND_PORT_MISSING = register(Rule(
     "route-backend-port-missing", "error",
     "An HTTPRoute backendRef to a Service has no port, or a port the Service does not expose."))
+KIND_UNSUPPORTED = register(Rule(
+    "route-backend-kind-unsupported", "error",
+    "An HTTPRoute backendRef is of a kind ktrace does not follow (not a Service or ServiceImport): error when it "
+    "cannot exist (a core kind other than Service, or a kind the cluster does not serve: the Gateway answers 500), "
+    "warning when the implementation may support it."))
+FILTERS_INVALID = register(Rule(
+    "route-filters-invalid", "error",
+    "An HTTPRoute rule's or backendRef's filters are ones the API rejects (RequestRedirect with URLRewrite or with "
+    "backendRefs, a repeated filter, ReplacePrefixMatch without exactly one PathPrefix match)."))
 NOT_ACCEPTED = register(Rule(
     "route-not-accepted", "warning",
     "The Gateway controller reports an HTTPRoute not Accepted by a parent (live; its reason quoted)."))
@@ -143,15 +163,43 @@ def attachment_findings(store: ClusterStore, route: HTTPRoute, *, live: bool) ->
     return [attachment_finding(a) for a in attachments(store, route, live=live) if a.problem]
 
 
-@produces(BACKEND_NOT_PERMITTED, BACKEND_SERVICE_MISSING, BACKEND_PORT_MISSING)
+def kind_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, used: str) -> list[Finding]:
+    """A backendRef of a kind ktrace does not follow. A conforming Gateway sets ResolvedRefs false
+    (InvalidKind) and answers 500 for a kind it does not support; which kinds it supports beyond Service
+    is its own choice, so only a kind that cannot exist is an error: a core kind other than Service, or a
+    kind the cluster does not serve (live discovery). ServiceImport (Extended support) is not judged."""
+    if ref.is_service or (ref.group, ref.kind) == SERVICE_IMPORT:
+        return []
+    what = f"backendRef {ref.kind} {ref.namespace}/{ref.name} ({used})"
+    served = store.served.get(ref.group)
+    if not ref.group:
+        why = f"kind {ref.kind} of the core group cannot be a backend (of the core group, only Service can)"
+    elif served is not None and ref.kind not in served:
+        why = f"the cluster does not serve kind {ref.kind} in group {ref.group}" if served else \
+            f"the cluster does not serve group {ref.group} (kind {ref.kind})"
+    else:
+        known = "the cluster serves it" if served is not None else "whether the cluster serves it is not known offline"
+        return [KIND_UNSUPPORTED.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+                    f"{what}: kind {ref.kind} of group {ref.group} not followed ({known}); a Gateway that does "
+                    "not support it answers 500",
+                    "check that the Gateway implementation supports this backend kind (live, the route's "
+                    "ResolvedRefs condition says so), or point the backendRef at a Service",
+                    severity="warning", group=ref.group, backend_kind=ref.kind, rules=used)]
+    return [KIND_UNSUPPORTED.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+                f"{what}: {why}: a conforming Gateway answers 500 (ResolvedRefs false, InvalidKind)",
+                "point the backendRef at a Service (kind Service, group \"\"), or fix its kind and group",
+                group=ref.group, backend_kind=ref.kind, rules=used)]
+
+
+@produces(KIND_UNSUPPORTED, BACKEND_NOT_PERMITTED, BACKEND_SERVICE_MISSING, BACKEND_PORT_MISSING)
 def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str], *,
                            live: bool) -> list[Finding]:
-    """The first problem of one Service backendRef, as the controller resolves it: permission across
-    namespaces, then the Service, then its port. Other kinds are not followed (no finding)."""
-    if not ref.is_service:
-        return []
+    """The first problem of one backendRef, as the controller resolves it: its kind, then for a Service
+    permission across namespaces, the Service, then its port. ServiceImports are not followed (no finding)."""
     where = (route.meta.namespace, route.meta.name)
     used = ", ".join(rules)
+    if not ref.is_service:
+        return kind_findings(store, route, ref, used)
     if not knowable(store, ref.namespace, live):
         return []  # another namespace than the source read: neither grants nor Services there are known
     if not grants_backend(store, route, ref):
@@ -228,11 +276,35 @@ def gateway_status_findings(gw: Gateway, listeners: Iterable[Listener]) -> list[
     return out
 
 
-def backends_of(route: HTTPRoute) -> dict[BackendRef, list[str]]:
-    """Each distinct backendRef (weight aside) with the rules ("rule 1") that use it."""
+def mirror_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str], *,
+                    live: bool) -> list[Finding]:
+    """A RequestMirror's backendRef resolved like any backendRef; a problem drops only the mirror (ResolvedRefs
+    false), never the requests themselves: a warning."""
+    return [replace(f, severity="warning", message=f"RequestMirror {f.message}: mirroring is dropped, requests "
+                                                    "are still served")
+            for f in route_backend_findings(store, route, ref, rules, live=live)]
+
+
+@produces(FILTERS_INVALID)
+def filter_findings(route: HTTPRoute, index: int, rule: RouteRule) -> list[Finding]:
+    """Filters the API's validation rejects on one rule (its backendRefs' filters included)."""
+    problems = rule_conflicts(rule)
+    if not problems:
+        return []
+    return [FILTERS_INVALID.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+                                    f"rule {index + 1}: {'; '.join(problems)}: the API server rejects this route",
+                                    "keep RequestRedirect alone on its rule or backendRef (no URLRewrite, no "
+                                    "backendRefs beside a rule's redirect), and each filter once",
+                                    rule=index + 1, problems=problems)]
+
+
+def backends_of(route: HTTPRoute, mirrors: bool = False) -> dict[BackendRef, list[str]]:
+    """Each distinct backendRef (weight and filters aside) with the rules ("rule 1") that use it; `mirrors`:
+    the RequestMirror backendRefs instead, of the rules' and the backendRefs' filters."""
     out: dict[BackendRef, list[str]] = defaultdict(list)
     for i, rule in enumerate(route.rules):
-        for ref in rule.backends:
+        refs = mirrors_of(rule) if mirrors else rule.backends
+        for ref in refs:
             label = f"rule {i + 1}"
             key = BackendRef(ref.group, ref.kind, ref.namespace, ref.name, ref.port, 1)
             if label not in out[key]:
@@ -242,8 +314,12 @@ def backends_of(route: HTTPRoute) -> dict[BackendRef, list[str]]:
 
 def check_route(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
     out = attachment_findings(store, route, live=live)
+    for i, rule in enumerate(route.rules):
+        out += filter_findings(route, i, rule)
     for ref, rules in backends_of(route).items():
         out += route_backend_findings(store, route, ref, rules, live=live)
+    for ref, rules in backends_of(route, mirrors=True).items():
+        out += mirror_findings(store, route, ref, rules, live=live)
     if live:
         out += status_findings(route)
     return out

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, TypeAlias
 
@@ -34,8 +34,9 @@ import orjson
 from ktrace.checks.source import KIND_UNREADABLE
 from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding
+from ktrace.gateway import SERVICE_IMPORT, backend_refs
 from ktrace.kinds import BY_KIND, Kind
-from ktrace.model import TLS_SECRET_TYPE, record_from_dict
+from ktrace.model import TLS_SECRET_TYPE, HTTPRoute, Record, record_from_dict
 from ktrace.options import SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
@@ -220,11 +221,37 @@ class LiveSource:
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
         store.unreadable.update(self.unreadable)
         store.scope = self.namespace
+        self._learn_served(store, store.objects("HTTPRoute"))
         if self.partial:
             self._note_partial(store)
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
         self.store = store
         return store
+
+    def _learn_served(self, store: ClusterStore, routes: Iterable[Record | None]) -> None:
+        """Which kinds the cluster serves in the API groups that backendRefs ktrace does not follow name (a
+        kind it does not serve cannot be a backend): discovery, once per group, only for such groups. A group
+        whose lookup fails stays unknown."""
+        groups = {r.group for route in routes if isinstance(route, HTTPRoute) for r in backend_refs(route)
+                  if not r.is_service and (r.group, r.kind) != SERVICE_IMPORT}
+        groups -= {"", *store.served}
+        if not groups:
+            return
+        try:
+            listed = orjson.loads(self.api.get_bytes("/apis", []))
+            versions = {g["name"]: [v["version"] for v in g["versions"]] for g in listed["groups"]}
+        except (ApiFailure, orjson.JSONDecodeError, KeyError, TypeError):
+            return
+        for group in groups:
+            kinds: set[str] = set()
+            try:
+                for version in versions.get(group, []):
+                    resources = orjson.loads(self.api.get_bytes(f"/apis/{group}/{version}", []))["resources"]
+                    kinds |= {r["kind"] for r in resources if "/" not in r["name"]}  # not subresources
+            except (ApiFailure, orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            with self.lock:
+                store.served[group] = frozenset(kinds)
 
     def _serves_api(self) -> bool:
         """Whether the server has the core API group's root: every Kubernetes API server does."""
@@ -497,6 +524,8 @@ class LiveSource:
             if kind.kind == "Secret" and (ns, name) in self._tls:
                 obj["type"] = TLS_SECRET_TYPE
             record = record_from_dict(obj)  # built here, off the thread that owns the store
+            if kind.kind == "HTTPRoute" and self.store is not None:
+                self._learn_served(self.store, [record])
             self._submit((kind.kind, ns, name), lambda store: store.apply_record(etype, record),
                          Change(kind.kind, etype, ns, name))
 

@@ -146,7 +146,7 @@ def _https_for(x: Listener, host: str) -> bool:
 def _backends_label(rule: RouteRule, namespace: str) -> str:
     """The rule's backendRefs; a split shows each one's share of the requests: `shop-green 90%, shop-blue 10%`."""
     if not rule.backends:
-        return "(redirect)" if "RequestRedirect" in rule.filters else "(none)"
+        return "(redirect)" if rule.redirect is not None else "(none)"
 
     def name(b: BackendRef) -> str:
         what = b.name if b.is_service else f"{b.kind}/{b.name}"

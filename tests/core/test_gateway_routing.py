@@ -404,7 +404,8 @@ def test_redirect_rules_and_externalname_backends() -> None:
     assert [f.code for f in run_checks(store, live=False)] == ["service-externalname"]
     old = trace(store, "a.example.com/old/page", live=False)
     assert old.status == "ok" and [h.kind for h in old.hops] == ["Gateway", "HTTPRoute"]
-    assert old.hops[1].detail.filters == ["RequestRedirect"]
+    assert old.hops[1].to_dict()["filters"] == ["RequestRedirect"]
+    assert old.hops[1].to_dict()["redirect"] == {"statusCode": 302, "location": "http://a.example.com/new"}
     ext = trace(store, "a.example.com/docs", live=False)
     assert ext.status == "ok" and ext.hops[-1].detail.external_name == "docs.vendor.example"
     none = trace(store, "a.example.com/empty", live=False)
