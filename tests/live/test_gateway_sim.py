@@ -92,3 +92,27 @@ def test_httproutes_served_only_as_v1beta1_are_read_and_watched(sim_factory: Cal
         source.close()
     lists = {r["path"] for r in sim.requests if r["path"].endswith("/httproutes")}
     assert lists == {"/apis/gateway.networking.k8s.io/v1beta1/httproutes"}
+
+
+def test_backend_kinds_are_judged_by_what_the_cluster_serves(sim_factory: Callable[..., Simulator],
+                                                             tmp_path: Path) -> None:
+    """HTTPBackendRef: a kind that is "unknown or unsupported" leaves ResolvedRefs false (InvalidKind). Live API
+    discovery, for the groups backendRefs name only, tells which kinds can exist: a kind the cluster serves
+    may be the implementation's own (warning), one it does not serve cannot be a backend (error)."""
+    objs = load_paths([str(SCENARIOS / "gateway-filters.yaml")]).objects
+    route = next(o for o in objs if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "bad")
+    route["spec"]["rules"] = [{"backendRefs": [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "shop"},
+        {"group": "gateway.networking.k8s.io", "kind": "Foo", "name": "foo"}]}]
+    sim = sim_factory(objs)
+    source = LiveSource(resolve_context(str(sim.write_kubeconfig(tmp_path / "kubeconfig")), None), None)
+    try:
+        store = source.load()
+    finally:
+        source.close()
+    assert set(store.served) == {"example.com", "gateway.networking.k8s.io"}
+    assert store.served["example.com"] == frozenset() and "HTTPRoute" in store.served["gateway.networking.k8s.io"]
+    graded = sorted((f.details["backend_kind"], f.severity) for f in run_checks(store, live=True)
+                    if f.code == "route-backend-kind-unsupported")
+    assert graded == [("ConfigMap", "error"), ("Foo", "error"), ("Foo", "error"), ("HTTPRoute", "warning")]
+    assert trace(store, "shop.filters.example.com/foo", live=True).status == "broken"
