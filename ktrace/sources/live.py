@@ -115,7 +115,7 @@ class LiveSource:
         self.partial: dict[str, tuple[str, ...]] = {}  # kind -> the only namespaces it could be read in
         self.absent: set[str] = set()  # kinds the server does not serve (404): nothing to read, nothing missing
         self.served: dict[str, Kind] = {k.kind: k for k in kinds}  # each kind at the version the server serves
-        self._discovered: dict[tuple[str, str], frozenset[str] | None] = {}  # (group, version) -> plurals served
+        self._discovered: dict[tuple[str, str], tuple[dict, ...] | None] = {}  # (group, version) -> resources
         self._discovery_lock = threading.Lock()
         self.lock = threading.RLock()
         self.store: ClusterStore | None = None
@@ -243,13 +243,11 @@ class LiveSource:
         except (ApiFailure, orjson.JSONDecodeError, KeyError, TypeError):
             return
         for group in groups:
-            kinds: set[str] = set()
-            try:
-                for version in versions.get(group, []):
-                    resources = orjson.loads(self.api.get_bytes(f"/apis/{group}/{version}", []))["resources"]
-                    kinds |= {r["kind"] for r in resources if "/" not in r["name"]}  # not subresources
-            except (ApiFailure, orjson.JSONDecodeError, KeyError, TypeError):
-                continue
+            served = [self._resources(group, version) for version in versions.get(group, [])]
+            if any(resources is None for resources in served):
+                continue  # a lookup failed: the group stays unknown
+            kinds = {str(r.get("kind")) for resources in served for r in resources or ()  # type: ignore[union-attr]
+                     if "/" not in str(r.get("name"))}  # not subresources
             with self.lock:
                 store.served[group] = frozenset(kinds)
 
@@ -283,22 +281,26 @@ class LiveSource:
         """The kind at the first of its versions (`version`, then `older`) that discovery says the server
         serves; as it is when discovery cannot tell (the list then answers for itself, 404: absent)."""
         for version in (kind.version, *kind.older) if kind.older else ():
-            key = (kind.group, version)
-            with self._discovery_lock:  # the kinds of a group share one answer: asked once
-                if key not in self._discovered:
-                    try:
-                        doc = orjson.loads(self.api.get_bytes(f"/apis/{kind.group}/{version}", []))
-                        self._discovered[key] = frozenset(str(r.get("name")) for r in doc.get("resources", [])
-                                                          if isinstance(r, dict))
-                    except (ApiFailure, orjson.JSONDecodeError, AttributeError):
-                        self._discovered[key] = None  # 404 (version not served) or unreadable: not this one
-                plurals = self._discovered[key]
-            if plurals and kind.plural in plurals:
+            resources = self._resources(kind.group, version)
+            if resources and any(r.get("name") == kind.plural for r in resources):
                 found = replace(kind, version=version)
                 with self.lock:
                     self.served[kind.kind] = found
                 return found
         return kind
+
+    def _resources(self, group: str, version: str) -> tuple[dict, ...] | None:
+        """Discovery: the resources the server serves in one group version, asked once (the kinds of a group
+        share the answer); None when it is not served (404) or the answer is unreadable."""
+        key = (group, version)
+        with self._discovery_lock:
+            if key not in self._discovered:
+                try:
+                    doc = orjson.loads(self.api.get_bytes(f"/apis/{group}/{version}", []))
+                    self._discovered[key] = tuple(r for r in doc.get("resources", []) if isinstance(r, dict))
+                except (ApiFailure, orjson.JSONDecodeError, AttributeError, TypeError):
+                    self._discovered[key] = None
+            return self._discovered[key]
 
     def _load_kind(self, kind: Kind, store: ClusterStore) -> dict[Target, str]:
         """List one kind in scope, falling back to the context's namespace when the whole cluster is
