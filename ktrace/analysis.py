@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from ktrace import selectors
 from ktrace.certs import CertificateBook
@@ -20,12 +21,16 @@ from ktrace.errors import UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
 from ktrace.preview import Preview, preview
-from ktrace.sources.protocol import Source, label
+from ktrace.sources.protocol import NarrowReadRefused, Source, label
 from ktrace.store import ClusterStore
 from ktrace.suppress import suppress, suppressed
 from ktrace.targets import Target
 from ktrace.trace import RequestPath, trace
 from ktrace.verdicts import RouteVerdicts
+
+T = TypeVar("T")
+# A path reads tier by tier, one read per round (ktrace.coverage): about ten rounds of small lists.
+_ROUNDS = 64
 
 
 def controller_hint(options: AnalysisOptions) -> ControllerHint | None:
@@ -109,11 +114,28 @@ class Analysis:
             out.insert(bisect_left(found, sort_key(note), key=sort_key), note)
         return out
 
+    def _complete(self, answer: Callable[[], T]) -> T:
+        """The answer over the store. Over a scoped store (`Source.load_scoped`), what the answer read
+        beyond the store is loaded and the answer computed again, until it reads nothing new: it is then
+        the answer a store of the whole cluster gives."""
+        coverage = self.store.coverage
+        for _ in range(_ROUNDS):
+            result = answer()
+            missing = coverage.take_missing() if coverage is not None else []
+            if not missing:
+                return result
+            self.source.read(self.store, missing)
+        raise NarrowReadRefused(f"the answer still needed more after {_ROUNDS} rounds of reads")
+
     def trace(self, target: str | Target) -> RequestPath:
         """One request path, hop by hop, with the findings on it (suppressed). A host that nothing serves is
         an answer (a broken path with `host-no-route`), not an error."""
-        path = trace(self.store, target, live=self.live, controllers=self.controllers, certs=self._certificates())
-        path.findings = self._suppress(path.findings)
+        def traced() -> tuple[RequestPath, list[Finding]]:
+            path = trace(self.store, target, live=self.live, controllers=self.controllers,
+                         certs=self._certificates())
+            return path, self._suppress(path.findings)
+        path, kept = self._complete(traced)
+        path.findings = kept
         return path
 
     def routes(self) -> RouteVerdicts:
@@ -124,10 +146,12 @@ class Analysis:
     def preview(self, target: str | Target, via: str | None, *, backend: str | None = None,
                 weights: Mapping[str, int] | None = None) -> Preview:
         """The would-be path with another backend or split, and its difference against today's."""
-        p = preview(self.store, target, via, live=self.live, backend=backend, weights=weights,
-                    controllers=self.controllers, certs=self._certificates())
-        p.today.findings = self._suppress(p.today.findings)
-        p.would_be.findings = self._suppress(p.would_be.findings)
-        p.appear = self._suppress(p.appear)
-        p.disappear = self._suppress(p.disappear)
-        return p
+        def previewed() -> Preview:
+            p = preview(self.store, target, via, live=self.live, backend=backend, weights=weights,
+                        controllers=self.controllers, certs=self._certificates())
+            p.today.findings = self._suppress(p.today.findings)
+            p.would_be.findings = self._suppress(p.would_be.findings)
+            p.appear = self._suppress(p.appear)
+            p.disappear = self._suppress(p.disappear)
+            return p
+        return self._complete(previewed)

@@ -94,6 +94,9 @@ def service_backends(store: ClusterStore, svc: Service, port: ServicePort | None
     ns = svc.meta.namespace
     out = ServiceBackends(svc, port)
     out.slices = [s for s in store.slices_for(ns, svc.meta.name) if _serves_port(s, port)]
+    # The selected pods first: a scoped store (ktrace.coverage) then reads them in one selected list, and
+    # finds the endpoints' pods among them rather than reading each by name.
+    pods = store.pods_matching(ns, svc.selector) if svc.selector else []
     by_pod: dict[str, Endpoint] = {}
     for s in out.slices:
         for e in s.endpoints:
@@ -101,9 +104,7 @@ def service_backends(store: ClusterStore, svc: Service, port: ServicePort | None
                 by_pod.setdefault(e.target_name, e)
             else:
                 out.orphans.append(e)
-    if svc.selector:
-        pods = store.pods_matching(ns, svc.selector)
-    else:  # selector-less: the pods the hand-made slices point at
+    if not svc.selector:  # selector-less: the pods the hand-made slices point at
         pods = [p for name in sorted(by_pod) if isinstance(p := store.get("Pod", ns, name), Pod)]
     # Without EndpointSlices (the source could not read them) pod statuses are the best evidence.
     trust_pods = not readable(store, "EndpointSlice")

@@ -9,7 +9,8 @@ command that ran out of its time (`--timeout`, ktrace.deadline).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import orjson
 
@@ -22,30 +23,51 @@ from ktrace.findings import Finding, FindingId, at_least, finding_id
 from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
 from ktrace.printable import clean, json_safe
 from ktrace.sources import open_source, prepare_credentials
-from ktrace.sources.protocol import Source, label
+from ktrace.sources.protocol import NarrowReadRefused, Source, label
 from ktrace.store import ClusterStore
 from ktrace.targets import parse_target
 from ktrace.trace import RequestPath
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+T = TypeVar("T")
 
 
-def _open(spec: SourceSpec, options: AnalysisOptions, timeout: float | None) -> tuple[Analysis, Deadline]:
+def _open(spec: SourceSpec, options: AnalysisOptions, timeout: float | None,
+          scoped: bool = False) -> tuple[Analysis, Deadline]:
     """Open and load the source, ready for analysis, and the deadline the rest of the command keeps
-    (it starts after a login an exec plugin may prompt for); the caller closes `analysis.source`."""
+    (it starts after a login an exec plugin may prompt for); the caller closes `analysis.source`.
+    `scoped`: load only the kinds paths start from, when the source can (see `_answer`)."""
     controllers = controller_hint(options)  # a bad selector is a usage error before anything is read
     # At a terminal an exec plugin may prompt (as with kubectl); in a pipe or CI it must not wait.
     prepare_credentials(spec, interactive=sys.stdin.isatty() and sys.stderr.isatty())
     deadline = Deadline(timeout)
     source = open_source(spec)
     try:
-        store = deadline.run(source.load, lambda: _still_reading(source))
-        if len(store) == 0:
-            raise UsageError(f"nothing to analyse: {label(source)} holds no objects ktrace reads")
+        store = deadline.run(source.load_scoped, lambda: _still_reading(source)) if scoped else None
+        if store is None or len(store) == 0:  # read whole anyway, or no entry object: is there anything at all?
+            store = _load_whole(source, deadline)
         return Analysis(source, store, options, controllers), deadline
     except BaseException:
         source.close()
         raise
+
+
+def _load_whole(source: Source, deadline: Deadline) -> ClusterStore:
+    store = deadline.run(source.load, lambda: _still_reading(source))
+    if len(store) == 0:
+        raise UsageError(f"nothing to analyse: {label(source)} holds no objects ktrace reads")
+    return store
+
+
+def _answer(analysis: Analysis, deadline: Deadline, work: Callable[[Analysis], T], doing: str) -> T:
+    """`work` over the analysis. Over a scoped store it reads what it needs; where the cluster refuses
+    such a narrow read, it runs over a whole load instead (what it would have read before)."""
+    try:
+        return deadline.run(lambda: work(analysis), lambda: doing)
+    except NarrowReadRefused:
+        source = analysis.source
+        whole = Analysis(source, _load_whole(source, deadline), analysis.options, analysis.controllers)
+        return deadline.run(lambda: work(whole), lambda: doing)
 
 
 def _still_reading(source: Source) -> str:
@@ -93,11 +115,11 @@ def _unread_input(source: Source) -> int:
 def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: str,
               change: PreviewRequest | None = None, timeout: float | None = DEFAULT_TIMEOUT) -> int:
     t = parse_target(target)
-    analysis, deadline = _open(spec, options, timeout)
+    analysis, deadline = _open(spec, options, timeout, scoped=True)
     try:
         if change is not None:
             return _run_preview(analysis, target, output, change, deadline)
-        path = deadline.run(lambda: analysis.trace(t), lambda: f"still tracing {target}")
+        path = _answer(analysis, deadline, lambda a: a.trace(t), f"still tracing {target}")
     finally:
         analysis.source.close()
     if output == "json":

@@ -190,17 +190,7 @@ def port_text(pp: PolicyPort) -> str:
 
 
 def selector_text(sel: Selector) -> str:
-    if not sel:
-        return "{}"
-    parts = []
-    for r in sel:
-        if r.op in ("=", "!="):
-            parts.append(f"{r.key}{r.op}{r.values[0]}")
-        elif r.op in ("in", "notin"):
-            parts.append(f"{r.key} {r.op} ({','.join(r.values)})")
-        else:
-            parts.append(r.key if r.op == "exists" else f"!{r.key}")
-    return ",".join(parts)
+    return selectors.text(sel) if sel else "{}"
 
 
 def peer_text(peer: PolicyPeer) -> str:

@@ -101,3 +101,16 @@ def from_match_labels(labels: Mapping[str, str] | None) -> Selector:
 def matches(selector: Selector, labels: Mapping[str, str] | None) -> bool:
     labels = labels or {}
     return all(r.matches(labels) for r in selector)
+
+
+def text(selector: Selector) -> str:
+    """The selector in `?labelSelector=` syntax (what `parse` reads)."""
+    parts = []
+    for r in selector:
+        if r.op in ("=", "!="):
+            parts.append(f"{r.key}{r.op}{r.values[0]}")
+        elif r.op in ("in", "notin"):
+            parts.append(f"{r.key} {r.op} ({','.join(r.values)})")
+        else:
+            parts.append(r.key if r.op == "exists" else f"!{r.key}")
+    return ",".join(parts)

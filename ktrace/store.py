@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 
+from ktrace.coverage import Coverage, Read
 from ktrace.model import (
     EndpointSlice,
     Gateway,
@@ -26,8 +27,10 @@ from ktrace.model import (
     Workload,
     record_from_dict,
 )
+from ktrace.selectors import Selector, from_match_labels, matches
 
 _EMPTY: frozenset = frozenset()
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # the label that ties an EndpointSlice to its Service
 
 
 _META_FIELDS = tuple(f.name for f in fields(Meta) if f.name != "resource_version")
@@ -60,6 +63,9 @@ class ClusterStore:
         # a live source looked up (those of backendRefs ktrace does not follow); any other group is unknown,
         # every group offline.
         self.served: dict[str, frozenset[str]] = {}
+        # A scoped store holds only part of the cluster (ktrace.coverage): every read below notes what
+        # it needed beyond that part. None: the store holds everything in scope.
+        self.coverage: Coverage | None = None
         # pods by (namespace, label key, value); services by the same over their selectors
         self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._by_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, namespace) -> names
@@ -186,10 +192,18 @@ class ClusterStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    def _need(self, kind: str, namespace: str | None, selector: Selector = (), name: str = "") -> None:
+        if self.coverage is not None:
+            self.coverage.need(Read(kind, namespace, selector, name))
+
     def get(self, kind: str, namespace: str, name: str) -> Record | None:
-        return self._by_kind.get(kind, {}).get((namespace, name))
+        found = self._by_kind.get(kind, {}).get((namespace, name))
+        if found is None:  # an object read is there whatever else is: only an absence needs the read
+            self._need(kind, namespace, name=name)
+        return found
 
     def objects(self, kind: str, namespace: str | None = None) -> Iterator[Record]:
+        self._need(kind, namespace)
         table = self._by_kind.get(kind, {})
         if namespace is None:
             yield from table.values()
@@ -199,6 +213,7 @@ class ClusterStore:
 
     def count(self, kind: str, namespace: str | None = None) -> int:
         """How many objects of `kind` there are (in `namespace`, when given)."""
+        self._need(kind, namespace)
         if namespace is None:
             return len(self._by_kind.get(kind, {}))
         return len(self._by_ns.get((kind, namespace), _EMPTY))
@@ -207,7 +222,8 @@ class ClusterStore:
         return [k for k, table in self._by_kind.items() if table]
 
     def namespaces(self) -> list[str]:
-        """Every namespace that holds something, plus the Namespace objects themselves."""
+        """Every namespace that holds something, plus the Namespace objects themselves. (A scoped store
+        holds every Namespace object, and an API server keeps no object outside its Namespace.)"""
         found = {ns for table in self._by_kind.values() for ns, _ in table if ns}
         found.update(name for _, name in self._by_kind.get("Namespace", {}))
         return sorted(found)
@@ -220,6 +236,7 @@ class ClusterStore:
 
     def pod_namespaces(self) -> list[str]:
         """Namespaces that hold pods (cheap: from the index)."""
+        self._need("Pod", None)
         return sorted(ns for kind, ns in self._by_ns if kind == "Pod")
 
     def __len__(self) -> int:
@@ -227,13 +244,14 @@ class ClusterStore:
 
     def namespaces_with(self, kind: str, name: str) -> set[str]:
         """Namespaces holding an object of `kind` named `name` (hints: "it exists in namespace X")."""
+        self._need(kind, None, name=name)
         return set(self._names_to_ns.get((kind, name), _EMPTY))
 
     def pods(self, namespace: str | None = None) -> Iterator[Pod]:
         return self.objects("Pod", namespace)  # type: ignore[return-value]
 
     def service(self, namespace: str, name: str) -> Service | None:
-        return self._by_kind.get("Service", {}).get((namespace, name))  # type: ignore[return-value]
+        return self.get("Service", namespace, name)  # type: ignore[return-value]
 
     def services(self, namespace: str | None = None) -> Iterator[Service]:
         return self.objects("Service", namespace)  # type: ignore[return-value]
@@ -245,7 +263,7 @@ class ClusterStore:
         return list(self.objects("IngressClass"))  # type: ignore[arg-type]
 
     def secret(self, namespace: str, name: str) -> Secret | None:
-        return self._by_kind.get("Secret", {}).get((namespace, name))  # type: ignore[return-value]
+        return self.get("Secret", namespace, name)  # type: ignore[return-value]
 
     def network_policies(self, namespace: str) -> list[NetworkPolicy]:
         """The NetworkPolicies of one namespace, by name (policies select pods of their own namespace only)."""
@@ -259,6 +277,28 @@ class ClusterStore:
         """Pods of `namespace` carrying every label in `labels` (a Service selector), by index."""
         if not labels:
             return []
+        if self.coverage is not None:
+            self._need("Pod", namespace, from_match_labels(labels))
+        return self._pods_matching(namespace, labels)
+
+    def pods_labelled(self, labels: Mapping[str, str]) -> list[Pod]:
+        """Pods of any namespace carrying every label in `labels`, by index."""
+        if not labels:
+            return []
+        self._need("Pod", None, from_match_labels(labels))
+        return [p for ns in sorted(ns for kind, ns in self._by_ns if kind == "Pod")
+                for p in self._pods_matching(ns, labels)]
+
+    def pods_selected(self, selector: Selector, namespace: str | None = None) -> list[Pod]:
+        """Pods (of `namespace`, or of every namespace) whose labels match a set-based selector."""
+        self._need("Pod", namespace, selector)
+        table = self._by_kind.get("Pod", {})
+        keys = sorted(table) if namespace is None else [(namespace, n) for n in
+                                                         sorted(self._by_ns.get(("Pod", namespace), _EMPTY))]
+        pods: Iterator[Pod] = (table[k] for k in keys)  # type: ignore[misc]
+        return [p for p in pods if matches(selector, p.meta.labels)]
+
+    def _pods_matching(self, namespace: str, labels: Mapping[str, str]) -> list[Pod]:
         sets = []
         for k, v in labels.items():
             members = self._pod_labels.get((namespace, k, v))
@@ -273,6 +313,7 @@ class ClusterStore:
     def services_selecting(self, pod: Pod) -> list[Service]:
         """Services whose selector matches the pod (the reverse path: pod -> services)."""
         ns = pod.meta.namespace
+        self._need("Service", ns)
         candidates: set[str] = set()
         for k, v in pod.meta.labels.items():
             candidates |= self._svc_selectors.get((ns, k, v), _EMPTY)
@@ -284,6 +325,8 @@ class ClusterStore:
         return out
 
     def slices_for(self, namespace: str, service: str) -> list[EndpointSlice]:
+        if self.coverage is not None:
+            self._need("EndpointSlice", namespace, from_match_labels({SERVICE_NAME_LABEL: service}))
         table = self._by_kind.get("EndpointSlice", {})
         names = self._slices_by_svc.get((namespace, service), _EMPTY)
         return [table[(namespace, n)] for n in sorted(names)]  # type: ignore[misc]
@@ -291,11 +334,13 @@ class ClusterStore:
     def ingresses_for_host(self, host: str) -> list[Ingress]:
         """Ingresses with a rule for exactly `host` (a literal "*.x.y" for wildcard rules; "" for
         host-less rules and default backends)."""
+        self._need("Ingress", None)
         table = self._by_kind.get("Ingress", {})
         return [table[k] for k in sorted(self._ingress_by_host.get(host, _EMPTY))]  # type: ignore[misc]
 
     def ingresses_for_service(self, namespace: str, service: str) -> list[Ingress]:
         """Ingresses with a backend (rule or default) naming this Service: the reverse path."""
+        self._need("Ingress", namespace)
         table = self._by_kind.get("Ingress", {})
         return [table[(namespace, n)] for n in sorted(self._ingress_by_service.get((namespace, service), _EMPTY))]  # type: ignore[misc]
 
@@ -305,16 +350,20 @@ class ClusterStore:
     def routes_for_hostname(self, hostname: str) -> list[HTTPRoute]:
         """HTTPRoutes listing exactly `hostname` (a literal "*.x.y" for wildcards; "" for routes without
         hostnames, which take their listeners')."""
+        self._need("HTTPRoute", None)
         table = self._by_kind.get("HTTPRoute", {})
         return [table[k] for k in sorted(self._routes_by_host.get(hostname, _EMPTY))]  # type: ignore[misc]
 
     def routes_for_service(self, namespace: str, service: str) -> list[HTTPRoute]:
         """HTTPRoutes with a backendRef to this Service (from any namespace): the reverse path."""
+        self._need("HTTPRoute", None)
         table = self._by_kind.get("HTTPRoute", {})
         return [table[k] for k in sorted(self._routes_by_service.get((namespace, service), _EMPTY))]  # type: ignore[misc]
 
     def hosts(self) -> list[str]:
         """Every host named by an ingress rule or an HTTPRoute (wildcards included), sorted."""
+        self._need("Ingress", None)
+        self._need("HTTPRoute", None)
         return sorted({h for h in self._ingress_by_host if h} | {h for h in self._routes_by_host if h})
 
 

@@ -105,8 +105,9 @@ def namespace_labels(store: ClusterStore):
     return labels
 
 
-def _pods_with(store: ClusterStore, labels: Mapping[str, str], namespaces: list[str]) -> list[Pod]:
-    return [p for ns in namespaces for p in store.pods_matching(ns, labels)]
+def _pods_with(store: ClusterStore, labels: Mapping[str, str], namespace: str) -> list[Pod]:
+    """Pods carrying `labels` in `namespace` ("": in any)."""
+    return store.pods_matching(namespace, labels) if namespace else store.pods_labelled(labels)
 
 
 def _peers(pods: list[Pod]) -> list[Peer]:
@@ -135,13 +136,11 @@ def _controllers(pods: list[Pod], what: str = "controller") -> Controllers:
 
 
 def _hinted(store: ClusterStore, hint: ControllerHint) -> list[Pod]:
-    namespaces = [hint.namespace] if hint.namespace else store.pod_namespaces()
-    return [p for ns in namespaces for p in store.pods(ns) if selectors.matches(hint.selector, p.meta.labels)]
+    return store.pods_selected(hint.selector, hint.namespace or None)
 
 
 def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint | None = None) -> Controllers:
     hint = hint or ControllerHint()
-    namespaces = [hint.namespace] if hint.namespace else store.pod_namespaces()
     if hint.selector:
         pods = _hinted(store, hint)
         if pods:
@@ -151,7 +150,7 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
     known = _KNOWN.get(controller)
     if known is not None and not hint.selector:
         for labels in known[1]:
-            pods = _pods_with(store, labels, namespaces)
+            pods = _pods_with(store, labels, hint.namespace)
             if pods:
                 return _controllers(pods)
     if hint.namespace:  # the user named the namespace: any pod of it (labels unknown)
@@ -215,7 +214,7 @@ def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHin
         pods = _hinted(store, hint)
     else:
         pods = [p for key in _GATEWAY_POD_LABELS for p in store.pods_matching(ns, {key: name})]
-        pods += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, store.pod_namespaces())
+        pods += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, "")
         pods = [p for p in pods if not hint.namespace or p.meta.namespace == hint.namespace]
     if pods:
         return _controllers(pods, "gateway")

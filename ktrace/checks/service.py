@@ -92,7 +92,7 @@ def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[C
         cache[ns] = candidates(store, ns)
     misses = near_misses(svc.selector, cache[ns])
     sel = selector_text(svc.selector)
-    other_ns = [n for n in store.pod_namespaces() if n != ns and store.pods_matching(n, svc.selector)]
+    other_ns = sorted({p.meta.namespace for p in store.pods_labelled(svc.selector)} - {ns})
     if misses:
         message = f"selector {sel} matches no pod; {misses[0].describe()}"
         best = misses[0]

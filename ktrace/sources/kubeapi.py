@@ -92,6 +92,7 @@ class Target:
     namespace: str | None = None  # None: every namespace (or a cluster-scoped kind)
     field_selector: str | None = None
     metadata_only: bool = False
+    label_selector: str | None = None
 
     @property
     def path(self) -> str:
@@ -99,7 +100,7 @@ class Target:
 
     def describe(self) -> str:
         where = f" in namespace {self.namespace}" if self.namespace else ""
-        sel = f" ({self.field_selector})" if self.field_selector else ""
+        sel = "".join(f" ({s})" for s in (self.field_selector, self.label_selector) if s)
         return f"{self.kind.plural}{where}{sel}"
 
 
@@ -186,6 +187,8 @@ class KubeApi:
         params: list[tuple[str, str]] = [("limit", str(page_size))]
         if target.field_selector:
             params.append(("fieldSelector", target.field_selector))
+        if target.label_selector:
+            params.append(("labelSelector", target.label_selector))
         accept = META_LIST_ACCEPT if target.metadata_only else JSON_ACCEPT
         kind, api_version = target.kind.kind, target.kind.api_version
         pending: _Fetch | None = _Fetch(self, target.path, params, accept)

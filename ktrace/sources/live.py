@@ -25,13 +25,15 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import orjson
 
+from ktrace import selectors
 from ktrace.checks.source import KIND_UNREADABLE
+from ktrace.coverage import Coverage, Read
 from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding
 from ktrace.gateway import SERVICE_IMPORT, backend_refs
@@ -41,18 +43,23 @@ from ktrace.options import SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchTimeouts
-from ktrace.sources.protocol import CertificateReader, Change, LoadProgress, WatchStatus
+from ktrace.sources.protocol import CertificateReader, Change, LoadProgress, NarrowReadRefused, WatchStatus
 from ktrace.store import ClusterStore
 
 # A change to make to the store, and whether it changed anything; queued under a key (see LiveSource._submit).
 _Op: TypeAlias = Callable[[ClusterStore], bool]
 _QueueKey: TypeAlias = tuple[str, ...]
+T = TypeVar("T")
+R = TypeVar("R")
 
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
 # the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
 LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
     "Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "NetworkPolicy",
     "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet", "EndpointSlice", "Pod"))
+
+# What a scoped load reads whole: few objects, and matching a host needs every route.
+SCOPED_ENTRY = ("Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute")
 
 # What is lost when a kind cannot be read at all (the info finding says so).
 _LOST = {
@@ -120,7 +127,9 @@ class LiveSource:
         self.lock = threading.RLock()
         self.store: ClusterStore | None = None
         self._watch_from: dict[Target, str] = {}  # what was listed, and the resourceVersion to watch from
-        self._unlisted: list[Kind] | None = None  # kinds load() is still reading (None: not started)
+        # What load() or read() is still reading (None: nothing started), and how much they were given.
+        self._unlisted: list[str] | None = None
+        self._listing: tuple[int, str] = (0, "kinds")
         self._tls: set[tuple[str, str]] = set()  # (namespace, name) of TLS secrets
         self._watcher: Watcher | None = None
         self._on_change: Callable[[Change], None] | None = None
@@ -192,22 +201,11 @@ class LiveSource:
     def load(self) -> ClusterStore:
         """List every kind into a new store; SourceError (one line) when the cluster cannot be read."""
         store = ClusterStore()
-        results: queue.Queue[tuple[Kind, dict[Target, str] | Exception]] = queue.Queue()
-
-        def work(kind: Kind) -> None:
-            try:
-                results.put((kind, self._load_kind(kind, store)))
-            except Exception as e:  # handed to the caller's thread: never lost with a dead worker
-                results.put((kind, e))
-
-        self._unlisted = list(self.kinds)
+        self._unlisted, self._listing = [k.plural for k in self.kinds], (len(self.kinds), "kinds")
         with gc_paused():
-            # Daemon threads: when one kind fails fatally we report at once, not after the others time out.
-            for kind in self.kinds:
-                threading.Thread(target=work, args=(kind,), name=f"ktrace-list-{kind.plural}", daemon=True).start()
-            for _ in self.kinds:
-                kind, result = results.get()
-                self._unlisted = [k for k in self._unlisted if k is not kind]  # replaced whole: read from any thread
+            for kind, result in _concurrently(lambda k: self._load_kind(k, store), self.kinds,
+                                              lambda k: f"ktrace-list-{k.plural}"):
+                self._unlisted = [p for p in self._unlisted if p != kind.plural]  # replaced whole: read from any thread
                 if isinstance(result, ApiFailure):
                     raise SourceError(self._fatal(result, kind))
                 if isinstance(result, Exception):
@@ -250,6 +248,51 @@ class LiveSource:
                      if "/" not in str(r.get("name"))}  # not subresources
             with self.lock:
                 store.served[group] = frozenset(kinds)
+
+    def load_scoped(self) -> ClusterStore:
+        """The entry kinds only; `read` then loads what an analysis of the store asks for beyond them:
+        one namespace's Services, the slices and pods of one Service (server-side selectors)."""
+        store = ClusterStore()
+        store.scope = self.namespace
+        store.coverage = Coverage()
+        self.read(store, [Read(kind, None) for kind in SCOPED_ENTRY])
+        self._learn_served(store, store.objects("HTTPRoute"))
+        return store
+
+    def read(self, store: ClusterStore, reads: list[Read]) -> None:
+        coverage = store.coverage
+        assert coverage is not None, "read() fills stores from load_scoped()"
+        pending = {read: _describe(read) for read in reads}
+        before = self._listing[0] if self._listing[1] == "lists" else 0  # reads come one call after another
+        self._unlisted, self._listing = list(pending.values()), (before + len(reads), "lists")
+        with gc_paused():
+            for read, result in _concurrently(lambda r: self._read(store, r), reads, lambda r: "ktrace-read"):
+                self._unlisted = [p for p in self._unlisted if p != pending[read]]
+                if isinstance(result, Exception):
+                    raise result
+                coverage.add([read])
+
+    def _read(self, store: ClusterStore, read: Read) -> Read:
+        known = BY_KIND.get(read.kind)
+        if known is None or known not in self.kinds or known.kind in self.absent:
+            return read  # a kind ktrace does not read, or the server does not serve: a whole load holds none either
+        kind = self._version_served(known)
+        ns = read.namespace if kind.namespaced else None
+        if kind.namespaced and self.namespace is not None:
+            if ns not in (None, self.namespace):
+                return read  # outside -n: a whole load of the scope holds none of it either
+            ns = self.namespace
+        try:
+            self._fill(store, kind, ns, selectors.text(read.selector) or None, read.name)
+        except ApiFailure as e:
+            if e.status == 404:
+                with self.lock:
+                    self.absent.add(kind.kind)
+                return read
+            if e.status == 403 or e.gone:
+                raise NarrowReadRefused(f"listing {kind.plural}: {e.status} {e.reason}") from None
+            raise SourceError(self._fatal(e, kind)) from None
+        return read
 
     def _serves_api(self) -> bool:
         """Whether the server has the core API group's root: every Kubernetes API server does."""
@@ -338,16 +381,21 @@ class LiveSource:
             self.notes.append(KIND_UNREADABLE.finding(kind.kind, namespace, "", message, hint,
                                       status=cause.status, reason=cause.message or cause.reason))
 
-    def _targets(self, kind: Kind, namespace: str | None) -> list[Target]:
+    def _targets(self, kind: Kind, namespace: str | None, label_selector: str | None, name: str) -> list[Target]:
+        named = f"metadata.name={name}" if name else None
         if kind.kind == "Secret":
             # TLS first: the full list is then typed as it arrives.
-            return [Target(kind, namespace, TLS_SECRETS, metadata_only=True),
-                    Target(kind, namespace, None, metadata_only=True)]
-        return [Target(kind, namespace)]
+            tls = ",".join(f for f in (TLS_SECRETS, named) if f)
+            return [Target(kind, namespace, tls, metadata_only=True, label_selector=label_selector),
+                    Target(kind, namespace, named, metadata_only=True, label_selector=label_selector)]
+        return [Target(kind, namespace, named, label_selector=label_selector)]
 
-    def _fill(self, store: ClusterStore, kind: Kind, namespace: str | None) -> dict[Target, str]:
+    def _fill(self, store: ClusterStore, kind: Kind, namespace: str | None,
+              label_selector: str | None = None, name: str = "") -> dict[Target, str]:
+        """List one kind (in one namespace; with a label selector or a name: only the objects it selects)
+        into the store, page by page. Returns the targets listed with the resourceVersion to watch from."""
         out: dict[Target, str] = {}
-        for target in self._targets(kind, namespace):
+        for target in self._targets(kind, namespace, label_selector, name):
             try:
                 out[target] = ""
                 for items, rv in self.api.list_pages(target):
@@ -355,7 +403,7 @@ class LiveSource:
                         self._add_pages(store, target, items)
                     out[target] = rv
             except ApiFailure as e:
-                if not e.gone:
+                if not e.gone or label_selector or name:  # a relist reconciles whole kinds, not selections
                     raise
                 # The paging snapshot expired: list again, reconcile.
                 reconcile, out[target] = self._relisted(target)
@@ -364,7 +412,7 @@ class LiveSource:
         return out
 
     def _add_pages(self, store: ClusterStore, target: Target, items: list[dict]) -> None:
-        if target.field_selector == TLS_SECRETS:
+        if _lists_tls(target):
             self._tls.update(_key(i) for i in items)
             return
         if target.kind.kind == "Secret":
@@ -380,7 +428,7 @@ class LiveSource:
         """List a target again: how to reconcile a store with the listing (objects gone meanwhile are
         removed), and the resourceVersion to watch from. Records are built as pages arrive, so only
         the slim records of the whole listing are held, never its raw pages."""
-        if target.field_selector == TLS_SECRETS:
+        if _lists_tls(target):
             items, rv = self.api.list_all(target)
             current = {_key(i): i for i in items}
 
@@ -459,10 +507,10 @@ class LiveSource:
 
     @property
     def progress(self) -> LoadProgress | None:
-        unlisted = self._unlisted
+        unlisted, (total, unit) = self._unlisted, self._listing
         if unlisted is None:
             return None
-        return LoadProgress(len(self.kinds) - len(unlisted), len(self.kinds), tuple(k.plural for k in unlisted))
+        return LoadProgress(total - len(unlisted), total, tuple(unlisted), unit)
 
     def apply_pending(self) -> list[Change]:
         """Apply what deferred watches queued since the last call, in order; the changes that changed
@@ -501,7 +549,7 @@ class LiveSource:
 
     def _relist_and_tell(self, target: Target) -> str:
         reconcile, rv = self._relisted(target)
-        if target.field_selector == TLS_SECRETS:  # only retypes: the Secrets' own listing is another key
+        if _lists_tls(target):  # only retypes: the Secrets' own listing is another key
             key: _QueueKey = ("TLS-RELIST", target.namespace or "")
         else:
             key = ("RELIST", target.kind.kind, target.namespace or "")
@@ -512,7 +560,7 @@ class LiveSource:
         kind = target.kind
         obj["kind"], obj["apiVersion"] = kind.kind, kind.api_version  # metadata watches say PartialObjectMetadata
         ns, name = _key(obj)
-        if target.field_selector == TLS_SECRETS:
+        if _lists_tls(target):
             # This stream only says which secrets are TLS; the full stream adds and removes them.
             with self.lock:  # learnt and submitted in one step, as the Secrets' stream types and submits
                 if etype == "DELETED":
@@ -545,6 +593,37 @@ class LiveSource:
             return f"cannot reach the API server at {at}: {e.reason}"
         detail = f": {e.message}" if e.message else ""
         return f"the API server at {at} answered {e.status} {e.reason} listing {kind.plural}{detail}"
+
+
+def _concurrently(work: Callable[[T], R], items: Sequence[T], name: Callable[[T], str]
+                  ) -> Iterator[tuple[T, R | Exception]]:
+    """`work` on every item, each in a thread of its own: (item, result or exception) as each ends.
+    Daemon threads: when one fails fatally the caller reports at once, not after the others time out
+    (nor does the process wait for them at exit)."""
+    results: queue.Queue[tuple[T, R | Exception]] = queue.Queue()
+
+    def run(item: T) -> None:
+        try:
+            results.put((item, work(item)))
+        except Exception as e:  # handed to the caller's thread: never lost with a dead worker
+            results.put((item, e))
+
+    for item in items:
+        threading.Thread(target=run, args=(item,), name=name(item), daemon=True).start()
+    for _ in items:
+        yield results.get()
+
+
+def _describe(read: Read) -> str:
+    """A read as the progress line names it: `pods in team-a`, `services named web`."""
+    kind = BY_KIND.get(read.kind)
+    where = f" in {read.namespace}" if read.namespace else ""
+    return f"{kind.plural if kind else read.kind}{where}" + (f" named {read.name}" if read.name else "")
+
+
+def _lists_tls(target: Target) -> bool:
+    """Whether the target is the metadata list that tells which Secrets are TLS ones."""
+    return TLS_SECRETS in (target.field_selector or "").split(",")
 
 
 def _key(obj: dict) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ktrace.coverage import Read
 from ktrace.findings import Finding
 from ktrace.options import scope_text
 from ktrace.store import ClusterStore
@@ -41,15 +42,16 @@ class WatchStatus:
 
 @dataclass(frozen=True, slots=True)
 class LoadProgress:
-    """How far a load() running in another thread is: `done` of `total` kinds read; `pending` the
-    plurals of those still being read."""
+    """How far a load() running in another thread is: `done` of `total` kinds (or, reading part of a
+    cluster, lists) read; `pending` what is still being read (plurals, maybe with a namespace)."""
 
     done: int
     total: int
     pending: tuple[str, ...]
+    unit: str = "kinds"
 
     def __str__(self) -> str:
-        return f"{self.done} of {self.total} kinds"
+        return f"{self.done} of {self.total} {self.unit}"
 
 
 class Source(Protocol):
@@ -68,6 +70,14 @@ class Source(Protocol):
     def load(self) -> ClusterStore:
         """Read everything in scope into a new store (KtraceError with one line when it cannot;
         LoginRequired, from here or from opening the source, when a credential plugin needs the terminal)."""
+
+    def load_scoped(self) -> ClusterStore | None:
+        """A store of the kinds every path starts from (ktrace.coverage), whose `coverage` notes what an
+        analysis reads beyond them, for `read` to load; None when this source holds everything at once."""
+
+    def read(self, store: ClusterStore, reads: list[Read]) -> None:
+        """Load `reads` into a store from `load_scoped` (KtraceError with one line when the cluster
+        cannot be read; NarrowReadRefused when a narrow read is not allowed: load the whole source)."""
 
     def watch(self, store: ClusterStore, on_change: Callable[[Change], None], *, deferred: bool = False) -> Any:
         """Keep `store` current from threads, calling `on_change` after each change (no-op offline).
@@ -113,10 +123,22 @@ def label(source: Source) -> str:
     return f"{source.describe()}, {scope_text(source.namespace)}"
 
 
+class NarrowReadRefused(Exception):
+    """The cluster refused a read of part of a kind (forbidden in that namespace, or a paging snapshot
+    that expired): the answer needs a whole load instead."""
+
+
 class WithoutCredentials:
-    """For sources that need no credentials and offer no other context: files and the demo."""
+    """For sources that need no credentials, offer no other context and hold everything in memory:
+    files and the demo."""
 
     credentials_refused = False
+
+    def load_scoped(self) -> None:
+        """Everything is read at once: there is nothing to save by reading part of it."""
+
+    def read(self, store: ClusterStore, reads: list[Read]) -> None:
+        raise NarrowReadRefused("this source is read whole")
 
     def renew_credentials(self) -> None:
         """Nothing is cached: nothing to renew."""
