@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_live import measure, start_sim  # noqa: E402  (the benchmarks' shared simulator start)
+from bench_live import measure, start_sim
 
 WHOLE = """
 import sys, orjson
@@ -31,7 +31,7 @@ from ktrace.analysis import Analysis
 from ktrace.options import AnalysisOptions, SourceSpec
 from ktrace.sources.live import open_live
 source = open_live(SourceSpec(kubeconfig=sys.argv[1]))
-path = Analysis(source, source.load(), AnalysisOptions()).trace(sys.argv[2], known_host=True)
+path = Analysis(source, source.load(), AnalysisOptions()).trace(sys.argv[2])
 sys.stdout.write(orjson.dumps(path.to_dict(), option=orjson.OPT_INDENT_2).decode())
 """
 # team-000 is healthy; team-001's Service selects `App:` where its pods carry `app:` (ktrace.sim.synthetic).

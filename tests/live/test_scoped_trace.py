@@ -13,7 +13,6 @@ import yaml
 
 from ktrace.analysis import Analysis
 from ktrace.cli import main
-from ktrace.errors import UsageError
 from ktrace.loader import load_paths
 from ktrace.options import AnalysisOptions, SourceSpec
 from ktrace.routing import rule_targets
@@ -28,11 +27,8 @@ EXPECT = yaml.safe_load((SCENARIOS / "expectations.yaml").read_text())
 pytestmark = pytest.mark.slow
 
 
-def answer(analysis: Analysis, target: str | Target) -> dict | str:
-    try:
-        return analysis.trace(target, known_host=True).to_dict()
-    except UsageError as e:
-        return f"usage error: {e}"
+def answer(analysis: Analysis, target: str | Target) -> dict:
+    return analysis.trace(target).to_dict()
 
 
 def assert_scoped_equals_whole(kubeconfig: Path, targets: list[str | Target],
