@@ -1,15 +1,19 @@
 """NetworkPolicy evaluation, pure: does traffic from a source reach a pod on a port?
 
 Kubernetes semantics (networking.k8s.io/v1):
-- a pod is isolated for ingress once any policy with type Ingress selects it; then only what some
-  rule of some selecting policy admits gets in (union: one admitting rule is enough);
+- a connection needs both sides: the source pod's egress and the destination pod's ingress;
+- a pod is isolated for ingress (egress) once any policy with type Ingress (Egress) selects it;
+  then only what some rule of some selecting policy admits gets in (out): a union, one admitting
+  rule is enough;
 - a policy lists its types; without `policyTypes` it has Ingress, and Egress when it has egress
-  rules: an egress-only policy never isolates ingress;
+  rules: an egress-only policy never isolates ingress; type Egress with no egress rules denies all;
 - a rule admits when one of its ports matches (none listed: every port) and one of its peers
-  matches (none listed: every source);
+  matches (none listed: every peer); an ingress rule's peers are sources (`from`), an egress
+  rule's destinations (`to`);
 - a peer is pods by podSelector in the policy's namespace, every pod of the namespaces a
   namespaceSelector picks, both combined (AND), or an ipBlock minus its `except` ranges;
-- a named port is resolved against the destination pod's container ports; `endPort` makes a range.
+- a named port is resolved against the destination pod's container ports, for egress rules too;
+  `endPort` makes a range.
 
 What ktrace does not know (a source pod's labels, a namespace's labels, a pod IP) makes a match
 unknown (None), never false: an unknown never becomes a reported block.
@@ -57,7 +61,7 @@ NamespaceLabels = Callable[[str], tuple[Mapping[str, str], bool]]
 @dataclass
 class Verdict:
     state: PolicyVerdict  # ALLOWED, BLOCKED or UNKNOWN
-    selecting: list[str] = field(default_factory=list)  # Ingress policies selecting the pod ([]: not isolated)
+    selecting: list[str] = field(default_factory=list)  # policies that (may) isolate the pod ([]: not isolated)
     allowed_by: list[str] = field(default_factory=list)
     why_not: dict[str, str] = field(default_factory=dict)  # policy -> why it admits nothing here
 
@@ -77,9 +81,10 @@ def _or(values: Iterable[Tri]) -> Tri:
     return None if seen_unknown else False
 
 
-def selecting(policies: Iterable[NetworkPolicy], labels: Mapping[str, str]) -> list[NetworkPolicy]:
-    """The policies that isolate a pod with these labels for ingress."""
-    return [p for p in policies if "Ingress" in p.types and selectors.matches(p.pod_selector, labels)]
+def selecting(policies: Iterable[NetworkPolicy], labels: Mapping[str, str], direction: str = "Ingress"
+              ) -> list[NetworkPolicy]:
+    """The policies that isolate a pod with these labels for `direction` (Ingress or Egress)."""
+    return [p for p in policies if direction in p.types and selectors.matches(p.pod_selector, labels)]
 
 
 def port_matches(pp: PolicyPort, port: int | None, protocol: str, pod: Pod) -> Tri:
@@ -149,37 +154,63 @@ def rule_admits(rule: PolicyRule, policy_ns: str, source: Peer, port: int | None
 
 def evaluate(policies: Iterable[NetworkPolicy], pod: Pod, port: int | None, source: Peer,
              ns_labels: NamespaceLabels, protocol: str = "TCP") -> Verdict:
-    """Whether `source` may open a connection to `pod` on `port` (the container port)."""
-    chosen = selecting(policies, pod.meta.labels)
-    verdict = Verdict(ALLOWED, [p.meta.name for p in chosen])
-    if not chosen:
-        return verdict
-    unknown = False
-    for policy in chosen:
-        ns = policy.meta.namespace
-        result = _or(rule_admits(r, ns, source, port, protocol, pod, ns_labels) for r in policy.ingress)
+    """The ingress side: whether the policies selecting `pod` admit `source` on `port` (the container port)."""
+    chosen: list[tuple[NetworkPolicy, Tri]] = [(p, True) for p in selecting(policies, pod.meta.labels)]
+    return _judge(chosen, "Ingress", source, pod, port, protocol, ns_labels)
+
+
+def evaluate_egress(policies: Iterable[NetworkPolicy], source: Peer, pod: Pod, port: int | None,
+                    ns_labels: NamespaceLabels, protocol: str = "TCP") -> Verdict:
+    """The egress side: whether the policies selecting `source` (a pod of their namespace) let it
+    open a connection to `pod` on `port` (the container port). A source whose labels are unknown may
+    be selected by any policy but one that selects every pod: such policies stay unknown."""
+    chosen: list[tuple[NetworkPolicy, Tri]] = []
+    for p in policies:
+        if "Egress" in p.types:
+            picked: Tri = selectors.matches(p.pod_selector, source.labels) if source.labels is not None \
+                else (True if p.pod_selector == () else None)
+            if picked is not False:
+                chosen.append((p, picked))
+    return _judge(chosen, "Egress", Peer(pod.meta.namespace, pod.meta.labels, pod.ip), pod, port, protocol,
+                  ns_labels)
+
+
+def _judge(chosen: list[tuple[NetworkPolicy, Tri]], direction: str, peer: Peer, pod: Pod, port: int | None,
+           protocol: str, ns_labels: NamespaceLabels) -> Verdict:
+    """One side's verdict over the policies that select (True) or may select (None) its pod: `peer` is
+    the other end, `pod` the destination (named ports are its container ports)."""
+    verdict = Verdict(ALLOWED, [p.meta.name for p, _ in chosen])
+    results: list[Tri] = []
+    for policy, _ in chosen:
+        rules = policy.ingress if direction == "Ingress" else policy.egress
+        result = _or(rule_admits(r, policy.meta.namespace, peer, port, protocol, pod, ns_labels) for r in rules)
+        results.append(result)
         if result is True:
             verdict.allowed_by.append(policy.meta.name)
-        elif result is None:
-            unknown = True
-        else:
-            verdict.why_not[policy.meta.name] = why_not(policy, port, protocol, pod)
-    if not verdict.allowed_by:
-        verdict.state = UNKNOWN if unknown else BLOCKED
+        elif result is False:
+            verdict.why_not[policy.meta.name] = why_not(policy, port, protocol, pod, direction)
+    if all(r is True for r in results):  # whichever of them select the pod, one admits (or none isolates)
+        return verdict
+    isolated = _or(picked for _, picked in chosen)
+    admitted = _or(_and(picked, r) for (_, picked), r in zip(chosen, results, strict=True))
+    allowed = _or([None if isolated is None else not isolated, admitted])
+    verdict.state = ALLOWED if allowed else UNKNOWN if allowed is None else BLOCKED
     return verdict
 
 
-def why_not(policy: NetworkPolicy, port: int | None, protocol: str, pod: Pod) -> str:
-    """One phrase: why a policy that selects the pod admits nothing from the source."""
-    if not policy.ingress:
-        return "no ingress rules (denies all ingress)"
-    on_port = [r for r in policy.ingress
+def why_not(policy: NetworkPolicy, port: int | None, protocol: str, pod: Pod, direction: str = "Ingress") -> str:
+    """One phrase: why a policy that selects one end admits nothing to or from the other (`pod` is
+    the destination)."""
+    rules = policy.ingress if direction == "Ingress" else policy.egress
+    if not rules:
+        return f"no {direction.lower()} rules (denies all {direction.lower()})"
+    on_port = [r for r in rules
                if not r.ports or any(port_matches(pp, port, protocol, pod) is not False for pp in r.ports)]
     if not on_port:
-        listed = sorted({port_text(pp) for r in policy.ingress for pp in r.ports})
+        listed = sorted({port_text(pp) for r in rules for pp in r.ports})
         return f"admits only port(s) {', '.join(listed)}"
     peers = sorted({peer_text(p) for r in on_port for p in r.peers})
-    return f"admits on port {port}/{protocol} only from {'; '.join(peers)}"
+    return f"admits on port {port}/{protocol} only {'from' if direction == 'Ingress' else 'to'} {'; '.join(peers)}"
 
 
 def port_text(pp: PolicyPort) -> str:

@@ -33,6 +33,7 @@ from ktrace.requestpath import (
     Hop,
     HTTPRouteDetail,
     IngressDetail,
+    NetworkPolicyDetail,
     PodDetail,
     Redirect,
     RequestPath,
@@ -56,8 +57,10 @@ def badge(status: str, ascii_only: bool = False) -> Text:
 
 def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     t = badge(hop.status, ascii_only)
-    # Endpoints and pods live in the Service's namespace: the name alone keeps pod lines short.
-    with_ns = hop.namespace and hop.level < ENDPOINTS
+    # Endpoints and pods live in the Service's namespace: the name alone keeps pod lines short. The
+    # controller's egress policies do not.
+    with_ns = hop.namespace and (hop.level < ENDPOINTS or (isinstance(hop.detail, NetworkPolicyDetail)
+                                 and hop.detail.direction == "egress"))
     ref = f"{hop.namespace}/{hop.name}" if with_ns and hop.name else hop.name or "(none)"
     t.append(f"  {hop.kind} ", style="bold")
     t.append(clean(ref))

@@ -242,10 +242,11 @@ class NetworkPolicyDetail:
     allowed_by: list[str]
     controller: str
     port: int | None
+    direction: str = "ingress"  # whose policies: the path's pods' (ingress) or the controller pods' (egress)
 
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "policies": self.policies, "allowedBy": self.allowed_by,
-                "controller": self.controller, "port": self.port}
+                "controller": self.controller, "port": self.port, "direction": self.direction}
 
 
 HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | UnattachedRouteDetail | BackendDetail | ServiceDetail

@@ -391,24 +391,27 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
 
 def _policy_hop(store: ClusterStore, svc: Service, b: ServiceBackends, result: RequestPath, start: int,
                 sources: Callable[[], Controllers], entry: tuple[str, str, str]) -> None:
-    """A NetworkPolicy hop above the pods (of the Service hops from `start`) when policies isolate
-    them: do the controller's (or the Gateway's) pods get in?"""
+    """NetworkPolicy hops above the pods (of the Service hops from `start`) when policies isolate either
+    end: do the controller's (or the Gateway's) pods get out (egress) and in (ingress)?"""
     reach = checks.networkpolicy.reachability(store, b.pods, b.port.protocol if b.port else "TCP", sources)
     if reach is None:
         return
-    status = {PolicyVerdict.ALLOWED: HopStatus.OK, PolicyVerdict.BLOCKED: HopStatus.ERROR,
-              PolicyVerdict.PARTIAL: HopStatus.WARNING}.get(reach.state, HopStatus.UNKNOWN)
     first_pod = next((i for i in range(start, len(result.hops)) if result.hops[i].level == PODS), len(result.hops))
-    result.hops.insert(first_pod, Hop("NetworkPolicy", reach.namespace, reach.name, status, reach.reasons, ENDPOINTS,
-                                      NetworkPolicyDetail(reach.state, reach.policies, reach.allowed_by,
-                                                          reach.controllers.label, reach.port)))
-    for hop in result.hops[first_pod + 1:]:  # this Service's pods
+    for side in reversed(reach.sides):  # inserted before the pods: the egress side ends up first
+        status = HopStatus.ERROR if reach.decisive(side) else {
+            PolicyVerdict.ALLOWED: HopStatus.OK, PolicyVerdict.BLOCKED: HopStatus.ERROR,
+            PolicyVerdict.PARTIAL: HopStatus.WARNING}.get(side.state, HopStatus.UNKNOWN)
+        result.hops.insert(first_pod, Hop("NetworkPolicy", side.namespace, side.name, status, side.reasons, ENDPOINTS,
+                                          NetworkPolicyDetail(side.state, side.policies, side.allowed_by,
+                                                              reach.controllers.label, reach.port, side.direction)))
+    for hop in result.hops[first_pod + len(reach.sides):]:  # this Service's pods
         state = reach.pod_states.get(hop.name)
         if state is not None and isinstance(hop.detail, PodDetail):
             hop.detail.network_policy = state
         if state == PolicyVerdict.BLOCKED:
             hop.status = HopStatus.ERROR
-            hop.reasons.append("no NetworkPolicy admits this traffic")
+            sides = [s.direction for s in reach.sides if s.pod_states.get(hop.name) == PolicyVerdict.BLOCKED]
+            hop.reasons.append("no NetworkPolicy admits this traffic" + (f" ({' and '.join(sides)})" if sides else ""))
     result.findings += checks.networkpolicy.path_findings(reach, svc, entry)
 
 

@@ -1,5 +1,6 @@
-"""NetworkPolicy checks: whether the policies that select a path's pods admit the ingress controller,
-and policies whose selectors match nothing.
+"""NetworkPolicy checks: whether the policies that select a path's pods admit the ingress controller
+(or the Gateway's data plane) and those that select the controller's pods let it out to them, and
+policies whose selectors match nothing.
 
 The ingress controller's pods are the traffic's source: found from the IngressClass's controller
 (well-known labels of common controllers), or given with --controller-namespace/--selector. Cloud
@@ -15,8 +16,11 @@ from dataclasses import dataclass, field
 
 from ktrace import selectors
 from ktrace.backends import EXCLUDED, PodBackend, service_backends
+from ktrace.checks.gateway import backends_of as route_backends_of
+from ktrace.checks.ingress import backends_of as ingress_backends_of
 from ktrace.checks.ingress import find_service_port
 from ktrace.findings import Finding
+from ktrace.gateway import attachments, grants_backend
 from ktrace.model import Gateway, Namespace, NetworkPolicy, Pod, Service
 from ktrace.netpol import (
     ALLOWED,
@@ -28,6 +32,7 @@ from ktrace.netpol import (
     PolicyVerdict,
     Verdict,
     evaluate,
+    evaluate_egress,
     peer_text,
     selecting,
     selector_text,
@@ -39,8 +44,10 @@ from ktrace.store import ClusterStore
 
 BLOCKS_PATH = register(Rule(
     "networkpolicy-blocks-path", "error",
-    "NetworkPolicies select a path's pods and none admits the ingress controller's pods on the target port "
-    "(warning when only some pods or some controller pods are blocked).", needs=("NetworkPolicy",)))
+    "NetworkPolicies block a path: none of those selecting its pods admits the ingress controller's (or "
+    "Gateway's) pods on the target port, or none of those selecting the controller's pods lets them reach the "
+    "path's pods (egress); the finding names the side (warning when only some pods or some controller pods are "
+    "blocked).", needs=("NetworkPolicy",)))
 CONTROLLER_UNKNOWN = register(Rule(
     "networkpolicy-controller-unknown", "info",
     "NetworkPolicies isolate a path's pods but the ingress controller's pods are unknown: reachability not decided "
@@ -230,22 +237,51 @@ def _labels_text(labels: Mapping[str, str]) -> str:
 
 
 @dataclass
-class Reachability:
-    """The verdict for one path's pods: the policies selecting them and whether the controller gets in."""
-    state: PolicyVerdict  # PARTIAL: some controller pods or some backend pods blocked, others allowed
-    namespace: str
-    policies: list[str]
-    allowed_by: list[str]
-    reasons: list[str]
-    controllers: Controllers
-    pod_states: dict[str, PolicyVerdict] = field(default_factory=dict)  # pod name -> its verdict
+class Side:
+    """One side of the connection: the Ingress policies selecting the path's pods, or the Egress
+    policies selecting the traffic's source pods (those of one namespace)."""
+    direction: str  # "ingress" or "egress"
+    namespace: str  # where its policies are
+    state: PolicyVerdict = ALLOWED  # PARTIAL: for some pods or some source pods only
+    policies: list[str] = field(default_factory=list)
+    allowed_by: list[str] = field(default_factory=list)
     why_not: dict[str, str] = field(default_factory=dict)
-    port: int | None = None
+    pod_states: dict[str, PolicyVerdict] = field(default_factory=dict)  # pod name -> this side's verdict
+    reasons: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         """The policy the hop is titled with: the one that admits, else one that explains a denial."""
         return (self.allowed_by or sorted(self.why_not) or self.policies)[0]
+
+    def add(self, pod: str, verdicts: list[Verdict]) -> None:
+        state = _combine([v.state for v in verdicts])
+        self.pod_states[pod] = _combine([self.pod_states[pod], state]) if pod in self.pod_states else state
+        for v in verdicts:
+            self.policies += [p for p in v.selecting if p not in self.policies]
+            self.allowed_by += [p for p in v.allowed_by if p not in self.allowed_by]
+            for name, why in v.why_not.items():
+                self.why_not.setdefault(name, why)
+
+    def blocked(self) -> list[str]:
+        return sorted(n for n, s in self.pod_states.items() if s == BLOCKED)
+
+
+@dataclass
+class Reachability:
+    """The verdict for one path's pods: whether the source's egress and the pods' ingress both let
+    the controller (or Gateway) pods in."""
+    state: PolicyVerdict  # both sides together; PARTIAL: some pods or some source pods blocked
+    sides: list[Side]  # only those with selecting policies: the egress side(s) first, then the ingress side
+    controllers: Controllers
+    pod_states: dict[str, PolicyVerdict] = field(default_factory=dict)  # pod name -> its verdict, both sides
+    port: int | None = None
+
+    def decisive(self, side: Side) -> bool:
+        """Whether the side's blocks break the path: it blocks everything, or the path is blocked only
+        by the sides together (one side blocks some pods, the other the rest)."""
+        return side.state == BLOCKED or (self.state == BLOCKED and side.state == PARTIAL
+                                         and not any(s.state == BLOCKED for s in self.sides))
 
 
 def _combine(states: list[PolicyVerdict]) -> PolicyVerdict:
@@ -257,99 +293,136 @@ def _combine(states: list[PolicyVerdict]) -> PolicyVerdict:
     return UNKNOWN if UNKNOWN in distinct else ALLOWED
 
 
+def _both(ingress: PolicyVerdict, egress: PolicyVerdict) -> PolicyVerdict:
+    """One connection needs both sides: blocked when either blocks, unknown when either is."""
+    if BLOCKED in (ingress, egress):
+        return BLOCKED
+    return UNKNOWN if UNKNOWN in (ingress, egress) else ALLOWED
+
+
+def _egress_anywhere(store: ClusterStore) -> bool:
+    return any("Egress" in p.types for p in store.objects("NetworkPolicy"))  # type: ignore[attr-defined]
+
+
 def reachability(store: ClusterStore, pods: list[PodBackend], protocol: str, sources: Callable[[], Controllers]
                  ) -> Reachability | None:
     """Whether the traffic's source (the ingress controller or Gateway pods, found only when needed)
-    reaches `pods` (a Service port's backends). None when no NetworkPolicy isolates any of them (or
-    policies could not be read): nothing to say."""
+    reaches `pods` (a Service port's backends): the Egress policies selecting the source pods and the
+    Ingress policies selecting `pods`. None when no policy isolates either end (or policies could not
+    be read): nothing to say. The egress side is judged only where the source pods' namespace is known."""
     if not applies(store, BLOCKS_PATH) or not pods:
         return None
     ns = pods[0].pod.meta.namespace
     policies = [p for p in store.network_policies(ns) if "Ingress" in p.types]
-    if not policies:
-        return None
-    ns_labels = namespace_labels(store)
     groups: dict[tuple, list[PodBackend]] = defaultdict(list)
     for b in pods:
         if b.state != EXCLUDED:
             groups[(frozenset(b.pod.meta.labels.items()), b.container_port)].append(b)
-    if not any(selecting(policies, g[0].pod.meta.labels) for g in groups.values()):
+    isolated = any(selecting(policies, g[0].pod.meta.labels) for g in groups.values())
+    if not groups or not (isolated or _egress_anywhere(store)):
         return None
     controllers = sources()
+    egress = {s.namespace: [p for p in store.network_policies(s.namespace) if "Egress" in p.types]
+              for s in controllers.sources if s.namespace}
+    egress = {n: found for n, found in egress.items() if found}
+    if not isolated and not egress:
+        return None
+    ns_labels = namespace_labels(store)
     peers = controllers.sources or [Peer()]
-    out = Reachability(ALLOWED, ns, [], [], [], controllers)
-    states = []
+    ingress = Side("ingress", ns)
+    egress_sides = {n: Side("egress", n) for n in egress}
+    out = Reachability(ALLOWED, [], controllers)
     for (_, port), members in groups.items():
-        verdicts = [evaluate(policies, members[0].pod, port, s, ns_labels, protocol) for s in peers]
-        state = _combine([v.state for v in verdicts])
-        states.append(state)
-        _collect(out, verdicts)
+        ins = [evaluate(policies, members[0].pod, port, s, ns_labels, protocol) for s in peers]
         out.port = port if out.port is None else out.port
         for b in members:
-            out.pod_states[b.pod.meta.name] = state
-    out.state = _combine(states)
-    out.reasons = _reasons(out, protocol)
+            name = b.pod.meta.name
+            ingress.add(name, ins)
+            states = []
+            for s, v in zip(peers, ins, strict=True):
+                out_state = ALLOWED
+                if s.namespace in egress:
+                    verdict = evaluate_egress(egress[s.namespace], s, b.pod, port, ns_labels, protocol)
+                    egress_sides[s.namespace].add(name, [verdict])
+                    out_state = verdict.state
+                states.append(_both(v.state, out_state))
+            out.pod_states[name] = _combine(states)
+    out.sides = [side for side in (*egress_sides.values(), ingress) if side.policies]
+    if not out.sides:
+        return None
+    out.state = _combine(list(out.pod_states.values()))
+    for side in out.sides:
+        side.state = _combine(list(side.pod_states.values()))
+        side.reasons = _reasons(side, out, protocol)
     return out
 
 
-def _collect(out: Reachability, verdicts: list[Verdict]) -> None:
-    for v in verdicts:
-        out.policies += [p for p in v.selecting if p not in out.policies]
-        out.allowed_by += [p for p in v.allowed_by if p not in out.allowed_by]
-        for name, why in v.why_not.items():
-            out.why_not.setdefault(name, why)
-
-
-def _reasons(r: Reachability, protocol: str) -> list[str]:
-    # Short lines that do not repeat the hop's title (r.name); JSON's extra keeps the full controller text.
+def _reasons(side: Side, r: Reachability, protocol: str) -> list[str]:
+    # Short lines that do not repeat the hop's title (side.name); JSON's extra keeps the full controller text.
     port = f"{r.port}/{protocol}" if r.port is not None else "the target port"
     src = r.controllers.brief
-    others = ", ".join(p for p in (r.allowed_by if r.state == ALLOWED else r.policies) if p != r.name)
-    if r.state == ALLOWED:
-        return [f"admits {src} on {port}" + (f"; so do {others}" if others else "")] if r.allowed_by else \
-            ["no NetworkPolicy isolates these pods"]
-    why = [text if name == r.name else f"{name}: {text}" for name, text in sorted(r.why_not.items())]
-    if r.state == BLOCKED:
-        return [f"blocks {src} on {port}" + (f"; so do {others}" if others else ""), *why]
+    to = " to these pods" if side.direction == "egress" else ""
+    head = f"{side.direction}: "
+    others = ", ".join(p for p in (side.allowed_by if side.state == ALLOWED else side.policies) if p != side.name)
+    if side.state == ALLOWED:
+        return [f"{head}admits {src}{to} on {port}" + (f"; so do {others}" if others else "")] if side.allowed_by \
+            else [f"{head}no NetworkPolicy isolates these pods"]
+    why = [text if name == side.name else f"{name}: {text}" for name, text in sorted(side.why_not.items())]
+    if side.state == BLOCKED:
+        return [f"{head}blocks {src}{to} on {port}" + (f"; so do {others}" if others else ""), *why]
     also = f"; also selected by {others}" if others else ""
-    if r.state == PARTIAL:
-        blocked = sorted(n for n, s in r.pod_states.items() if s == BLOCKED)
-        return [f"admits {src} only to some pods or from some of its pods "
+    if side.state == PARTIAL:
+        blocked = side.blocked()
+        return [f"{head}admits {src} only to some pods or from some of its pods "
                 f"(blocked: {', '.join(blocked[:5]) or 'some of its pods'}){also}", *why]
-    unknown = r.controllers.why_unknown or f"cannot tell whether the policies admit {src}"
-    allowed = f"; allowed by {', '.join(r.allowed_by)} for some" if r.allowed_by else ""
-    return [f"reachability unknown: {unknown}{allowed}{also}"]
+    unknown = r.controllers.why_unknown or f"cannot tell whether the policies admit {src}{to}"
+    allowed = f"; allowed by {', '.join(side.allowed_by)} for some" if side.allowed_by else ""
+    return [f"{head}reachability unknown: {unknown}{allowed}{also}"]
 
 
 def path_findings(r: Reachability, svc: Service, entry: tuple[str, str, str]) -> list[Finding]:
-    """`networkpolicy-blocks-path` (error; warning when only part is blocked) or
-    `networkpolicy-controller-unknown` (info, on `entry`: the IngressClass, or the Gateway, or the
-    Service when the Ingress has no class) for one path's verdict."""
-    ns = r.namespace
-    if r.state in (BLOCKED, PARTIAL):
-        first = sorted(r.why_not)[0] if r.why_not else r.policies[0]
-        src_ns = sorted({s.namespace for s in r.controllers.sources if s.namespace})
-        fix = (f"namespaceSelector {NAME_LABEL}={src_ns[0]}" if src_ns else "the controller's namespace")
-        port = f" on port {r.port}" if r.port is not None else ""
-        return [BLOCKS_PATH.finding(
-            "NetworkPolicy", ns, first,
-            f"NetworkPolicy {', '.join(r.policies)} select(s) the pods of Service {svc.meta.name} and "
-            f"{'none admits' if r.state == BLOCKED else 'not all admit'} {r.controllers.label}{port}: "
-            + "; ".join(f"{n}: {w}" for n, w in sorted(r.why_not.items())),
-            f"add an ingress rule admitting the controller ({fix}){port} to one of them",
-            severity="error" if r.state == BLOCKED else "warning", service=svc.meta.name, policies=r.policies,
-            port=r.port, controller=r.controllers.label, why=r.why_not,
-            blocked_pods=sorted(n for n, s in r.pod_states.items() if s == BLOCKED))]
-    if r.state == UNKNOWN and not r.controllers.sources:
-        return [CONTROLLER_UNKNOWN.finding(
+    """`networkpolicy-blocks-path` for each side that blocks (error; warning when only part is
+    blocked), naming its policies and its side, or `networkpolicy-controller-unknown` (info, on
+    `entry`: the IngressClass, or the Gateway, or the Service when the Ingress has no class)."""
+    ns, name = svc.meta.key
+    out = []
+    port = f" on port {r.port}" if r.port is not None else ""
+    for side in r.sides:
+        if side.state not in (BLOCKED, PARTIAL):
+            continue
+        first = sorted(side.why_not)[0] if side.why_not else side.policies[0]
+        named = ", ".join(f"{side.namespace}/{p}" for p in side.policies)
+        whole = side.state == BLOCKED
+        why = "; ".join(f"{n}: {w}" for n, w in sorted(side.why_not.items()))
+        if side.direction == "ingress":
+            src_ns = sorted({s.namespace for s in r.controllers.sources if s.namespace})
+            fix = (f"namespaceSelector {NAME_LABEL}={src_ns[0]}" if src_ns else "the controller's namespace")
+            message = (f"ingress: NetworkPolicy {named} select(s) the pods of Service {name} and "
+                       f"{'none admits' if whole else 'not all admit'} {r.controllers.label}{port}: {why}")
+            hint = f"add an ingress rule admitting the controller ({fix}){port} to one of them"
+        else:
+            pods = f" + podSelector {_labels_text(svc.selector)}" if svc.selector else ""
+            message = (f"egress: NetworkPolicy {named} select(s) {r.controllers.label} and "
+                       f"{'none lets them reach' if whole else 'not all let them reach'} the pods of Service "
+                       f"{ns}/{name}{port}: {why}")
+            hint = (f"add an egress rule to the Service's pods (namespaceSelector {NAME_LABEL}={ns}{pods}){port} "
+                    "to one of them")
+        out.append(BLOCKS_PATH.finding(
+            "NetworkPolicy", side.namespace, first, message, hint,
+            severity="error" if r.decisive(side) else "warning", side=side.direction, service=name,
+            policies=side.policies, port=r.port, controller=r.controllers.label, why=side.why_not,
+            blocked_pods=side.blocked()))
+    ingress = next((s for s in r.sides if s.direction == "ingress"), None)
+    if r.state == UNKNOWN and not r.controllers.sources and ingress is not None:
+        out.append(CONTROLLER_UNKNOWN.finding(
             *entry,
-            f"NetworkPolicy {', '.join(r.policies)} isolate(s) the pods of Service {ns}/{svc.meta.name}, but the "
+            f"NetworkPolicy {', '.join(ingress.policies)} isolate(s) the pods of Service {ns}/{name}, but the "
             f"traffic's source is unknown: {r.controllers.why_unknown}",
             "check by hand that a rule admits the load balancer's addresses (ipBlock of the VPC or nodes)"
             if "cloud load balancer" in r.controllers.why_unknown else
             "name the controller's pods with --controller-namespace and/or --controller-selector",
-            service=f"{ns}/{svc.meta.name}", policies=r.policies)]
-    return []
+            service=f"{ns}/{name}", policies=ingress.policies))
+    return out
 
 
 def ingress_entry(class_name: str, svc: Service) -> tuple[str, str, str]:
@@ -438,7 +511,8 @@ def _peer_matches_nothing(store: ClusterStore, ns: str, peer, known: _Namespaces
 @produces(BLOCKS_PATH, CONTROLLER_UNKNOWN, SELECTS_NOTHING, PEER_MATCHES_NOTHING)
 def check_network_policies(store: ClusterStore, default_class: str, hint: ControllerHint | None = None
                            ) -> list[Finding]:
-    """Every policy on its own, then every Ingress backend whose pods policies isolate."""
+    """Every policy on its own, then every backend of an Ingress or an HTTPRoute whose pods, or whose
+    traffic's source pods, policies isolate."""
     if store.count("NetworkPolicy") == 0:
         return []
     out: list[Finding] = []
@@ -446,25 +520,39 @@ def check_network_policies(store: ClusterStore, default_class: str, hint: Contro
     for policy in store.objects("NetworkPolicy"):
         out += policy_findings(store, policy, namespaces)  # type: ignore[arg-type]
     done: set[tuple] = set()
-    controllers: dict[str, Controllers] = {}
+    found: dict[tuple[str, ...], Controllers] = {}
+
+    def judge(svc: Service | None, port: int | str | None, source: tuple[str, ...],
+              find: Callable[[], Controllers], entry: Callable[[Service], tuple[str, str, str]]) -> None:
+        sport = find_service_port(svc, port) if svc is not None else None
+        if svc is None or sport is None or (svc.meta.key, sport.name, sport.port, source) in done:
+            return
+        done.add((svc.meta.key, sport.name, sport.port, source))
+
+        def controllers() -> Controllers:  # once per controller or Gateway
+            if source not in found:
+                found[source] = find()
+            return found[source]
+        r = reachability(store, service_backends(store, svc, sport).pods, sport.protocol, controllers)
+        if r is not None:
+            out.extend(f for f in path_findings(r, svc, entry(svc)) if f not in out)
+
     for ing in store.ingresses():
         ns = ing.meta.namespace
-        if not store.network_policies(ns):
-            continue
         cls = ingress_class(ing, default_class).name
-        backends = [p.backend for r in ing.rules for p in r.paths]
-        if ing.default_backend is not None:
-            backends.append(ing.default_backend)
-        for backend in backends:
-            svc = store.service(ns, backend.service) if backend.service else None
-            sport = find_service_port(svc, backend.port) if svc is not None else None
-            if svc is None or sport is None or (ns, svc.meta.name, sport.name, sport.port, cls) in done:
+        for backend in ingress_backends_of(ing):
+            judge(store.service(ns, backend.service) if backend.service else None, backend.port, ("class", cls),
+                  lambda c=cls: find_controllers(store, c, hint),  # type: ignore[misc]
+                  lambda svc, c=cls: ingress_entry(c, svc))  # type: ignore[misc]
+    for route in store.objects("HTTPRoute"):
+        # The Gateways whose listeners took the route (one that does not exist takes nothing, live or not).
+        gateways = {a.gateway.meta.key: a.gateway for a in attachments(store, route, live=False)  # type: ignore[arg-type]
+                    if a.gateway is not None and a.listeners}
+        for ref in route_backends_of(route):  # type: ignore[arg-type]
+            if not ref.is_service or not grants_backend(store, route, ref):  # type: ignore[arg-type]
                 continue
-            done.add((ns, svc.meta.name, sport.name, sport.port, cls))
-            if cls not in controllers:  # cheap enough to find eagerly once per class
-                controllers[cls] = find_controllers(store, cls, hint)
-            r = reachability(store, service_backends(store, svc, sport).pods, sport.protocol,
-                             lambda c=cls: controllers[c])  # type: ignore[misc]
-            if r is not None:
-                out += [f for f in path_findings(r, svc, ingress_entry(cls, svc)) if f not in out]
+            for key, gw in sorted(gateways.items()):
+                judge(store.service(ref.namespace, ref.name), ref.port, ("Gateway", *key),
+                      lambda g=gw: find_gateway_pods(store, g, hint),  # type: ignore[misc]
+                      lambda _, k=key: ("Gateway", *k))  # type: ignore[misc]
     return out

@@ -191,13 +191,15 @@ def test_policy_hop_reasons_are_short_and_json_keeps_the_full_controller(capsys:
     store = ManifestSource([str(SCENARIOS / "netpol-clean.yaml")]).load()
     hop = next(h for h in trace(store, "allow.example.com", live=False).hops if h.kind == "NetworkPolicy")
     assert (hop.name, hop.reasons) == ("web-from-ingress", [
-        "admits ingress-nginx/ingress-nginx-controller-7d4-x1 on 8080/TCP"])
+        "ingress: admits ingress-nginx/ingress-nginx-controller-7d4-x1 on 8080/TCP"])
     blocked = ManifestSource([str(SCENARIOS / "netpol-blocked.yaml")]).load()
     path = trace(blocked, "deny.example.com", live=False)
     hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
     assert (hop.name, hop.reasons) == ("default-deny", [
-        "blocks ingress-nginx/ingress-nginx-controller-7d4-x1 on 8080/TCP", "no ingress rules (denies all ingress)"])
-    assert next(h for h in path.hops if h.kind == "Pod").reasons[-1] == "no NetworkPolicy admits this traffic"
+        "ingress: blocks ingress-nginx/ingress-nginx-controller-7d4-x1 on 8080/TCP",
+        "no ingress rules (denies all ingress)"])
+    assert next(h for h in path.hops if h.kind == "Pod").reasons[-1] == \
+        "no NetworkPolicy admits this traffic (ingress)"
     assert main(["trace", "allow.example.com", "-o", "json", "-f", str(SCENARIOS / "netpol-clean.yaml")]) == 0
     doc = json.loads(capsys.readouterr().out)
     extra = next(h for h in doc["hops"] if h["kind"] == "NetworkPolicy")
@@ -250,7 +252,7 @@ def test_online_boutique_policies_allow_the_frontend(tmp_path: Path) -> None:
     path = trace(store, "boutique.example.com/", live=False)
     hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
     assert (hop.name, hop.status, hop.detail.policies) == ("frontend", "ok", ["deny-all", "frontend"])
-    assert hop.reasons[0] == "admits the ingress controller on 8080/TCP"
+    assert hop.reasons[0] == "ingress: admits the ingress controller on 8080/TCP"
     assert not any(f.code.startswith("networkpolicy") for f in path.findings)
 
 
