@@ -178,18 +178,23 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
 
 
 def could_be_controller(labels: Mapping[str, str], hint: ControllerHint | None = None) -> bool:
-    """Whether a pod with these labels would be taken for an ingress controller by `find_controllers`."""
+    """Whether a pod with these labels would be taken for an ingress controller by `find_controllers`
+    or for a Gateway's data plane by `find_gateway_pods`."""
     if hint is not None and hint.selector:
         return selectors.matches(hint.selector, labels)
-    return any(all(labels.get(k) == v for k, v in known.items()) for _, sets in _KNOWN.values() for known in sets)
+    return any(all(labels.get(k) == v for k, v in known.items()) for _, sets in _KNOWN.values() for known in sets) \
+        or any(k in labels for k in (*_GATEWAY_POD_LABELS, _ENVOY_GATEWAY[0]))
 
 
 def pod_namespaces_read(store: ClusterStore, hint: ControllerHint | None = None) -> frozenset[str]:
     """The namespaces whose pods `check_network_policies` reads (besides new controller pods, which
     `could_be_controller` tells): those with policies, those their peers' namespaceSelectors pick, and
-    those where controller pods are now."""
+    those where controller or Gateway pods are now; every namespace once an egress policy exists (it
+    may judge the pods of any Service a path reaches)."""
     if store.count("NetworkPolicy") == 0:
         return frozenset()
+    if _egress_anywhere(store):
+        return frozenset(store.namespaces())
     out = {ns for ns, _ in (p.meta.key for p in store.objects("NetworkPolicy"))}
     picker = _Namespaces(store)
     for policy in store.objects("NetworkPolicy"):
@@ -204,6 +209,7 @@ def pod_namespaces_read(store: ClusterStore, hint: ControllerHint | None = None)
     else:
         out.update(ns for ns in store.pod_namespaces() for _, sets in _KNOWN.values() for labels in sets
                    if store.pods_matching(ns, labels))
+    out.update(s.namespace for gw in store.gateways() for s in find_gateway_pods(store, gw, hint).sources)
     return frozenset(out)
 
 

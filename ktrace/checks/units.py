@@ -13,8 +13,9 @@ reads, and so what a change invalidates:
   workload templates of its namespace (near misses) and the pods of every namespace (its hint).
 - host conflicts: the Ingresses and the default class. Gateway API: its own kinds, Services,
   Secrets, Namespaces. Certificates: Secrets, Ingresses, Gateways.
-- network policies: policies, Namespaces, Ingresses, Services, and the pods of the namespaces it
-  reads (`networkpolicy.pod_namespaces_read`) or that could be ingress controllers.
+- network policies: policies, Namespaces, Ingresses, the Gateway API kinds, Services, and the pods
+  of the namespaces it reads (`networkpolicy.pod_namespaces_read`) or that could be ingress
+  controllers or Gateway pods.
 A relist or an IngressClass change re-runs everything.
 
 The findings are kept in order as units re-run (`OrderedFindings`), with the suppressions applied per
@@ -139,6 +140,7 @@ class CheckUnits:
                 netpol = gw = True
             elif kind in _GATEWAY_API:
                 gw = tls = True
+                netpol = netpol or policies  # HTTPRoute paths: their backends and Gateways
             if type_ in ("ADDED", "DELETED") and ns:
                 gw = gw or not self.live  # offline, a namespace that holds anything is judged (gateway.knowable)
                 # A namespaceSelector is decided only when every namespace holding anything has its object.

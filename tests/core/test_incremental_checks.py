@@ -27,7 +27,7 @@ BASES = {
     "demo": complete(demo_objects()),
     "synthetic": complete(synthetic_objects(150)),
     "scenarios": complete(load_paths([str(Path(__file__).parent.parent / "scenarios" / name) for name in (
-        "netpol-blocked.yaml", "netpol-clean.yaml", "host-conflict.yaml", "ingress-problems.yaml",
+        "netpol-blocked.yaml", "netpol-clean.yaml", "netpol-egress.yaml", "host-conflict.yaml", "ingress-problems.yaml",
         "gateway-problems.yaml")]).objects),
 }
 LABEL_VALUES = [None, "web", "App", "aspnetapp", "api-0", "ingress-nginx", "payments-web"]
