@@ -316,16 +316,19 @@ def reachability(store: ClusterStore, pods: list[PodBackend], protocol: str, sou
     reaches `pods` (a Service port's backends): the Egress policies selecting the source pods and the
     Ingress policies selecting `pods`. None when no policy isolates either end (or policies could not
     be read): nothing to say. The egress side is judged only where the source pods' namespace is known."""
-    if not applies(store, BLOCKS_PATH) or not pods:
+    if not applies(store, BLOCKS_PATH) or not pods or store.count("NetworkPolicy") == 0:
         return None
     ns = pods[0].pod.meta.namespace
     policies = [p for p in store.network_policies(ns) if "Ingress" in p.types]
+    egress_anywhere = _egress_anywhere(store)
+    if not policies and not egress_anywhere:
+        return None
     groups: dict[tuple, list[PodBackend]] = defaultdict(list)
     for b in pods:
         if b.state != EXCLUDED:
             groups[(frozenset(b.pod.meta.labels.items()), b.container_port)].append(b)
     isolated = any(selecting(policies, g[0].pod.meta.labels) for g in groups.values())
-    if not groups or not (isolated or _egress_anywhere(store)):
+    if not groups or not (isolated or egress_anywhere):
         return None
     controllers = sources()
     egress = {s.namespace: [p for p in store.network_policies(s.namespace) if "Egress" in p.types]
