@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 
 from ktrace import selectors
 from ktrace.backends import EXCLUDED, PodBackend, service_backends
-from ktrace.checks.gateway import backends_of as route_backends_of
-from ktrace.checks.ingress import backends_of as ingress_backends_of
-from ktrace.checks.ingress import find_service_port
+from ktrace.checks.ingress import backends_of, find_service_port
 from ktrace.findings import Finding
 from ktrace.gateway import attachments, grants_backend
-from ktrace.model import Gateway, Namespace, NetworkPolicy, Pod, Service
+from ktrace.model import Gateway, Namespace, NetworkPolicy, Pod, Service, redirect_of
 from ktrace.netpol import (
     ALLOWED,
     BLOCKED,
@@ -549,7 +547,7 @@ def check_network_policies(store: ClusterStore, default_class: str, hint: Contro
     for ing in store.ingresses():
         ns = ing.meta.namespace
         cls = ingress_class(ing, default_class).name
-        for backend in ingress_backends_of(ing):
+        for backend in backends_of(ing):
             judge(store.service(ns, backend.service) if backend.service else None, backend.port, ("class", cls),
                   lambda c=cls: find_controllers(store, c, hint),  # type: ignore[misc]
                   lambda svc, c=cls: ingress_entry(c, svc))  # type: ignore[misc]
@@ -557,7 +555,10 @@ def check_network_policies(store: ClusterStore, default_class: str, hint: Contro
         # The Gateways whose listeners took the route (one that does not exist takes nothing, live or not).
         gateways = {a.gateway.meta.key: a.gateway for a in attachments(store, route, live=False)  # type: ignore[arg-type]
                     if a.gateway is not None and a.listeners}
-        for ref in route_backends_of(route):  # type: ignore[arg-type]
+        # The backendRefs requests are forwarded to: a redirect (the rule's or the backendRef's) reaches no pod.
+        refs = [ref for rule in route.rules if rule.redirect is None  # type: ignore[attr-defined]
+                for ref in rule.backends if redirect_of(ref.filters) is None]
+        for ref in refs:
             if not ref.is_service or not grants_backend(store, route, ref):  # type: ignore[arg-type]
                 continue
             for key, gw in sorted(gateways.items()):

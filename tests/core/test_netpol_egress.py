@@ -231,3 +231,19 @@ def test_check_judges_httproute_paths_from_the_gateway_pods() -> None:
     assert [(f.code, f.name, f.details["side"]) for f in found] == [
         ("networkpolicy-blocks-path", "edge-egress", "egress")]
     assert "gateway pod(s) envoy-edge-7c9-x1" in found[0].message
+
+
+@pytest.mark.parametrize("where", ["rule", "backendRef"])
+def test_check_skips_backends_a_redirect_keeps_requests_from(tmp_path: Path, where: str) -> None:
+    """HTTPRouteFilter RequestRedirect "defines a schema for a filter that responds to the request with an
+    HTTP redirection": the Gateway answers, its pods never connect to the backend, as `trace` shows."""
+    text = (SCENARIOS / "netpol-egress.yaml").read_text()
+    redirect = "filters: [{type: RequestRedirect, requestRedirect: {hostname: elsewhere.example.com}}]"
+    old = "  - backendRefs: [{name: web, port: 80}]\n"
+    new = f"  - {redirect}\n    backendRefs: [{{name: web, port: 80}}]\n" if where == "rule" else \
+        f"  - backendRefs: [{{name: web, port: 80, {redirect}}}]\n"
+    assert old in text
+    (tmp_path / "redirected.yaml").write_text(text.replace(old, new))
+    store = ManifestSource([str(tmp_path / "redirected.yaml")]).load()
+    assert [f for f in run_checks(store, live=False) if f.namespace == "eg-gw"] == []
+    assert not any(h.kind == "NetworkPolicy" for h in trace(store, "gw.egress.example.com", live=False).hops)
