@@ -292,7 +292,7 @@ def _combine(states: list[PolicyVerdict]) -> PolicyVerdict:
     distinct = set(states)
     if len(distinct) == 1:
         return states[0]
-    if BLOCKED in distinct:
+    if distinct & {BLOCKED, PARTIAL}:  # a part already blocked stays so next to what is allowed
         return PARTIAL
     return UNKNOWN if UNKNOWN in distinct else ALLOWED
 

@@ -247,3 +247,19 @@ def test_check_skips_backends_a_redirect_keeps_requests_from(tmp_path: Path, whe
     store = ManifestSource([str(tmp_path / "redirected.yaml")]).load()
     assert [f for f in run_checks(store, live=False) if f.namespace == "eg-gw"] == []
     assert not any(h.kind == "NetworkPolicy" for h in trace(store, "gw.egress.example.com", live=False).hops)
+
+
+def test_a_pod_some_controller_pods_cannot_reach_keeps_the_path_partial() -> None:
+    """egress applies per source pod ("the NetworkPolicy objects whose podSelector matches the pod"): when one
+    controller replica may not reach web-1 and web-2 is reachable from both, the path is partly blocked."""
+    second = {**BASE[1], "metadata": {**BASE[1]["metadata"], "name": "ctrl-b", "labels": {**CTRL_LABELS,
+                                                                                           "zone": "b"}}}
+    web2 = _pod("web-2", "10.1.0.10")
+    web2["metadata"]["labels"]["tier"] = "b"
+    only_to_b = _policy("ctrl-a-out", "edge", {
+        "podSelector": {"matchExpressions": [{"key": "zone", "operator": "DoesNotExist"}]},
+        "egress": [{"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"tier": "b"}}}]}]})
+    _, path = _path(second, _pod("web-1", "10.1.0.9"), web2, only_to_b)
+    hop = next(h for h in path.hops if h.kind == "NetworkPolicy")
+    assert (path.status, hop.status, hop.detail.verdict) == ("degraded", "warning", "partial")
+    assert [(f.code, f.severity) for f in path.findings] == [("networkpolicy-blocks-path", "warning")]
