@@ -3,6 +3,10 @@ does not receive traffic. Shared by the tracer (the Endpoints and Pod tiers) and
 
 EndpointSlices are the truth for readiness (offline sources derive them the way the controller
 would). Pods without any status (offline pod templates) have unknown readiness.
+
+Readiness is the union over all the Service's slices for the port, whatever their address family:
+a dual-stack pod has one endpoint per family and is one backend, ready if any of them is. The
+controller's placeholder slice (no endpoints, no ports) counts as no slice at all.
 """
 
 from __future__ import annotations
@@ -85,25 +89,50 @@ class ServiceBackends:
     def unknown(self) -> int:
         return sum(p.state == UNKNOWN for p in self.pods)
 
+    def families(self) -> dict[str, tuple[int, int]]:
+        """Ready and total endpoints per address family: the Service's own families (spec.ipFamilies)
+        first, each even without endpoints, then any other family its slices carry."""
+        out = dict.fromkeys(self.service.ip_families, (0, 0))
+        for s in self.slices:
+            ready, total = out.get(s.address_type, (0, 0))
+            out[s.address_type] = (ready + sum(e.ready for e in s.endpoints), total + len(s.endpoints))
+        return out
+
 
 def _serves_port(s: EndpointSlice, port: ServicePort | None) -> bool:
-    return port is None or any(p.name == port.name and p.protocol == port.protocol for p in s.ports)
+    return not s.placeholder and (port is None or any(p.name == port.name and p.protocol == port.protocol
+                                                      for p in s.ports))
+
+
+def _keep_ready(seen: dict, key: object, e: Endpoint) -> None:
+    """One endpoint per backend across slices (a dual-stack pod has one per family): a ready one wins."""
+    if key not in seen or (e.ready and not seen[key].ready):
+        seen[key] = e
 
 
 def service_backends(store: ClusterStore, svc: Service, port: ServicePort | None) -> ServiceBackends:
     ns = svc.meta.namespace
     out = ServiceBackends(svc, port)
-    out.slices = [s for s in store.slices_for(ns, svc.meta.name) if _serves_port(s, port)]
+    order = {f: i for i, f in enumerate(svc.ip_families)}  # the Service's primary family first
+    out.slices = sorted((s for s in store.slices_for(ns, svc.meta.name) if _serves_port(s, port)),
+                        key=lambda s: order.get(s.address_type, len(order)))
     # The selected pods first: a scoped store (ktrace.coverage) then reads them in one selected list, and
     # finds the endpoints' pods among them rather than reading each by name.
     pods = store.pods_matching(ns, svc.selector) if svc.selector else []
     by_pod: dict[str, Endpoint] = {}
+    by_ref: dict[tuple[str, str], Endpoint] = {}
+    anonymous: dict[str, list[Endpoint]] = {}  # no targetRef: by address family
     for s in out.slices:
         for e in s.endpoints:
             if e.target_kind == "Pod" and e.target_name and store.get("Pod", ns, e.target_name) is not None:
-                by_pod.setdefault(e.target_name, e)
+                _keep_ready(by_pod, e.target_name, e)
+            elif e.target_name:
+                _keep_ready(by_ref, (e.target_kind, e.target_name), e)
             else:
-                out.orphans.append(e)
+                anonymous.setdefault(s.address_type, []).append(e)
+    # Endpoints without a targetRef cannot be paired across families: the family with the most stands for all.
+    widest = max(anonymous.values(), key=lambda es: (len(es), sum(e.ready for e in es)), default=[])
+    out.orphans = [*by_ref.values(), *widest]
     if not svc.selector:  # selector-less: the pods the hand-made slices point at
         pods = [p for name in sorted(by_pod) if isinstance(p := store.get("Pod", ns, name), Pod)]
     # Without EndpointSlices (the source could not read them) pod statuses are the best evidence.

@@ -260,10 +260,16 @@ class Service:
     cluster_ip: str = ""
     external_name: str = ""
     publish_not_ready: bool = False
+    ip_families: tuple[str, ...] = ()  # spec.ipFamilies: IPv4, IPv6 or both (dual-stack)
+    ip_family_policy: str = ""
 
     @property
     def headless(self) -> bool:
         return self.cluster_ip == "None"
+
+    @property
+    def dual_stack(self) -> bool:
+        return len(set(self.ip_families)) > 1
 
 
 def service_from_dict(obj: Any) -> Service | None:
@@ -288,6 +294,8 @@ def service_from_dict(obj: Any) -> Service | None:
         cluster_ip=_s(spec.get("clusterIP")),
         external_name=_s(spec.get("externalName")),
         publish_not_ready=spec.get("publishNotReadyAddresses") is True,
+        ip_families=tuple(f for f in _l(spec.get("ipFamilies")) if isinstance(f, str)),
+        ip_family_policy=_s(spec.get("ipFamilyPolicy")),
     )
 
 
@@ -316,6 +324,12 @@ class EndpointSlice:
     address_type: str
     ports: tuple[SlicePort, ...]
     endpoints: tuple[Endpoint, ...]
+
+    @property
+    def placeholder(self) -> bool:
+        """The EndpointSlice controller's stand-in for a Service with nothing to publish in this
+        address family: no endpoints and no ports. It says what no slice would say."""
+        return not self.endpoints and not self.ports
 
 
 def slice_from_dict(obj: Any) -> EndpointSlice | None:

@@ -84,7 +84,7 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     if hop.redirect is not None:  # the branch ends at the Gateway's answer
         t.append(clean(f"  {_redirect_text(hop.redirect, ascii_only)}"), style="bold")
     elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":
-        t.append(f"  {d.ready}/{d.total} ready", style="dim")
+        t.append(f"  {_family(d)}{d.ready}/{d.total} ready", style="dim")
     elif isinstance(d, PodDetail):
         bits = [f":{d.container_port}" if d.container_port else "", d.ip or ""]
         if d.template_of:
@@ -95,6 +95,11 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
 
 def _redirect_text(r: Redirect, ascii_only: bool) -> str:
     return f"{'->' if ascii_only else '→'} {r.status_code} redirect to {r.location}"
+
+
+def _family(d: EndpointSliceDetail) -> str:
+    """A dual-stack Service's slice says its address family: its counts are that family's alone."""
+    return f"{d.address_type}  " if d.dual_stack and d.address_type else ""
 
 
 def _reasons(node: Tree, hop: Hop) -> None:
@@ -251,7 +256,7 @@ def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
     elif isinstance(d, BackendDetail) and d.port is not None:
         name += f":{d.port}"
     elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":
-        name += f"  {d.ready}/{d.total} ready"
+        name += f"  {_family(d)}{d.ready}/{d.total} ready"
     if split is not None and split.share != 1:
         name += f"  weight {split.weight} ({split.share:.0%})"
     if hop.redirect is not None:

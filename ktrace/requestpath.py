@@ -189,12 +189,15 @@ class ServiceDetail:
     revisions: list[Revision] = field(default_factory=list)  # a rollout behind the Service
     split: Split | None = None
     filters: Filters | None = None  # a backendRef's own filters, when it has some
+    ip_families: list[str] | None = None  # a dual-stack Service's spec.ipFamilies
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"port": self.port, "portName": self.port_name, "targetPort": self.target_port,
                                "type": self.type, "selector": self.selector}
         if self.external_name is not None:
             out["externalName"] = self.external_name
+        if self.ip_families is not None:
+            out["ipFamilies"] = self.ip_families
         if self.revisions:
             out["revisions"] = [r.to_dict() for r in self.revisions]
         return out | (self.split.to_dict() if self.split else {}) | (self.filters.to_dict() if self.filters else {})
@@ -206,11 +209,13 @@ class EndpointSliceDetail:
     total: int
     ports: list[str] | None = None  # None (and no addresses): the hop stands for "no slice for this port"
     addresses: list[str] | None = None
+    address_type: str | None = None
+    dual_stack: bool = False  # the Service's slices span address families: the label names the slice's
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ready": self.ready, "total": self.total}
         if self.ports is not None:
-            out.update(ports=self.ports, addresses=self.addresses)
+            out.update(addressType=self.address_type, ports=self.ports, addresses=self.addresses)
         return out
 
 

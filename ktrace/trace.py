@@ -364,7 +364,8 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
                   ) -> ServiceBackends | None:
     ns, name = svc.meta.key
     detail = ServiceDetail(sport.port, sport.name or None, sport.target, svc.type,
-                           dict(svc.selector) if svc.selector else None)
+                           dict(svc.selector) if svc.selector else None,
+                           ip_families=list(svc.ip_families) if svc.dual_stack else None)
     if svc.type == "ExternalName":
         result.findings += checks.service.externalname_findings(svc)
         detail.external_name = svc.external_name
@@ -378,6 +379,9 @@ def _service_hops(store: ClusterStore, svc: Service, sport: ServicePort, result:
                "no selector: endpoints managed by hand", f"port {sport.label()} -> targetPort {sport.target}"]
     if svc.headless:
         reasons.append("headless (clusterIP: None)")
+    if svc.dual_stack:
+        policy = f" ({svc.ip_family_policy})" if svc.ip_family_policy else ""
+        reasons.append(f"dual-stack{policy}: {', '.join(svc.ip_families)}")
     status = _worst(findings)
     if status == HopStatus.ERROR and not any(f.code == checks.service.SELECTOR_NO_MATCH.code for f in findings) and \
             any(p.state == PodState.READY for p in backends.pods):
@@ -421,24 +425,36 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
     if known == 0 and unknown:
         status, why = HopStatus.UNKNOWN, "offline: no pod status, readiness unknown"
     elif known == 0:
-        status, why = HopStatus.ERROR, "no endpoints" + ("" if svc.selector else ": no selector and no EndpointSlice")
+        status, why = HopStatus.ERROR, "no endpoints" + ("" if svc.selector else ": no selector and no EndpointSlice"
+                                                         if not b.slices else ": its EndpointSlices are empty")
     elif ready == 0:
         status, why = HopStatus.ERROR, f"0 of {known} ready"
     elif ready < known:
         status, why = HopStatus.WARNING, f"{ready} of {known} ready"
     else:
         status, why = HopStatus.OK, f"{ready} of {known} ready"
+    families = b.families()
+    if len(families) > 1 and any(t for _, t in families.values()):
+        # dual-stack: one backend, one endpoint per family; say what each family has
+        why += " (endpoints by family: " + ", ".join(
+            f"{f} {r}/{t} ready" if t else f"{f} none" for f, (r, t) in families.items()) + ")"
     if not b.slices:
         reasons = [why, "no EndpointSlice for this port"] if known == 0 and not unknown else [why]
         result.hops.append(Hop("EndpointSlice", ns, "", status, reasons, ENDPOINTS, EndpointSliceDetail(ready, known)))
     for s in b.slices:
         eps = s.endpoints
         s_ready = sum(e.ready for e in eps)
-        s_status = status if len(b.slices) == 1 else HopStatus.OK if s_ready == len(eps) and eps else \
-            HopStatus.ERROR if s_ready == 0 else HopStatus.WARNING
-        result.hops.append(Hop("EndpointSlice", ns, s.meta.name, s_status, [why], ENDPOINTS, EndpointSliceDetail(
+        reasons = [why]
+        if len(b.slices) == 1 or status in (HopStatus.ERROR, HopStatus.UNKNOWN):
+            s_status = status  # the union's verdict: no slice has a ready endpoint, or readiness is unknown
+        else:  # some slice serves the port: this one only narrows the choice
+            s_status = HopStatus.OK if s_ready == len(eps) else HopStatus.WARNING
+            if not eps:
+                reasons.append(f"no endpoints in this {s.address_type} slice; the others serve the port")
+        result.hops.append(Hop("EndpointSlice", ns, s.meta.name, s_status, reasons, ENDPOINTS, EndpointSliceDetail(
             s_ready, len(eps), ports=[f"{p.name or '-'}:{p.port}" for p in s.ports],
-            addresses=[a for e in eps for a in e.addresses][:20])))
+            addresses=[a for e in eps for a in e.addresses][:20], address_type=s.address_type or None,
+            dual_stack=len(families) > 1)))
     for p in b.pods:
         pod = p.pod
         state_status = _POD_STATUS[p.state]

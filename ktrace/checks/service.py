@@ -166,7 +166,8 @@ def readiness_findings(store: ClusterStore, svc: Service, backends: ServiceBacke
                             "no selected pod can receive traffic", ready=0, total=0,
                             not_ready=[{"pod": p.pod.meta.name, "reason": p.reason} for p in excluded])]
         if not svc.selector and store.ingresses_for_service(*svc.meta.key) and applies(store, _NO_HAND_MADE_ENDPOINTS):
-            return [NO_READY_ENDPOINTS.finding(*_svc(svc), "no selector and no EndpointSlice: no "
+            what = "its EndpointSlices are empty" if backends.slices else "no EndpointSlice"
+            return [NO_READY_ENDPOINTS.finding(*_svc(svc), f"no selector and {what}: no "
                             "endpoints", "a selector-less Service needs EndpointSlices (label kubernetes.io/"
                             "service-name) made by hand or by a controller", ready=0, total=0, not_ready=[])]
         return []

@@ -11,6 +11,8 @@ from ktrace.kinds import BY_KIND
 
 _UID_NAMESPACE = uuid.UUID("6f1c3b1e-9a43-4f0e-8d7e-6b0c0d9e2a11")
 _SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+_SERVICE_CIDR_V6 = ipaddress.ip_network("fd00:10:96::/112")  # the simulated cluster is dual-stack, IPv4 first
+_DUAL_STACK = ("PreferDualStack", "RequireDualStack")
 _RESERVED_SERVICE_IPS = {"10.96.0.1", "10.96.0.10"}  # the kubernetes and kube-dns services
 
 
@@ -52,10 +54,13 @@ class ServiceIPs:
         reserved = {int(ipaddress.ip_address(a)) for a in _RESERVED_SERVICE_IPS}
         reserved |= {int(net.network_address), int(net.broadcast_address)}
         self.ips = Allocator(int(net.network_address), net.num_addresses, reserved)
+        v6 = _SERVICE_CIDR_V6
+        self.ips_v6 = Allocator(int(v6.network_address) + 1, v6.num_addresses - 1)
         self.node_ports = Allocator(30000, 2768)
 
-    def cluster_ip(self, key: str) -> str:
-        return str(ipaddress.ip_address(self.ips.allocate(key)))
+    def cluster_ip(self, key: str, family: str = "IPv4") -> str:
+        pool = self.ips_v6 if family == "IPv6" else self.ips
+        return str(ipaddress.ip_address(pool.allocate(key)))
 
     def claim(self, ip: str) -> None:
         try:
@@ -64,6 +69,8 @@ class ServiceIPs:
             return
         if addr in _SERVICE_CIDR:
             self.ips.claim(int(addr))
+        elif addr in _SERVICE_CIDR_V6:
+            self.ips_v6.claim(int(addr))
 
 
 def complete_metadata(obj: dict, now: str, old: dict | None) -> None:
@@ -101,13 +108,20 @@ def complete_service(svc: dict, ips: ServiceIPs, old: dict | None) -> None:
         for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
             spec.pop(key, None)
     else:
+        policy = spec.setdefault("ipFamilyPolicy", "SingleStack")
+        given = spec.get("ipFamilies")
+        families = list(dict.fromkeys(f for f in given if f in ("IPv4", "IPv6"))) if isinstance(given, list) else []
+        spec["ipFamilies"] = families or (["IPv4", "IPv6"] if policy in _DUAL_STACK else ["IPv4"])
+        key = f"{meta['namespace']}/{meta['name']}"
         if not spec.get("clusterIP"):
-            spec["clusterIP"] = old_spec.get("clusterIP") or ips.cluster_ip(f"{meta['namespace']}/{meta['name']}")
+            spec["clusterIP"] = old_spec.get("clusterIP") or ips.cluster_ip(key, spec["ipFamilies"][0])
+        spec["clusterIPs"] = [spec["clusterIP"]]
         if spec["clusterIP"] != "None":
             ips.claim(spec["clusterIP"])
-        spec["clusterIPs"] = [spec["clusterIP"]]
-        spec.setdefault("ipFamilies", ["IPv4"])
-        spec.setdefault("ipFamilyPolicy", "SingleStack")
+            old_ips = old_spec.get("clusterIPs") or []
+            for family in spec["ipFamilies"][1:]:  # one cluster IP per family, the primary first
+                kept = next((ip for ip in old_ips[1:] if (":" in ip) == (family == "IPv6")), None)
+                spec["clusterIPs"].append(kept or ips.cluster_ip(key, family))
         spec.setdefault("internalTrafficPolicy", "Cluster")
     for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")

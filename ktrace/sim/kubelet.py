@@ -1,5 +1,6 @@
 """A stand-in for the scheduler and kubelets: pods created without a status are placed on one
-of a few fake nodes and reported Running and Ready with an IP from that node's pod CIDR.
+of a few fake nodes and reported Running and Ready with an IP from that node's pod CIDR, and an
+IPv6 address too (the simulated cluster is dual-stack, IPv4 first).
 Pods given with a status (the demo's crash loops) are left exactly as given."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import ipaddress
 from ktrace.sim.complete import Allocator
 
 _OVERFLOW = ipaddress.ip_network("10.250.0.0/16")  # pods on nodes we do not simulate
+_POD_V6 = int(ipaddress.ip_address("fd00:10:244::"))  # the cluster is dual-stack: each pod's IPv4, embedded
 
 
 def _digest(text: str, n: int = 64) -> str:
@@ -62,6 +64,7 @@ class Kubelet:
         node = spec.get("nodeName") or self.node_for(meta["namespace"], meta["name"])
         spec["nodeName"] = node
         ip = self._allocate_ip(node, key)
+        ipv6 = str(ipaddress.IPv6Address(_POD_V6 | int(ipaddress.IPv4Address(ip))))
         host_ip = self.host_ips.get(node, "172.18.0.250")
         containers = spec.get("containers") or []
         limited = any((c.get("resources") or {}).get("requests") for c in containers)
@@ -73,7 +76,7 @@ class Kubelet:
             "hostIP": host_ip,
             "hostIPs": [{"ip": host_ip}],
             "podIP": ip,
-            "podIPs": [{"ip": ip}],
+            "podIPs": [{"ip": ip}, {"ip": ipv6}],
             "startTime": now,
             "qosClass": "Burstable" if limited else "BestEffort",
             "containerStatuses": [self._running(c, key, now) for c in containers],
