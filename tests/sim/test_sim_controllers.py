@@ -91,6 +91,31 @@ def test_named_port_missing_on_a_pod(shared: Simulator, discovery):
         (s["metadata"]["name"], s["endpoints"], s["ports"]) for s in want)
 
 
+def test_dual_stack_service_gets_a_slice_per_family(shared: Simulator, discovery):
+    """Service `ipFamilyPolicy`: "PreferDualStack" (two IP families on dual-stack configured clusters):
+    the simulated cluster is dual-stack, so the Service gets a cluster IP per family, its pods an
+    address per family (`status.podIPs`), and the controller one slice per `addressType`."""
+    shared.apply(service("dual", "web", {"app": "web"}, ipFamilyPolicy="PreferDualStack"))
+    shared.apply(pod("dual", "web-1", {"app": "web"}))
+    spec = shared.get("Service", "dual", "web")["spec"]
+    assert spec["ipFamilies"] == ["IPv4", "IPv6"] and [":" in ip for ip in spec["clusterIPs"]] == [False, True]
+    ips = [i["ip"] for i in shared.get("Pod", "dual", "web-1")["status"]["podIPs"]]
+    assert {s.address_type: [e.addresses for e in s.endpoints] for s in slices(discovery, "dual", "web")} == {
+        "IPv4": [ips[:1]], "IPv6": [ips[1:]]}
+    assert ":" in ips[1]
+
+
+def test_placeholder_slice_for_a_service_without_endpoints(shared: Simulator, discovery):
+    """The controller's reconciler: "When no endpoint slices would usually exist, we need to add a
+    placeholder": one per address family, with no endpoints and no ports (null on the wire)."""
+    shared.apply(service("lonely", "web", {"app": "nobody"}, ipFamilyPolicy="PreferDualStack"))
+    assert sorted((s.address_type, s.endpoints, s.ports) for s in slices(discovery, "lonely", "web")) == [
+        ("IPv4", None, None), ("IPv6", None, None)]
+    shared.apply(pod("lonely", "web-1", {"app": "nobody"}))  # a pod: real slices replace the placeholders
+    assert all(s.endpoints for s in slices(discovery, "lonely", "web"))
+    assert len(slices(discovery, "lonely", "web")) == 2
+
+
 def test_terminating_pod(shared: Simulator, discovery):
     shared.apply(service("term", "web", {"app": "web"}))
     shared.apply(pod("term", "going", {"app": "web"}, ready=True, deletionTimestamp="2026-01-01T00:00:30Z"))
@@ -106,7 +131,8 @@ def test_deleted_pod_is_terminating_for_its_grace_period(sim_factory, tmp_path):
     deadline = time.monotonic() + 3
     while sim.list("Pod", "grace") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert sim.list("Pod", "grace") == [] and sim.list("EndpointSlice", "grace") == []
+    assert sim.list("Pod", "grace") == []
+    assert [(s["endpoints"], s["ports"]) for s in sim.list("EndpointSlice", "grace")] == [(None, None)]  # placeholder
 
 
 def test_headless_service_gets_slices_and_keeps_none(shared: Simulator, discovery):

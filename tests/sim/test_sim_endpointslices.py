@@ -108,3 +108,39 @@ def test_wrong_types_in_ip_and_ports_are_left_out() -> None:
                                    {"name": "p", "port": 82, "targetPort": 8082, "protocol": ["TCP"]},
                                    {"name": "http", "port": 83, "targetPort": "http"}])
     assert endpoints_by_pod(compute_slices(svc, pods)) == {"a": ((("http", 8080),), True, True, False)}
+
+
+def test_one_slice_set_per_address_family() -> None:
+    """EndpointSlice `addressType`: "All addresses in this slice must be the same type": a dual-stack
+    Service's pods get an endpoint in each family's slice, with that family's `status.podIPs` entry.
+    IPv4 slices keep the names they have on a single-stack Service."""
+    pods = [{**pod("a", {"app": "web"}), "status": {**pod("a", {"app": "web"})["status"],
+                                                   "podIPs": [{"ip": "10.0.0.1"}, {"ip": "fd00::1"}]}}]
+    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
+    single = compute_slices(service({"app": "web"}, ports), pods)
+    dual = compute_slices(service({"app": "web"}, ports, ipFamilyPolicy="PreferDualStack",
+                                  ipFamilies=["IPv4", "IPv6"]), pods)
+    assert [(s["addressType"], [e["addresses"] for e in s["endpoints"]]) for s in dual] == [
+        ("IPv4", [["10.0.0.1"]]), ("IPv6", [["fd00::1"]])]
+    assert dual[0] == single[0] and dual[1]["metadata"]["name"] != single[0]["metadata"]["name"]
+
+
+def test_a_family_without_endpoints_gets_the_placeholder() -> None:
+    """The controller's reconciler adds a placeholder "when no endpoint slices would usually exist",
+    per address family: no endpoints, no ports. Pods with only IPv4 addresses leave the IPv6 family
+    of a dual-stack Service empty; a selector matching nothing leaves every family empty."""
+    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
+    dual = service({"app": "web"}, ports, ipFamilyPolicy="PreferDualStack")  # ipFamilies defaulted: both
+    v4, v6 = compute_slices(dual, [pod("a", {"app": "web"})])
+    assert (v4["addressType"], len(v4["endpoints"])) == ("IPv4", 1)
+    assert (v6["addressType"], v6["endpoints"], v6["ports"]) == ("IPv6", None, None)
+    nothing = compute_slices(service({"app": "none"}, ports), [pod("a", {"app": "web"})])
+    assert [(s["addressType"], s["endpoints"], s["ports"]) for s in nothing] == [("IPv4", None, None)]
+
+
+def test_a_pod_lacking_the_only_named_port_is_kept_with_no_ports() -> None:
+    """The controller skips a Service port the pod cannot resolve and keeps the pod with the ports
+    left: with a single named port, an endpoint in a slice without ports, and no placeholder."""
+    pods = [pod("a", {"app": "web"}, ports=[{"name": "web", "containerPort": 8080}])]
+    (s,) = compute_slices(service({"app": "web"}, [{"name": "http", "port": 80, "targetPort": "http"}]), pods)
+    assert s["ports"] == [] and [e["targetRef"]["name"] for e in s["endpoints"]] == ["a"]
