@@ -108,20 +108,21 @@ def complete_service(svc: dict, ips: ServiceIPs, old: dict | None) -> None:
         for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
             spec.pop(key, None)
     else:
-        policy = spec.setdefault("ipFamilyPolicy", "SingleStack")
         given = spec.get("ipFamilies")
         families = list(dict.fromkeys(f for f in given if f in ("IPv4", "IPv6"))) if isinstance(given, list) else []
-        spec["ipFamilies"] = families or (["IPv4", "IPv6"] if policy in _DUAL_STACK else ["IPv4"])
+        families = families or (["IPv4", "IPv6"] if spec.get("ipFamilyPolicy") in _DUAL_STACK else ["IPv4"])
         key = f"{meta['namespace']}/{meta['name']}"
         if not spec.get("clusterIP"):
-            spec["clusterIP"] = old_spec.get("clusterIP") or ips.cluster_ip(key, spec["ipFamilies"][0])
+            spec["clusterIP"] = old_spec.get("clusterIP") or ips.cluster_ip(key, families[0])
         spec["clusterIPs"] = [spec["clusterIP"]]
         if spec["clusterIP"] != "None":
             ips.claim(spec["clusterIP"])
             old_ips = old_spec.get("clusterIPs") or []
-            for family in spec["ipFamilies"][1:]:  # one cluster IP per family, the primary first
+            for family in families[1:]:  # one cluster IP per family, the primary first
                 kept = next((ip for ip in old_ips[1:] if (":" in ip) == (family == "IPv6")), None)
                 spec["clusterIPs"].append(kept or ips.cluster_ip(key, family))
+        spec["ipFamilies"] = families
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
         spec.setdefault("internalTrafficPolicy", "Cluster")
     for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")
