@@ -170,9 +170,13 @@ class Simulator:
         """Change the accepted bearer tokens (None: no authentication), e.g. to expire one."""
         self.server.tokens = set(tokens) if tokens is not None else None
 
-    def slow_lists(self, seconds: float) -> None:
-        """Every list (not watch) answers `seconds` late from now on (0: at once again)."""
-        self.server.list_delay = seconds
+    def slow_lists(self, seconds: float, kind: str | None = None) -> None:
+        """Every list (not watch) answers `seconds` late from now on (0: at once again); with `kind`, only
+        lists of that kind across every namespace do (a big cluster's pods: one namespace's stay quick)."""
+        if kind is None:
+            self.server.list_delay = seconds
+        else:
+            self.server.wide_list_delays[kind] = seconds
 
     def refuse_credentials(self, seconds: float) -> None:
         """A 401 spell: every request is refused for `seconds`, whatever its token (open watches stay

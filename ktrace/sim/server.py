@@ -70,6 +70,7 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.forbidden: dict[str, set[str] | None] = {}  # kind -> namespaces refused (None: everywhere)
         self.list_delay = 0.0  # seconds each list waits before it answers (a slow or distant API server)
+        self.wide_list_delays: dict[str, float] = {}  # kind -> seconds a list of every namespace waits (a big kind)
         self.faults = Faults()
         self.requests: list[dict] = []
         self.watchers: set[_Watcher] = set()
@@ -246,8 +247,9 @@ class ApiServer:
                 self._authorize(kind, namespace, "watch" if watching else "list", None)
                 if watching:
                     return await self._watch(request, kind, namespace)
-                if self.list_delay:
-                    await asyncio.sleep(self.list_delay)
+                delay = self.list_delay + (self.wide_list_delays.get(kind.kind, 0.0) if namespace is None else 0.0)
+                if delay:
+                    await asyncio.sleep(delay)
                 return self._list(request, kind, namespace)
             if method == "POST":
                 self._authorize(kind, namespace, "create", None)

@@ -38,7 +38,7 @@ from ktrace.loader import ManifestError
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
 from ktrace.printable import clean, clean_lines
 from ktrace.render import trace_text
-from ktrace.sources.protocol import Change, Source
+from ktrace.sources.protocol import Change, NarrowReadRefused, Source
 from ktrace.store import ClusterStore
 from ktrace.targets import Target, parse_target
 from ktrace.trace import RequestPath
@@ -277,6 +277,8 @@ class KtraceApp(App[int]):
         source: Source | None = None
         try:
             source = self._loading = self.source_factory(self.spec)
+            if not self._started and self.target is not None:
+                self._path_first(source, self.target)
             store = source.load()
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
@@ -302,6 +304,22 @@ class KtraceApp(App[int]):
             source.close()
             return
         self.post_message(Loaded(analysis, rows, findings, verdicts))
+
+    def _path_first(self, source: Source, target: Target) -> None:
+        """--host: the path from reading only what it needs, drawn before the whole listing is in (at
+        60,000 pods: a second rather than the whole load's twenty)."""
+        try:
+            store = source.load_scoped()
+            path = Analysis(source, store, self.options).trace(target) if store is not None else None
+        except NarrowReadRefused:  # RBAC allows whole lists only: the path comes with them
+            return
+        if path is not None:
+            self.call_from_thread(self._show_first_path, target, path)
+
+    def _show_first_path(self, target: Target, path: RequestPath) -> None:
+        if self.analysis is None and self.target == target:  # the whole load is not in yet, the user still asks
+            self.path = path
+            self.path_panel.show(path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # exit_on_error=False keeps the screen up when a worker fails; say so instead of going quiet.
@@ -365,8 +383,9 @@ class KtraceApp(App[int]):
             return
         source = self.source
         loading = self._loading.progress if self._loading is not None else None
-        if loading is not None:
-            self.status_bar.set_state(source=f"loading: {loading}")
+        if loading is not None:  # what is still coming, by name once few are left (the pods, typically)
+            waiting = f"{', '.join(loading.pending)} " if 0 < len(loading.pending) <= 2 else ""
+            self.status_bar.set_state(source=f"loading {waiting}({loading})")
         self.status_bar.set_state(watch=source.status if source is not None else None)
         if source is not None and source.credentials_refused:
             self._renew_credentials(source)

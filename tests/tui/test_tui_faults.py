@@ -51,8 +51,35 @@ async def test_the_status_bar_counts_the_kinds_read_while_loading(sim_factory: C
     sim.trickle(0.01)  # an empty list takes about a second, the pods longer
     app = app_for(sim, sim.write_kubeconfig(tmp_path / "k"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: re.search(r"loading: \d+ of 15 kinds", str(app.status_bar.line())) is not None)
+        counted = re.compile(r"loading (\S+ )?\(\d+ of 15 kinds\)")
+        await until(pilot, lambda: counted.search(str(app.status_bar.line())) is not None)
         assert app.store is None
         sim.trickle(None)
         await loaded(pilot)
         assert "loading" not in str(app.status_bar.line())
+
+
+@pytest.mark.slow
+async def test_with_host_the_path_is_drawn_before_the_whole_listing_is_in(sim_factory: Callable[..., Simulator],
+                                                                           tmp_path: Path) -> None:
+    """A big cluster's list of every pod is slow; one namespace's pods are not. `--host` reads only what
+    the path needs first, so its path is on screen while the status bar still says what is loading; the
+    whole listing then replaces it with the same path."""
+    from ktrace.options import ViewOptions
+    from tests.tui.test_tui_app import text_of
+
+    sim = sim_factory(cluster())
+    sim.slow_lists(3.0, kind="Pod")
+    source = open_live(SourceSpec(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k"))))
+    app = KtraceApp(view=ViewOptions(host="team-a.example.com"), source_factory=lambda _: source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.path is not None, timeout=2.5)
+        assert app.store is None  # the whole listing is not in
+        first = app.path
+        assert first is not None and [h.kind for h in first.hops][:2] == ["Ingress", "Service"]
+        await pilot.pause()
+        drawn = " ".join(text_of(app.path_panel.query_one("#path-body")).split())
+        assert "Service web:80 -> 8080" in drawn and "Pods 3/3 ready" in drawn, drawn
+        await until(pilot, lambda: "loading pods (14 of 15 kinds)" in str(app.status_bar.line()), timeout=2)
+        await loaded(pilot)
+        assert app.path is not None and app.path.to_dict() == first.to_dict()
