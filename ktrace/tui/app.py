@@ -277,8 +277,8 @@ class KtraceApp(App[int]):
         source: Source | None = None
         try:
             source = self._loading = self.source_factory(self.spec)
-            if not self._started and self.target is not None:
-                self._path_first(source, self.target)
+            if not self._started:
+                self._entry_first(source)
             store = source.load()
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
@@ -305,19 +305,30 @@ class KtraceApp(App[int]):
             return
         self.post_message(Loaded(analysis, rows, findings, verdicts))
 
-    def _path_first(self, source: Source, target: Target) -> None:
-        """--host: the path from reading only what it needs, drawn before the whole listing is in (at
-        60,000 pods: a second rather than the whole load's twenty)."""
+    def _entry_first(self, source: Source) -> None:
+        """The first load, before the whole listing is in (at 60,000 pods, some twenty seconds): the routes
+        pane from the kinds paths start from, their verdicts marked unknown until then; and with --host,
+        its path from reading only what that path needs (about a second)."""
         try:
             store = source.load_scoped()
-            path = Analysis(source, store, self.options).trace(target) if store is not None else None
-        except NarrowReadRefused:  # RBAC allows whole lists only: the path comes with them
+            if store is None:  # files and the demo: read whole at once anyway
+                return
+            self.call_from_thread(self._show_routes_first, R.rule_rows(store))
+            target = self.target
+            if target is not None:
+                path = Analysis(source, store, self.options).trace(target)
+                self.call_from_thread(self._show_path_first, target, path)
+        except NarrowReadRefused:  # RBAC allows whole lists only: everything comes with them
             return
-        if path is not None:
-            self.call_from_thread(self._show_first_path, target, path)
 
-    def _show_first_path(self, target: Target, path: RequestPath) -> None:
-        if self.analysis is None and self.target == target:  # the whole load is not in yet, the user still asks
+    def _show_routes_first(self, routes: list[R.Row]) -> None:
+        if self.analysis is None:  # the whole load is not in yet
+            table = self.table("rules")
+            table.set_rows(routes)
+            table.set_marks(None, {row.key: "unknown" for row in routes})
+
+    def _show_path_first(self, target: Target, path: RequestPath) -> None:
+        if self.analysis is None and self.target == target:  # not in yet, and the user still asks for it
             self.path = path
             self.path_panel.show(path)
 

@@ -151,7 +151,8 @@ def until(condition: Callable[[], object], seconds: float = 20, pump: Terminal |
 
 
 def listing(sim: Simulator) -> Callable[[], bool]:
-    return lambda: any(r["path"].endswith("/pods") for r in sim.requests)
+    """Ingresses are asked for by every command at once (`trace` reads the kinds paths start from first)."""
+    return lambda: any(r["path"].endswith("/ingresses") for r in sim.requests)
 
 
 def ended(proc: subprocess.Popen, sig: int) -> tuple[int | None, float]:

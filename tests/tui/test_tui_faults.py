@@ -75,6 +75,8 @@ async def test_with_host_the_path_is_drawn_before_the_whole_listing_is_in(sim_fa
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.path is not None, timeout=2.5)
         assert app.store is None  # the whole listing is not in
+        routes = app.table("rules")
+        assert len(routes.rows()) == 2 and set(routes.problems.values()) == {"unknown"}  # no verdict yet: not "ok"
         first = app.path
         assert first is not None and [h.kind for h in first.hops][:2] == ["Ingress", "Service"]
         await pilot.pause()
@@ -83,3 +85,18 @@ async def test_with_host_the_path_is_drawn_before_the_whole_listing_is_in(sim_fa
         await until(pilot, lambda: "loading pods (14 of 15 kinds)" in str(app.status_bar.line()), timeout=2)
         await loaded(pilot)
         assert app.path is not None and app.path.to_dict() == first.to_dict()
+
+
+@pytest.mark.slow
+async def test_without_host_the_routes_show_first_marked_unknown_until_their_verdicts_are_in(
+        sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = sim_factory(cluster())
+    sim.slow_lists(3.0, kind="Pod")
+    app = app_for(sim, sim.write_kubeconfig(tmp_path / "k"))
+    async with app.run_test(size=SIZE) as pilot:
+        routes = app.table("rules")
+        await until(pilot, lambda: len(routes.rows()) == 2, timeout=2.5)
+        assert app.store is None and set(routes.problems.values()) == {"unknown"}
+        assert "checking..." in str(app.status_bar.line())
+        await loaded(pilot)
+        assert "unknown" not in routes.problems.values()  # the verdicts replaced the unknown marks

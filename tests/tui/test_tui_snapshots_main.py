@@ -29,7 +29,8 @@ def app_for(host: str, ascii_only: bool = False) -> KtraceApp:
 
 async def loaded(pilot) -> None:
     deadline = time.monotonic() + 10
-    while pilot.app.path is None or getattr(pilot.app.source.status, "state", None) != "live":
+    # The source is the loaded analysis's: a live --host path is drawn before the whole listing is in.
+    while pilot.app.path is None or getattr(getattr(pilot.app.source, "status", None), "state", None) != "live":
         assert time.monotonic() < deadline
         await pilot.pause(0.02)
     await pilot.pause()
