@@ -49,6 +49,18 @@ def is_typo(a: str, b: str) -> bool:
     return 0 < d <= 2 and d * 2 < max(len(a), len(b))
 
 
+def near_key(key: str, selector_key: str) -> bool:
+    """Whether a label key could stand for the selector's key in `compare`: the same, or off by case, a
+    typo or its prefix."""
+    return (key == selector_key or key.lower() == selector_key.lower() or is_typo(key, selector_key)
+            or key.rpartition("/")[2] == selector_key.rpartition("/")[2])
+
+
+def near_value(value: str, selector_value: str) -> bool:
+    """Whether a label value is close enough for a near miss: the same, or off by case or a typo."""
+    return value == selector_value or value.lower() == selector_value.lower() or is_typo(value, selector_value)
+
+
 @dataclass(frozen=True, slots=True)
 class LabelDiff:
     kind: str  # a key of _WHY
@@ -112,7 +124,7 @@ def _compare(key: str, value: str, labels: Mapping[str, str], used: set[str]) ->
     for k, kind in [*((k, "key-case") for k in same_case), *((k, "key-typo") for k in typos),
                     *((k, "key-prefix") for k in prefixed)]:
         got = labels[k]
-        if got == value or got.lower() == value.lower() or is_typo(got, value):
+        if near_value(got, value):
             used.add(k)
             return LabelDiff(kind, key, value, k, got)
     return LabelDiff("missing", key, value)
@@ -124,6 +136,13 @@ def compare(selector: Mapping[str, str], labels: Mapping[str, str]) -> tuple[lis
     order = sorted(selector, key=lambda k: k not in labels)
     diffs = [d for k in order if (d := _compare(k, selector[k], labels, used)) is not None]
     return diffs, len(selector) - len(diffs)
+
+
+def could_miss(selector: Mapping[str, str], key: str, value: str) -> bool:
+    """Whether a candidate with label key=value might be a near miss of `selector`. Every near miss has such
+    a label: a selector label matched exactly (all but one far difference are exact), or one all of whose
+    differences are close. So only candidates holding one need comparing (see `checks.service.candidates`)."""
+    return any(near_key(key, k) and near_value(value, v) for k, v in selector.items())
 
 
 def near_misses(selector: Mapping[str, str], candidates: list[Candidate], limit: int = 5) -> list[NearMiss]:

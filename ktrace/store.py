@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from ktrace.coverage import Coverage, Read
 from ktrace.model import (
+    WORKLOAD_KINDS,
     EndpointSlice,
     Gateway,
     HTTPRoute,
@@ -70,6 +71,13 @@ class ClusterStore:
         self._pod_labels: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._by_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, namespace) -> names
         self._svc_selectors: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        # Derived from _pod_labels, so the near miss reads a namespace's few distinct labels rather than its
+        # many pods: namespace -> key -> values present on its pods; (key, value) -> namespaces with such pods.
+        self._pod_label_values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._pod_label_ns: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # workloads by (namespace, label key, value) of their pod templates: (kind, name) members
+        self._template_labels: dict[tuple[str, str, str], set[tuple[str, str]]] = defaultdict(set)
+        self._template_label_values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._slices_by_svc: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._ingress_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)  # "" = host-less rules
         self._names_to_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, name) -> namespaces
@@ -163,6 +171,9 @@ class ClusterStore:
             (self._names_to_ns, (r.meta.kind, name), ns), (self._by_ns, (r.meta.kind, ns), name)]
         if isinstance(r, Pod):
             entries.extend((self._pod_labels, (ns, k, v), name) for k, v in r.meta.labels.items())
+        elif isinstance(r, Workload):
+            entries.extend((self._template_labels, (ns, k, v), (r.meta.kind, name))
+                           for k, v in r.template_labels.items())
         elif isinstance(r, Service):
             entries.extend((self._svc_selectors, (ns, k, v), name) for k, v in (r.selector or {}).items())
         elif isinstance(r, EndpointSlice) and r.service:
@@ -184,11 +195,30 @@ class ClusterStore:
             if add:
                 index[key].add(value)
             else:
-                members = index.get(key)
-                if members is not None:
-                    members.discard(value)
-                    if not members:
-                        del index[key]
+                _discard(index, key, value)
+        if isinstance(r, Pod):
+            self._distinct_labels(ns, r.meta.labels, self._pod_labels, self._pod_label_values, add)
+            for k, v in r.meta.labels.items():
+                if add:
+                    self._pod_label_ns[(k, v)].add(ns)
+                elif (ns, k, v) not in self._pod_labels:
+                    _discard(self._pod_label_ns, (k, v), ns)
+        elif isinstance(r, Workload):
+            self._distinct_labels(ns, r.template_labels, self._template_labels, self._template_label_values, add)
+
+    @staticmethod
+    def _distinct_labels(ns: str, labels: Mapping[str, str], members: Mapping[tuple[str, str, str], object],
+                         values: dict[str, dict[str, set[str]]], add: bool) -> None:
+        """Keep `values` (namespace -> key -> values) equal to the label pairs `members` holds (updated first)."""
+        for k, v in labels.items():
+            if add:
+                values[ns][k].add(v)
+            elif (ns, k, v) not in members:
+                by_key = values.get(ns)
+                if by_key is not None:
+                    _discard(by_key, k, v)
+                    if not by_key:
+                        del values[ns]
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -286,7 +316,9 @@ class ClusterStore:
         if not labels:
             return []
         self._need("Pod", None, from_match_labels(labels))
-        return [p for ns in sorted(ns for kind, ns in self._by_ns if kind == "Pod")
+        # only the namespaces whose pods carry each of the labels (by index: no pass over every namespace)
+        spaces = sorted((self._pod_label_ns.get(pair, _EMPTY) for pair in labels.items()), key=len)
+        return [p for ns in sorted(ns for ns in spaces[0] if all(ns in s for s in spaces[1:]))
                 for p in self._pods_matching(ns, labels)]
 
     def pods_selected(self, selector: Selector, namespace: str | None = None) -> list[Pod]:
@@ -309,6 +341,24 @@ class ClusterStore:
         names = set(sets[0]).intersection(*sets[1:]) if len(sets) > 1 else sets[0]
         table = self._by_kind["Pod"]
         return [table[(namespace, n)] for n in sorted(names)]  # type: ignore[misc]
+
+    def label_values(self, namespace: str, pods: bool = True) -> Mapping[str, set[str]]:
+        """The label keys of the namespace's pods (or, `pods=False`, of its workloads' pod templates), each with
+        the values it takes there: far fewer than the objects when looking for labels like a selector's."""
+        for kind in ("Pod",) if pods else WORKLOAD_KINDS:
+            self._need(kind, namespace)
+        return (self._pod_label_values if pods else self._template_label_values).get(namespace, {})
+
+    def pods_with_label(self, namespace: str, key: str, value: str) -> set[str]:
+        """Names of the namespace's pods with label `key`=`value` (read-only view of the index)."""
+        self._need("Pod", namespace)
+        return self._pod_labels.get((namespace, key, value), _EMPTY)
+
+    def workloads_with_label(self, namespace: str, key: str, value: str) -> set[tuple[str, str]]:
+        """(kind, name) of the namespace's workloads whose pod template has label `key`=`value`."""
+        for kind in WORKLOAD_KINDS:
+            self._need(kind, namespace)
+        return self._template_labels.get((namespace, key, value), _EMPTY)
 
     def services_selecting(self, pod: Pod) -> list[Service]:
         """Services whose selector matches the pod (the reverse path: pod -> services)."""
@@ -365,6 +415,14 @@ class ClusterStore:
         self._need("Ingress", None)
         self._need("HTTPRoute", None)
         return sorted({h for h in self._ingress_by_host if h} | {h for h in self._routes_by_host if h})
+
+
+def _discard(index: dict, key: object, member: object) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(member)
+        if not members:
+            del index[key]
 
 
 def _with_kind(obj: object, kind: str) -> object:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from ktrace.backends import EXCLUDED, NOT_READY, ServiceBackends, service_backends
 from ktrace.findings import Finding
-from ktrace.model import POD_TEMPLATE_HASH, Pod, Service
-from ktrace.nearmiss import Candidate, near_misses
+from ktrace.model import POD_TEMPLATE_HASH, WORKLOAD_KINDS, Pod, Service, Workload
+from ktrace.nearmiss import Candidate, could_miss, near_key, near_misses
 from ktrace.rules import Rule, applies, produces, register
 from ktrace.store import ClusterStore
 
@@ -50,26 +51,47 @@ def _owner(pod: Pod) -> tuple[str, str]:
     return pod.meta.owners[0] if pod.meta.owners else ("Pod", pod.meta.name)
 
 
-def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
-    """Pods of the namespace grouped by owner and labels, then workload pod templates whose labels
+def candidates(store: ClusterStore, namespace: str, selector: Mapping[str, str]) -> list[Candidate]:
+    """The candidates of the namespace that might be near misses of `selector` (`could_miss`): found through
+    the label index, from the namespace's distinct labels, so the pods and workloads that share no label
+    with the selector are never looked at. `group_candidates` orders and names them."""
+    def labelled(pods: bool) -> set:
+        found: set = set()
+        for key, values in store.label_values(namespace, pods).items():
+            if key in _VOLATILE_LABELS or not any(near_key(key, k) for k in selector):
+                continue  # grouping leaves volatile labels out: nothing is compared on them
+            for value in values:
+                if could_miss(selector, key, value):
+                    found |= (store.pods_with_label if pods else store.workloads_with_label)(namespace, key, value)
+        return found
+
+    pods = [store.get("Pod", namespace, name) for name in sorted(labelled(True))]
+    order = {kind: i for i, kind in enumerate(WORKLOAD_KINDS)}  # as store.workloads() yields them
+    workloads = [store.get(kind, namespace, name)
+                 for kind, name in sorted(labelled(False), key=lambda w: (order[w[0]], w[1]))]
+    return group_candidates(pods, workloads)  # type: ignore[arg-type]
+
+
+def group_candidates(pods: Iterable[Pod], workloads: Iterable[Workload]) -> list[Candidate]:
+    """Pods (by name) grouped by owner and labels, then workload pod templates whose labels
     no pod group already shows (a workload scaled to zero still counts)."""
     groups: dict[tuple, list[Pod]] = defaultdict(list)
-    for pod in store.pods(namespace):
+    for pod in pods:
         labels = {k: v for k, v in pod.meta.labels.items() if k not in _VOLATILE_LABELS}
         owner = ("template", pod.template_of) if pod.template_of else _owner(pod)
         groups[(owner, frozenset(labels.items()))].append(pod)
     out, shown = [], set()
-    for ((okind, oname), labels), pods in groups.items():
+    for ((okind, oname), labels), group in groups.items():
         if okind == "template":
             kind, _, name = oname.partition("/")
             label = f"the pod template of {kind} {name}"
-        elif len(pods) == 1:
-            label = f"pod {pods[0].meta.name}"
+        elif len(group) == 1:
+            label = f"pod {group[0].meta.name}"
         else:
             label = f"pods of {okind} {oname}"
-        out.append(Candidate(label, dict(labels), len(pods), tuple(p.meta.name for p in pods)))
+        out.append(Candidate(label, dict(labels), len(group), tuple(p.meta.name for p in group)))
         shown.add(labels)
-    for w in store.workloads(namespace):
+    for w in workloads:
         labels = frozenset((k, v) for k, v in w.template_labels.items() if k not in _VOLATILE_LABELS)
         if labels and labels not in shown:
             shown.add(labels)
@@ -78,7 +100,7 @@ def candidates(store: ClusterStore, namespace: str) -> list[Candidate]:
 
 
 @produces(SELECTOR_NO_MATCH)
-def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[Candidate]] | None = None
+def selector_findings(store: ClusterStore, svc: Service, cache: dict[tuple, list[Candidate]] | None = None
                       ) -> list[Finding]:
     """`service-selector-no-match` with ranked near misses, or nothing when some pod matches."""
     if not svc.selector or svc.type == "ExternalName":
@@ -88,9 +110,10 @@ def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[C
         return []
     if cache is None:
         cache = {}
-    if ns not in cache:
-        cache[ns] = candidates(store, ns)
-    misses = near_misses(svc.selector, cache[ns])
+    key = (ns, frozenset(svc.selector.items()))  # Services of one app often share a selector
+    if key not in cache:
+        cache[key] = candidates(store, ns, svc.selector)
+    misses = near_misses(svc.selector, cache[key])
     sel = selector_text(svc.selector)
     other_ns = sorted({p.meta.namespace for p in store.pods_labelled(svc.selector)} - {ns})
     if misses:
@@ -104,7 +127,8 @@ def selector_findings(store: ClusterStore, svc: Service, cache: dict[str, list[C
             hint += "; other near misses: " + "; ".join(m.describe() for m in misses[1:3])
     else:
         message = f"selector {sel} matches no pod in namespace {ns}"
-        values = sorted({f"{k}={p.meta.labels[k]}" for p in store.pods(ns) for k in svc.selector if k in p.meta.labels})
+        here = store.label_values(ns)
+        values = sorted({f"{k}={v}" for k in svc.selector for v in here.get(k, ())})
         hint = (f"pods here have {', '.join(values[:5])}" if values else
                 f"no pod in namespace {ns} has any of the selector's keys") + "; fix the selector or the pod labels"
     if other_ns:
@@ -230,7 +254,7 @@ def externalname_findings(svc: Service) -> list[Finding]:
 
 
 def check_service(store: ClusterStore, svc: Service, seen_pods: set[tuple[str, str]],
-                  cache: dict[str, list[Candidate]]) -> list[Finding]:
+                  cache: dict[tuple, list[Candidate]]) -> list[Finding]:
     if svc.type == "ExternalName":
         return externalname_findings(svc)
     out = selector_findings(store, svc, cache) + target_port_findings(store, svc)

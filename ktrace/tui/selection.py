@@ -109,7 +109,8 @@ def near_miss_keys(store: ClusterStore, path: RequestPath) -> set[Key]:
     keys: set[Key] = set()
     for f in path.findings:
         if f.code == SELECTOR_NO_MATCH.code:
-            for miss in near_misses(f.details["selector"], candidates(store, f.namespace)):
+            selector = f.details["selector"]
+            for miss in near_misses(selector, candidates(store, f.namespace, selector)):
                 keys.update((f.namespace, pod) for pod in miss.candidate.pods)
     return keys
 
