@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections import defaultdict
 from collections.abc import Callable
 
 from ktrace import selectors
@@ -86,9 +87,35 @@ def template_pod(workload: dict) -> dict:
     }
 
 
+class _PodIndex:
+    """The files' pods by namespace and by label key=value, in file order, so completing the files costs
+    O(objects) rather than O(workloads x pods + services x pods)."""
+
+    def __init__(self) -> None:
+        self._by_ns: dict[str, list[dict]] = defaultdict(list)
+        self._by_label: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+
+    def add(self, pod: dict) -> None:
+        ns = _ns(pod)
+        self._by_ns[ns].append(pod)
+        for k, v in _labels(pod).items():
+            if isinstance(k, str) and isinstance(v, str):  # other values never equal a selector's strings
+                self._by_label[(ns, k, v)].append(pod)
+
+    def candidates(self, namespace: str, selector: selectors.Selector) -> list[dict]:
+        """Pods of `namespace` that may match: those with the rarest of the selector's key=value pairs."""
+        pairs = [(r.key, r.values[0]) for r in selector if r.op == "=" or (r.op == "in" and len(r.values) == 1)]
+        if not pairs:
+            return self._by_ns.get(namespace, [])
+        return min((self._by_label.get((namespace, k, v), []) for k, v in pairs), key=len)
+
+
 def complete(objects: list[dict]) -> list[dict]:
     """The files' objects plus template pods and derived EndpointSlices."""
-    pods = [o for o in objects if o.get("kind") == "Pod"]
+    index = _PodIndex()
+    for o in objects:
+        if o.get("kind") == "Pod":
+            index.add(o)
     present = {(o.get("kind"), _ns(o), _meta(o).get("name")) for o in objects}
     extra: list[dict] = []
     for w in objects:
@@ -99,16 +126,24 @@ def complete(objects: list[dict]) -> list[dict]:
                                             (o.get("kind"), _ns(w), o["name"]) in present for o in owners):
             continue  # a ReplicaSet of a Deployment in the files, a Job of a CronJob: the owner stands in
         sel = _workload_selector(w)
-        if not sel or any(_ns(p) == _ns(w) and selectors.matches(sel, _labels(p)) for p in pods):
+        if not sel or any(selectors.matches(sel, _labels(p)) for p in index.candidates(_ns(w), sel)):
             continue
         extra.append(template_pod(w))
-    all_pods = pods + extra
+    for pod in extra:
+        index.add(pod)
     with_slices = {(_ns(o), str(_labels(o).get(SERVICE_NAME_LABEL))) for o in objects
                    if o.get("kind") == "EndpointSlice"}
+    slices: list[dict] = []
     for svc in objects:
         if svc.get("kind") == "Service" and (_ns(svc), _meta(svc).get("name")) not in with_slices:
-            extra += compute_slices(svc, [p for p in all_pods if _ns(p) == _ns(svc)])
-    return objects + extra
+            # compute_slices checks namespace and selector itself: the index only narrows what it reads
+            slices += compute_slices(svc, index.candidates(_ns(svc), _service_selector(svc)))
+    return objects + extra + slices
+
+
+def _service_selector(svc: dict) -> selectors.Selector:
+    sel = _spec(svc).get("selector")
+    return selectors.from_match_labels(sel) if isinstance(sel, dict) else ()
 
 
 def _labels(obj: dict) -> dict:
