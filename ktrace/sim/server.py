@@ -364,21 +364,16 @@ class ApiServer:
         token = None
         remaining = 0
         last: tuple[str, str] = ("", "")
-        for entry in store.entries(kind.kind, namespace):
-            key = (entry.meta.get("namespace", ""), entry.meta["name"])
-            if after is not None and key <= after:
-                continue
+        for entry in store.entries(kind.kind, namespace, after):
             if match is not None and not match(entry.obj):
                 continue
             if limit and len(items) == limit:
-                if token is None:
-                    token = query.encode_continue(rv, *last)
-                if match is not None:  # the server counts what is left only for unfiltered lists
-                    break
-                remaining += 1
-                continue
+                token = query.encode_continue(rv, *last)
+                if match is None:  # the server counts what is left only for unfiltered lists
+                    remaining = store.count_after(kind.kind, namespace, last)
+                break
             items.append(entry)
-            last = key
+            last = (entry.meta.get("namespace", ""), entry.meta["name"])
         meta: dict = {"resourceVersion": str(rv)}
         if token:
             meta["continue"] = token

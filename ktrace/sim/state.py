@@ -7,6 +7,7 @@ and `demo_objects()` uses it without any loop at all.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import orjson
 from ktrace.kinds import BY_KIND, Kind
 
 DEFAULT_HISTORY = 20_000
+_CHUNK = 256  # keys copied at a time when listing: a page costs O(page), and writes meanwhile are safe
 
 
 class ApiError(Exception):
@@ -102,6 +104,7 @@ class Event:
 @dataclass
 class _KindState:
     objects: dict[str, dict[str, Entry]] = field(default_factory=dict)  # namespace -> name -> entry
+    keys: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name), sorted: list order
     history: deque[Event] = field(default_factory=deque)
     floor: int = 0  # watches from a resourceVersion below this have lost events: 410
 
@@ -118,14 +121,36 @@ class Store:
     def get(self, kind: str, namespace: str | None, name: str) -> Entry | None:
         return self._kinds[kind].objects.get(namespace or "", {}).get(name)
 
-    def entries(self, kind: str, namespace: str | None = None) -> Iterator[Entry]:
-        """Entries in (namespace, name) order, as the API server lists them."""
-        objects = self._kinds[kind].objects
-        spaces = [namespace or ""] if namespace is not None else sorted(objects)
-        for ns in spaces:
-            names = objects.get(ns) or {}
-            for name in sorted(names):
-                yield names[name]
+    def entries(self, kind: str, namespace: str | None = None, after: tuple[str, str] | None = None
+                ) -> Iterator[Entry]:
+        """Entries in (namespace, name) order, as the API server lists them; with `after` (a continue
+        token's last key), only those past it. Found by bisection in the sorted keys, so reading a page
+        from the middle of a large list costs the page, not the list."""
+        state = self._kinds[kind]
+        start = after
+        if namespace is not None and (start is None or start < (namespace, "")):
+            start = (namespace, "")
+        while True:
+            keys = state.keys
+            i = 0 if start is None else bisect_right(keys, start)
+            chunk = keys[i:i + _CHUNK]
+            if not chunk:
+                return
+            for ns, name in chunk:
+                if namespace is not None and ns != namespace:
+                    return
+                entry = state.objects.get(ns, {}).get(name)
+                if entry is not None:  # else removed since the chunk was taken
+                    yield entry
+            start = chunk[-1]
+
+    def count_after(self, kind: str, namespace: str | None, after: tuple[str, str]) -> int:
+        """How many entries (of `namespace`, when given) sort after `after`: a list's remainingItemCount."""
+        keys = self._kinds[kind].keys
+        if namespace is None:
+            return len(keys) - bisect_right(keys, after)
+        end = bisect_right(keys, namespace, key=lambda k: k[0])
+        return max(0, end - bisect_right(keys, max(after, (namespace, ""))))
 
     def namespaces_with(self, kind: str) -> list[str]:
         return sorted(ns for ns, names in self._kinds[kind].objects.items() if names)
@@ -163,6 +188,8 @@ class Store:
         meta["resourceVersion"] = str(self.rv)
         entry = Entry(obj)
         self._kinds[kind].objects.setdefault(ns, {})[meta["name"]] = entry
+        if old is None:
+            insort(self._kinds[kind].keys, (ns, meta["name"]))
         return self._record(kind, Event(self.rv, "MODIFIED" if old else "ADDED", entry, old))
 
     def remove(self, kind: str, namespace: str | None, name: str) -> Event | None:
@@ -170,6 +197,8 @@ class Store:
         old = names.pop(name, None)
         if old is None:
             return None
+        keys = self._kinds[kind].keys
+        del keys[bisect_left(keys, (namespace or "", name))]
         self.rv += 1
         gone = dict(old.obj)
         gone["metadata"] = {**old.meta, "resourceVersion": str(self.rv)}
