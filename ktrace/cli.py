@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from ktrace import __version__
 from ktrace.errors import UsageError
-from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
+from ktrace.options import DEFAULT_PAGE_SIZE, AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
 
 _SOURCE_HELP = """sources (every command):
   default        the current context of your kubeconfig (KUBECONFIG or ~/.kube/config)
@@ -34,6 +34,9 @@ def _source_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("-f", "--filename", metavar="PATH", action="append", default=d(None),
                    help="offline manifests: file, directory or - (repeatable)")
     g.add_argument("--demo", action="store_true", default=d(False), help="use the embedded demo cluster")
+    g.add_argument("--page-size", metavar="N", type=int, default=d(DEFAULT_PAGE_SIZE),
+                   help=f"objects per list request to the API server (default {DEFAULT_PAGE_SIZE}; fewer: less "
+                   "memory per page, more round trips)")
 
 
 def _ignore_option(parser: argparse.ArgumentParser) -> None:
@@ -141,8 +144,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def source_spec(args: argparse.Namespace) -> SourceSpec:
     """-n NS reads one namespace; without it (or with -A) every namespace the user may list."""
     files = tuple(args.filename or ())
+    if not 1 <= args.page_size <= 100_000:
+        raise UsageError(f"--page-size takes 1 to 100000 objects per list request, not {args.page_size}")
     return SourceSpec(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace or None,
-                      files=files, demo=args.demo)
+                      files=files, demo=args.demo, page_size=args.page_size)
 
 
 def analysis_options(args: argparse.Namespace) -> AnalysisOptions:

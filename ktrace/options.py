@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DEFAULT_PAGE_SIZE = 500  # items per list request (`--page-size`): see the README's performance section
+
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
@@ -22,6 +24,7 @@ class SourceSpec:
     namespace: str | None = None  # None: all namespaces
     files: tuple[str, ...] = ()  # offline manifests ("-" is stdin)
     demo: bool = False
+    page_size: int = DEFAULT_PAGE_SIZE  # items per list request (the `limit` of each page)
 
     @property
     def live_cluster(self) -> bool:

@@ -22,12 +22,12 @@ import orjson
 
 from ktrace.kinds import Kind
 from ktrace.model import TLS_SECRET_TYPE
+from ktrace.options import DEFAULT_PAGE_SIZE
 
 # Secret data must never cross the wire: secrets are only ever requested as metadata.
 META_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 META_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
-PAGE_SIZE = 500  # kubectl's chunk size: bounded memory per page, few round trips
 TLS_SECRETS = f"type={TLS_SECRET_TYPE}"  # the field selector for them
 
 
@@ -123,8 +123,9 @@ class KubeApi:
     """GET requests for one context, with errors classified into ApiFailure."""
 
     def __init__(self, client: Any, connect_timeout: float = 10.0, read_timeout: float = 60.0,
-                 retries: Retries | None = None) -> None:
+                 retries: Retries | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> None:
         self.client = client
+        self.page_size = page_size  # items per list page
         self.timeout = (connect_timeout, read_timeout)
         self.retries = retries or Retries()
 
@@ -177,14 +178,14 @@ class KubeApi:
         finally:
             resp.release_conn()
 
-    def list_pages(self, target: Target, page_size: int = PAGE_SIZE) -> Iterator[tuple[list[dict], str]]:
+    def list_pages(self, target: Target) -> Iterator[tuple[list[dict], str]]:
         """Yield (items, resourceVersion) page by page; items carry kind and apiVersion.
 
         The next page is fetched while this one is decoded: its continue token is read from the
         head of the raw body (servers write list metadata before the items), so the network and
         the decoding overlap. The resourceVersion of the last page is the one to watch from (all
         pages of one list come from one snapshot)."""
-        params: list[tuple[str, str]] = [("limit", str(page_size))]
+        params: list[tuple[str, str]] = [("limit", str(self.page_size))]
         if target.field_selector:
             params.append(("fieldSelector", target.field_selector))
         if target.label_selector:

@@ -39,7 +39,7 @@ from ktrace.findings import Finding
 from ktrace.gateway import SERVICE_IMPORT, backend_refs
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.model import TLS_SECRET_TYPE, HTTPRoute, Record, record_from_dict
-from ktrace.options import SourceSpec
+from ktrace.options import DEFAULT_PAGE_SIZE, SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
 from ktrace.sources.kubewatch import Watcher, WatchTimeouts
@@ -105,14 +105,15 @@ class _WatchfulApi(KubeApi):
 
 def open_live(spec: SourceSpec) -> LiveSource:
     """The live source for a spec: its context (resolved once, here), and every namespace unless one is named."""
-    return LiveSource(resolve_context(spec.kubeconfig, spec.context), spec.namespace)
+    return LiveSource(resolve_context(spec.kubeconfig, spec.context), spec.namespace, page_size=spec.page_size)
 
 
 class LiveSource:
     live = True
 
     def __init__(self, context: ContextInfo, namespace: str | None, kinds: tuple[Kind, ...] = LIVE_KINDS,
-                 connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:
+                 connect_timeout: float = 10.0, read_timeout: float = 60.0,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
         self.context = context
         self.namespace = namespace  # None: every namespace
         self.kinds = kinds
@@ -139,7 +140,7 @@ class LiveSource:
         # Every list and watch holds a connection of its own: size the pool for all of them.
         pool = 2 * len(kinds) + 4
         self.credentials = exec_credentials(context)  # None unless an exec plugin gives the token
-        self.api = _WatchfulApi(connect(context, pool), connect_timeout, read_timeout)
+        self.api = _WatchfulApi(connect(context, pool), connect_timeout, read_timeout, page_size=page_size)
 
     def describe(self) -> str:
         return f"context {self.context.name} ({self.context.server})"

@@ -91,3 +91,18 @@ def test_a_refused_kind_is_an_info_never_a_false_missing(
     notes = [f for f in doc["findings"] if f["code"] == "source-kind-unreadable"]
     assert len(notes) == 1 and notes[0]["severity"] == "info"
     assert (notes[0]["details"].get("kinds") or [notes[0]["object"]["kind"]]) == [kind]
+
+
+def test_page_size_is_the_limit_of_every_list_and_pages_add_up(sim_factory: Callable[..., Simulator],
+                                                                tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`--page-size N` is each list request's `limit`; following `continue` the pages give what one page gives."""
+    sim = sim_factory(load_paths([str(SCENARIOS / "selector-near-miss.yaml")]).objects)
+    kubeconfig = str(sim.write_kubeconfig(tmp_path / "k"))
+    _, whole = run(["check", "-A", "-o", "json", "--kubeconfig", kubeconfig], capsys)
+    sim.clear_requests()
+    _, paged = run(["check", "-A", "-o", "json", "--kubeconfig", kubeconfig, "--page-size", "1"], capsys)
+    lists = [r for r in sim.requests if "watch=true" not in r["query"]]
+    assert lists and all("limit=1" in r["query"] for r in lists)
+    assert any("continue=" in r["query"] for r in lists)  # a kind with more than one object took several pages
+    assert paged["findings"] == whole["findings"]
