@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PAGE_SIZE = 500  # items per list request (`--page-size`): see the README's performance section
+DEFAULT_PAGE_SIZE = 1000  # items per list request (`--page-size`): see the README's performance section
 
 
 @dataclass(frozen=True, slots=True)
