@@ -22,6 +22,7 @@ from ktrace.findings import Finding
 from ktrace.loader import ManifestError, load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, SERVICE_NAME_LABEL, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
 from ktrace.sim.endpointslices import compute_slices
+from ktrace.sources.kubeapi import gc_paused
 from ktrace.sources.protocol import CertificateReader, Change, WithoutCredentials
 from ktrace.store import ClusterStore
 
@@ -182,6 +183,12 @@ class ManifestSource(WithoutCredentials):
         return file_reader(load_paths(self.paths).objects)
 
     def load(self) -> ClusterStore:
+        # Parsing builds millions of dicts that all survive: the collector would scan them again and again
+        # for nothing (measured: 5,000 pods' JSON parses 2.7x faster without it). Frozen afterwards.
+        with gc_paused():
+            return self._load()
+
+    def _load(self) -> ClusterStore:
         result = load_paths(self.paths, self.stdin_text)
         for obj, origin in zip(result.objects, result.origins, strict=True):
             ns = "" if obj["kind"] in CLUSTER_SCOPED else _ns(obj)
