@@ -1,0 +1,68 @@
+"""How `ktrace check -A` grows with the cluster: wall time, ktrace's CPU and peak RSS at each size.
+
+For each size, `ktrace sim --synthetic N` is started in a process of its own; `ktrace check -A -o json`
+then runs --runs times as a fresh process (median). The growth exponent k between the smallest and the
+largest size is log(CPU ratio) / log(size ratio): 1.0 is linear (target <= 1.05 for ktrace's CPU).
+
+    .venv/bin/python benchmarks/bench_growth.py [--pods 10000 60000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_live import start_sim  # noqa: E402  (the benchmarks' shared simulator start)
+
+
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one process run to completion."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({code}): {err.strip()[-300:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pods", type=int, nargs="+", default=[10_000, 60_000])
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    rows: list[tuple[int, float, float, float]] = []
+    for pods in sorted(args.pods):
+        with tempfile.TemporaryDirectory(prefix="ktrace-bench-") as workdir:
+            sim, kubeconfig = start_sim(pods, workdir)
+            try:
+                cmd = [sys.executable, "-m", "ktrace", "check", "-A", "-o", "json", "--kubeconfig", kubeconfig]
+                run(cmd)  # warm up: page cache, the simulator's serialized objects
+                results = [run(cmd) for _ in range(args.runs)]
+            finally:
+                sim.terminate()
+                sim.wait(10)
+        rows.append((pods, *(statistics.median(r[i] for r in results) for i in range(3))))
+    print(f"\nktrace check -A -o json, median of {args.runs} runs, {os.cpu_count()} CPUs\n")
+    print(f"{'pods':>8} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12}")
+    for pods, wall, cpu, rss in rows:
+        print(f"{pods:>8,} {wall:>8.2f} {cpu:>8.2f} {rss:>12.0f}")
+    if len(rows) > 1:
+        (n0, w0, c0, _), (n1, w1, c1, r1) = rows[0], rows[-1]
+        scale = math.log(n1 / n0)
+        print(f"\ngrowth {n0:,} -> {n1:,}: CPU k = {math.log(c1 / c0) / scale:.2f} (target <= 1.05), "
+              f"wall k = {math.log(w1 / w0) / scale:.2f}; peak RSS at {n1:,}: {r1:.0f} MB (target <= 500 MB)")
+
+
+if __name__ == "__main__":
+    main()
