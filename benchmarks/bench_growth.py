@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_live import start_sim  # noqa: E402  (the benchmarks' shared simulator start)
+from bench_live import start_sim
 
 
 def run(cmd: list[str]) -> tuple[float, float, float]:
