@@ -13,27 +13,10 @@ import argparse
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_live import start_sim
-
-
-def run(cmd: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one process run to completion."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({code}): {err.strip()[-300:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+from bench_live import cost, start_sim  # the benchmarks' shared process measure and simulator start
 
 
 def main() -> None:
@@ -47,8 +30,8 @@ def main() -> None:
             sim, kubeconfig = start_sim(pods, workdir)
             try:
                 cmd = [sys.executable, "-m", "ktrace", "check", "-A", "-o", "json", "--kubeconfig", kubeconfig]
-                run(cmd)  # warm up: page cache, the simulator's serialized objects
-                results = [run(cmd) for _ in range(args.runs)]
+                cost(cmd)  # warm up: page cache, the simulator's serialized objects
+                results = [cost(cmd) for _ in range(args.runs)]
             finally:
                 sim.terminate()
                 sim.wait(10)

@@ -118,17 +118,24 @@ def paced(rate: float, seconds: float, threads: int, send: Callable[[int, int], 
     return sent, time.perf_counter() - start
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process run to completion."""
+def cost(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one process run to completion; exit
+    codes 0 and 1 (`check` and `trace` exit 1 on findings) count as success."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode not in (0, 1):  # check exits 1 when it has findings
-        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({proc.returncode}): {err.strip()[-300:]}")
-    return wall, usage.ru_maxrss / 1024
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({code}): {err.strip()[-300:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process run to completion."""
+    wall, _, rss = cost(cmd)
+    return wall, rss
 
 
 def start_sim(pods: int, workdir: str) -> tuple[subprocess.Popen, str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import orjson
 import yaml
+from bench_live import cost
 
 PHASES = ("load", "complete", "check")
 
@@ -78,16 +79,7 @@ def phases(path: str) -> None:
 
 def total(path: str) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of `ktrace check -f PATH -o json`."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ktrace", "check", "-f", path, "-o", "json"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):  # 1: findings (the synthetic cluster has a few defects)
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"ktrace check -f {path} failed ({code}): {err.strip()[-300:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return cost([sys.executable, "-m", "ktrace", "check", "-f", path, "-o", "json"])
 
 
 def exponent(sizes: list[int], values: list[float]) -> float:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-from bench_live import start_sim
+from bench_live import cost, start_sim
 
 STORE_READY = """
 import sys
@@ -27,18 +25,6 @@ from ktrace.sources.live import open_live
 store = open_live(SourceSpec(kubeconfig=sys.argv[1], page_size=int(sys.argv[2]))).load()
 print(len(store))
 """
-
-
-def measure(cmd: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one process run to completion."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{' '.join(cmd[:4])}... failed: {err.strip()[-300:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -53,10 +39,10 @@ def main() -> None:
         sim, kubeconfig = start_sim(args.pods, workdir)
         try:
             cases = {n: [sys.executable, "-c", STORE_READY, kubeconfig, str(n)] for n in sizes}
-            measure(cases[sizes[0]])  # warm up: the simulator serializes each object on its first list
+            cost(cases[sizes[0]])  # warm up: the simulator serializes each object on its first list
             for _ in range(args.runs):
                 for n, cmd in cases.items():
-                    results[n].append(measure(cmd))
+                    results[n].append(cost(cmd))
         finally:
             sim.terminate()
             sim.wait(10)

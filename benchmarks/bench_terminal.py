@@ -129,7 +129,6 @@ def main() -> None:
         live = startup(["--kubeconfig", kubeconfig, "--host", HOST], f"{HOST}/".encode(), runs)
         rows.append((f"ktrace --kubeconfig K --host {HOST}: first path", live))
     if args.pods:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
         from bench_live import start_sim
 
         with tempfile.TemporaryDirectory(prefix="ktrace-bench-") as tmp:

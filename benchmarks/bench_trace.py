@@ -20,10 +20,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_live import measure, start_sim
+from bench_live import measure, start_sim  # the benchmarks' shared process measure and simulator start
 
 WHOLE = """
 import sys, orjson
