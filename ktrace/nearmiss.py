@@ -4,7 +4,8 @@ match, and exactly how each label differs.
 Per selector label the candidate's labels are compared as: exact; key differs only in case
 (`App` vs `app`); key differs only in its prefix (`app.kubernetes.io/name` vs `name`); value
 differs only in case; a typo (edit distance <= 2, and less than half of the word so `db` is not a
-typo of `ui`); missing; different value. A candidate is a near miss when
+typo of `ui`); missing; different value. A key that is off may have a value that is off too (`App:
+web` vs `app: Web`): both differences count and are named. A candidate is a near miss when
 every difference is close (case or typo), or when exactly one of N >= 2 labels is missing or
 different and the others match. Candidates are ranked by how little would need to change.
 """
@@ -68,16 +69,29 @@ class LabelDiff:
     selector_value: str
     label_key: str = ""  # the candidate's key ("" when missing)
     label_value: str = ""
+    value_kind: str = ""  # a key that is off may have a value off too: "value-case" or "value-typo" ("": same)
+
+    @property
+    def cost(self) -> int:
+        return _COST[self.kind] + (_COST[self.value_kind] if self.value_kind else 0)
+
+    @property
+    def why(self) -> str:
+        return _WHY[self.kind] + (f", and {_WHY[self.value_kind].replace('value ', 'its value ')}"
+                                  if self.value_kind else "")
 
     def describe(self) -> str:
         if self.kind == "missing":
-            return f"no {self.selector_key} label ({_WHY[self.kind]})"
-        return f"{self.label_key}={self.label_value} ({_WHY[self.kind]})"
+            return f"no {self.selector_key} label ({self.why})"
+        return f"{self.label_key}={self.label_value} ({self.why})"
 
     def to_dict(self) -> dict:
-        return {"difference": self.kind, "selector": f"{self.selector_key}={self.selector_value}",
-                "label": f"{self.label_key}={self.label_value}" if self.label_key else None,
-                "explanation": _WHY[self.kind]}
+        out = {"difference": self.kind, "selector": f"{self.selector_key}={self.selector_value}",
+               "label": f"{self.label_key}={self.label_value}" if self.label_key else None,
+               "explanation": self.why}
+        if self.value_kind:
+            out["valueDifference"] = self.value_kind
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +135,20 @@ def _compare(key: str, value: str, labels: Mapping[str, str], used: set[str]) ->
     typos = sorted((k for k in others if is_typo(k, key)), key=lambda k: (edit_distance(k, key), k))
     # `app.kubernetes.io/name` vs `name`, `example.com/tier` vs `example.org/tier`
     prefixed = [k for k in others if k != key and k.rpartition("/")[2] == key.rpartition("/")[2]]
-    for k, kind in [*((k, "key-case") for k in same_case), *((k, "key-typo") for k in typos),
-                    *((k, "key-prefix") for k in prefixed)]:
-        got = labels[k]
-        if near_value(got, value):
-            used.add(k)
-            return LabelDiff(kind, key, value, k, got)
-    return LabelDiff("missing", key, value)
+    near = [(k, kind) for k, kind in [*((k, "key-case") for k in same_case), *((k, "key-typo") for k in typos),
+                                      *((k, "key-prefix") for k in prefixed)] if near_value(labels[k], value)]
+    if not near:
+        return LabelDiff("missing", key, value)
+    # The closest: a key whose value is the selector's beats one whose value is off too.
+    diffs = [LabelDiff(kind, key, value, k, labels[k], _value_kind(labels[k], value)) for k, kind in near]
+    best = min(diffs, key=lambda d: d.cost)  # min keeps the first of equals: the order above
+    used.add(best.label_key)
+    return best
+
+
+def _value_kind(got: str, value: str) -> str:
+    """How a near value differs from the selector's ("" when it does not)."""
+    return "" if got == value else "value-case" if got.lower() == value.lower() else "value-typo"
 
 
 def compare(selector: Mapping[str, str], labels: Mapping[str, str]) -> tuple[list[LabelDiff], int]:
@@ -156,7 +177,7 @@ def near_misses(selector: Mapping[str, str], candidates: list[Candidate], limit:
         far = sum(d.kind in _FAR for d in diffs)
         if far > 1 or (far == 1 and (n < 2 or matched != n - 1)):
             continue
-        cost = sum(_COST[d.kind] for d in diffs)
+        cost = sum(d.cost for d in diffs)
         found.append(NearMiss(cand, tuple(diffs), matched, cost))
     found.sort(key=lambda m: (m.cost, -m.candidate.count, m.candidate.name))
     return found[:limit]

@@ -326,6 +326,7 @@ class KtraceApp(App[int]):
             table = self.table("rules")
             table.set_rows(routes)
             table.set_marks(None, {row.key: "unknown" for row in routes})
+            self._titles()
 
     def _show_path_first(self, target: Target, path: RequestPath) -> None:
         if self.analysis is None and self.target == target:  # not in yet, and the user still asks for it

@@ -129,8 +129,23 @@ def test_short_words_are_not_typos() -> None:
 
 
 def test_value_case_and_key_typo() -> None:
+    """Both differences of one label are named (the fix is to change both)."""
     [m] = near_misses({"app.kubernetes.io/name": "Shop"}, [Candidate("pod p", {"app.kubernetes.io/nme": "shop"})])
-    assert m.describe() == "pod p has app.kubernetes.io/nme=shop (key looks like a typo)"
+    assert m.describe() == "pod p has app.kubernetes.io/nme=shop (key looks like a typo, and its value differs in case)"
+    assert m.diffs[0].to_dict()["valueDifference"] == "value-case"
+
+
+def test_a_key_off_by_case_ranks_the_pods_with_the_selectors_value_first() -> None:
+    """`App: app-2` against the pods of app-0, app-1 and app-2, all labelled `app`: the near miss is app-2's
+    pods (only the key's case differs), not app-0's, whose value is off too (a typo of app-2): fixing the
+    selector as suggested must send traffic to the right app."""
+    cands = [Candidate(f"pods of Deployment app-{i}", {"app": f"app-{i}"}, 10) for i in range(3)]
+    got = near_misses({"App": "app-2"}, cands)
+    assert [m.candidate.name for m in got] == ["pods of Deployment app-2", "pods of Deployment app-0",
+                                               "pods of Deployment app-1"]
+    assert got[0].describe() == "pods of Deployment app-2 (10) have app=app-2 (key differs in case)"
+    assert got[1].describe().endswith("have app=app-0 (key differs in case, and its value looks like a typo)")
+    assert got[0].cost < got[1].cost
 
 
 def test_core_imports_neither_textual_nor_kubernetes() -> None:

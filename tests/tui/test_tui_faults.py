@@ -97,6 +97,7 @@ async def test_without_host_the_routes_show_first_marked_unknown_until_their_ver
         routes = app.table("rules")
         await until(pilot, lambda: len(routes.rows()) == 2, timeout=2.5)
         assert app.store is None and set(routes.problems.values()) == {"unknown"}
+        assert str(routes.border_title).endswith("Routes 2")
         assert "checking..." in str(app.status_bar.line())
         await loaded(pilot)
         assert "unknown" not in routes.problems.values()  # the verdicts replaced the unknown marks
