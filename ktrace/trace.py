@@ -441,16 +441,19 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
     if not b.slices:
         reasons = [why, "no EndpointSlice for this port"] if known == 0 and not unknown else [why]
         result.hops.append(Hop("EndpointSlice", ns, "", status, reasons, ENDPOINTS, EndpointSliceDetail(ready, known)))
-    for s in b.slices:
+    # Empty slices first: the pod hops that follow the last slice hang under one that has endpoints.
+    slices = sorted(b.slices, key=lambda s: bool(s.endpoints))
+    for s in slices:
         eps = s.endpoints
         s_ready = sum(e.ready for e in eps)
-        reasons = [why]
-        if len(b.slices) == 1 or status in (HopStatus.ERROR, HopStatus.UNKNOWN):
-            s_status = status  # the union's verdict: no slice has a ready endpoint, or readiness is unknown
-        else:  # some slice serves the port: this one only narrows the choice
-            s_status = HopStatus.OK if s_ready == len(eps) else HopStatus.WARNING
-            if not eps:
-                reasons.append(f"no endpoints in this {s.address_type} slice; the others serve the port")
+        union = len(b.slices) == 1 or status in (HopStatus.ERROR, HopStatus.UNKNOWN)
+        # The union's count once, on the last slice hop (over the pods); each other one says what it holds.
+        reasons = [why] if s is slices[-1] else [f"{s_ready} of {len(eps)} endpoints of this slice ready"] if eps \
+            else [f"no endpoints in this {s.address_type + ' ' if s.address_type else ''}slice"
+                  + ("" if union else "; the others serve the port")]
+        # Some slice serves the port: this one only narrows the choice. Else the union's verdict (no slice has
+        # a ready endpoint, or readiness is unknown).
+        s_status = status if union else HopStatus.OK if s_ready == len(eps) else HopStatus.WARNING
         result.hops.append(Hop("EndpointSlice", ns, s.meta.name, s_status, reasons, ENDPOINTS, EndpointSliceDetail(
             s_ready, len(eps), ports=[f"{p.name or '-'}:{p.port}" for p in s.ports],
             addresses=[a for e in eps for a in e.addresses][:20], address_type=s.address_type or None,
