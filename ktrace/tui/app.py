@@ -85,6 +85,14 @@ class StoreChanged(Message):
     """Posted (from a watch thread) when the first change since the last batch is queued."""
 
 
+class Listed(Message):
+    """The first load's panes, posted before the findings and the verdicts are computed."""
+
+    def __init__(self, rows: dict[str, list[R.Row]], source: str) -> None:
+        super().__init__()
+        self.rows, self.source = rows, source
+
+
 class Loaded(Message):
     def __init__(self, analysis: Analysis, rows: dict[str, list[R.Row]], findings: list[Finding],
                  verdicts: RouteVerdicts) -> None:
@@ -280,8 +288,11 @@ class KtraceApp(App[int]):
             if not self._started:
                 self._entry_first(source)
             store = source.load()
+            self._loading = None  # listed: the status bar stops counting kinds
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
                     "services": R.service_rows(store), "pods": R.pod_rows(store)}
+            if not self._started:  # the panes at once; the findings and the verdicts follow (seconds at 60k pods)
+                self.post_message(Listed(rows, source.describe()))
             analysis = Analysis(source, store, self.options)
             findings = analysis.check()
             verdicts = analysis.routes()
@@ -327,6 +338,18 @@ class KtraceApp(App[int]):
             table.set_rows(routes)
             table.set_marks(None, {row.key: "unknown" for row in routes})
             self._titles()
+
+    def on_listed(self, message: Listed) -> None:
+        if self.analysis is not None:  # the whole load is in already
+            return
+        with self.batch_update():
+            for pane_id, rows in message.rows.items():
+                table = self.table(pane_id)
+                table.set_rows(rows)
+                table.set_scope(None if pane_id == "namespaces" else self.namespace)
+            self.table("rules").set_marks(None, {row.key: "unknown" for row in message.rows["rules"]})
+            self._titles()
+        self.status_bar.set_state(source=message.source)  # and "checking..." until the findings are in
 
     def _show_path_first(self, target: Target, path: RequestPath) -> None:
         if self.analysis is None and self.target == target:  # not in yet, and the user still asks for it

@@ -515,6 +515,9 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        # Textual moves the scrollbar only while it is shown: rows set and scrolled to in one tick (the scrollbar
+        # appears at the next layout) would leave its thumb where it was, off from the rows drawn.
+        self.vertical_scrollbar.position = new
         self.refresh()
 
     def on_resize(self) -> None:

@@ -101,3 +101,32 @@ async def test_without_host_the_routes_show_first_marked_unknown_until_their_ver
         assert "checking..." in str(app.status_bar.line())
         await loaded(pilot)
         assert "unknown" not in routes.problems.values()  # the verdicts replaced the unknown marks
+
+
+@pytest.mark.slow
+async def test_the_panes_show_the_listing_before_the_findings_and_verdicts_are_computed(
+        sim_factory: Callable[..., Simulator], tmp_path: Path) -> None:
+    """At 60,000 pods the check and every route's trace take seconds after the listing is in: the panes
+    show what was listed at once (routes marked unknown, the status bar "checking..."), then the verdicts."""
+    from ktrace.tui import app as app_module
+    from ktrace.tui.app import Listed
+
+    seen: list[tuple[int, bool, set[str], str]] = []
+
+    class Watched(KtraceApp):
+        CSS_PATH = str(Path(app_module.__file__).parent / KtraceApp.CSS_PATH)  # relative to the subclass's file
+
+        def on_listed(self, message: Listed) -> None:
+            super().on_listed(message)
+            seen.append((len(self.table("pods").rows()), self.analysis is None,
+                         set(self.table("rules").problems.values()), str(self.status_bar.line())))
+
+    sim = sim_factory(cluster())
+    spec = SourceSpec(kubeconfig=str(sim.write_kubeconfig(tmp_path / "k")))
+    app = Watched(spec, source_factory=open_live)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        [(pods, unchecked, marks, status)] = seen
+        assert pods == 6 and unchecked and marks == {"unknown"}
+        assert "checking..." in status and "context ktrace-sim" in status
+        assert "unknown" not in app.table("rules").problems.values()

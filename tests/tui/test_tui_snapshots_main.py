@@ -33,7 +33,7 @@ async def loaded(pilot) -> None:
     while pilot.app.path is None or getattr(getattr(pilot.app.source, "status", None), "state", None) != "live":
         assert time.monotonic() < deadline
         await pilot.pause(0.02)
-    await pilot.pause()
+    await pilot.pause(0.1)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
