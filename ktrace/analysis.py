@@ -17,7 +17,7 @@ from ktrace.certs import CertificateBook
 from ktrace.checks import CheckUnits
 from ktrace.checks.networkpolicy import ControllerHint
 from ktrace.checks.units import ChangeKey
-from ktrace.errors import UsageError
+from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
 from ktrace.preview import Preview, preview
@@ -120,10 +120,15 @@ class Analysis:
         the answer a store of the whole cluster gives."""
         coverage = self.store.coverage
         for _ in range(_ROUNDS):
-            result = answer()
-            missing = coverage.take_missing() if coverage is not None else []
-            if not missing:
-                return result
+            try:
+                result = answer()
+            except KtraceError:  # maybe for want of what is not read yet (a --via Service): read it, ask again
+                if coverage is None or not (missing := coverage.take_missing()):
+                    raise
+            else:
+                missing = coverage.take_missing() if coverage is not None else []
+                if not missing:
+                    return result
             self.source.read(self.store, missing)
         raise NarrowReadRefused(f"the answer still needed more after {_ROUNDS} rounds of reads")
 

@@ -138,8 +138,8 @@ def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRe
     from ktrace.preview import parse_weights
 
     weights = parse_weights(change.weights) if change.weights else None
-    p = deadline.run(lambda: analysis.preview(target, change.via, backend=change.backend, weights=weights),
-                     lambda: f"still tracing {target}")
+    p = _answer(analysis, deadline, lambda a: a.preview(target, change.via, backend=change.backend, weights=weights),
+                f"still tracing {target}")
     if output == "json":
         _write_json(p.to_dict())
     else:

@@ -13,6 +13,7 @@ import yaml
 
 from ktrace.analysis import Analysis
 from ktrace.cli import main
+from ktrace.errors import UsageError
 from ktrace.loader import load_paths
 from ktrace.options import AnalysisOptions, SourceSpec
 from ktrace.routing import rule_targets
@@ -109,3 +110,28 @@ def test_a_forbidden_narrow_read_falls_back_to_the_whole_load(
     assert yaml.safe_load(scoped_out) == whole.trace("team-a.example.com").to_dict()
     assert code == (1 if whole.trace("team-a.example.com").status in ("broken", "degraded") else 0)
     source.close()
+
+
+@pytest.mark.parametrize("via", ["shop-blue", "shop-canary", "shop-next", "staging/shop-blue", "shop-blu"])
+def test_a_preview_reads_narrowly_and_answers_as_the_whole_load(sim_factory: Callable[..., Simulator],
+                                                               tmp_path: Path, via: str) -> None:
+    """`trace TARGET --via SERVICE` is traced over a scoped store too: the would-be path, what appears
+    and what stops must be the whole load's, and so must a refusal (another namespace, a typo)."""
+    shop = Path(__file__).parent.parent / "preview" / "shop.yaml"
+    sim = sim_factory(load_paths([str(shop)]).objects)
+    spec = SourceSpec(kubeconfig=str(sim.write_kubeconfig(tmp_path / "kubeconfig")))
+    whole_source, scoped_source = open_live(spec), open_live(spec)
+    try:
+        whole = Analysis(whole_source, whole_source.load(), AnalysisOptions())
+        scoped = Analysis(scoped_source, scoped_source.load_scoped(), AnalysisOptions())
+        assert previewed(scoped, via) == previewed(whole, via)
+    finally:
+        whole_source.close()
+        scoped_source.close()
+
+
+def previewed(analysis: Analysis, via: str) -> dict | str:
+    try:
+        return analysis.preview("shop.example.com/", via).to_dict()
+    except UsageError as e:
+        return f"usage error: {e}"
