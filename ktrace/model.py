@@ -9,9 +9,10 @@ wrong type reads as absent, so a malformed object can never crash the core.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ktrace.frozen import record
 from ktrace.kinds import KINDS
 from ktrace.selectors import Requirement, Selector, SelectorError, from_label_selector
 
@@ -43,13 +44,16 @@ def _i(x: Any) -> int | None:
 
 def _str_map(x: Any) -> dict[str, str]:
     """Labels, annotations and selectors: string keys; values coerced to text as the API does."""
-    if not isinstance(x, dict):
+    if not isinstance(x, dict) or not x:
         return {}
-    out: dict[str, str] = {}
+    out = {k: v for k, v in x.items() if isinstance(v, str) and isinstance(k, str)}
+    if len(out) == len(x):  # nearly always: every value is text already
+        return out
+    out = {}
     for k, v in x.items():
         if not isinstance(k, str):
             continue
-        if isinstance(v, str):  # nearly always: tested first, a union isinstance costs more per label
+        if isinstance(v, str):
             out[k] = v
         elif isinstance(v, bool):
             out[k] = str(v).lower()
@@ -69,7 +73,7 @@ def _port_ref(x: Any) -> int | str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Meta:
     kind: str
     namespace: str  # "" for cluster-scoped kinds
@@ -98,27 +102,20 @@ def meta_of(obj: Any, kind: str, namespaced: bool = True) -> Meta | None:
     # Annotations kept minus the big ones nobody reads (last-applied holds a whole object copy).
     annotations = _str_map(m.get("annotations"))
     annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-    return Meta(
-        kind=kind,
-        namespace=(_s(m.get("namespace")) or "default") if namespaced else "",
-        name=name,
-        uid=_s(m.get("uid")),
-        resource_version=_s(m.get("resourceVersion")),
-        labels=_str_map(m.get("labels")),
-        annotations=annotations,
-        owners=tuple((_s(o.get("kind")), _s(o.get("name"))) for o in owners),
-        deleting=bool(m.get("deletionTimestamp")),
-    )
+    # Positional arguments here and in the builders below: a keyword call costs more, for every object.
+    return Meta(kind, (_s(m.get("namespace")) or "default") if namespaced else "", name, _s(m.get("uid")),
+                _s(m.get("resourceVersion")), _str_map(m.get("labels")), annotations,
+                tuple([(_s(o.get("kind")), _s(o.get("name"))) for o in owners]), bool(m.get("deletionTimestamp")))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContainerPort:
     name: str
     port: int
     protocol: str = "TCP"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Container:
     name: str
     ports: tuple[ContainerPort, ...] = ()
@@ -127,11 +124,9 @@ class Container:
 
 def _containers(spec: dict) -> tuple[Container, ...]:
     out = []
-    for c in _l(spec.get("containers")):
-        c = _d(c)
+    for c in map(_d, _l(spec.get("containers"))):
         ports = []
-        for p in _l(c.get("ports")):
-            p = _d(p)
+        for p in map(_d, _l(c.get("ports"))):
             number = _i(p.get("containerPort"))
             if number is not None:
                 ports.append(ContainerPort(_s(p.get("name")), number, _s(p.get("protocol")) or "TCP"))
@@ -139,7 +134,7 @@ def _containers(spec: dict) -> tuple[Container, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContainerStatus:
     name: str
     ready: bool
@@ -149,7 +144,7 @@ class ContainerStatus:
     terminated: str = ""  # last or current terminated.reason: Error, OOMKilled, ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Condition:
     type: str
     status: str
@@ -163,13 +158,11 @@ _KEPT_CONDITIONS = frozenset(("Ready", "PodScheduled"))
 
 
 def _conditions(x: Any) -> tuple[Condition, ...]:
-    return tuple(
-        Condition(c["type"], _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
-        for c in map(_d, _l(x)) if _s(c.get("type")) in _KEPT_CONDITIONS
-    )
+    return tuple([Condition(c["type"], _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
+                  for c in map(_d, _l(x)) if _s(c.get("type")) in _KEPT_CONDITIONS])
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pod:
     meta: Meta
     containers: tuple[Container, ...]
@@ -221,26 +214,16 @@ def pod_from_dict(obj: Any) -> Pod | None:
     for cs in map(_d, _l(status.get("containerStatuses"))):
         state, last = _d(cs.get("state")), _d(cs.get("lastState"))
         waiting, terminated = _d(state.get("waiting")), _d(state.get("terminated")) or _d(last.get("terminated"))
-        statuses.append(ContainerStatus(
-            name=_s(cs.get("name")), ready=cs.get("ready") is True, restarts=_i(cs.get("restartCount")) or 0,
-            waiting=_s(waiting.get("reason")), message=_s(waiting.get("message")),
-            terminated=_s(terminated.get("reason")),
-        ))
+        statuses.append(ContainerStatus(_s(cs.get("name")), cs.get("ready") is True,
+                                        _i(cs.get("restartCount")) or 0, _s(waiting.get("reason")),
+                                        _s(waiting.get("message")), _s(terminated.get("reason"))))
     replicas = meta.annotations.get(REPLICAS_ANNOTATION, "")
-    return Pod(
-        meta=meta,
-        containers=_containers(spec),
-        phase=_s(status.get("phase")),
-        ip=_s(status.get("podIP")),
-        node=_s(spec.get("nodeName")),
-        conditions=_conditions(status.get("conditions")),
-        statuses=tuple(statuses),
-        template_of=meta.annotations.get(TEMPLATE_ANNOTATION, ""),
-        replicas=int(replicas) if replicas.isdigit() else None,
-    )
+    return Pod(meta, _containers(spec), _s(status.get("phase")), _s(status.get("podIP")), _s(spec.get("nodeName")),
+               _conditions(status.get("conditions")), tuple(statuses), meta.annotations.get(TEMPLATE_ANNOTATION, ""),
+               int(replicas) if replicas.isdigit() else None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ServicePort:
     name: str
     port: int
@@ -251,7 +234,7 @@ class ServicePort:
         return f"{self.port}/{self.name}" if self.name else str(self.port)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Service:
     meta: Meta
     type: str
@@ -299,7 +282,7 @@ def service_from_dict(obj: Any) -> Service | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Endpoint:
     addresses: tuple[str, ...]
     ready: bool
@@ -310,14 +293,14 @@ class Endpoint:
     node: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlicePort:
     name: str
     port: int | None
     protocol: str = "TCP"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndpointSlice:
     meta: Meta
     service: str  # the kubernetes.io/service-name label
@@ -342,18 +325,16 @@ def slice_from_dict(obj: Any) -> EndpointSlice | None:
         # API semantics: a nil `ready` means ready; `serving` defaults to `ready`.
         ready = cond.get("ready") is not False
         serving = cond.get("serving") is not False if "serving" in cond else ready
-        endpoints.append(Endpoint(
-            addresses=tuple(a for a in _l(e.get("addresses")) if isinstance(a, str)),
-            ready=ready, serving=serving, terminating=cond.get("terminating") is True,
-            target_kind=_s(ref.get("kind")), target_name=_s(ref.get("name")), node=_s(e.get("nodeName")),
-        ))
+        endpoints.append(Endpoint(tuple([a for a in _l(e.get("addresses")) if isinstance(a, str)]), ready, serving,
+                                  cond.get("terminating") is True, _s(ref.get("kind")), _s(ref.get("name")),
+                                  _s(e.get("nodeName"))))
     ports = tuple(SlicePort(_s(p.get("name")), _i(p.get("port")), _s(p.get("protocol")) or "TCP")
                   for p in map(_d, _l(obj.get("ports"))))
     return EndpointSlice(meta, meta.labels.get(SERVICE_NAME_LABEL, ""), _s(obj.get("addressType")), ports,
                          tuple(endpoints))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Backend:
     """An Ingress backend: a Service and port (by number or name), or a resource reference."""
     service: str = ""
@@ -381,26 +362,26 @@ def _backend(x: Any) -> Backend | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IngressPath:
     path: str
     path_type: str
     backend: Backend
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IngressRule:
     host: str  # "" matches every host
     paths: tuple[IngressPath, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IngressTLS:
     hosts: tuple[str, ...]
     secret: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ingress:
     meta: Meta
     class_name: str  # spec.ingressClassName
@@ -444,7 +425,7 @@ def ingress_from_dict(obj: Any) -> Ingress | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IngressClass:
     meta: Meta
     controller: str
@@ -462,7 +443,7 @@ def ingress_class_from_dict(obj: Any) -> IngressClass | None:
 TLS_SECRET_TYPE = "kubernetes.io/tls"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Secret:
     """Metadata and type only: ktrace never reads Secret data."""
     meta: Meta
@@ -475,7 +456,7 @@ def secret_from_dict(obj: Any) -> Secret | None:
     return None if meta is None else Secret(meta, _s(obj.get("type")))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Workload:
     """Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob: its selector and pod template."""
     meta: Meta
@@ -504,13 +485,13 @@ def workload_from_dict(obj: Any, kind: str) -> Workload | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Namespace:
     meta: Meta
     phase: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RawObject:
     """Kinds read by later analyses (NetworkPolicy, Gateway API): spec and status kept as they came."""
     meta: Meta
@@ -533,7 +514,7 @@ def _selector(x: Any) -> Selector | None:
         return MATCH_NOTHING
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyPeer:
     """One `from`/`to` entry: pods (in the policy's namespace, or in the namespaces selected), or an IP block."""
     pods: Selector | None = None
@@ -542,20 +523,20 @@ class PolicyPeer:
     except_cidrs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyPort:
     protocol: str = "TCP"
     port: int | str | None = None  # None: every port
     end_port: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyRule:
     peers: tuple[PolicyPeer, ...]  # empty: every source (or destination)
     ports: tuple[PolicyPort, ...]  # empty: every port
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NetworkPolicy:
     meta: Meta
     pod_selector: Selector  # () selects every pod of the namespace
@@ -599,13 +580,13 @@ def network_policy_from_dict(obj: Any) -> NetworkPolicy | None:
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GatewayClass:
     meta: Meta
     controller: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Listener:
     name: str
     hostname: str  # "" accepts every host
@@ -618,7 +599,7 @@ class Listener:
     conditions: tuple[Condition, ...] = ()  # status.listeners[] of this name: what the controller reported
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Gateway:
     meta: Meta
     class_name: str
@@ -661,7 +642,7 @@ def gateway_class_from_dict(obj: Any) -> GatewayClass | None:
     return None if meta is None else GatewayClass(meta, _s(_d(obj.get("spec")).get("controllerName")))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParentRef:
     group: str
     kind: str
@@ -675,7 +656,7 @@ class ParentRef:
         return f"{self.kind} {self.namespace}/{self.name}{where}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RouteMatch:
     path_type: str  # PathPrefix (the default), Exact or RegularExpression
     path: str
@@ -690,14 +671,14 @@ class RouteMatch:
         return " ".join(bits + ([f"method {self.method}"] if self.method else []))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PathModifier:
     """A redirect's or a rewrite's path: ReplaceFullPath or ReplacePrefixMatch, and its value."""
     type: str
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RouteFilter:
     """One HTTPRoute filter, of a rule or of a backendRef; only the fields of its type are set."""
     type: str  # RequestRedirect, URLRewrite, RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, ...
@@ -712,7 +693,7 @@ class RouteFilter:
     extension: str = ""  # ExtensionRef: "Kind.group name"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BackendRef:
     group: str  # "" for the core group
     kind: str
@@ -731,7 +712,7 @@ class BackendRef:
         return f"{what}:{self.port}" if self.port is not None else what
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RouteRule:
     matches: tuple[RouteMatch, ...]
     backends: tuple[BackendRef, ...]
@@ -748,14 +729,14 @@ def redirect_of(filters: tuple[RouteFilter, ...]) -> RouteFilter | None:
     return next((f for f in filters if f.type == "RequestRedirect"), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParentStatus:
     ref: ParentRef
     controller: str
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HTTPRoute:
     meta: Meta
     created: str  # creationTimestamp (RFC 3339 text sorts in time order): the oldest route wins ties
@@ -855,7 +836,7 @@ def httproute_from_dict(obj: Any) -> HTTPRoute | None:
                      tuple(rules) or (RouteRule((RouteMatch("PathPrefix", "/"),), ()),), statuses)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReferenceGrant:
     meta: Meta
     sources: tuple[tuple[str, str, str], ...]  # spec.from as (group, kind, namespace)
