@@ -135,18 +135,19 @@ class ClusterStore:
 
     def _put(self, record: Record) -> bool:
         meta = record.meta
+        key = meta.key
         table = self._by_kind[meta.kind]
-        old = table.get(meta.key)
+        old = table.get(key)
         if old is not None:
             if meta.resource_version and old.meta.resource_version == meta.resource_version:
                 return False  # a relist or a replayed event: nothing new
             if _same_but_version(old, record):
                 # Only what the records leave out changed (a Deployment's status after each pod change): keep
                 # the new version for replays, but nothing that reads the store has anything to redo.
-                table[meta.key] = record
+                table[key] = record
                 return False
             self._unindex(old)
-        table[meta.key] = record
+        table[key] = record
         self._index(record)
         self.version += 1
         return True
@@ -170,10 +171,14 @@ class ClusterStore:
         entries: list[tuple[dict, object, str | tuple[str, str]]] = [
             (self._names_to_ns, (r.meta.kind, name), ns), (self._by_ns, (r.meta.kind, ns), name)]
         if isinstance(r, Pod):
-            entries.extend((self._pod_labels, (ns, k, v), name) for k, v in r.meta.labels.items())
+            for pair in self._labels(ns, r.meta.labels, name, self._pod_labels, self._pod_label_values, add):
+                if add:
+                    self._pod_label_ns[pair].add(ns)
+                else:
+                    _discard(self._pod_label_ns, pair, ns)
         elif isinstance(r, Workload):
-            entries.extend((self._template_labels, (ns, k, v), (r.meta.kind, name))
-                           for k, v in r.template_labels.items())
+            self._labels(ns, r.template_labels, (r.meta.kind, name), self._template_labels,
+                         self._template_label_values, add)
         elif isinstance(r, Service):
             entries.extend((self._svc_selectors, (ns, k, v), name) for k, v in (r.selector or {}).items())
         elif isinstance(r, EndpointSlice) and r.service:
@@ -196,29 +201,37 @@ class ClusterStore:
                 index[key].add(value)
             else:
                 _discard(index, key, value)
-        if isinstance(r, Pod):
-            self._distinct_labels(ns, r.meta.labels, self._pod_labels, self._pod_label_values, add)
-            for k, v in r.meta.labels.items():
-                if add:
-                    self._pod_label_ns[(k, v)].add(ns)
-                elif (ns, k, v) not in self._pod_labels:
-                    _discard(self._pod_label_ns, (k, v), ns)
-        elif isinstance(r, Workload):
-            self._distinct_labels(ns, r.template_labels, self._template_labels, self._template_label_values, add)
 
     @staticmethod
-    def _distinct_labels(ns: str, labels: Mapping[str, str], members: Mapping[tuple[str, str, str], object],
-                         values: dict[str, dict[str, set[str]]], add: bool) -> None:
-        """Keep `values` (namespace -> key -> values) equal to the label pairs `members` holds (updated first)."""
+    def _labels(ns: str, labels: Mapping[str, str], member: object, members: dict[tuple[str, str, str], set],
+                values: dict[str, dict[str, set[str]]], add: bool) -> list[tuple[str, str]]:
+        """Add `member` to (or remove it from) `members` under each (namespace, key, value) of `labels`, keeping
+        `values` (namespace -> key -> values) equal to the pairs `members` holds. Returns the pairs that appeared
+        or went: only those change `values`, so a pair the object's siblings carry already costs one set add."""
+        changed = []
         for k, v in labels.items():
+            key = (ns, k, v)
+            held = members.get(key)
             if add:
+                if held is not None:
+                    held.add(member)
+                    continue
+                members[key] = {member}
                 values[ns][k].add(v)
-            elif (ns, k, v) not in members:
+            else:
+                if held is None or member not in held:
+                    continue
+                held.discard(member)
+                if held:
+                    continue
+                del members[key]
                 by_key = values.get(ns)
                 if by_key is not None:
                     _discard(by_key, k, v)
                     if not by_key:
                         del values[ns]
+            changed.append((k, v))
+        return changed
 
     # -- reads ---------------------------------------------------------------------------------
 
