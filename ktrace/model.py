@@ -158,8 +158,13 @@ _KEPT_CONDITIONS = frozenset(("Ready", "PodScheduled"))
 
 
 def _conditions(x: Any) -> tuple[Condition, ...]:
-    return tuple([Condition(c["type"], _s(c.get("status")), _s(c.get("reason")), _s(c.get("message")))
-                  for c in map(_d, _l(x)) if _s(c.get("type")) in _KEPT_CONDITIONS])
+    out = []
+    for c in _l(x):
+        if isinstance(c, dict):
+            kind = c.get("type")
+            if isinstance(kind, str) and kind in _KEPT_CONDITIONS:
+                out.append(Condition(kind, _s(c.get("status")), _s(c.get("reason")), _s(c.get("message"))))
+    return tuple(out)
 
 
 @record
