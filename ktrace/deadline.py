@@ -17,6 +17,7 @@ from ktrace.errors import SourceError
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0  # seconds
+WAKE = 0.1  # seconds: how late a signal's handler may run in a thread that waits (see Deadline.run)
 
 
 class DeadlineExceeded(SourceError):
@@ -45,9 +46,11 @@ class Deadline:
                 done.set()
 
         threading.Thread(target=call, name="ktrace-deadline-work", daemon=True).start()
-        # Signal handlers (Ctrl-C, a hangup) still run in this thread while it waits.
-        if not done.wait(max(0.0, self.at - time.monotonic())):
-            raise DeadlineExceeded(f"gave up after {self.seconds:g} s (--timeout): {doing()}")
+        # Signal handlers (Ctrl-C, a hangup) run in this thread, and only once it wakes: the kernel may hand
+        # the signal to another thread, which does not wake this one. So wait in short slices.
+        while not done.wait(min(WAKE, max(0.0, self.at - time.monotonic()))):
+            if time.monotonic() >= self.at:
+                raise DeadlineExceeded(f"gave up after {self.seconds:g} s (--timeout): {doing()}")
         ok, value = outcome[0]
         if not ok:
             raise value

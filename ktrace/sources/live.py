@@ -34,6 +34,7 @@ import orjson
 from ktrace import selectors
 from ktrace.checks.source import KIND_UNREADABLE
 from ktrace.coverage import Coverage, Read
+from ktrace.deadline import WAKE
 from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding
 from ktrace.gateway import SERVICE_IMPORT, backend_refs
@@ -612,7 +613,17 @@ def _concurrently(work: Callable[[T], R], items: Sequence[T], name: Callable[[T]
     for item in items:
         threading.Thread(target=run, args=(item,), name=name(item), daemon=True).start()
     for _ in items:
-        yield results.get()
+        yield _next(results)
+
+
+def _next(results: queue.Queue[T]) -> T:
+    """The next result, waited for in slices: a signal's handler runs in the main thread only once it wakes
+    (see ktrace.deadline)."""
+    while True:
+        try:
+            return results.get(timeout=WAKE)
+        except queue.Empty:
+            continue
 
 
 def _describe(read: Read) -> str:
