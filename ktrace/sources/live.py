@@ -129,9 +129,11 @@ class LiveSource:
         self.lock = threading.RLock()
         self.store: ClusterStore | None = None
         self._watch_from: dict[Target, str] = {}  # what was listed, and the resourceVersion to watch from
-        # What load() or read() is still reading (None: nothing started), and how much they were given.
+        # The kinds load() is still reading (None: not started); the reads read() was given and has not done
+        # (they may run beside a load: the interactive view draws a path from them while everything is listed).
         self._unlisted: list[str] | None = None
-        self._listing: tuple[int, str] = (0, "kinds")
+        self._unread: list[str] = []
+        self._reads = 0
         self._tls: set[tuple[str, str]] = set()  # (namespace, name) of TLS secrets
         self._watcher: Watcher | None = None
         self._on_change: Callable[[Change], None] | None = None
@@ -203,7 +205,7 @@ class LiveSource:
     def load(self) -> ClusterStore:
         """List every kind into a new store; SourceError (one line) when the cluster cannot be read."""
         store = ClusterStore()
-        self._unlisted, self._listing = [k.plural for k in self.kinds], (len(self.kinds), "kinds")
+        self._unlisted = [k.plural for k in self.kinds]
         with gc_paused():
             for kind, result in _concurrently(lambda k: self._load_kind(k, store), self.kinds,
                                               lambda k: f"ktrace-list-{k.plural}"):
@@ -265,11 +267,10 @@ class LiveSource:
         coverage = store.coverage
         assert coverage is not None, "read() fills stores from load_scoped()"
         pending = {read: _describe(read) for read in reads}
-        before = self._listing[0] if self._listing[1] == "lists" else 0  # reads come one call after another
-        self._unlisted, self._listing = list(pending.values()), (before + len(reads), "lists")
+        self._unread, self._reads = list(pending.values()), self._reads + len(reads)  # one call after another
         with gc_paused():
             for read, result in _concurrently(lambda r: self._read(store, r), reads, lambda r: "ktrace-read"):
-                self._unlisted = [p for p in self._unlisted if p != pending[read]]
+                self._unread = [p for p in self._unread if p != pending[read]]
                 if isinstance(result, Exception):
                     raise result
                 coverage.add([read])
@@ -509,10 +510,12 @@ class LiveSource:
 
     @property
     def progress(self) -> LoadProgress | None:
-        unlisted, (total, unit) = self._unlisted, self._listing
-        if unlisted is None:
-            return None
-        return LoadProgress(total - len(unlisted), total, tuple(unlisted), unit)
+        unlisted, unread = self._unlisted, self._unread  # each replaced whole: read from any thread
+        if unlisted is not None:  # a whole load, the narrow reads beside it aside
+            return LoadProgress(len(self.kinds) - len(unlisted), len(self.kinds), tuple(unlisted))
+        if self._reads:
+            return LoadProgress(self._reads - len(unread), self._reads, tuple(unread), "lists")
+        return None
 
     def apply_pending(self) -> list[Change]:
         """Apply what deferred watches queued since the last call, in order; the changes that changed

@@ -17,6 +17,7 @@ import functools
 import gc
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -83,6 +84,15 @@ DEFAULT_SPEC, DEFAULT_OPTIONS, DEFAULT_VIEW = SourceSpec(), AnalysisOptions(), V
 
 class StoreChanged(Message):
     """Posted (from a watch thread) when the first change since the last batch is queued."""
+
+
+class EntryRead(Message):
+    """The first load's routes from the kinds paths start from and, with --host, that path from narrow reads
+    (posted from a thread beside the whole load: messages are safe from any thread, even once the app ends)."""
+
+    def __init__(self, routes: list[R.Row], target: Target | None = None, path: RequestPath | None = None) -> None:
+        super().__init__()
+        self.routes, self.target, self.path = routes, target, path
 
 
 class Listed(Message):
@@ -285,8 +295,9 @@ class KtraceApp(App[int]):
         source: Source | None = None
         try:
             source = self._loading = self.source_factory(self.spec)
-            if not self._started:
-                self._entry_first(source)
+            if not self._started:  # beside the whole load: on a small cluster that may well end first
+                threading.Thread(target=self._entry_first, args=(source,), name="ktrace-path-first",
+                                 daemon=True).start()
             store = source.load()
             self._loading = None  # listed: the status bar stops counting kinds
             rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
@@ -324,20 +335,27 @@ class KtraceApp(App[int]):
             store = source.load_scoped()
             if store is None:  # files and the demo: read whole at once anyway
                 return
-            self.call_from_thread(self._show_routes_first, R.rule_rows(store))
+            routes = R.rule_rows(store)
+            self.post_message(EntryRead(routes))
             target = self.target
             if target is not None:
-                path = Analysis(source, store, self.options).trace(target)
-                self.call_from_thread(self._show_path_first, target, path)
-        except NarrowReadRefused:  # RBAC allows whole lists only: everything comes with them
-            return
+                self.post_message(EntryRead(routes, target, Analysis(source, store, self.options).trace(target)))
+        except (NarrowReadRefused, KtraceError):  # RBAC allows whole lists only, or the cluster cannot be read:
+            return  # the whole load brings everything, or says what went wrong
 
-    def _show_routes_first(self, routes: list[R.Row]) -> None:
-        if self.analysis is None:  # the whole load is not in yet
-            table = self.table("rules")
-            table.set_rows(routes)
-            table.set_marks(None, {row.key: "unknown" for row in routes})
+    def on_entry_read(self, message: EntryRead) -> None:
+        if self.analysis is not None:  # the whole load is in already
+            return
+        table = self.table("rules")
+        if message.path is None:
+            if len(table):  # the whole listing came first (a small cluster): it holds these and more
+                return
+            table.set_rows(message.routes)
+            table.set_marks(None, {row.key: "unknown" for row in message.routes})
             self._titles()
+        elif self.target == message.target:  # the user still asks for it
+            self.path = message.path
+            self.path_panel.show(message.path)
 
     def on_listed(self, message: Listed) -> None:
         if self.analysis is not None:  # the whole load is in already
@@ -350,11 +368,6 @@ class KtraceApp(App[int]):
             self.table("rules").set_marks(None, {row.key: "unknown" for row in message.rows["rules"]})
             self._titles()
         self.status_bar.set_state(source=message.source)  # and "checking..." until the findings are in
-
-    def _show_path_first(self, target: Target, path: RequestPath) -> None:
-        if self.analysis is None and self.target == target:  # not in yet, and the user still asks for it
-            self.path = path
-            self.path_panel.show(path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # exit_on_error=False keeps the screen up when a worker fails; say so instead of going quiet.
