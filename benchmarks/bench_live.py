@@ -25,11 +25,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+K = TypeVar("K")  # a case's name
+M = TypeVar("M")  # what one run measures
 FLOOR_KINDS = ("/api/v1/pods", "/api/v1/services", "/apis/networking.k8s.io/v1/ingresses",
                "/apis/discovery.k8s.io/v1/endpointslices")
 WATCHED = {"Ingress": "/apis/networking.k8s.io/v1/ingresses", "Pod": "/api/v1/pods"}
@@ -138,6 +141,18 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     return wall, rss
 
 
+def interleaved(cases: dict[K, list[str]], runs: int, how: Callable[[list[str]], M]) -> dict[K, list[M]]:
+    """Each case measured `runs` times, after one warm-up run each (page cache, the simulator's serialized
+    objects); the cases take turns, so drift on this shared machine hits them all alike."""
+    for cmd in cases.values():
+        how(cmd)
+    results: dict[K, list[M]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, cmd in cases.items():
+            results[name].append(how(cmd))
+    return results
+
+
 def start_sim(pods: int, workdir: str) -> tuple[subprocess.Popen, str]:
     kubeconfig = os.path.join(workdir, "kubeconfig")
     sim = subprocess.Popen([sys.executable, "-m", "ktrace", "sim", "--synthetic", str(pods),
@@ -224,12 +239,7 @@ def main() -> None:
             if kubectl:
                 cases["kubectl"] = [kubectl, "--kubeconfig", kubeconfig, "get",
                                     "pods,services,ingresses,endpointslices", "-A"]
-            results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-            for cmd in cases.values():
-                measure(cmd)  # warm up: page cache, the simulator's serialized objects
-            for _ in range(args.runs):
-                for name, cmd in cases.items():  # interleaved, so drift hits every case alike
-                    results[name].append(measure(cmd))
+            results = interleaved(cases, args.runs, measure)
             # Ingresses: no controller runs on them in the simulator, so it can take 1,000 writes/s;
             # pod writes also run its EndpointSlice and workload controllers, which caps their rate.
             watches = {kind: watch_latency(kubeconfig, kind, collection, args.rate, args.seconds)

@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 
-from bench_live import cost, start_sim
+from bench_live import cost, interleaved, start_sim
 
 STORE_READY = """
 import sys
@@ -34,15 +34,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results: dict[int, list[tuple[float, float, float]]] = {n: [] for n in sizes}
     with tempfile.TemporaryDirectory(prefix="ktrace-bench-pages-") as workdir:
         sim, kubeconfig = start_sim(args.pods, workdir)
         try:
             cases = {n: [sys.executable, "-c", STORE_READY, kubeconfig, str(n)] for n in sizes}
-            cost(cases[sizes[0]])  # warm up: the simulator serializes each object on its first list
-            for _ in range(args.runs):
-                for n, cmd in cases.items():
-                    results[n].append(cost(cmd))
+            results = interleaved(cases, args.runs, cost)
         finally:
             sim.terminate()
             sim.wait(10)

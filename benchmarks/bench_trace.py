@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench_live import measure, start_sim  # the benchmarks' shared process measure and simulator start
+from bench_live import interleaved, measure, start_sim  # the benchmarks' shared process measure and simulator start
 
 WHOLE = """
 import sys, orjson
@@ -61,10 +61,7 @@ def main() -> None:
             if kubectl:
                 cases["kubectl get"] = [kubectl, "--kubeconfig", kubeconfig, "get",
                                         "pods,services,ingresses,endpointslices", "-A"]
-            results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-            for _ in range(args.runs):
-                for name, cmd in cases.items():
-                    results[name].append(measure(cmd))
+            results = interleaved(cases, args.runs, measure)
         finally:
             sim.terminate()
             sim.wait(10)
