@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,6 +59,7 @@ def brute_force(store: ClusterStore, ns: str, selector: dict) -> tuple[list, lis
     return misses, other, values
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(change_st, min_size=5, max_size=40), selector_st, st.sampled_from(NAMESPACES))
 def test_indexed_near_miss_equals_the_brute_force_search(changes: list[tuple], selector: dict, ns: str) -> None:
@@ -81,6 +83,7 @@ def test_indexed_near_miss_equals_the_brute_force_search(changes: list[tuple], s
         assert f"pods here have {', '.join(values[:5])}" in f.hint
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(change_st, max_size=40))
 def test_distinct_label_indexes_follow_adds_updates_and_deletes(changes: list[tuple]) -> None:

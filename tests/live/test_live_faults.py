@@ -48,6 +48,7 @@ def watched(sim_factory: Callable[..., Simulator], tmp_path: Path) -> Iterator[C
         source.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ignores_future_rv", [False, True], ids=["504-too-large", "versions-go-back"])
 def test_a_server_restored_with_other_data_is_listed_again(watched: Callable[..., Watching],
                                                            ignores_future_rv: bool) -> None:

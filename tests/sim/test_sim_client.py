@@ -62,6 +62,7 @@ def names(items) -> list[str]:
     return sorted(i.metadata.name for i in items)
 
 
+@pytest.mark.slow
 def test_list_pods_all_namespaces_validates_as_models(core: client.CoreV1Api):
     pods = core.list_pod_for_all_namespaces()
     assert pods.kind == "PodList" and pods.api_version == "v1"

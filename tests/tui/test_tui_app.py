@@ -107,6 +107,7 @@ async def test_80x24_shows_the_whole_aspnetapp_diagnosis_without_a_keystroke() -
             assert app.table(pane_id).size.height >= 4, pane_id  # a header and three rows
 
 
+@pytest.mark.slow
 async def test_v_switches_the_path_panel_between_summary_and_full_tree() -> None:
     async with demo_app("aspnetapp.demo.example").run_test(size=(80, 24)) as pilot:
         app = await loaded(pilot)

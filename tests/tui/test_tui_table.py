@@ -170,6 +170,7 @@ async def test_the_key_column_is_whole_and_the_essential_columns_share_what_is_l
         assert line_text(table, 0).split() == ["HOST", "PATH", "BACKEND", "VIA", "OBJECT"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ascii_only", [False, True])
 async def test_left_and_right_scroll_the_columns_after_the_key_column(ascii_only: bool) -> None:
     rows = [route("status.demo.example", "/", "status-page:http"), route("store.demo.example", "/", "shop-green")]
