@@ -140,8 +140,10 @@ class LiveSource:
         self._deferred = False
         self._queue: dict[_QueueKey, tuple[_Op, Change]] = {}  # deferred watches: what apply_pending applies
         self._queue_lock = threading.Lock()
-        # Every list and watch holds a connection of its own: size the pool for all of them.
-        pool = 2 * len(kinds) + 4
+        # Every list (and the next page it fetches ahead) and every watch holds a connection of its own, and
+        # the narrow first reads may run beside a whole load (the interactive view): size the pool for all of
+        # them (urllib3 would warn on stderr, over the screen, for each connection beyond it).
+        pool = 2 * len(kinds) + 4 + len(SCOPED_ENTRY)
         self.credentials = exec_credentials(context)  # None unless an exec plugin gives the token
         self.api = _WatchfulApi(connect(context, pool), connect_timeout, read_timeout, page_size=page_size)
 
