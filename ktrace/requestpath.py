@@ -275,11 +275,20 @@ class Hop:
         return self.detail.split if isinstance(self.detail, ServiceDetail | BackendDetail) else None
 
     @property
+    def filters(self) -> Filters | None:
+        """The filters of the hop's rule or backendRef, when it has some."""
+        d = self.detail
+        return d.filters if isinstance(d, ServiceDetail | BackendDetail | HTTPRouteDetail) else None
+
+    @property
     def redirect(self) -> Redirect | None:
         """Where a RequestRedirect of the hop's rule or backendRef sends the client: the branch ends there."""
-        d = self.detail
-        filters = d.filters if isinstance(d, ServiceDetail | BackendDetail | HTTPRouteDetail) else None
-        return filters.redirect if filters is not None else None
+        return self.filters.redirect if self.filters is not None else None
+
+    @property
+    def mirrors(self) -> list[Mirror]:
+        """The RequestMirror backends of the hop's rule or backendRef: side branches, no hop of their own."""
+        return self.filters.mirrors if self.filters is not None else []
 
     def to_dict(self) -> dict[str, Any]:
         out = {"kind": self.kind, "namespace": self.namespace or None, "name": self.name or None,

@@ -166,6 +166,8 @@ class RouteVerdicts:
     def _refs(path: RequestPath) -> set[Ref]:
         refs = {(h.kind, h.namespace, h.name) for h in path.hops if h.name}
         refs |= {(f.kind, f.namespace, f.name) for f in path.findings}
+        # A RequestMirror's Service is no hop of its own, maybe in a namespace the path does not pass through.
+        refs |= {(m.kind, m.namespace, m.name) for h in path.hops for m in h.mirrors}
         return refs
 
 

@@ -152,3 +152,33 @@ def test_a_pod_change_retraces_only_the_routes_it_can_touch() -> None:
     traced.clear()
     v.refresh([("Ingress", "MODIFIED", "payments", "payments")])  # an Ingress can take any host: all again
     assert len(traced) == len(v.paths)
+
+
+def test_a_mirror_services_change_retraces_the_route_that_mirrors_to_it() -> None:
+    """HTTPRequestMirrorFilter `backendRef`: "the backend where mirrored requests are sent"; it may be in
+    another namespace (with a ReferenceGrant). Its Service is no hop of the path, so the path's
+    namespaces alone would not say that its deletion changes the mirror's verdict."""
+    from pathlib import Path
+
+    from ktrace.loader import load_paths
+
+    objs = load_paths([str(Path(__file__).parent.parent / "scenarios" / "gateway-filters.yaml")]).objects
+    for obj in objs:
+        if obj["kind"] == "Service" and obj["metadata"]["name"] == "shadow":
+            obj["metadata"]["namespace"] = "mirrors"
+        if obj["kind"] == "HTTPRoute" and obj["metadata"]["name"] == "shop":
+            for rule in obj["spec"]["rules"]:
+                for ref in rule.get("backendRefs", []):
+                    for f in ref.get("filters", []):
+                        if f["type"] == "RequestMirror":
+                            f["requestMirror"]["backendRef"]["namespace"] = "mirrors"
+    objs.append({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+                 "metadata": {"name": "from-flt", "namespace": "mirrors"},
+                 "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "flt"}],
+                          "to": [{"group": "", "kind": "Service"}]}})
+    store = ClusterStore(objs)
+    verdicts = RouteVerdicts(store, lambda t: trace(store, t, live=False))
+    entry = ("shop.filters.example.com", "/")
+    mirrors = [m for h in verdicts.paths[entry].hops for m in h.mirrors]
+    assert [(m.namespace, m.name, m.exists) for m in mirrors] == [("mirrors", "shadow", True)]
+    assert entry in (verdicts.touched([("Service", "DELETED", "mirrors", "shadow")]) or set())
