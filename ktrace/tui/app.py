@@ -355,9 +355,8 @@ class KtraceApp(App[int]):
         if message.path is None:
             if len(table):  # the whole listing came first (a small cluster): it holds these and more
                 return
-            table.set_rows(message.routes)
-            table.set_marks(None, {row.key: "unknown" for row in message.routes})
-            self._titles()
+            self._set_panes({"rules": message.routes})
+            self._unchecked(message.routes)
         elif self.target == message.target:  # the user still asks for it
             self.path = message.path
             self.path_panel.show(message.path)
@@ -366,13 +365,21 @@ class KtraceApp(App[int]):
         if self.analysis is not None:  # the whole load is in already
             return
         with self.batch_update():
-            for pane_id, rows in message.rows.items():
-                table = self.table(pane_id)
-                table.set_rows(rows)
-                table.set_scope(None if pane_id == "namespaces" else self.namespace)
-            self.table("rules").set_marks(None, {row.key: "unknown" for row in message.rows["rules"]})
-            self._titles()
+            self._set_panes(message.rows)
+            self._unchecked(message.rows["rules"])
         self.status_bar.set_state(source=message.source)  # and "checking..." until the findings are in
+
+    def _set_panes(self, rows: dict[str, list[R.Row]]) -> None:
+        """The panes hold these rows, the namespaces pane all of them, the others those of the namespace in view."""
+        for pane_id, pane_rows in rows.items():
+            table = self.table(pane_id)
+            table.set_rows(pane_rows)
+            table.set_scope(None if pane_id == "namespaces" else self.namespace)
+
+    def _unchecked(self, routes: list[R.Row]) -> None:
+        """Every route marked unknown until its verdict is in: no mark would read as ok."""
+        self.table("rules").set_marks(None, {row.key: "unknown" for row in routes})
+        self._titles()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # exit_on_error=False keeps the screen up when a worker fails; say so instead of going quiet.
@@ -406,10 +413,7 @@ class KtraceApp(App[int]):
             old.close()
         self.error = None
         with self.batch_update():
-            for pane_id, rows in message.rows.items():
-                table = self.table(pane_id)
-                table.set_rows(rows)
-                table.set_scope(None if pane_id == "namespaces" else self.namespace)
+            self._set_panes(message.rows)
             if not self._started and self.target is None:
                 self._select_worst()
             self._mark_problems()
