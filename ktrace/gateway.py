@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ktrace import selectors
-from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, HTTPRoute, Listener, ParentRef, RouteMatch, RouteRule
+from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, Listener, ParentRef, RouteMatch, RouteRule, XRoute
 from ktrace.routing import prefix_match
 from ktrace.rules import readable
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+PROTOCOLS_OF = {"HTTPRoute": HTTP_PROTOCOLS, "GRPCRoute": HTTP_PROTOCOLS, "TLSRoute": ("TLS",)}  # who carries a kind
 NOT_EVALUATED = "RegularExpression"
 SERVICE_IMPORT = ("multicluster.x-k8s.io", "ServiceImport")  # (group, kind): Extended support; not followed
 
@@ -89,20 +90,20 @@ def granted(store: ClusterStore, source: tuple[str, str], target: tuple[str, str
                for grant in store.objects("ReferenceGrant", ns))
 
 
-def grants_backend(store: ClusterStore, route: HTTPRoute, ref: BackendRef) -> bool:
-    """Whether an HTTPRoute's backendRef may cross into the backend's namespace."""
-    return granted(store, ("HTTPRoute", route.meta.namespace), (ref.group, ref.kind, ref.namespace, ref.name))
+def grants_backend(store: ClusterStore, route: XRoute, ref: BackendRef) -> bool:
+    """Whether a route's backendRef may cross into the backend's namespace."""
+    return granted(store, (route.meta.kind, route.meta.namespace), (ref.group, ref.kind, ref.namespace, ref.name))
 
 
-def route_admission(store: ClusterStore, gw: Gateway, listener: Listener, route: HTTPRoute) -> str:
-    """Why the listener's allowedRoutes reject the route ("" when they accept it)."""
-    kind = (GATEWAY_GROUP, "HTTPRoute")
-    if listener.route_kinds:
-        if kind not in listener.route_kinds:
-            return (f"listener {listener.name} allows only {', '.join(k for _, k in listener.route_kinds)} "
-                    "routes")
-    elif listener.protocol not in HTTP_PROTOCOLS:
-        return f"listener {listener.name} (protocol {listener.protocol or 'unset'}) does not take HTTPRoutes"
+def route_admission(store: ClusterStore, gw: Gateway, listener: Listener, route: XRoute) -> str:
+    """Why the listener's allowedRoutes reject the route ("" when they accept it). A route kind is taken only
+    by the protocols that carry it (HTTPRoute and GRPCRoute on HTTP and HTTPS, TLSRoute on TLS), and, when
+    allowedRoutes.kinds lists kinds, only when it is one of them."""
+    kind = route.meta.kind
+    if listener.route_kinds and (GATEWAY_GROUP, kind) not in listener.route_kinds:
+        return f"listener {listener.name} allows only {', '.join(k for _, k in listener.route_kinds)} routes"
+    if listener.protocol not in PROTOCOLS_OF.get(kind, ()):
+        return f"listener {listener.name} (protocol {listener.protocol or 'unset'}) does not take {kind}s"
     ns = route.meta.namespace
     if listener.routes_from == "All" or ns == gw.meta.namespace:
         return ""
@@ -131,7 +132,7 @@ class Refusal(Enum):
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """A route on one parentRef: the listeners that took it, or why none did (`problem`)."""
-    route: HTTPRoute
+    route: XRoute
     parent: ParentRef
     gateway: Gateway | None
     listeners: tuple[tuple[Listener, tuple[str, ...]], ...] = ()  # (listener, effective hostnames)
@@ -139,7 +140,7 @@ class Attachment:
     why: str = ""
 
 
-def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef, *, live: bool) -> Attachment | None:
+def attach(store: ClusterStore, route: XRoute, parent: ParentRef, *, live: bool) -> Attachment | None:
     """How the route attaches to one parent; None for parents ktrace does not follow (not a Gateway)
     or cannot see (Gateways not readable, or not in the source's scope)."""
     if parent.group != GATEWAY_GROUP or parent.kind != "Gateway" or not readable(store, "Gateway"):
@@ -175,7 +176,7 @@ def attach(store: ClusterStore, route: HTTPRoute, parent: ParentRef, *, live: bo
     return Attachment(route, parent, gw, tuple(taken))
 
 
-def attachments(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Attachment]:
+def attachments(store: ClusterStore, route: XRoute, *, live: bool) -> list[Attachment]:
     return [a for p in route.parents if (a := attach(store, route, p, live=live)) is not None]
 
 
@@ -219,14 +220,14 @@ def match_rank(m: RouteMatch, req: Request) -> tuple[int, int, int, int, int] | 
 
 @dataclass
 class RuleChoice:
-    route: HTTPRoute
+    route: XRoute
     hostname: str  # the route's effective hostname that matched the host
     index: int  # rule index in the route
     rule: RouteRule
     match: RouteMatch
 
 
-def best_rule(routes: list[tuple[HTTPRoute, str]], req: Request) -> tuple[RuleChoice | None, list[str]]:
+def best_rule(routes: list[tuple[XRoute, str]], req: Request) -> tuple[RuleChoice | None, list[str]]:
     """The rule that serves `req` among (route, matched hostname) pairs, by the Gateway API's
     precedence; also notes on matches that would win but could not be evaluated (regular
     expressions) or need conditions the request lacks (headers, query, method)."""
@@ -268,7 +269,7 @@ def mirrors_of(rule: RouteRule) -> list[BackendRef]:
     return [f.mirror for f in (*rule.filters, *(f for b in rule.backends for f in b.filters)) if f.mirror is not None]
 
 
-def backend_refs(route: HTTPRoute) -> Iterator[BackendRef]:
+def backend_refs(route: XRoute) -> Iterator[BackendRef]:
     """Every backendRef of the route: its rules' and their RequestMirror filters'."""
     for rule in route.rules:
         yield from rule.backends
@@ -307,14 +308,14 @@ def _listener_fits(x: Listener, t: Target) -> bool:
 def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute | None:
     """How the Gateways serve `t`, or None when no HTTPRoute names or takes the host."""
     host = t.host
-    candidates: dict[tuple[str, str], HTTPRoute] = {}
+    candidates: dict[tuple[str, str], XRoute] = {}
     for key in (host, *wildcard_suffixes(host), ""):
         for r in store.routes_for_hostname(key):
             candidates.setdefault(r.meta.key, r)
     if not candidates:
         return None
     # (gateway key, listener name) -> [(route, matched hostname)]
-    on_listener: dict[tuple[tuple[str, str], str], list[tuple[HTTPRoute, str]]] = {}
+    on_listener: dict[tuple[tuple[str, str], str], list[tuple[XRoute, str]]] = {}
     gateways: dict[tuple[str, str], Gateway] = {}
     broken: list[Attachment] = []
     for r in candidates.values():

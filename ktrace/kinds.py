@@ -57,7 +57,11 @@ KINDS: tuple[Kind, ...] = (
          short_names=("gc",), older=("v1beta1",)),
     Kind("Gateway", "gateway.networking.k8s.io", "v1", "gateways", short_names=("gtw",), older=("v1beta1",)),
     Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", older=("v1beta1",)),
-    Kind("ReferenceGrant", "gateway.networking.k8s.io", "v1beta1", "referencegrants", short_names=("refgrant",)),
+    Kind("GRPCRoute", "gateway.networking.k8s.io", "v1", "grpcroutes", older=("v1alpha2",)),
+    # TLSRoute: v1 from Gateway API 1.5 (Standard), v1alpha3 and v1alpha2 before (Experimental).
+    Kind("TLSRoute", "gateway.networking.k8s.io", "v1", "tlsroutes", older=("v1alpha3", "v1alpha2")),
+    Kind("ReferenceGrant", "gateway.networking.k8s.io", "v1", "referencegrants", short_names=("refgrant",),
+         older=("v1beta1",)),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -8,7 +8,7 @@ wrong type reads as absent, so a malformed object can never crash the core.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any
 
@@ -742,7 +742,9 @@ class ParentStatus:
 
 
 @record
-class HTTPRoute:
+class XRoute:
+    """A Gateway API route of any kind the Gateway API calls an xRoute (HTTPRoute, GRPCRoute, TLSRoute: `meta.kind`
+    says which): the parents it attaches to, its hostnames and its rules (a TLSRoute's rules have no matches)."""
     meta: Meta
     created: str  # creationTimestamp (RFC 3339 text sorts in time order): the oldest route wins ties
     parents: tuple[ParentRef, ...]
@@ -822,23 +824,31 @@ def _route_filters(x: Any, namespace: str) -> tuple[RouteFilter, ...]:
     return tuple(_route_filter(f, namespace) for f in map(_d, _l(x)))
 
 
-def httproute_from_dict(obj: Any) -> HTTPRoute | None:
-    meta = meta_of(obj, "HTTPRoute")
+def _http_matches(x: Any) -> tuple[RouteMatch, ...]:
+    return tuple(_route_match(m) for m in map(_d, _l(x))) or (RouteMatch("PathPrefix", "/"),)
+
+
+# Each route kind's rule matches; a kind without matches (TLSRoute) routes by hostname alone.
+_MATCHES: dict[str, Callable[[Any], tuple[RouteMatch, ...]]] = {"HTTPRoute": _http_matches}
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")
+
+
+def xroute_from_dict(obj: Any) -> XRoute | None:
+    kind = _s(_d(obj).get("kind")) or "HTTPRoute"
+    meta = meta_of(obj, kind)
     if meta is None:
         return None
     ns, spec = meta.namespace, _d(obj.get("spec"))
-    rules = []
-    for r in map(_d, _l(spec.get("rules"))):
-        matches = tuple(_route_match(m) for m in map(_d, _l(r.get("matches")))) or (RouteMatch("PathPrefix", "/"),)
-        rules.append(RouteRule(matches, tuple(_backend_ref(b, ns) for b in map(_d, _l(r.get("backendRefs")))),
-                               _route_filters(r.get("filters"), ns), _s(r.get("name"))))
+    matches = _MATCHES.get(kind, lambda _: ())
+    rules = [RouteRule(matches(r.get("matches")), tuple(_backend_ref(b, ns) for b in map(_d, _l(r.get("backendRefs")))),
+                       _route_filters(r.get("filters"), ns), _s(r.get("name"))) for r in map(_d, _l(spec.get("rules")))]
     statuses = tuple(ParentStatus(_parent_ref(_d(p.get("parentRef")), ns), _s(p.get("controllerName")),
                                   _status_conditions(p.get("conditions")))
                      for p in map(_d, _l(_d(obj.get("status")).get("parents"))))
-    return HTTPRoute(meta, _s(_d(obj.get("metadata")).get("creationTimestamp")),
-                     tuple(_parent_ref(p, ns) for p in map(_d, _l(spec.get("parentRefs")))),
-                     tuple(h.lower() for h in _l(spec.get("hostnames")) if isinstance(h, str) and h),
-                     tuple(rules) or (RouteRule((RouteMatch("PathPrefix", "/"),), ()),), statuses)
+    return XRoute(meta, _s(_d(obj.get("metadata")).get("creationTimestamp")),
+                  tuple(_parent_ref(p, ns) for p in map(_d, _l(spec.get("parentRefs")))),
+                  tuple(h.lower() for h in _l(spec.get("hostnames")) if isinstance(h, str) and h),
+                  tuple(rules) or (RouteRule(matches(None), ()),), statuses)
 
 
 @record
@@ -860,7 +870,7 @@ def reference_grant_from_dict(obj: Any) -> ReferenceGrant | None:
 
 
 Record = (Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | NetworkPolicy
-          | RawObject | GatewayClass | Gateway | HTTPRoute | ReferenceGrant)
+          | RawObject | GatewayClass | Gateway | XRoute | ReferenceGrant)
 
 CLUSTER_SCOPED = frozenset(k.kind for k in KINDS if not k.namespaced)
 
@@ -894,7 +904,7 @@ _BUILDERS = {
     "Secret": secret_from_dict,
     "GatewayClass": gateway_class_from_dict,
     "Gateway": gateway_from_dict,
-    "HTTPRoute": httproute_from_dict,
+    **{kind: xroute_from_dict for kind in ROUTE_KINDS},
     "ReferenceGrant": reference_grant_from_dict,
     "NetworkPolicy": network_policy_from_dict,
 }

@@ -13,10 +13,10 @@ from dataclasses import fields
 
 from ktrace.coverage import Coverage, Read
 from ktrace.model import (
+    ROUTE_KINDS,
     WORKLOAD_KINDS,
     EndpointSlice,
     Gateway,
-    HTTPRoute,
     Ingress,
     IngressClass,
     Meta,
@@ -26,6 +26,7 @@ from ktrace.model import (
     Secret,
     Service,
     Workload,
+    XRoute,
     record_from_dict,
 )
 from ktrace.selectors import Selector, from_match_labels, matches
@@ -82,9 +83,10 @@ class ClusterStore:
         self._ingress_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)  # "" = host-less rules
         self._names_to_ns: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, name) -> namespaces
         self._ingress_by_service: dict[tuple[str, str], set[str]] = defaultdict(set)  # backend -> ingress names
-        # HTTPRoutes by hostname as written ("" for routes without hostnames) and by backend Service
-        self._routes_by_host: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        self._routes_by_service: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        # Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute) by (kind, hostname as written; "" for routes
+        # without hostnames) and by backend Service (-> (kind, namespace, name))
+        self._routes_by_host: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        self._routes_by_service: dict[tuple[str, str], set[tuple[str, str, str]]] = defaultdict(set)
         self.load(objs)
 
     # -- changes -------------------------------------------------------------------------------
@@ -192,10 +194,11 @@ class ClusterStore:
             if r.default_backend is not None:
                 backends.add(r.default_backend.service)
             entries.extend((self._ingress_by_service, (ns, b), name) for b in backends if b)
-        elif isinstance(r, HTTPRoute):
-            entries.extend((self._routes_by_host, h, (ns, name)) for h in set(r.hostnames or ("",)))
+        elif isinstance(r, XRoute):
+            kind = r.meta.kind
+            entries.extend((self._routes_by_host, (kind, h), (ns, name)) for h in set(r.hostnames or ("",)))
             refs = {(b.namespace, b.name) for rule in r.rules for b in rule.backends if b.is_service}
-            entries.extend((self._routes_by_service, ref, (ns, name)) for ref in refs)
+            entries.extend((self._routes_by_service, ref, (kind, ns, name)) for ref in refs)
         for index, key, value in entries:
             if add:
                 index[key].add(value)
@@ -410,24 +413,26 @@ class ClusterStore:
     def gateways(self) -> list[Gateway]:
         return list(self.objects("Gateway"))  # type: ignore[arg-type]
 
-    def routes_for_hostname(self, hostname: str) -> list[HTTPRoute]:
-        """HTTPRoutes listing exactly `hostname` (a literal "*.x.y" for wildcards; "" for routes without
+    def routes_for_hostname(self, hostname: str, kind: str = "HTTPRoute") -> list[XRoute]:
+        """Routes of `kind` listing exactly `hostname` (a literal "*.x.y" for wildcards; "" for routes without
         hostnames, which take their listeners')."""
-        self._need("HTTPRoute", None)
-        table = self._by_kind.get("HTTPRoute", {})
-        return [table[k] for k in sorted(self._routes_by_host.get(hostname, _EMPTY))]  # type: ignore[misc]
+        self._need(kind, None)
+        table = self._by_kind.get(kind, {})
+        return [table[k] for k in sorted(self._routes_by_host.get((kind, hostname), _EMPTY))]  # type: ignore[misc]
 
-    def routes_for_service(self, namespace: str, service: str) -> list[HTTPRoute]:
-        """HTTPRoutes with a backendRef to this Service (from any namespace): the reverse path."""
-        self._need("HTTPRoute", None)
-        table = self._by_kind.get("HTTPRoute", {})
-        return [table[k] for k in sorted(self._routes_by_service.get((namespace, service), _EMPTY))]  # type: ignore[misc]
+    def routes_for_service(self, namespace: str, service: str) -> list[XRoute]:
+        """Routes of every kind with a backendRef to this Service (from any namespace): the reverse path."""
+        for kind in ROUTE_KINDS:
+            self._need(kind, None)
+        return [self._by_kind[kind][(ns, name)]  # type: ignore[misc]
+                for kind, ns, name in sorted(self._routes_by_service.get((namespace, service), _EMPTY))]
 
     def hosts(self) -> list[str]:
-        """Every host named by an ingress rule or an HTTPRoute (wildcards included), sorted."""
+        """Every host named by an ingress rule or a Gateway API route (wildcards included), sorted."""
         self._need("Ingress", None)
-        self._need("HTTPRoute", None)
-        return sorted({h for h in self._ingress_by_host if h} | {h for h in self._routes_by_host if h})
+        for kind in ROUTE_KINDS:
+            self._need(kind, None)
+        return sorted({h for h in self._ingress_by_host if h} | {h for _, h in self._routes_by_host if h})
 
 
 def _discard(index: dict, key: object, member: object) -> None:

@@ -1,4 +1,6 @@
-"""Trace targets: `host`, `host/path`, `http(s)://host[:port]/path?query`."""
+"""Trace targets: `host`, `host/path`, `http(s)://host[:port]/path?query`; a gRPC call
+`grpc://host[:port]/package.Service/Method` (GRPCRoutes) and a TLS connection by SNI `tls://host[:port]`
+(TLSRoutes on passthrough listeners)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,24 @@ class Target:
     port: int | None = None
 
     def __str__(self) -> str:
+        if self.scheme in ROUTED_SCHEMES:
+            return f"{self.scheme}://{self.host}{f':{self.port}' if self.port is not None else ''}{self.path}"
         return f"{self.host}{self.path}"
+
+    @property
+    def route_kind(self) -> str:
+        """The Gateway API route kind that routes this request."""
+        return ROUTED_SCHEMES.get(self.scheme, "HTTPRoute")
+
+    @property
+    def grpc_call(self) -> tuple[str, str]:
+        """A gRPC target's (service, method); "" for a part the target leaves out."""
+        service, _, method = self.path.lstrip("/").partition("/")
+        return service, method
+
+
+# Schemes that name a route kind of their own (no scheme, http and https: HTTPRoute and Ingress).
+ROUTED_SCHEMES = {"grpc": "GRPCRoute", "tls": "TLSRoute"}
 
 
 def parse_target(text: str) -> Target:
@@ -28,10 +47,11 @@ def parse_target(text: str) -> Target:
     raw = text.strip() if isinstance(text, str) else ""
     m = _TARGET_RE.match(raw)
     if not raw or m is None:
-        raise UsageError(f"malformed target {text!r}: expected host, host/path or http(s)://host[:port]/path")
+        raise UsageError(f"malformed target {text!r}: expected host, host/path, http(s)://host[:port]/path, "
+                         "grpc://host[:port]/package.Service/Method or tls://host[:port]")
     scheme = (m["scheme"] or "").lower()
-    if scheme not in ("", "http", "https"):
-        raise UsageError(f"malformed target {text!r}: only http and https URLs can be traced")
+    if scheme not in ("", "http", "https", *ROUTED_SCHEMES):
+        raise UsageError(f"malformed target {text!r}: only http, https, grpc and tls URLs can be traced")
     host = m["host"].lower().rstrip(".")
     if not host or not _HOST_RE.match(host):
         raise UsageError(f"malformed target {text!r}: {m['host']!r} is not a host name")
@@ -41,6 +61,15 @@ def parse_target(text: str) -> Target:
             raise UsageError(f"malformed target {text!r}: port {m['port']!r} is not a number from 1 to 65535")
         port = int(m["port"])
     path = m["path"] or "/"
+    if scheme == "tls":  # a TLS connection names a host (SNI), nothing more
+        if path != "/":
+            raise UsageError(f"malformed target {text!r}: a tls:// target has no path (TLSRoutes route by SNI)")
+        path = ""
+    elif scheme == "grpc":
+        service, _, method = path.lstrip("/").partition("/")
+        if "/" in method or (method and not service):
+            raise UsageError(f"malformed target {text!r}: expected grpc://host[:port]/package.Service/Method")
+        path = f"/{service}/{method}" if method else f"/{service}" if service else ""
     return Target(host=host, path=path, scheme=scheme, port=port)
 
 

@@ -21,7 +21,7 @@ from ktrace.gateway import (
     knowable,
     mirrors_of,
 )
-from ktrace.model import BackendRef, Condition, Gateway, HTTPRoute, Listener, RouteRule
+from ktrace.model import ROUTE_KINDS, BackendRef, Condition, Gateway, Listener, RouteRule, XRoute
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
@@ -38,26 +38,27 @@ TLS_SECRET_NOT_PERMITTED = register(Rule(
     needs=("Secret", "ReferenceGrant")))
 PARENT_MISSING = register(Rule(
     "route-parent-missing", "error",
-    "An HTTPRoute parentRef names a Gateway (or a listener of it) that does not exist.", needs=("Gateway",)))
+    "A route's (HTTPRoute, GRPCRoute, TLSRoute) parentRef names a Gateway (or a listener of it) that does not "
+    "exist.", needs=("Gateway",)))
 NOT_ALLOWED = register(Rule(
     "route-not-allowed", "error",
-    "The Gateway listeners an HTTPRoute names refuse it (allowedRoutes namespaces or kinds).", needs=("Gateway",)))
+    "The Gateway listeners a route names refuse it (allowedRoutes namespaces or kinds).", needs=("Gateway",)))
 NO_HOSTNAME_MATCH = register(Rule(
     "route-no-hostname-match", "error",
-    "No hostname of an HTTPRoute intersects the hostname of any listener it attaches to.", needs=("Gateway",)))
+    "No hostname of a route intersects the hostname of any listener it attaches to.", needs=("Gateway",)))
 BACKEND_NOT_PERMITTED = register(Rule(
     "route-backend-not-permitted", "error",
-    "An HTTPRoute backendRef crosses namespaces without a ReferenceGrant in the target namespace.",
+    "A route's backendRef crosses namespaces without a ReferenceGrant in the target namespace.",
     needs=("ReferenceGrant",)))
 BACKEND_SERVICE_MISSING = register(Rule(
-    "route-backend-service-missing", "error", "An HTTPRoute backendRef names a Service that does not exist.",
+    "route-backend-service-missing", "error", "A route's backendRef names a Service that does not exist.",
     needs=("Service",)))
 BACKEND_PORT_MISSING = register(Rule(
     "route-backend-port-missing", "error",
-    "An HTTPRoute backendRef to a Service has no port, or a port the Service does not expose."))
+    "A route's backendRef to a Service has no port, or a port the Service does not expose."))
 KIND_UNSUPPORTED = register(Rule(
     "route-backend-kind-unsupported", "error",
-    "An HTTPRoute backendRef is of a kind ktrace does not follow (not a Service or ServiceImport): error when it "
+    "A route's backendRef is of a kind ktrace does not follow (not a Service or ServiceImport): error when it "
     "cannot exist (a core kind other than Service, or a kind the cluster does not serve: the Gateway answers 500), "
     "warning when the implementation may support it."))
 FILTERS_INVALID = register(Rule(
@@ -66,10 +67,10 @@ FILTERS_INVALID = register(Rule(
     "backendRefs, a repeated filter, ReplacePrefixMatch without exactly one PathPrefix match)."))
 NOT_ACCEPTED = register(Rule(
     "route-not-accepted", "warning",
-    "The Gateway controller reports an HTTPRoute not Accepted by a parent (live; its reason quoted)."))
+    "The Gateway controller reports a route not Accepted by a parent (live; its reason quoted)."))
 REFS_UNRESOLVED = register(Rule(
     "route-refs-unresolved", "warning",
-    "The Gateway controller reports an HTTPRoute's ResolvedRefs false (live; its reason quoted)."))
+    "The Gateway controller reports a route's ResolvedRefs false (live; its reason quoted)."))
 GATEWAY_NOT_ACCEPTED = register(Rule(
     "gateway-not-accepted", "error",
     "The Gateway controller reports a Gateway not Accepted: its configuration is invalid, nothing is served "
@@ -154,16 +155,16 @@ def attachment_finding(a: Attachment) -> Finding:
     r = a.route
     assert a.problem is not None
     made, hint = _REFUSALS[a.problem]
-    return made.finding("HTTPRoute", r.meta.namespace, r.meta.name, f"parentRef {a.parent.label()}: {a.why}", hint,
+    return made.finding(r.meta.kind, r.meta.namespace, r.meta.name, f"parentRef {a.parent.label()}: {a.why}", hint,
                         parent=a.parent.label())
 
 
 @produces(PARENT_MISSING, NOT_ALLOWED, NO_HOSTNAME_MATCH)
-def attachment_findings(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
+def attachment_findings(store: ClusterStore, route: XRoute, *, live: bool) -> list[Finding]:
     return [attachment_finding(a) for a in attachments(store, route, live=live) if a.problem]
 
 
-def kind_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, used: str) -> list[Finding]:
+def kind_findings(store: ClusterStore, route: XRoute, ref: BackendRef, used: str) -> list[Finding]:
     """A backendRef of a kind ktrace does not follow. A conforming Gateway sets ResolvedRefs false
     (InvalidKind) and answers 500 for a kind it does not support; which kinds it supports beyond Service
     is its own choice, so only a kind that cannot exist is an error: a core kind other than Service, or a
@@ -179,20 +180,20 @@ def kind_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, used: 
             f"the cluster does not serve group {ref.group} (kind {ref.kind})"
     else:
         known = "the cluster serves it" if served is not None else "whether the cluster serves it is not known offline"
-        return [KIND_UNSUPPORTED.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+        return [KIND_UNSUPPORTED.finding(route.meta.kind, route.meta.namespace, route.meta.name,
                     f"{what}: kind {ref.kind} of group {ref.group} not followed ({known}); a Gateway that does "
                     "not support it answers 500",
                     "check that the Gateway implementation supports this backend kind (live, the route's "
                     "ResolvedRefs condition says so), or point the backendRef at a Service",
                     severity="warning", group=ref.group, backend_kind=ref.kind, rules=used)]
-    return [KIND_UNSUPPORTED.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+    return [KIND_UNSUPPORTED.finding(route.meta.kind, route.meta.namespace, route.meta.name,
                 f"{what}: {why}: a conforming Gateway answers 500 (ResolvedRefs false, InvalidKind)",
                 "point the backendRef at a Service (kind Service, group \"\"), or fix its kind and group",
                 group=ref.group, backend_kind=ref.kind, rules=used)]
 
 
 @produces(KIND_UNSUPPORTED, BACKEND_NOT_PERMITTED, BACKEND_SERVICE_MISSING, BACKEND_PORT_MISSING)
-def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str], *,
+def route_backend_findings(store: ClusterStore, route: XRoute, ref: BackendRef, rules: list[str], *,
                            live: bool) -> list[Finding]:
     """The first problem of one backendRef, as the controller resolves it: its kind, then for a Service
     permission across namespaces, the Service, then its port. ServiceImports are not followed (no finding)."""
@@ -203,7 +204,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
     if not knowable(store, ref.namespace, live):
         return []  # another namespace than the source read: neither grants nor Services there are known
     if not grants_backend(store, route, ref):
-        return [BACKEND_NOT_PERMITTED.finding("HTTPRoute", *where,
+        return [BACKEND_NOT_PERMITTED.finding(route.meta.kind, *where,
                         f"backendRef Service {ref.namespace}/{ref.name} ({used}) is in another namespace and no "
                         f"ReferenceGrant in {ref.namespace} allows it",
                         f"create a ReferenceGrant in namespace {ref.namespace} from HTTPRoute in namespace "
@@ -215,7 +216,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
         hint = (f"a Service {ref.name!r} exists in namespace {', '.join(elsewhere)}: set backendRef namespace "
                 "(and a ReferenceGrant there)" if elsewhere else f"create Service {ref.name!r} in namespace "
                 f"{ref.namespace!r} or fix the name")
-        return [BACKEND_SERVICE_MISSING.finding("HTTPRoute", *where,
+        return [BACKEND_SERVICE_MISSING.finding(route.meta.kind, *where,
                         f"backendRef Service {ref.name!r} ({used}) does not exist in namespace {ref.namespace!r}",
                         hint, service=ref.name, service_namespace=ref.namespace, rules=rules,
                         namespaces_with_service=elsewhere)]
@@ -225,7 +226,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
         available = [p.label() for p in svc.ports]
         what = "no port (required for Service backendRefs)" if ref.port is None else f"port {ref.port}, which the " \
             "Service does not expose"
-        return [BACKEND_PORT_MISSING.finding("HTTPRoute", *where,
+        return [BACKEND_PORT_MISSING.finding(route.meta.kind, *where,
                         f"backendRef Service {ref.name!r} ({used}) names {what}",
                         f"Service {ref.name} exposes {', '.join(available) or 'no ports'} (backendRef port is the "
                         "Service port, not the targetPort)", service=ref.name, port=ref.port,
@@ -234,7 +235,7 @@ def route_backend_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRe
 
 
 @produces(NOT_ACCEPTED, REFS_UNRESOLVED)
-def status_findings(route: HTTPRoute) -> list[Finding]:
+def status_findings(route: XRoute) -> list[Finding]:
     """What the Gateway controller reported (live only: a file's status is stale), its words quoted."""
     out = []
     for st in route.statuses:
@@ -243,7 +244,7 @@ def status_findings(route: HTTPRoute) -> list[Finding]:
             if made is None or c.status != "False":
                 continue
             verb = "not accepted" if c.type == "Accepted" else "references unresolved"
-            out.append(made.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+            out.append(made.finding(route.meta.kind, route.meta.namespace, route.meta.name,
                                f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: \"{_said(c)}\"",
                                "the controller's reason names what to fix", parent=st.ref.label(),
                                controller=st.controller, reason=c.reason, controller_message=c.message))
@@ -276,7 +277,7 @@ def gateway_status_findings(gw: Gateway, listeners: Iterable[Listener]) -> list[
     return out
 
 
-def mirror_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rules: list[str], *,
+def mirror_findings(store: ClusterStore, route: XRoute, ref: BackendRef, rules: list[str], *,
                     live: bool) -> list[Finding]:
     """A RequestMirror's backendRef resolved like any backendRef; a problem drops only the mirror (ResolvedRefs
     false), never the requests themselves: a warning."""
@@ -286,19 +287,19 @@ def mirror_findings(store: ClusterStore, route: HTTPRoute, ref: BackendRef, rule
 
 
 @produces(FILTERS_INVALID)
-def filter_findings(route: HTTPRoute, index: int, rule: RouteRule) -> list[Finding]:
+def filter_findings(route: XRoute, index: int, rule: RouteRule) -> list[Finding]:
     """Filters the API's validation rejects on one rule (its backendRefs' filters included)."""
     problems = rule_conflicts(rule)
     if not problems:
         return []
-    return [FILTERS_INVALID.finding("HTTPRoute", route.meta.namespace, route.meta.name,
+    return [FILTERS_INVALID.finding(route.meta.kind, route.meta.namespace, route.meta.name,
                                     f"rule {index + 1}: {'; '.join(problems)}: the API server rejects this route",
                                     "keep RequestRedirect alone on its rule or backendRef (no URLRewrite, no "
                                     "backendRefs beside a rule's redirect), and each filter once",
                                     rule=index + 1, problems=problems)]
 
 
-def backends_of(route: HTTPRoute, mirrors: bool = False) -> dict[BackendRef, list[str]]:
+def backends_of(route: XRoute, mirrors: bool = False) -> dict[BackendRef, list[str]]:
     """Each distinct backendRef (weight and filters aside) with the rules ("rule 1") that use it; `mirrors`:
     the RequestMirror backendRefs instead, of the rules' and the backendRefs' filters."""
     out: dict[BackendRef, list[str]] = defaultdict(list)
@@ -312,7 +313,7 @@ def backends_of(route: HTTPRoute, mirrors: bool = False) -> dict[BackendRef, lis
     return out
 
 
-def check_route(store: ClusterStore, route: HTTPRoute, *, live: bool) -> list[Finding]:
+def check_route(store: ClusterStore, route: XRoute, *, live: bool) -> list[Finding]:
     out = attachment_findings(store, route, live=live)
     for i, rule in enumerate(route.rules):
         out += filter_findings(route, i, rule)
@@ -333,6 +334,7 @@ def check_gateway_api(store: ClusterStore, *, live: bool) -> list[Finding]:
             out += listener_tls_findings(store, gw, listener, live)
         if live:
             out += gateway_status_findings(gw, gw.listeners)
-    for route in store.objects("HTTPRoute"):
-        out += check_route(store, route, live=live)  # type: ignore[arg-type]
+    for kind in ROUTE_KINDS:
+        for route in store.objects(kind):
+            out += check_route(store, route, live=live)  # type: ignore[arg-type]
     return out

@@ -39,7 +39,7 @@ from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding
 from ktrace.gateway import SERVICE_IMPORT, backend_refs
 from ktrace.kinds import BY_KIND, Kind
-from ktrace.model import TLS_SECRET_TYPE, HTTPRoute, Record, record_from_dict
+from ktrace.model import ROUTE_KINDS, TLS_SECRET_TYPE, Record, XRoute, record_from_dict
 from ktrace.options import DEFAULT_PAGE_SIZE, SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
 from ktrace.sources.kubeconfig import ContextInfo, connect, context_names, exec_credentials, resolve_context
@@ -56,18 +56,21 @@ R = TypeVar("R")
 # What the analysis reads, cheapest first so small kinds never wait behind the pods. Workloads give
 # the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
 LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
-    "Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "NetworkPolicy",
-    "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet", "EndpointSlice", "Pod"))
+    "Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute",
+    "ReferenceGrant", "NetworkPolicy", "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet", "EndpointSlice",
+    "Pod"))
 
 # What a scoped load reads whole: few objects, and matching a host needs every route.
-SCOPED_ENTRY = ("Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute")
+SCOPED_ENTRY = ("Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", *ROUTE_KINDS)
 
 # What is lost when a kind cannot be read at all (the info finding says so).
 _LOST = {
     "Secret": "TLS checks skipped",
     "GatewayClass": "gateway class checks skipped",
     "Gateway": "HTTPRoutes cannot be attached to their Gateways",
-    "HTTPRoute": "no Gateway API route to trace",
+    "HTTPRoute": "no HTTPRoute to trace",
+    "GRPCRoute": "no GRPCRoute to trace",
+    "TLSRoute": "no TLSRoute to trace",
     "ReferenceGrant": "cross-namespace backendRef checks skipped",
     "Pod": "pod checks skipped and selectors cannot be matched",
     "Service": "service checks skipped",
@@ -225,7 +228,7 @@ class LiveSource:
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
         store.unreadable.update(self.unreadable)
         store.scope = self.namespace
-        self._learn_served(store, store.objects("HTTPRoute"))
+        self._learn_served(store, (r for kind in ROUTE_KINDS for r in store.objects(kind)))
         if self.partial:
             self._note_partial(store)
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
@@ -236,7 +239,7 @@ class LiveSource:
         """Which kinds the cluster serves in the API groups that backendRefs ktrace does not follow name (a
         kind it does not serve cannot be a backend): discovery, once per group, only for such groups. A group
         whose lookup fails stays unknown."""
-        groups = {r.group for route in routes if isinstance(route, HTTPRoute) for r in backend_refs(route)
+        groups = {r.group for route in routes if isinstance(route, XRoute) for r in backend_refs(route)
                   if not r.is_service and (r.group, r.kind) != SERVICE_IMPORT}
         groups -= {"", *store.served}
         if not groups:
@@ -262,7 +265,7 @@ class LiveSource:
         store.scope = self.namespace
         store.coverage = Coverage()
         self.read(store, [Read(kind, None) for kind in SCOPED_ENTRY])
-        self._learn_served(store, store.objects("HTTPRoute"))
+        self._learn_served(store, (r for kind in ROUTE_KINDS for r in store.objects(kind)))
         return store
 
     def read(self, store: ClusterStore, reads: list[Read]) -> None:
@@ -581,7 +584,7 @@ class LiveSource:
             if kind.kind == "Secret" and (ns, name) in self._tls:
                 obj["type"] = TLS_SECRET_TYPE
             record = record_from_dict(obj)  # built here, off the thread that owns the store
-            if kind.kind == "HTTPRoute" and self.store is not None:
+            if kind.kind in ROUTE_KINDS and self.store is not None:
                 self._learn_served(self.store, [record])
             self._submit((kind.kind, ns, name), lambda store: store.apply_record(etype, record),
                          Change(kind.kind, etype, ns, name))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ktrace.backends import service_backends
 from ktrace.gateway import NOT_EVALUATED, backend_shares, hostname_matches
-from ktrace.model import GATEWAY_GROUP, BackendRef, HTTPRoute, Ingress, Listener, Pod, RouteRule, Service
+from ktrace.model import GATEWAY_GROUP, BackendRef, Ingress, Listener, Pod, RouteRule, Service, XRoute
 from ktrace.printable import clean
 from ktrace.rollout import version_of
 from ktrace.store import ClusterStore
@@ -106,7 +106,7 @@ def route_key(host: str, path: str, namespace: str, route: str) -> tuple[str, st
     return (host, path, namespace, route, "HTTPRoute")
 
 
-def httproute_rows(store: ClusterStore, route: HTTPRoute) -> list[Row]:
+def httproute_rows(store: ClusterStore, route: XRoute) -> list[Row]:
     """One row per hostname + path match of an HTTPRoute ("" host: the route takes its listeners' hostnames).
     Regular-expression paths name no path to trace and get no row. Several rules on one path (told apart by
     headers, query or method): the row shows the rule a plain request takes, else the first."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from ktrace.checks.service import SELECTOR_NO_MATCH, candidates
 from ktrace.findings import Finding
 from ktrace.gateway import hostname_matches
-from ktrace.model import HTTPRoute, Service
+from ktrace.model import Service, XRoute
 from ktrace.nearmiss import near_misses
 from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, PathStatus, RequestPath
 from ktrace.routing import rules_to_service
@@ -119,7 +119,7 @@ def _route_row_keys(store: ClusterStore, hop: Hop, host: str) -> list[Key]:
     """The rows of an HTTPRoute hop: the traced match (the hostname that took the host, "" when the route lists
     none); for a route that attaches nowhere, its rows for the traced host."""
     route = store.get("HTTPRoute", hop.namespace, hop.name)
-    if not isinstance(route, HTTPRoute):
+    if not isinstance(route, XRoute):
         return []
     rows = R.httproute_rows(store, route)
     if isinstance(hop.detail, HTTPRouteDetail):

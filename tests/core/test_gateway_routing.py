@@ -16,7 +16,7 @@ from ktrace.gateway import (
     intersect,
     route_admission,
 )
-from ktrace.model import HTTPRoute, record_from_dict
+from ktrace.model import XRoute, record_from_dict
 from ktrace.render import trace_text
 from ktrace.routing import rule_targets, rules_to_service
 from ktrace.store import ClusterStore
@@ -65,9 +65,9 @@ def backed(name: str, ready: bool = True, ns: str = "app") -> list[dict]:
     return [service(name, ns), pod(f"{name}-1", name, ns, ready), slice_for(name, [(f"{name}-1", ready)], ns)]
 
 
-def as_route(obj: dict) -> HTTPRoute:
+def as_route(obj: dict) -> XRoute:
     r = record_from_dict(obj)
-    assert isinstance(r, HTTPRoute)
+    assert isinstance(r, XRoute)
     return r
 
 
@@ -345,7 +345,7 @@ def test_malformed_gateway_objects_never_crash() -> None:
     ]
     store = ClusterStore(junk)
     route = store.get("HTTPRoute", "x", "r")
-    assert isinstance(route, HTTPRoute) and route.hostnames == ("a.example.com",)
+    assert isinstance(route, XRoute) and route.hostnames == ("a.example.com",)
     run_checks(store, live=True)
     for host, path in rule_targets(store):
         trace(store, f"{host or 'x.example.com'}{path}", live=True)
