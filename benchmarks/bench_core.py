@@ -79,7 +79,7 @@ def main() -> None:
     n_pods = sum(o["kind"] == "Pod" for o in objs)
     build, store = timed(lambda: ClusterStore(objs), repeat=3)
     gc.freeze()  # the store is long-lived; keep the collector out of the per-call timings
-    targets = [Target(h, p) for h, p in rule_targets(store)]
+    targets = rule_targets(store)
     per_trace = []
     for t in targets:
         for _ in range(5):

@@ -116,7 +116,8 @@ def pct(values: list[float], q: float) -> float:
 async def measure(pods: int) -> list[tuple[str, str]]:
     objs = complete(synthetic_objects(pods))
     n_pods = sum(o["kind"] == "Pod" for o in objs)
-    host, path = next((h, p) for h, p in rule_targets(ClusterStore([o for o in objs if o["kind"] == "Ingress"])) if h)
+    host, path = next((t.host, t.path) for t in rule_targets(ClusterStore([o for o in objs if o["kind"] == "Ingress"]))
+                      if t.host)
     source = MemorySource(objs)
     start = time.perf_counter()
     app = KtraceApp(view=ViewOptions(host=f"{host}{path}"), source_factory=lambda _: source)  # type: ignore[arg-type,return-value]
@@ -191,7 +192,8 @@ async def measure_live(pods: int) -> list[tuple[str, str]]:
     from ktrace.sources.live import open_live
 
     objs = synthetic_objects(pods)
-    host, path = next((h, p) for h, p in rule_targets(ClusterStore([o for o in objs if o["kind"] == "Ingress"])) if h)
+    host, path = next((t.host, t.path) for t in rule_targets(ClusterStore([o for o in objs if o["kind"] == "Ingress"]))
+                      if t.host)
     with Simulator(objs) as sim, tempfile.TemporaryDirectory() as tmp:
         kubeconfig = str(sim.write_kubeconfig(f"{tmp}/kubeconfig"))
         start = time.perf_counter()

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ktrace.model import Backend, Ingress, IngressPath, IngressTLS
+from ktrace.model import ROUTE_KINDS, Backend, Ingress, IngressPath, IngressTLS, RouteRule, XRoute
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,36 +152,44 @@ def _tls_for(ings: list[Ingress], serving: Ingress, host: str) -> tuple[IngressT
     return None, None
 
 
-def rule_targets(store: ClusterStore) -> list[tuple[str, str]]:
-    """Every (host, path) an Ingress rule or an HTTPRoute match names, for listing paths: "" is the host of host-less
-    rules and default backends; a path's trailing `*` (ImplementationSpecific) is dropped."""
-    out: set[tuple[str, str]] = set()
+def rule_targets(store: ClusterStore) -> list[Target]:
+    """Every request an Ingress rule or a Gateway API route's rule names, for listing paths: "" is the host of
+    host-less rules and default backends; a path's trailing `*` (ImplementationSpecific) is dropped."""
+    out: set[Target] = set()
     for ing in store.ingresses():
         if ing.default_backend is not None:
-            out.add(("", "/"))
+            out.add(Target("", "/"))
         for rule in ing.rules:
             for p in rule.paths:
                 path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
-                out.add((rule.host, path or "/"))
-    for r in store.objects("HTTPRoute"):  # "" for routes without hostnames; regular expressions name no path
-        out.update((h, m.path) for h in r.hostnames or ("",) for rule in r.rules  # type: ignore[union-attr]
-                   for m in rule.matches if m.path_type != "RegularExpression")
+                out.add(Target(rule.host, path or "/"))
+    for kind in ROUTE_KINDS:
+        for r in store.objects(kind):
+            out.update(t for rule in r.rules for t in route_rule_targets(r, rule))  # type: ignore[union-attr,arg-type]
     return sorted(out)
 
 
-def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[tuple[str, str]]:
-    """The (host, path) pairs whose rules (Ingress, default backends, HTTPRoute) send traffic to this Service: what
+def route_rule_targets(route: XRoute, rule: RouteRule) -> list[Target]:
+    """The requests one rule of a route names, per hostname ("" for a route without hostnames: its listeners'):
+    an HTTPRoute's path matches (regular expressions name no path), a TLSRoute's hostnames (tls://)."""
+    hosts = route.hostnames or ("",)
+    if route.meta.kind == "TLSRoute":
+        return [Target(h, "", "tls") for h in hosts]
+    return [Target(h, m.path) for h in hosts for m in rule.matches if m.path_type != "RegularExpression"]
+
+
+def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[Target]:
+    """The requests whose rules (Ingress, default backends, Gateway API routes) send traffic to this Service: what
     reaches a Service or, through it, a pod. "" is the host of host-less rules and default backends."""
-    out: set[tuple[str, str]] = set()
+    out: set[Target] = set()
     for ing in store.ingresses_for_service(namespace, service):
         if ing.default_backend is not None and ing.default_backend.service == service:
-            out.add(("", "/"))
+            out.add(Target("", "/"))
         for rule in ing.rules:
-            out.update((rule.host, p.path) for p in rule.paths if p.backend.service == service)
-    for r in store.routes_for_service(namespace, service):  # HTTPRoute rules giving it a share of requests
+            out.update(Target(rule.host, p.path) for p in rule.paths if p.backend.service == service)
+    for r in store.routes_for_service(namespace, service):  # route rules giving it a share of requests
         for rule in r.rules:
             if any(b.is_service and (b.namespace, b.name) == (namespace, service) and b.weight > 0
                    for b in rule.backends):
-                out.update((h, m.path) for h in r.hostnames or ("",) for m in rule.matches
-                           if m.path_type != "RegularExpression")
+                out.update(route_rule_targets(r, rule))
     return sorted(out)

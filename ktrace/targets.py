@@ -14,7 +14,7 @@ _TARGET_RE = re.compile(r"^(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://)?(?P<host>[
                         r"(?P<path>/[^?#]*)?(?:[?#].*)?$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Target:
     host: str
     path: str = "/"

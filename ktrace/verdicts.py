@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import EndpointSlice, Pod
@@ -27,7 +28,7 @@ from ktrace.routing import rule_targets
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
-Entry = tuple[str, str]  # (host, path) as the routes name them; "" is the host of host-less rules
+Entry = Target  # what a route names: a host ("" for host-less rules) and path, as a request of its kind
 Ref = tuple[str, str, str]  # (kind, namespace, name)
 ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name); type RELIST: the kind was listed again
 # Kinds whose change can move a host to another rule, or change who may reach the pods: trace everything again.
@@ -36,8 +37,7 @@ GLOBAL_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway", "GatewayClass", "In
 
 
 def entry_text(entry: Entry) -> str:
-    host, path = entry
-    return f"{host or '*'}{path}"
+    return str(replace(entry, host=entry.host or "*"))
 
 
 class RouteVerdicts:
@@ -138,7 +138,7 @@ class RouteVerdicts:
         return out
 
     def _add(self, entry: Entry) -> None:
-        path = self._trace(Target(*entry))
+        path = self._trace(entry)
         self.paths[entry] = path
         for ref in self._refs(path):
             self._on[ref].add(entry)

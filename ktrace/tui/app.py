@@ -527,8 +527,8 @@ class KtraceApp(App[int]):
             return
         if self.target is not None:
             t, previous = self.target, self.path  # a route's path is kept current by the verdicts: not traced here
-            known = self.verdicts.paths.get((t.host, t.path)) if self.verdicts is not None else None
-            self.path = known if known is not None and t == Target(t.host, t.path) else self.analysis.trace(t)
+            known = self.verdicts.paths.get(t) if self.verdicts is not None else None
+            self.path = known if known is not None else self.analysis.trace(t)
             if self.path is previous:  # not traced again since: the panel and the marks stand (redrawing the
                 return  # panel would relayout the whole screen)
             self.path_panel.show(self.path)
@@ -548,9 +548,9 @@ class KtraceApp(App[int]):
         entry = self.verdicts.worst() if self.verdicts is not None else None
         if entry is None:
             return
-        self.target = Target(*entry)
+        self.target = entry
         rules = self.table("rules")
-        key = next((k for k in rules.visible_keys if k[:2] == entry), None)
+        key = next((k for k in rules.visible_keys if R.row_target(k) == entry), None)
         if key is not None:
             rules.move_to(key)
 
@@ -577,14 +577,14 @@ class KtraceApp(App[int]):
         self._trace_timer = None
         row = table.cursor_row
         if row is not None and self.analysis is not None:
-            self.select_target(Target(row.key[0], row.key[1]), reveal=("services", "pods"))
+            self.select_target(R.row_target(row.key), reveal=("services", "pods"))
 
     def on_keyed_table_selected(self, event: KeyedTable.Selected) -> None:
         row, pane = event.row, event.table.id
         if pane == "namespaces":
             self.set_namespace(row.key[0] or None)
         elif pane == "rules":
-            self.select_target(Target(row.key[0], row.key[1]))
+            self.select_target(R.row_target(row.key))
         else:
             self.target = None
             self.reverse_of = row.ref
@@ -705,7 +705,7 @@ class KtraceApp(App[int]):
         table.focus()
         table.move_to(key)
         if pane == "rules" and f.details.get("host") is None:  # no host of its own: trace the row
-            self.select_target(Target(key[0], key[1]))
+            self.select_target(R.row_target(key))
         elif pane in ("services", "pods"):
             self._show_path_through(f.kind, f.namespace, f.name)
         self._titles()
@@ -718,7 +718,7 @@ class KtraceApp(App[int]):
         reaching = [row for svc in (services_behind(store, ref) if store is not None else [])
                     for row in rows_reaching(store, svc, route_rows)]
         if reaching:
-            self.target, self.reverse_of = Target(reaching[0].key[0], reaching[0].key[1]), None
+            self.target, self.reverse_of = R.row_target(reaching[0].key), None
         else:
             self.target, self.reverse_of = None, (kind, namespace, name)
         self._retrace()
@@ -758,8 +758,8 @@ class KtraceApp(App[int]):
 
         table = self._focused_table()
         row = table.cursor_row if table is not None and table.id == "rules" else None
-        if row is not None and (self.target is None or (self.target.host, self.target.path) != row.key[:2]):
-            self.select_target(Target(row.key[0], row.key[1]))
+        if row is not None and self.target != R.row_target(row.key):
+            self.select_target(R.row_target(row.key))
         if self.target is None or self.path is None or self.analysis is None:
             self.notify("put the cursor on a route (or select one), then p previews a switch", timeout=3)
             return

@@ -136,7 +136,7 @@ class ProblemMarks:
         mark = None
         for ref in (row.ref, *row.also):
             mark = _worse_of(mark, self.worst.get(ref))
-        return _worse_of(mark, self._verdicts.get(key[:2])) if pane == "rules" else mark  # type: ignore[arg-type]
+        return _worse_of(mark, self._verdicts.get(R.row_target(key))) if pane == "rules" else mark
 
     def _note(self, findings: Iterable[Finding], step: int) -> list[Finding]:
         """Count (step 1) or uncount (-1) the error and warning findings; returns those."""
@@ -163,7 +163,7 @@ class ProblemMarks:
                 del self._keys_of[pane][ref]
         if pane != "rules":
             return
-        entry = (row.key[0], row.key[1])
+        entry = R.row_target(row.key)
         keys = self._routes.setdefault(entry, set())
         (keys.add if step > 0 else keys.discard)(row.key)
         if not keys:

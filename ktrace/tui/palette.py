@@ -17,7 +17,7 @@ from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider, S
 
 from ktrace.printable import clean
 from ktrace.routing import rule_targets
-from ktrace.targets import Target
+from ktrace.verdicts import entry_text
 
 Choice = tuple[str, Callable[[], Any], str]  # (label, command, help)
 PLACEHOLDER = "a pane (ing, svc, po, ns), ns NAME, a host or a context"
@@ -88,11 +88,10 @@ class HostCommands(_ChoiceProvider):
     def choices(self) -> list[Choice]:
         app: Any = self.app
         out: list[Choice] = []
-        for host, path in rule_targets(app.store):
-            target: str | Target = f"{host}{path}" if host else Target("", path)
-            label = f"go to {clean(host or '*')}{clean(path)}"
+        for target in rule_targets(app.store):
+            label = f"go to {clean(entry_text(target))}"
             out.append((label, partial(app.select_target, target),
-                        "trace this host and path" if host else "rules without a host (any host)"))
+                        "trace this host and path" if target.host else "rules without a host (any host)"))
         return out
 
 

@@ -16,6 +16,7 @@ from ktrace.model import GATEWAY_GROUP, BackendRef, Ingress, Listener, Pod, Rout
 from ktrace.printable import clean
 from ktrace.rollout import version_of
 from ktrace.store import ClusterStore
+from ktrace.targets import ROUTED_SCHEMES, Target
 
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
 # One pane for every entry point: "ing" rows are Ingress rules, "gw" rows HTTPRoute matches (behind Gateways).
@@ -101,9 +102,18 @@ def _wildcard_covers(tls_hosts: set[str], host: str) -> bool:
     return bool(rest) and f"*.{rest}" in tls_hosts
 
 
-def route_key(host: str, path: str, namespace: str, route: str) -> tuple[str, str, str, str, str]:
-    """The key of an HTTPRoute row: sorts next to the Ingress rules of the same host and path, never equal to one."""
-    return (host, path, namespace, route, "HTTPRoute")
+def route_key(host: str, path: str, namespace: str, route: str, kind: str = "HTTPRoute"
+              ) -> tuple[str, str, str, str, str]:
+    """The key of a Gateway API route's row: sorts next to the Ingress rules of the same host and path, never equal
+    to one."""
+    return (host, path, namespace, route, kind)
+
+
+def row_target(key: tuple[str, ...]) -> Target:
+    """What a routes pane row traces: its host and path, as a request of its route's kind (an Ingress rule's key
+    has four parts, a route's five: the last is its kind)."""
+    scheme = next((s for s, kind in ROUTED_SCHEMES.items() if key[4:5] == (kind,)), "")
+    return Target(key[0], key[1], scheme)
 
 
 def httproute_rows(store: ClusterStore, route: XRoute) -> list[Row]:

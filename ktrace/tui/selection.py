@@ -60,13 +60,13 @@ def problem_marks(pane_id: str, rows: Iterable[R.Row], worst: dict[Ref, str]) ->
     return marks
 
 
-def verdict_marks(route_rows: Iterable[R.Row], statuses: Mapping[tuple[str, str], str]) -> dict[str, dict[Key, str]]:
+def verdict_marks(route_rows: Iterable[R.Row], statuses: Mapping[Target, str]) -> dict[str, dict[Key, str]]:
     """The routes pane's rows marked with their path's verdict (by host and path), and the namespaces pane's
     rows with the worst verdict of their routes."""
     routes: dict[Key, str] = {}
     namespaces: dict[Key, str] = {}
     for r in route_rows:
-        mark = VERDICT_MARK.get(statuses.get((r.key[0], r.key[1]), PathStatus.OK))  # type: ignore[call-overload]
+        mark = VERDICT_MARK.get(statuses.get(R.row_target(r.key), PathStatus.OK))  # type: ignore[call-overload]
         if mark is not None:
             routes[r.key] = mark
             if r.namespace and _worse(mark, namespaces.get((r.namespace,))):
@@ -142,9 +142,9 @@ def rows_reaching(store: ClusterStore, svc: Service, route_rows: Iterable[R.Row]
     any namespace with a backendRef to it."""
     ns, name = svc.meta.key
     reach = set(rules_to_service(store, ns, name))
-    routes = {("HTTPRoute", *r.meta.key) for r in store.routes_for_service(ns, name)}
-    return [r for r in route_rows if (r.key[0], r.key[1]) in reach
-            and (r.ref in routes if r.ref[0] == "HTTPRoute" else r.namespace == ns)]
+    routes = {(r.meta.kind, *r.meta.key) for r in store.routes_for_service(ns, name)}
+    return [r for r in route_rows if R.row_target(r.key) in reach
+            and (r.ref in routes if r.ref[0] != "Ingress" else r.namespace == ns)]
 
 
 def reverse_keys(store: ClusterStore, ref: Ref, route_rows: Iterable[R.Row]) -> PaneKeys:

@@ -51,8 +51,8 @@ def test_core_never_raises(objs: list, events: list) -> None:
     store.replace("Pod", objs[:3], namespace="x")
     for live in (False, True):
         run_checks(store, live=live)
-        for host, path in [*rule_targets(store), ("a.b", "/"), ("web", "/x")]:
-            trace(store, Target(host, path), live=live).to_dict()
+        for target in [*rule_targets(store), Target("a.b", "/"), Target("web", "/x")]:
+            trace(store, target, live=live).to_dict()
 
 
 def _scenario_objects() -> list[dict]:
@@ -97,8 +97,8 @@ def test_realistic_objects_with_one_field_of_the_wrong_type(data: st.DataObject)
         objs[i] = _replace(objs[i], path, data.draw(anything))
     store = ClusterStore(objs)
     run_checks(store, live=True)
-    for host, path in rule_targets(store):
-        trace(store, Target(host, path), live=False).to_dict()
+    for target in rule_targets(store):
+        trace(store, target, live=False).to_dict()
 
 
 @settings(max_examples=300, deadline=None)

@@ -153,8 +153,8 @@ def test_unnamed_port_never_matches_a_name() -> None:
 
 
 def test_rule_targets() -> None:
-    assert rule_targets(HOSTS) == [("", "/"), ("*.corp.example.com", "/api"), ("*.example.com", "/"),
-                                   ("a.example.com", "/")]
+    assert rule_targets(HOSTS) == [Target("", "/"), Target("*.corp.example.com", "/api"), Target("*.example.com", "/"),
+                                   Target("a.example.com", "/")]
 
 
 def test_portless_externalname_backend() -> None:

@@ -8,6 +8,7 @@ import sys
 from ktrace.model import pod_from_dict
 from ktrace.nearmiss import Candidate, edit_distance, near_misses
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 
 
 def pod(name: str, labels: dict, ns: str = "shop", rv: str = "") -> dict:
@@ -166,8 +167,8 @@ def test_reverse_path_index() -> None:
                              {"path": "/api", "pathType": "Prefix",
                               "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}}
     store = ClusterStore([ing("api")])
-    assert rules_to_service(store, "a", "api") == [("x.example.com", "/api")]
-    assert rules_to_service(store, "a", "fallback") == [("", "/")]
+    assert rules_to_service(store, "a", "api") == [Target("x.example.com", "/api")]
+    assert rules_to_service(store, "a", "fallback") == [Target("", "/")]
     store.apply("MODIFIED", ing("api-v2"))
     assert rules_to_service(store, "a", "api") == [] and store.ingresses_for_service("a", "api-v2")[0].meta.name == "i"
 

@@ -20,6 +20,7 @@ from ktrace.model import XRoute, record_from_dict
 from ktrace.render import trace_text
 from ktrace.routing import rule_targets, rules_to_service
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 from ktrace.trace import trace
 
 GROUP = "gateway.networking.k8s.io"
@@ -326,8 +327,8 @@ def test_no_rule_for_the_path_lists_the_route_paths() -> None:
 def test_route_paths_are_listed_and_reach_their_services() -> None:
     hostless = httproute("hostless", hostnames=[], rules=[_rule(value="/h"), _rule("RegularExpression", "x")])
     store = _split_store(hostless)
-    assert rule_targets(store) == [("", "/h"), ("a.example.com", "/")]
-    assert rules_to_service(store, "app", "canary") == [("a.example.com", "/")]
+    assert rule_targets(store) == [Target("", "/h"), Target("a.example.com", "/")]
+    assert rules_to_service(store, "app", "canary") == [Target("a.example.com", "/")]
     zero = _split_store(weights=(10, 0))
     assert rules_to_service(zero, "app", "canary") == []  # weight 0: no traffic reaches it
 
@@ -347,8 +348,8 @@ def test_malformed_gateway_objects_never_crash() -> None:
     route = store.get("HTTPRoute", "x", "r")
     assert isinstance(route, XRoute) and route.hostnames == ("a.example.com",)
     run_checks(store, live=True)
-    for host, path in rule_targets(store):
-        trace(store, f"{host or 'x.example.com'}{path}", live=True)
+    for t in rule_targets(store):
+        trace(store, f"{t.host or 'x.example.com'}{t.path}", live=True)
 
 
 def test_a_parent_that_refuses_the_route_is_named_on_the_path_that_works() -> None:

@@ -14,10 +14,12 @@ from ktrace.cli import main
 from ktrace.requestpath import PathStatus
 from ktrace.sim.demo import demo_objects
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 from ktrace.trace import trace
 from ktrace.verdicts import RouteVerdicts
 
-BROKEN = {("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/"), ("pay.demo.example", "/api")}
+BROKEN = {Target("aspnetapp.demo.example", "/"), Target("catalog.demo.example", "/"),
+          Target("pay.demo.example", "/api")}
 
 
 def verdicts_of(store: ClusterStore) -> RouteVerdicts:
@@ -28,19 +30,19 @@ def test_every_route_carries_its_paths_verdict_and_the_worst_comes_first() -> No
     store = ClusterStore(demo_objects())
     v = verdicts_of(store)
     assert {e for e, p in v.paths.items() if p.status == PathStatus.BROKEN} == BROKEN
-    for (host, path), p in v.paths.items():
-        assert p.status == trace(store, f"{host}{path}" if host else path, live=True).status or not host
-    assert ("pay.demo.example", "/") in v.paths and v.status(("pay.demo.example", "/")) == PathStatus.OK
-    assert v.worst() == ("aspnetapp.demo.example", "/")  # broken before degraded, then host order
+    for t, p in v.paths.items():
+        assert p.status == trace(store, t, live=True).status or not t.host
+    assert Target("pay.demo.example", "/") in v.paths and v.status(Target("pay.demo.example", "/")) == PathStatus.OK
+    assert v.worst() == Target("aspnetapp.demo.example", "/")  # broken before degraded, then host order
 
 
 def test_with_nothing_broken_the_worst_is_the_first_degraded_route_else_none() -> None:
     store = ClusterStore(demo_objects())
     v = verdicts_of(store)
     for entry in BROKEN:
-        v.paths[entry].status = PathStatus.DEGRADED if entry[0].startswith("pay") else PathStatus.OK
-    assert v.worst() == ("pay.demo.example", "/api")
-    v.paths[("pay.demo.example", "/api")].status = PathStatus.OK
+        v.paths[entry].status = PathStatus.DEGRADED if entry.host.startswith("pay") else PathStatus.OK
+    assert v.worst() == Target("pay.demo.example", "/api")
+    v.paths[Target("pay.demo.example", "/api")].status = PathStatus.OK
     degraded = sorted(e for e, p in v.paths.items() if p.status == PathStatus.DEGRADED)
     assert v.worst() == (degraded[0] if degraded else None)
 
@@ -178,7 +180,7 @@ def test_a_mirror_services_change_retraces_the_route_that_mirrors_to_it() -> Non
                           "to": [{"group": "", "kind": "Service"}]}})
     store = ClusterStore(objs)
     verdicts = RouteVerdicts(store, lambda t: trace(store, t, live=False))
-    entry = ("shop.filters.example.com", "/")
+    entry = Target("shop.filters.example.com", "/")
     mirrors = [m for h in verdicts.paths[entry].hops for m in h.mirrors]
     assert [(m.namespace, m.name, m.exists) for m in mirrors] == [("mirrors", "shadow", True)]
     assert entry in (verdicts.touched([("Service", "DELETED", "mirrors", "shadow")]) or set())

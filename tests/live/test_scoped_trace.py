@@ -38,7 +38,7 @@ def assert_scoped_equals_whole(kubeconfig: Path, targets: list[str | Target],
     spec = SourceSpec(kubeconfig=str(kubeconfig), namespace=namespace)
     whole_source = open_live(spec)
     whole = Analysis(whole_source, whole_source.load(), options)
-    targets = targets + [Target(h, p) for h, p in rule_targets(whole.store)]
+    targets = targets + rule_targets(whole.store)
     try:
         for target in targets:
             source = open_live(spec)  # a fresh scoped store per target, as one `ktrace trace` has

@@ -11,7 +11,7 @@ import pytest
 
 from ktrace.options import SourceSpec
 from ktrace.sim.handle import Simulator
-from ktrace.sources.live import open_live
+from ktrace.sources.live import LIVE_KINDS, open_live
 from ktrace.tui.app import KtraceApp
 from tests.live.test_live_source import cluster
 from tests.tui.test_tui_app import SIZE, loaded, until
@@ -51,7 +51,7 @@ async def test_the_status_bar_counts_the_kinds_read_while_loading(sim_factory: C
     sim.trickle(0.01)  # an empty list takes about a second, the pods longer
     app = app_for(sim, sim.write_kubeconfig(tmp_path / "k"))
     async with app.run_test(size=SIZE) as pilot:
-        counted = re.compile(r"loading (\S+ )?\(\d+ of 15 kinds\)")
+        counted = re.compile(rf"loading (\S+ )?\(\d+ of {len(LIVE_KINDS)} kinds\)")
         await until(pilot, lambda: counted.search(str(app.status_bar.line())) is not None)
         assert app.store is None
         sim.trickle(None)
@@ -82,7 +82,8 @@ async def test_with_host_the_path_is_drawn_before_the_whole_listing_is_in(sim_fa
         await pilot.pause()
         drawn = " ".join(text_of(app.path_panel.query_one("#path-body")).split())
         assert "Service web:80 -> 8080" in drawn and "Pods 3/3 ready" in drawn, drawn
-        await until(pilot, lambda: "loading pods (14 of 15 kinds)" in str(app.status_bar.line()), timeout=2)
+        waiting = f"loading pods ({len(LIVE_KINDS) - 1} of {len(LIVE_KINDS)} kinds)"
+        await until(pilot, lambda: waiting in str(app.status_bar.line()), timeout=2)
         await loaded(pilot)
         assert app.path is not None and app.path.to_dict() == first.to_dict()
 

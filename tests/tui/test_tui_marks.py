@@ -12,6 +12,7 @@ from ktrace.analysis import Analysis
 from ktrace.options import AnalysisOptions
 from ktrace.requestpath import PathStatus
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 from ktrace.tui import rows as R
 from ktrace.tui.marks import MarkChanges, ProblemMarks
 from ktrace.tui.rowdiff import PaneChange, pane_changes
@@ -94,7 +95,7 @@ def test_a_pod_going_not_ready_changes_the_marks_of_its_rows_only() -> None:
     endpoint["conditions"]["ready"] = False
     slice_["metadata"]["resourceVersion"] = "99999"
     assert store.apply("MODIFIED", slice_)
-    route = (f"{ns}.synthetic.example", f"/{service}")
+    route = Target(f"{ns}.synthetic.example", f"/{service}")
     assert view.verdicts.status(route) == PathStatus.OK
     out = view.batch({("EndpointSlice", "MODIFIED", ns, slice_["metadata"]["name"])})
     assert view.verdicts.status(route) == PathStatus.DEGRADED

@@ -435,7 +435,7 @@ async def test_palette_namespace_and_host_commands_call_the_app(demo_store: Clus
         best = max(await _hits(HostCommands(app.screen), "pay/api"), key=lambda h: h.score)
         best.command()
         assert await _hits(ContextCommands(app.screen), "") == []  # no live source: nothing to switch
-    assert app.calls == [("namespace", None), ("namespace", "payments"), ("target", "pay.demo.example/api")]
+    assert app.calls == [("namespace", None), ("namespace", "payments"), ("target", Target("pay.demo.example", "/api"))]
 
 
 @pytest.mark.slow
