@@ -13,6 +13,9 @@ implementations decide it.
   matching hostname, Exact path over PathPrefix, the longest prefix, a method match, the most
   header matches, the most query matches; then the oldest route, then "namespace/name", then the
   first rule. RegularExpression matches are not evaluated (their dialect is the implementation's).
+- TLSRoutes (a `tls://host` target): TLS listeners only; a TLSRoute has no matches, so the SNI alone
+  chooses: the route whose hostname matches it most specifically, then the oldest, then "namespace/name";
+  its (first) rule's backendRefs take the connections.
 - Backends: every backendRef of the rule takes weight/sum of the requests (weight 0: none); a
   backendRef into another namespace needs a ReferenceGrant there.
 """
@@ -103,7 +106,9 @@ def route_admission(store: ClusterStore, gw: Gateway, listener: Listener, route:
     if listener.route_kinds and (GATEWAY_GROUP, kind) not in listener.route_kinds:
         return f"listener {listener.name} allows only {', '.join(k for _, k in listener.route_kinds)} routes"
     if listener.protocol not in PROTOCOLS_OF.get(kind, ()):
-        return f"listener {listener.name} (protocol {listener.protocol or 'unset'}) does not take {kind}s"
+        carriers = " or ".join(PROTOCOLS_OF.get(kind, ())) or "a protocol ktrace knows"
+        return f"listener {listener.name} (protocol {listener.protocol or 'unset'}) does not take {kind}s (they " \
+               f"need {carriers})"
     ns = route.meta.namespace
     if listener.routes_from == "All" or ns == gw.meta.namespace:
         return ""
@@ -180,11 +185,11 @@ def attachments(store: ClusterStore, route: XRoute, *, live: bool) -> list[Attac
     return [a for p in route.parents if (a := attach(store, route, p, live=live)) is not None]
 
 
-def listeners_for_host(store: ClusterStore, host: str) -> list[str]:
-    """HTTP(S) listeners whose hostname takes `host` ("gateway-ns/name/listener (hostname)")."""
+def listeners_for_host(store: ClusterStore, host: str, protocols: tuple[str, ...] = HTTP_PROTOCOLS) -> list[str]:
+    """Listeners of `protocols` whose hostname takes `host` ("gateway-ns/name/listener (hostname)")."""
     return sorted(f"{gw.meta.namespace}/{gw.meta.name}/{x.name} ({x.hostname or 'any host'})"
                   for gw in store.gateways() for x in gw.listeners
-                  if x.protocol in HTTP_PROTOCOLS and hostname_matches(x.hostname, host))
+                  if x.protocol in protocols and hostname_matches(x.hostname, host))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +229,7 @@ class RuleChoice:
     hostname: str  # the route's effective hostname that matched the host
     index: int  # rule index in the route
     rule: RouteRule
-    match: RouteMatch
+    match: RouteMatch | None  # None: a TLSRoute's rule, which has no matches (the SNI alone chose it)
 
 
 def best_rule(routes: list[tuple[XRoute, str]], req: Request) -> tuple[RuleChoice | None, list[str]]:
@@ -258,6 +263,16 @@ def best_rule(routes: list[tuple[XRoute, str]], req: Request) -> tuple[RuleChoic
     notes = [note for would, order, note in skipped
              if best is None or would > best[0] or (would == best[0] and order < best[1])]
     return choice, list(dict.fromkeys(notes))
+
+
+def sni_choice(routes: list[tuple[XRoute, str]]) -> RuleChoice:
+    """The TLSRoute that takes a connection among (route, matched hostname) pairs: a TLSRoute matches on
+    the SNI hostname alone, so the most specific matching hostname wins, then the oldest route, then
+    "namespace/name". A TLSRoute has one rule (v1; v1alpha2 allowed more, with nothing to tell them apart):
+    the first one takes the connections."""
+    route, hostname = min(routes, key=lambda p: (specificity(p[1]), p[0].created, p[0].meta.namespace,
+                                                  p[0].meta.name))
+    return RuleChoice(route, hostname, 0, route.rules[0], None)
 
 
 def _path_only(m: RouteMatch) -> RouteMatch:
@@ -298,19 +313,20 @@ class GatewayRoute:
 
 
 def _listener_fits(x: Listener, t: Target) -> bool:
-    if x.protocol not in HTTP_PROTOCOLS:
+    if x.protocol not in PROTOCOLS_OF[t.route_kind]:
         return False
     if t.port is not None and x.port != t.port:
         return False
-    return not t.scheme or x.protocol == t.scheme.upper()
+    return t.scheme not in ("http", "https") or x.protocol == t.scheme.upper()
 
 
 def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute | None:
-    """How the Gateways serve `t`, or None when no HTTPRoute names or takes the host."""
+    """How the Gateways serve `t`, or None when no route of its kind (HTTPRoute; TLSRoute for tls://) names or
+    takes the host."""
     host = t.host
     candidates: dict[tuple[str, str], XRoute] = {}
     for key in (host, *wildcard_suffixes(host), ""):
-        for r in store.routes_for_hostname(key):
+        for r in store.routes_for_hostname(key, t.route_kind):
             candidates.setdefault(r.meta.key, r)
     if not candidates:
         return None
@@ -341,7 +357,7 @@ def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute
         for x in by_port.values():
             routes = on_listener.get((gkey, x.name), [])
             if routes:
-                choice, notes = best_rule(routes, req)
+                choice, notes = (sni_choice(routes), []) if t.route_kind == "TLSRoute" else best_rule(routes, req)
                 rank = (choice is None, x.protocol != "HTTPS", specificity(x.hostname), gkey, x.port or 0)
                 options.append((rank, gw, x, choice, notes, routes))
     if not options:

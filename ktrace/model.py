@@ -602,6 +602,7 @@ class Listener:
     routes_selector: Mapping | None  # the raw LabelSelector for Selector
     route_kinds: tuple[tuple[str, str], ...]  # allowedRoutes.kinds as (group, kind); () = the protocol's default
     conditions: tuple[Condition, ...] = ()  # status.listeners[] of this name: what the controller reported
+    tls_mode: str = ""  # tls.mode of an HTTPS or TLS listener: Terminate (the default) or Passthrough; "" otherwise
 
 
 @record
@@ -625,9 +626,11 @@ def _listener(x: dict, namespace: str, status: Mapping[str, tuple[Condition, ...
     certs = tuple((_s(c.get("kind")) or "Secret", _s(c.get("namespace")) or namespace, _s(c.get("name")))
                   for c in map(_d, _l(tls.get("certificateRefs"))))
     kinds = tuple((_s(k.get("group")) or GATEWAY_GROUP, _s(k.get("kind"))) for k in map(_d, _l(allowed.get("kinds"))))
-    return Listener(_s(x.get("name")), _s(x.get("hostname")).lower(), _i(x.get("port")), _s(x.get("protocol")),
+    protocol = _s(x.get("protocol"))
+    mode = _s(tls.get("mode")) or ("Terminate" if protocol in ("HTTPS", "TLS") else "")
+    return Listener(_s(x.get("name")), _s(x.get("hostname")).lower(), _i(x.get("port")), protocol,
                     certs, _s(ns.get("from")) or "Same", _d(ns.get("selector")) or None, kinds,
-                    status.get(_s(x.get("name")), ()))
+                    status.get(_s(x.get("name")), ()), mode)
 
 
 def gateway_from_dict(obj: Any) -> Gateway | None:

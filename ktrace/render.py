@@ -38,6 +38,7 @@ from ktrace.requestpath import (
     Redirect,
     RequestPath,
     ServiceDetail,
+    TLSRouteDetail,
 )
 from ktrace.rollout import Revision
 
@@ -71,6 +72,8 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
             t.append(clean(f"  listener {x.name}  {x.protocol}:{x.port}  {x.hostname or '*'}"), style="dim")
     elif isinstance(d, HTTPRouteDetail):
         t.append(clean(f"  {d.hostname or '*'}  rule {d.rule}: {d.match}"), style="dim")
+    elif isinstance(d, TLSRouteDetail):
+        t.append(clean(f"  {d.hostname or '*'}  SNI {d.sni}  {d.tls_mode}"), style="dim")
     elif isinstance(d, IngressDetail):
         bits = [d.host or "*", "defaultBackend" if d.default_backend else f"{d.path_type} {d.path}"]
         if d.tls_secret:
@@ -249,6 +252,8 @@ def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
         name += f"  listener {d.listener.name} {d.listener.protocol}:{d.listener.port}"
     elif isinstance(d, HTTPRouteDetail):
         name += f"  rule {d.rule}"
+    elif isinstance(d, TLSRouteDetail):
+        name += f"  SNI {d.sni}"
     elif isinstance(d, ServiceDetail) and d.external_name:
         name += f"  ExternalName {d.external_name}"
     elif isinstance(d, ServiceDetail):

@@ -146,8 +146,21 @@ class HTTPRouteDetail:
 
 
 @dataclass
+class TLSRouteDetail:
+    """The TLSRoute that takes a TLS connection: chosen by the SNI alone (a TLSRoute has no matches)."""
+    hostname: str | None  # the route's hostname that matched the SNI; None: the route takes the listener's
+    sni: str
+    tls_mode: str  # the listener's: Passthrough (Core) or Terminate (Extended for TLSRoute)
+    backends: list[RuleBackend]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hostname": self.hostname, "sni": self.sni, "tlsMode": self.tls_mode,
+                "backends": [b.to_dict() for b in self.backends]}
+
+
+@dataclass
 class UnattachedRouteDetail:
-    """An HTTPRoute that names the host but attaches to no listener through `parent_ref`."""
+    """A route that names the host but attaches to no listener through `parent_ref`."""
     hostnames: list[str]
     parent_ref: str
 
@@ -254,8 +267,8 @@ class NetworkPolicyDetail:
                 "controller": self.controller, "port": self.port, "direction": self.direction}
 
 
-HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | UnattachedRouteDetail | BackendDetail | ServiceDetail
-             | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
+HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | TLSRouteDetail | UnattachedRouteDetail | BackendDetail
+             | ServiceDetail | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
 
 
 @dataclass

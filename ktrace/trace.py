@@ -38,6 +38,7 @@ from ktrace.requestpath import (
     RuleBackend,
     ServiceDetail,
     Split,
+    TLSRouteDetail,
     UnattachedRouteDetail,
 )
 from ktrace.rollout import revisions
@@ -90,7 +91,7 @@ class Tracer:
         store = self.store
         t = as_target(target)
         result = RequestPath(target=str(t), host=t.host, path=t.path)
-        r = route(store, t.host, t.path)
+        r = route(store, t.host, t.path) if t.scheme != "tls" else None  # TLS passthrough is the Gateway API's
         g = gateway_route(store, t, live=self.live)
         if r is None and not _serves(g):
             result.status = PathStatus.BROKEN
@@ -175,8 +176,9 @@ class Tracer:
         return svc, _backend_port(svc, backend.port)
 
     def _gateway_hop(self, gw: Gateway, result: RequestPath, reasons: list[str], listener: Listener | None = None,
-                     shown: ListenerDetail | None = None) -> None:
-        """The Gateway hop; `listener`: the one that took the host (its TLS is checked), `shown` as the hop tells it."""
+                     shown: ListenerDetail | None = None) -> list[Finding]:
+        """The Gateway hop and its findings; `listener`: the one that took the host (its TLS and, live, its
+        conditions are checked), `shown` as the hop tells it."""
         findings = checks.gateway.gateway_class_findings(self.store, gw, self.live)
         if listener is not None:
             findings += checks.gateway.listener_tls_findings(self.store, gw, listener, self.live)
@@ -186,6 +188,7 @@ class Tracer:
         result.hops.append(Hop("Gateway", gw.meta.namespace, gw.meta.name, _worst(findings),
                                reasons + [f"class {gw.class_name}"] + [f.message for f in findings], INGRESS,
                                GatewayDetail(gw.class_name or None, shown)))
+        return findings
 
     def _unattached_hops(self, g: GatewayRoute, result: RequestPath) -> PathStatus:
         """Routes that name the host but attach to no listener: the Gateway (when it exists) and the route."""
@@ -197,31 +200,21 @@ class Tracer:
             else:
                 result.hops.append(Hop("Gateway", a.parent.namespace, a.parent.name, HopStatus.ERROR, [a.why],
                                        INGRESS))
-            result.hops.append(Hop("HTTPRoute", a.route.meta.namespace, a.route.meta.name, HopStatus.ERROR,
+            result.hops.append(Hop(a.route.meta.kind, a.route.meta.namespace, a.route.meta.name, HopStatus.ERROR,
                                    [f.message], INGRESS, UnattachedRouteDetail(list(a.route.hostnames),
                                                                                a.parent.label())))
         return PathStatus.BROKEN
 
     def _gateway_hops(self, g: GatewayRoute, result: RequestPath, via: Via | None) -> PathStatus:
-        """Gateway (listener) -> HTTPRoute (rule) -> each backendRef's Service and what backs it. Returns
+        """Gateway (listener) -> HTTPRoute (rule), or TLSRoute -> each backendRef's Service and what backs it. Returns
         this entry point's status: broken when every backend that carries weight fails, degraded when some do."""
         c, gw, x = g.choice, g.gateway, g.listener
         if c is None or gw is None or x is None:
             return self._unattached_hops(g, result)
+        if c.route.meta.kind == "TLSRoute":
+            return self._tls_hops(c, g, result, via)
         first = len(result.hops)
-        certs = [n for k, _, n in x.certificates if k == "Secret"]
-        reasons = [f"listener {x.name}: {x.protocol} port {x.port}, hostname {x.hostname or 'any'}"]
-        if certs:
-            reasons.append(f"TLS certificate {', '.join(certs)}")
-        reasons += [f"also served by {o} (not traced)" for o in g.others]
-        self._gateway_hop(gw, result, reasons, x, ListenerDetail(x.name, x.protocol, x.port, x.hostname or None, certs))
-        if self.certs is not None and certs:  # --check-certs: the listener's certificates, for the traced host
-            problems = checks.certificates.listener_findings(self.certs, gw, x, g.host)
-            hop = result.hops[-1]
-            result.findings += problems
-            hop.reasons += [f.message for f in problems]
-            order = (HopStatus.OK, HopStatus.WARNING, HopStatus.ERROR)
-            hop.status = max(hop.status, _worst(problems), key=order.index)
+        floor = self._listener_hop(g, result)
         route, rule = c.route, c.rule if via is None else via.rule(c.rule)
         how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
             else f"wildcard {c.hostname}"
@@ -253,9 +246,82 @@ class Tracer:
                                    filters=filters or Filters(), backends=[
                                        RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
                                        for b, s in zip(rule.backends, shares, strict=True)])))
-        entry = _overall(result.hops[first:])
+        entry = _combine([_overall(result.hops[first:]), floor])
         if not rule.backends or redirect is not None:
             return entry
+        return self._weighted_hops(c, g, rule, entry, result)
+
+    def _listener_hop(self, g: GatewayRoute, result: RequestPath) -> PathStatus:
+        """The Gateway hop for the listener that took the host. Returns the least the entry's status is: the
+        listener's conditions that leave it serving only part of what it should (ResolvedRefs false) degrade
+        it (those that stop it serving make the hop an error, so the entry broken)."""
+        gw, x = g.gateway, g.listener
+        assert gw is not None and x is not None
+        certs = [n for k, _, n in x.certificates if k == "Secret"] if x.tls_mode == "Terminate" else []
+        reasons = [f"listener {x.name}: {x.protocol} port {x.port}, hostname {x.hostname or 'any'}"]
+        if x.tls_mode == "Passthrough":
+            reasons.append("TLS passthrough: the Gateway reads only the SNI, the backends terminate TLS")
+        if certs:
+            reasons.append(f"TLS certificate {', '.join(certs)}")
+        reasons += [f"also served by {o} (not traced)" for o in g.others]
+        found = self._gateway_hop(gw, result, reasons, x,
+                                  ListenerDetail(x.name, x.protocol, x.port, x.hostname or None, certs))
+        if self.certs is not None and certs:  # --check-certs: the listener's certificates, for the traced host
+            problems = checks.certificates.listener_findings(self.certs, gw, x, g.host)
+            hop = result.hops[-1]
+            result.findings += problems
+            hop.reasons += [f.message for f in problems]
+            order = (HopStatus.OK, HopStatus.WARNING, HopStatus.ERROR)
+            hop.status = max(hop.status, _worst(problems), key=order.index)
+        partial = any(f.code in checks.gateway.LISTENER_CONDITION_CODES and f.severity == "warning" for f in found)
+        return PathStatus.DEGRADED if partial else PathStatus.OK
+
+    def _tls_hops(self, c: RuleChoice, g: GatewayRoute, result: RequestPath, via: Via | None) -> PathStatus:
+        """Gateway (TLS listener) -> TLSRoute -> each backendRef's Service and what backs it. No HTTP matching:
+        the SNI chose the route. On a listener in Terminate mode (Extended support) the entry is degraded
+        unless, live, the controller reports it accepted the route."""
+        gw, x = g.gateway, g.listener
+        assert gw is not None and x is not None
+        first = len(result.hops)
+        floor = self._listener_hop(g, result)
+        route, rule = c.route, c.rule if via is None else via.rule(c.rule)
+        how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
+            else f"wildcard {c.hostname}"
+        reasons = [f"SNI {g.host}: {how}; listener tls.mode {x.tls_mode}"]
+        if len(route.rules) > 1:
+            reasons.append(f"{len(route.rules)} rules, nothing tells them apart: rule 1 traced")
+        reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
+                    f"take it: {a.why}" for a in g.broken]
+        own = checks.gateway.status_findings(route) if self.live else []
+        terminate = checks.gateway.terminate_finding(route, gw, x, live=self.live)
+        if terminate is not None:
+            own.append(terminate)
+            floor = _combine([floor, PathStatus.DEGRADED])
+        elif x.tls_mode == "Terminate":
+            reasons.append("Terminate mode: the Gateway decrypts (TLSRouteTermination, accepted by the controller)")
+        status = _worst(own)
+        shares = backend_shares(rule)
+        if not rule.backends or not any(shares):
+            status = HopStatus.ERROR
+            reasons.append("no backendRef takes connections: the Gateway rejects them")
+        result.findings += own + [checks.gateway.attachment_finding(a) for a in g.broken]
+        result.hops.append(Hop("TLSRoute", route.meta.namespace, route.meta.name, status,
+                               reasons + [f.message for f in own], INGRESS, TLSRouteDetail(
+                                   hostname=c.hostname or None, sni=g.host, tls_mode=x.tls_mode, backends=[
+                                       RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
+                                       for b, s in zip(rule.backends, shares, strict=True)])))
+        entry = _combine([_overall(result.hops[first:]), floor])
+        if not rule.backends:
+            return entry
+        # A TLSRoute's backendRefs have no filters in the API: none are described or followed.
+        return self._weighted_hops(c, g, replace(rule, backends=tuple(replace(b, filters=()) for b in rule.backends)),
+                                   entry, result)
+
+    def _weighted_hops(self, c: RuleChoice, g: GatewayRoute, rule: RouteRule, entry: PathStatus,
+                       result: RequestPath) -> PathStatus:
+        """Each backendRef of the rule and what backs it; the entry point's status from `entry` (what is above
+        the backends) and the backends that carry weight."""
+        shares = backend_shares(rule)
         weighted = []
         for ref, share in zip(rule.backends, shares, strict=True):
             start = len(result.hops)

@@ -30,12 +30,13 @@ CLASS_MISSING = register(Rule(
     "A Gateway's gatewayClassName names a GatewayClass that does not exist: no controller programs it.",
     needs=("GatewayClass",)))
 TLS_SECRET_MISSING = register(Rule(
-    "gateway-tls-secret-missing", "error", "An HTTPS listener's certificateRef names a Secret that does not exist.",
-    needs=("Secret",)))
+    "gateway-tls-secret-missing", "error",
+    "A listener that terminates TLS (HTTPS, or TLS in Terminate mode) has a certificateRef naming a Secret that "
+    "does not exist.", needs=("Secret",)))
 TLS_SECRET_NOT_PERMITTED = register(Rule(
     "gateway-tls-secret-not-permitted", "error",
-    "An HTTPS listener's certificateRef crosses namespaces without a ReferenceGrant in the Secret's namespace.",
-    needs=("Secret", "ReferenceGrant")))
+    "A listener that terminates TLS has a certificateRef crossing namespaces without a ReferenceGrant in the "
+    "Secret's namespace.", needs=("Secret", "ReferenceGrant")))
 PARENT_MISSING = register(Rule(
     "route-parent-missing", "error",
     "A route's (HTTPRoute, GRPCRoute, TLSRoute) parentRef names a Gateway (or a listener of it) that does not "
@@ -43,6 +44,12 @@ PARENT_MISSING = register(Rule(
 NOT_ALLOWED = register(Rule(
     "route-not-allowed", "error",
     "The Gateway listeners a route names refuse it (allowedRoutes namespaces or kinds).", needs=("Gateway",)))
+TLS_TERMINATE = register(Rule(
+    "route-tls-terminate", "warning",
+    "A TLSRoute attaches to a TLS listener in Terminate mode (tls.mode's default): Extended support "
+    "(TLSRouteTermination), where the Gateway decrypts and the backends get plain TCP; an implementation without it "
+    "does not accept the route (Core is Passthrough). Live, the route's Accepted condition on that Gateway settles "
+    "it.", needs=("Gateway",)))
 NO_HOSTNAME_MATCH = register(Rule(
     "route-no-hostname-match", "error",
     "No hostname of a route intersects the hostname of any listener it attaches to.", needs=("Gateway",)))
@@ -85,13 +92,23 @@ LISTENER_CONFLICTED = register(Rule(
     "(live; its reason quoted)."))
 LISTENER_REFS_UNRESOLVED = register(Rule(
     "gateway-listener-refs-unresolved", "warning",
-    "The Gateway controller reports a listener's ResolvedRefs false (certificateRefs, route kinds; live; its "
-    "reason quoted)."))
+    "The Gateway controller reports a listener's ResolvedRefs false (certificateRefs, route kinds): what it refers "
+    "to is partly missing, a path through it is degraded (live; its reason quoted)."))
+LISTENER_NOT_PROGRAMMED = register(Rule(
+    "gateway-listener-not-programmed", "error",
+    "The Gateway controller reports a listener not Programmed: no configuration of it is in the data plane, a path "
+    "through it is broken (live; its reason quoted)."))
+LISTENER_NOT_ACCEPTED = register(Rule(
+    "gateway-listener-not-accepted", "error",
+    "The Gateway controller reports a listener not Accepted (an unsupported protocol, a port it cannot use): it "
+    "generates no data plane configuration, a path through it is broken (live; its reason quoted)."))
 
 _REFUSALS = {
     Refusal.PARENT_MISSING: (PARENT_MISSING, "create the Gateway (or the listener) or fix the route's parentRefs"),
     Refusal.NOT_ALLOWED: (NOT_ALLOWED, "widen the listener's allowedRoutes (namespaces.from: All or Selector, "
-                                       "kinds), or put the route in the Gateway's namespace"),
+                                       "kinds), put the route in the Gateway's namespace, or attach it to a listener "
+                                       "whose protocol carries its kind (HTTPRoute, GRPCRoute: HTTP or HTTPS; "
+                                       "TLSRoute: TLS)"),
     Refusal.NO_HOSTNAME_MATCH: (NO_HOSTNAME_MATCH, "add a hostname the listener takes to the route, or change the "
                                                    "listener's hostname"),
 }
@@ -100,7 +117,12 @@ _CONDITIONS = {"Accepted": NOT_ACCEPTED, "ResolvedRefs": REFS_UNRESOLVED}
 _GATEWAY_CONDITIONS = {("Accepted", "False"): (GATEWAY_NOT_ACCEPTED, "not accepted"),
                        ("Programmed", "False"): (GATEWAY_NOT_PROGRAMMED, "not programmed")}
 _LISTENER_CONDITIONS = {("Conflicted", "True"): (LISTENER_CONFLICTED, "conflicted"),
-                        ("ResolvedRefs", "False"): (LISTENER_REFS_UNRESOLVED, "references unresolved")}
+                        ("ResolvedRefs", "False"): (LISTENER_REFS_UNRESOLVED, "references unresolved"),
+                        ("Programmed", "False"): (LISTENER_NOT_PROGRAMMED, "not programmed"),
+                        ("Accepted", "False"): (LISTENER_NOT_ACCEPTED, "not accepted")}
+# The codes of the listener's own conditions: a path through the listener is broken by an error among them and
+# degraded by a warning (ktrace.trace).
+LISTENER_CONDITION_CODES = frozenset(rule.code for rule, _ in _LISTENER_CONDITIONS.values())
 
 
 def _said(c: Condition) -> str:
@@ -124,9 +146,10 @@ def gateway_class_findings(store: ClusterStore, gw: Gateway, live: bool) -> list
 
 @produces(TLS_SECRET_NOT_PERMITTED, TLS_SECRET_MISSING)
 def listener_tls_findings(store: ClusterStore, gw: Gateway, listener: Listener, live: bool) -> list[Finding]:
-    """An HTTPS listener's certificate Secrets exist (metadata only) and, in another namespace, are
-    granted to the Gateway by a ReferenceGrant there."""
-    if listener.protocol != "HTTPS":
+    """The certificate Secrets of a listener that terminates TLS (HTTPS, TLS in Terminate mode) exist (metadata
+    only) and, in another namespace, are granted to the Gateway by a ReferenceGrant there. In Passthrough mode
+    the certificateRefs are ignored."""
+    if listener.tls_mode != "Terminate":
         return []
     out = []
     where = ("Gateway", gw.meta.namespace, gw.meta.name)
@@ -157,6 +180,39 @@ def attachment_finding(a: Attachment) -> Finding:
     made, hint = _REFUSALS[a.problem]
     return made.finding(r.meta.kind, r.meta.namespace, r.meta.name, f"parentRef {a.parent.label()}: {a.why}", hint,
                         parent=a.parent.label())
+
+
+def _accepted_on(route: XRoute, gw: Gateway, listener: Listener) -> bool:
+    """Whether the controller reports the route Accepted on this Gateway (the whole of it, or this listener)."""
+    return any(st.ref.namespace == gw.meta.namespace and st.ref.name == gw.meta.name
+               and st.ref.section in ("", listener.name)
+               and any(c.type == "Accepted" and c.status == "True" for c in st.conditions) for st in route.statuses)
+
+
+def terminate_finding(route: XRoute, gw: Gateway, listener: Listener, *, live: bool) -> Finding | None:
+    """A TLSRoute on a TLS listener that terminates TLS: Extended support, unless live the controller says it
+    accepted the route there (the implementation supports it)."""
+    if route.meta.kind != "TLSRoute" or listener.tls_mode != "Terminate":
+        return None
+    if live and _accepted_on(route, gw, listener):
+        return None
+    return TLS_TERMINATE.finding(
+        route.meta.kind, route.meta.namespace, route.meta.name,
+        f"listener {listener.name} of Gateway {gw.meta.namespace}/{gw.meta.name} is a TLS listener in Terminate mode: "
+        "TLSRoute there is Extended support (TLSRouteTermination), the Gateway decrypts and the backends get plain "
+        "TCP; an implementation without it does not accept the route",
+        "set the listener's tls.mode: Passthrough for the backends to get the client's TLS (Core support), or "
+        "check that the implementation supports TLSRouteTermination", gateway=f"{gw.meta.namespace}/{gw.meta.name}",
+        listener=listener.name)
+
+
+@produces(TLS_TERMINATE)
+def terminate_findings(store: ClusterStore, route: XRoute, *, live: bool) -> list[Finding]:
+    if route.meta.kind != "TLSRoute":
+        return []
+    found = (terminate_finding(route, a.gateway, x, live=live) for a in attachments(store, route, live=live)
+             if a.gateway is not None and not a.problem for x, _ in a.listeners)
+    return list({(f.details["gateway"], f.details["listener"]): f for f in found if f is not None}.values())
 
 
 @produces(PARENT_MISSING, NOT_ALLOWED, NO_HOSTNAME_MATCH)
@@ -207,7 +263,7 @@ def route_backend_findings(store: ClusterStore, route: XRoute, ref: BackendRef, 
         return [BACKEND_NOT_PERMITTED.finding(route.meta.kind, *where,
                         f"backendRef Service {ref.namespace}/{ref.name} ({used}) is in another namespace and no "
                         f"ReferenceGrant in {ref.namespace} allows it",
-                        f"create a ReferenceGrant in namespace {ref.namespace} from HTTPRoute in namespace "
+                        f"create a ReferenceGrant in namespace {ref.namespace} from {route.meta.kind} in namespace "
                         f"{route.meta.namespace} to Service {ref.name}", service=ref.name,
                         service_namespace=ref.namespace, rules=rules)]
     svc = store.service(ref.namespace, ref.name)
@@ -251,12 +307,14 @@ def status_findings(route: XRoute) -> list[Finding]:
     return out
 
 
-@produces(GATEWAY_NOT_ACCEPTED, GATEWAY_NOT_PROGRAMMED, LISTENER_CONFLICTED, LISTENER_REFS_UNRESOLVED)
+@produces(GATEWAY_NOT_ACCEPTED, GATEWAY_NOT_PROGRAMMED, LISTENER_CONFLICTED, LISTENER_REFS_UNRESOLVED,
+          LISTENER_NOT_PROGRAMMED, LISTENER_NOT_ACCEPTED)
 def gateway_status_findings(gw: Gateway, listeners: Iterable[Listener]) -> list[Finding]:
     """What the Gateway controller reported on the Gateway and on `listeners` (live only: a file's status is
-    stale), its words quoted. A Gateway not Accepted or a Conflicted listener serves nothing (error); not
-    Programmed (often: no address yet) and unresolved listener references (a certificateRef, which ktrace
-    judges itself, or a route kind) are warnings."""
+    stale), its words quoted. A Gateway not Accepted, or a listener Conflicted (its port is not configured), not
+    Accepted or not Programmed serves nothing (error). A Gateway not Programmed (often: no address yet) and a
+    listener's unresolved references (a certificateRef, which ktrace judges itself, or a route kind: the rest is
+    still served) are warnings."""
     ns, name = gw.meta.key
     out = []
     for c in gw.conditions:
@@ -314,7 +372,7 @@ def backends_of(route: XRoute, mirrors: bool = False) -> dict[BackendRef, list[s
 
 
 def check_route(store: ClusterStore, route: XRoute, *, live: bool) -> list[Finding]:
-    out = attachment_findings(store, route, live=live)
+    out = attachment_findings(store, route, live=live) + terminate_findings(store, route, live=live)
     for i, rule in enumerate(route.rules):
         out += filter_findings(route, i, rule)
     for ref, rules in backends_of(route).items():

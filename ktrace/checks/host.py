@@ -1,12 +1,13 @@
 """A traced host and path that nothing serves: the rules that would take it with conditions a plain GET
-lacks, the paths the host does have, the wildcards that just miss it, and the closest hosts."""
+lacks, the paths the host does have, the wildcards that just miss it, and the closest hosts. A TLS
+connection (tls://) that no TLSRoute takes: what serves the host instead."""
 
 from __future__ import annotations
 
 import difflib
 
 from ktrace.findings import Finding
-from ktrace.gateway import GatewayRoute, listeners_for_host
+from ktrace.gateway import GatewayRoute, listeners_for_host, wildcard_suffixes
 from ktrace.routing import wildcard_for
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
@@ -14,11 +15,14 @@ from ktrace.targets import Target
 
 NO_ROUTE = register(Rule(
     "host-no-route", "error", "No Ingress rule, default backend or HTTPRoute rule serves the traced host and path "
-    "(rules that need headers, a query or another method are named)."))
+    "(rules that need headers, a query or another method are named); for a tls:// target, no TLSRoute takes the "
+    "SNI (what serves the host otherwise is named)."))
 
 
 @produces(NO_ROUTE)
 def no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> list[Finding]:
+    if t.route_kind == "TLSRoute":
+        return [_no_tls_route(store, t)]
     hosts = store.hosts()
     close = closest_hosts(t.host, hosts)
     conditional = g.notes if g is not None else []
@@ -46,6 +50,29 @@ def no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> l
     return [NO_ROUTE.finding("Host", "", t.host, f"{what} serves {t}{how}", "; ".join(hints),
                              host=t.host, path=t.path, closest_hosts=close, paths=paths,
                              conditional_rules=conditional, wildcards=misses)]
+
+
+def _no_tls_route(store: ClusterStore, t: Target) -> Finding:
+    """No TLSRoute takes the SNI: the TLS listeners that take the host, the HTTP(S) routes and Ingresses that
+    serve it (TLSRoutes alone route TLS connections by SNI), else the closest hosts."""
+    keys = (t.host, *wildcard_suffixes(t.host))
+    http = sorted({f"HTTPRoute {r.meta.namespace}/{r.meta.name}" for k in keys for r in store.routes_for_hostname(k)}
+                  | {f"Ingress {i.meta.namespace}/{i.meta.name}" for k in (t.host, wildcard_for(t.host))
+                     for i in store.ingresses_for_host(k)})
+    listeners = listeners_for_host(store, t.host, ("TLS",))
+    hints = []
+    if listeners:
+        hints.append(f"TLS listener(s) {', '.join(listeners[:3])} take this host, but no TLSRoute there names it")
+    if http:
+        hints.append(f"{t.host} is served over HTTP(S) by {', '.join(http[:4])}: trace https://{t.host}/ (a TLSRoute "
+                     "alone passes a TLS connection through by its SNI)")
+    close = closest_hosts(t.host, [h for h in store.hosts() if store.routes_for_hostname(h, "TLSRoute")])
+    if close and not http:
+        hints.append(f"closest TLSRoute hosts: {', '.join(close)}")
+    if not hints:
+        hints.append(f"no TLSRoute names a similar host ({store.count('TLSRoute')} TLSRoute(s) in scope)")
+    return NO_ROUTE.finding("Host", "", t.host, f"no TLSRoute takes {t} (SNI {t.host})", "; ".join(hints),
+                            host=t.host, path=t.path, closest_hosts=close, served_by=http, listeners=listeners)
 
 
 def closest_hosts(host: str, hosts: list[str], n: int = 4) -> list[str]:

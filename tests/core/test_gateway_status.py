@@ -54,7 +54,9 @@ def test_listener_conditions_are_quoted_for_the_listener_that_takes_the_request(
     requirements for this Listener. If a Listener is conflicted, its network port should not be configured on
     any network elements" (an error: the path is broken); `ResolvedRefs`: "whether the controller was able to
     resolve all the object references for the Listener" (False: InvalidCertificateRef, InvalidRouteKinds,
-    RefNotPermitted; a warning, as ktrace judges certificateRefs itself)."""
+    RefNotPermitted; a warning, as ktrace judges certificateRefs itself). What did resolve is still served
+    (ListenerStatus.SupportedKinds: "If both valid and invalid Route kinds are specified, the implementation MUST
+    reference the valid Route kinds that have been specified"): the path is degraded."""
     listeners = [{"name": "a", "protocol": "HTTP", "port": 80, "hostname": "a.example.com"},
                  {"name": "b", "protocol": "HTTP", "port": 80, "hostname": "b.example.com"}]
     gw = gateway(listeners=listeners)
@@ -70,7 +72,35 @@ def test_listener_conditions_are_quoted_for_the_listener_that_takes_the_request(
                                                                           ["gateway-listener-conflicted"])
     assert a.findings[0].message == 'listener a conflicted: "HostnameConflict: also on gw2"'
     b = trace(store, "b.example.com/", live=True)
-    assert (b.status, b.hops[0].status, [f.code for f in b.findings]) == ("ok", "warning",
+    assert (b.status, b.hops[0].status, [f.code for f in b.findings]) == ("degraded", "warning",
                                                                           ["gateway-listener-refs-unresolved"])
+    assert trace(store, "b.example.com/", live=False).status == "ok"  # offline: the status is not used
     assert sorted(f.code for f in run_checks(store, live=True)) == ["gateway-listener-conflicted",
                                                                     "gateway-listener-refs-unresolved"]
+
+
+@pytest.mark.parametrize(("condition", "code"), [
+    (cond("Programmed", "False", "Invalid", "listener b: bad TLS options"), "gateway-listener-not-programmed"),
+    (cond("Programmed", "False", "Pending"), "gateway-listener-not-programmed"),
+    (cond("Accepted", "False", "UnsupportedProtocol", "no such protocol here"), "gateway-listener-not-accepted"),
+])
+def test_a_listener_not_programmed_or_not_accepted_breaks_the_path(condition: dict, code: str) -> None:
+    """ListenerConditionType `Programmed`: "whether a Listener has generated some configuration that will soon be
+    ready in the underlying data plane" (False: "Invalid", "Pending": "not yet online and ready to accept client
+    traffic"); `Accepted`: "a Listener with an unsupported protocol will never generate any data plane config, and
+    so will have Accepted set to `false.`". Either way nothing of the listener serves: the path through it is
+    broken, the condition quoted on the Gateway hop. Another listener of the Gateway is not concerned."""
+    listeners = [{"name": "a", "protocol": "HTTP", "port": 80, "hostname": "a.example.com"},
+                 {"name": "b", "protocol": "HTTP", "port": 8080, "hostname": "b.example.com"}]
+    gw = gateway(listeners=listeners)
+    gw["status"] = {"listeners": [{"name": "b", "conditions": [condition]}]}
+    store = ClusterStore([CLASS, gw, httproute("r", ns="infra", hostnames=["a.example.com", "b.example.com"]),
+                          *backed("web", ns="infra")])
+    b = trace(store, "b.example.com/", live=True)
+    [f] = b.findings
+    assert (b.status, b.hops[0].status, f.code, f.severity) == ("broken", "error", code, "error")
+    said = f'{condition["reason"]}: {condition["message"]}' if condition["message"] else condition["reason"]
+    assert f.message.endswith(f'"{said}"') and f.message in b.hops[0].reasons
+    assert trace(store, "a.example.com/", live=True).status == "ok"
+    assert trace(store, "b.example.com/", live=False).status == "ok"  # offline: the status is not used
+    assert [x.code for x in run_checks(store, live=True)] == [code]
