@@ -73,7 +73,7 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     elif isinstance(d, HTTPRouteDetail):
         t.append(clean(f"  {d.hostname or '*'}  rule {d.rule}: {d.match}"), style="dim")
     elif isinstance(d, TLSRouteDetail):
-        t.append(clean(f"  {d.hostname or '*'}  SNI {d.sni}  {d.tls_mode}"), style="dim")
+        t.append(clean(f"  {d.hostname or '*'}  {d.tls_mode}"), style="dim")
     elif isinstance(d, IngressDetail):
         bits = [d.host or "*", "defaultBackend" if d.default_backend else f"{d.path_type} {d.path}"]
         if d.tls_secret:
@@ -253,7 +253,7 @@ def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
     elif isinstance(d, HTTPRouteDetail):
         name += f"  rule {d.rule}"
     elif isinstance(d, TLSRouteDetail):
-        name += f"  SNI {d.sni}"
+        name += f"  {d.tls_mode}"
     elif isinstance(d, ServiceDetail) and d.external_name:
         name += f"  ExternalName {d.external_name}"
     elif isinstance(d, ServiceDetail):
