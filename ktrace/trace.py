@@ -91,7 +91,7 @@ class Tracer:
         store = self.store
         t = as_target(target)
         result = RequestPath(target=str(t), host=t.host, path=t.path)
-        r = route(store, t.host, t.path) if t.scheme != "tls" else None  # TLS passthrough is the Gateway API's
+        r = route(store, t.host, t.path) if t.scheme != "tls" else None  # a TLS connection: TLSRoutes alone
         g = gateway_route(store, t, live=self.live)
         if r is None and not _serves(g):
             result.status = PathStatus.BROKEN
