@@ -100,7 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("trace", help="trace one host or URL and report each hop",
                        description="Trace a request for TARGET (host, host/path or URL) hop by hop.")
-    p.add_argument("target", help="host, host/path or http(s)://host[:port]/path")
+    p.add_argument("target", help="host, host/path, http(s)://host[:port]/path, grpc://host[:port]/package.Service/"
+                   "Method (GRPCRoutes) or tls://host[:port]")
+    p.add_argument("--grpc-service", metavar="SERVICE",
+                   help="trace the gRPC call to SERVICE (package.Service) on the host: TARGET is then the host "
+                   "(grpc://HOST/SERVICE/METHOD)")
+    p.add_argument("--grpc-method", metavar="METHOD", help="with --grpc-service: the call's method")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
     p.add_argument("--via", metavar="SERVICE",
                    help="preview: trace as if the matched rule's backend were SERVICE (same namespace, same port "
@@ -108,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", metavar="NAME",
                    help="with --via on a Gateway rule with several backendRefs: the backendRef to replace")
     p.add_argument("--weights", metavar="NAME=W[,NAME=W]",
-                   help="preview another split of the HTTPRoute rule's backendRefs (names as the rule has them), "
-                   "with or without --via")
+                   help="preview another split of the HTTPRoute (GRPCRoute) rule's backendRefs (names as the rule "
+                   "has them), with or without --via")
     _timeout_option(p)
     _ignore_option(p)
     _analysis_options(p)
@@ -204,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         spec, options = source_spec(args), analysis_options(args)
         if args.command == "trace":
             from ktrace.commands import run_trace
+            from ktrace.targets import grpc_target
 
-            return run_trace(spec, options, args.target, args.output, preview_request(args), timeout(args))
+            target = grpc_target(args.target, args.grpc_service, args.grpc_method)
+            return run_trace(spec, options, target, args.output, preview_request(args), timeout(args))
         if args.command == "check":
             from ktrace.commands import run_check
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ktrace.model import Listener, PathModifier, RouteFilter, RouteMatch, RouteRule
+from ktrace.model import FILTER_TYPES, Listener, PathModifier, RouteFilter, RouteMatch, RouteRule
 
 WELL_KNOWN_PORTS = {"http": 80, "https": 443}
 REPEATABLE = ("RequestMirror", "ExtensionRef")
@@ -69,9 +69,14 @@ def conflicts(filters: tuple[RouteFilter, ...]) -> list[str]:
     return out + [f"{t} repeated" for t, n in types.items() if n > 1 and t not in REPEATABLE]
 
 
-def rule_conflicts(rule: RouteRule) -> list[str]:
-    """What the API's validation rejects in a rule's filters, its backendRefs' filters included."""
+def rule_conflicts(rule: RouteRule, kind: str = "HTTPRoute") -> list[str]:
+    """What the API's validation rejects in a rule's filters, its backendRefs' filters included; for a kind with
+    filter types of its own (GRPCRoute), a filter of another type."""
     out = conflicts(rule.filters)
+    allowed = FILTER_TYPES.get(kind)
+    if allowed is not None:
+        out += [f"{f.type or 'filter without type'} is not a {kind} filter (only {', '.join(allowed)})"
+                for f in (*rule.filters, *(f for b in rule.backends for f in b.filters)) if f.type not in allowed]
     if rule.redirect is not None and rule.backends:
         out.append("RequestRedirect together with backendRefs")
     out += [f"backendRef {b.label()}: {c}" for b in rule.backends for c in conflicts(b.filters)]

@@ -1,5 +1,5 @@
-"""Which Gateway listener, HTTPRoute rule and backends serve a host and path, as Gateway API (v1)
-implementations decide it.
+"""Which Gateway listener, route rule (HTTPRoute; GRPCRoute for a gRPC call) and backends serve a host and
+path, as Gateway API (v1) implementations decide it.
 
 - Attachment: a parentRef names a Gateway (namespace defaults to the route's) and maybe one
   listener (sectionName) or port. A listener accepts the route when allowedRoutes admits the
@@ -13,21 +13,25 @@ implementations decide it.
   matching hostname, Exact path over PathPrefix, the longest prefix, a method match, the most
   header matches, the most query matches; then the oldest route, then "namespace/name", then the
   first rule. RegularExpression matches are not evaluated (their dialect is the implementation's).
+  A gRPC call is matched by the GRPCRoutes' own precedence after the hostname (ktrace.grpc).
 - TLSRoutes (a `tls://host` target): TLS listeners only; a TLSRoute has no matches, so the SNI alone
   chooses: the route whose hostname matches it most specifically, then the oldest, then "namespace/name";
   its (first) rule's backendRefs take the connections.
+- Kinds: an HTTPRoute and a GRPCRoute on one listener whose hostnames intersect conflict: only the
+  oldest (then the first by namespace/name) is accepted there.
 - Backends: every backendRef of the rule takes weight/sum of the requests (weight 0: none); a
   backendRef into another namespace needs a ReferenceGrant there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
-from ktrace import selectors
-from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, Listener, ParentRef, RouteMatch, RouteRule, XRoute
+from ktrace import grpc, selectors
+from ktrace.model import GATEWAY_GROUP, BackendRef, Gateway, Listener, Match, ParentRef, RouteMatch, RouteRule, XRoute
 from ktrace.routing import prefix_match
 from ktrace.rules import readable
 from ktrace.store import ClusterStore
@@ -185,6 +189,50 @@ def attachments(store: ClusterStore, route: XRoute, *, live: bool) -> list[Attac
     return [a for p in route.parents if (a := attach(store, route, p, live=live)) is not None]
 
 
+# HTTPRoute and GRPCRoute both route HTTP/2 requests: on one listener they may not share a hostname.
+RIVALS = {"HTTPRoute": "GRPCRoute", "GRPCRoute": "HTTPRoute"}
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """An HTTPRoute and a GRPCRoute attached to one listener with intersecting hostnames: the Gateway API accepts
+    exactly one, the oldest by creation timestamp, then the first by "namespace/name"; the other is rejected."""
+    winner: XRoute
+    loser: XRoute
+    gateway: Gateway
+    listener: Listener
+    hostname: str  # one hostname both take there ("": any host)
+
+
+def age(route: XRoute) -> tuple[str, str, str]:
+    """Sort key, oldest first: creation timestamp, then "namespace/name"."""
+    return route.created, route.meta.namespace, route.meta.name
+
+
+def conflicts(store: ClusterStore, route: XRoute, gw: Gateway, listener: Listener, names: tuple[str, ...], *,
+              live: bool) -> list[Conflict]:
+    """The conflicts of `route`, attached to `listener` with effective hostnames `names`, with routes of the rival
+    kind attached to the same listener, the oldest rival first (a route loses when the first one's winner is the
+    rival)."""
+    other = RIVALS.get(route.meta.kind)
+    if other is None or not store.count(other):
+        return []
+    if all(n and not n.startswith("*.") for n in names):  # exact names: only these rival hostnames can intersect
+        pool = list({r.meta.key: r for n in names for key in (n, *wildcard_suffixes(n), "")
+                     for r in store.routes_for_hostname(key, other)}.values())
+    else:
+        pool = list(store.objects(other))  # type: ignore[arg-type]
+    out = []
+    for rival in sorted(pool, key=age):
+        shared = next((h for a in attachments(store, rival, live=live) if a.gateway is not None
+                       and a.gateway.meta.key == gw.meta.key for x, theirs in a.listeners if x.name == listener.name
+                       for n in names for mine in theirs if (h := intersect(n, mine)) is not None), None)
+        if shared is not None:
+            winner, loser = sorted((route, rival), key=age)
+            out.append(Conflict(winner, loser, gw, listener, shared))
+    return out
+
+
 def listeners_for_host(store: ClusterStore, host: str, protocols: tuple[str, ...] = HTTP_PROTOCOLS) -> list[str]:
     """Listeners of `protocols` whose hostname takes `host` ("gateway-ns/name/listener (hostname)")."""
     return sorted(f"{gw.meta.namespace}/{gw.meta.name}/{x.name} ({x.hostname or 'any host'})"
@@ -229,13 +277,18 @@ class RuleChoice:
     hostname: str  # the route's effective hostname that matched the host
     index: int  # rule index in the route
     rule: RouteRule
-    match: RouteMatch | None  # None: a TLSRoute's rule, which has no matches (the SNI alone chose it)
+    match: Match | None  # None: a TLSRoute's rule, which has no matches (the SNI alone chose it)
 
 
-def best_rule(routes: list[tuple[XRoute, str]], req: Request) -> tuple[RuleChoice | None, list[str]]:
-    """The rule that serves `req` among (route, matched hostname) pairs, by the Gateway API's
-    precedence; also notes on matches that would win but could not be evaluated (regular
-    expressions) or need conditions the request lacks (headers, query, method)."""
+Rank = Callable[[Any], "tuple | None"]  # how strongly a match takes the request (higher wins); None: it does not
+Near = Callable[[Any], "tuple[tuple, str] | None"]  # a match that does not: its rank if its conditions held, and why
+
+
+def select_rule(routes: list[tuple[XRoute, str]], rank: Rank, near: Near) -> tuple[RuleChoice | None, list[str]]:
+    """The rule that serves a request among (route, matched hostname) pairs, by the precedence HTTPRoute and
+    GRPCRoute share: the most characters in a matching non-wildcard hostname, then in a matching hostname, then
+    the kind's own `rank` of the match; then the oldest route, then "namespace/name", then the first rule. Also
+    notes on matches that would win but could not be evaluated or need conditions the request lacks (`near`)."""
     best: tuple | None = None
     choice: RuleChoice | None = None
     skipped: list[tuple[tuple, tuple, str]] = []
@@ -244,22 +297,19 @@ def best_rule(routes: list[tuple[XRoute, str]], req: Request) -> tuple[RuleChoic
         for i, rule in enumerate(route.rules):
             order = (route.created, route.meta.namespace, route.meta.name, i)
             for m in rule.matches:
-                rank = match_rank(m, req)
-                if rank is not None:
+                taken = rank(m)
+                if taken is not None:
                     # Higher keys win; on a tie the older route, then namespace/name, then the first rule.
-                    if best is None or (host_key, rank) > best[0] or ((host_key, rank) == best[0] and order < best[1]):
-                        best = ((host_key, rank), order)
+                    key = (host_key, taken)
+                    if best is None or key > best[0] or (key == best[0] and order < best[1]):
+                        best = (key, order)
                         choice = RuleChoice(route, hostname, i, rule, m)
                     continue
-                bare = match_rank(_path_only(m), req) if m.path_type != NOT_EVALUATED else (2, 0, 0, 0, 0)
-                if bare is None:
-                    continue
-                regex = NOT_EVALUATED in (m.path_type, *(t for t, _, _ in m.headers), *(t for t, _, _ in m.query))
-                why = "not evaluated (regular expression)" if regex else "takes requests with those conditions"
-                # Ranked as if its conditions held (a regular expression path counts above every path).
-                would = (host_key, (*bare[:2], bool(m.method), len(m.headers), len(m.query)))
-                skipped.append((would, order, f"{route.meta.namespace}/{route.meta.name} rule {i + 1}: "
-                                              f"{m.label()} {why}"))
+                missed = near(m)
+                if missed is not None:
+                    would, why = missed
+                    skipped.append(((host_key, would), order, f"{route.meta.namespace}/{route.meta.name} rule {i + 1}: "
+                                                              f"{m.label()} {why}"))
     notes = [note for would, order, note in skipped
              if best is None or would > best[0] or (would == best[0] and order < best[1])]
     return choice, list(dict.fromkeys(notes))
@@ -273,6 +323,21 @@ def sni_choice(routes: list[tuple[XRoute, str]]) -> RuleChoice:
     route, hostname = min(routes, key=lambda p: (specificity(p[1]), p[0].created, p[0].meta.namespace,
                                                   p[0].meta.name))
     return RuleChoice(route, hostname, 0, route.rules[0], None)
+def _http_near(m: RouteMatch, req: Request) -> tuple[tuple, str] | None:
+    """An HTTPRoute match that does not take `req` but whose path does: ranked as if its conditions held (a
+    regular expression path counts above every path)."""
+    bare = match_rank(_path_only(m), req) if m.path_type != NOT_EVALUATED else (2, 0, 0, 0, 0)
+    if bare is None:
+        return None
+    regex = NOT_EVALUATED in (m.path_type, *(t for t, _, _ in m.headers), *(t for t, _, _ in m.query))
+    why = "not evaluated (regular expression)" if regex else "takes requests with those conditions"
+    return (*bare[:2], bool(m.method), len(m.headers), len(m.query)), why
+
+
+def best_rule(routes: list[tuple[XRoute, str]], req: Request) -> tuple[RuleChoice | None, list[str]]:
+    """The HTTPRoute rule that serves `req`: after the hostname, Exact path over PathPrefix, the longest
+    prefix, a method match, the most header matches, the most query matches."""
+    return select_rule(routes, lambda m: match_rank(m, req), lambda m: _http_near(m, req))
 
 
 def _path_only(m: RouteMatch) -> RouteMatch:
@@ -299,8 +364,9 @@ def backend_shares(rule: RouteRule) -> list[float]:
 
 @dataclass
 class GatewayRoute:
-    """The Gateway API decision for one host and path. `choice` is None when the listener has routes for
-    the host but no rule takes the path; `broken` holds routes naming the host that attach nowhere."""
+    """The Gateway API decision for one host and path (or gRPC call). `choice` is None when the listener has routes
+    for the host but no rule takes the request; `broken` holds routes naming the host that attach nowhere;
+    `conflicts` the HTTPRoute/GRPCRoute conflicts of the routes that take the host (the losers are left out)."""
     host: str
     path: str
     gateway: Gateway | None = None
@@ -309,24 +375,37 @@ class GatewayRoute:
     notes: list[str] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # other Gateways/listeners serving the host, not traced
     broken: list[Attachment] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)  # the paths the listener's routes do take (for hints)
+    paths: list[str] = field(default_factory=list)  # the paths (calls) the listener's routes do take (for hints)
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def _listener_fits(x: Listener, t: Target) -> bool:
-    if x.protocol not in PROTOCOLS_OF[t.route_kind]:
+    if x.protocol not in PROTOCOLS_OF.get(t.route_kind, ()):
         return False
     if t.port is not None and x.port != t.port:
         return False
     return t.scheme not in ("http", "https") or x.protocol == t.scheme.upper()
 
 
+def _selection(t: Target) -> tuple[Rank, Near, Callable[[Any], str | None]]:
+    """The target kind's rank and near-miss of a match, and what a match takes (None: nothing to name)."""
+    if t.route_kind == "GRPCRoute":
+        call = grpc.Call(*t.grpc_call)
+        return ((lambda m: grpc.call_rank(m, call)), (lambda m: grpc.call_near(m, call)),
+                lambda m: grpc.taken(m) if grpc.call_near(m, call) is None else None)
+    req = Request(t.path)
+    return ((lambda m: match_rank(m, req)), (lambda m: _http_near(m, req)),
+            lambda m: f"{m.path} ({m.path_type})" if m.path_type != NOT_EVALUATED and
+            match_rank(_path_only(m), req) is None else None)
+
+
 def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute | None:
-    """How the Gateways serve `t`, or None when no route of its kind (HTTPRoute; TLSRoute for tls://) names or
-    takes the host."""
-    host = t.host
+    """How the Gateways serve `t` (by the routes of its kind: HTTPRoute, GRPCRoute for a grpc:// target, TLSRoute
+    for tls://), or None when no such route names or takes the host."""
+    host, kind = t.host, t.route_kind
     candidates: dict[tuple[str, str], XRoute] = {}
     for key in (host, *wildcard_suffixes(host), ""):
-        for r in store.routes_for_hostname(key, t.route_kind):
+        for r in store.routes_for_hostname(key, kind):
             candidates.setdefault(r.meta.key, r)
     if not candidates:
         return None
@@ -334,6 +413,7 @@ def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute
     on_listener: dict[tuple[tuple[str, str], str], list[tuple[XRoute, str]]] = {}
     gateways: dict[tuple[str, str], Gateway] = {}
     broken: list[Attachment] = []
+    found: list[Conflict] = []
     for r in candidates.values():
         for a in attachments(store, r, live=live):
             if a.problem:
@@ -343,10 +423,17 @@ def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute
             assert a.gateway is not None
             for x, names in a.listeners:
                 matched = sorted((n for n in names if hostname_matches(n, host)), key=specificity)
-                if matched:
-                    gateways[a.gateway.meta.key] = a.gateway
-                    on_listener.setdefault((a.gateway.meta.key, x.name), []).append((r, matched[0]))
-    req = Request(t.path)
+                if not matched:
+                    continue
+                rivals = conflicts(store, r, a.gateway, x, names, live=live)
+                # A loser of the traced kind explains why it is missing; a loser of the rival kind matters here
+                # only when the hostname they share takes the host.
+                found += [c for c in rivals if c.loser is r or hostname_matches(c.hostname, host)]
+                if rivals and rivals[0].loser is r:  # an older route of the rival kind holds the hostname
+                    continue
+                gateways[a.gateway.meta.key] = a.gateway
+                on_listener.setdefault((a.gateway.meta.key, x.name), []).append((r, matched[0]))
+    rank, near, takes = _selection(t)
     options = []
     for gkey, gw in gateways.items():
         # Per port, the listener with the most specific hostname for the host takes the request.
@@ -357,18 +444,18 @@ def gateway_route(store: ClusterStore, t: Target, *, live: bool) -> GatewayRoute
         for x in by_port.values():
             routes = on_listener.get((gkey, x.name), [])
             if routes:
-                choice, notes = (sni_choice(routes), []) if t.route_kind == "TLSRoute" else best_rule(routes, req)
-                rank = (choice is None, x.protocol != "HTTPS", specificity(x.hostname), gkey, x.port or 0)
-                options.append((rank, gw, x, choice, notes, routes))
+                choice, notes = (sni_choice(routes), []) if kind == "TLSRoute" else select_rule(routes, rank, near)
+                order = (choice is None, x.protocol != "HTTPS", specificity(x.hostname), gkey, x.port or 0)
+                options.append((order, gw, x, choice, notes, routes))
     if not options:
-        return GatewayRoute(host, t.path, broken=broken) if broken else None
+        return GatewayRoute(host, t.path, broken=broken, conflicts=found) if broken or found else None
     options.sort(key=lambda o: o[0])
     _, gw, x, choice, notes, routes = options[0]
-    out = GatewayRoute(host, t.path, gw, x, choice, notes, broken=broken)
+    out = GatewayRoute(host, t.path, gw, x, choice, notes, broken=broken,
+                       conflicts=[c for c in found if c.gateway is gw and c.listener is x])
     out.others = [f"listener {o[2].name} ({o[2].protocol} port {o[2].port}) of Gateway {o[1].meta.namespace}/"
                   f"{o[1].meta.name}" for o in options[1:] if o[3] is not None]
-    if choice is None:  # the paths the host does take; matches on this path are named in `notes`
-        out.paths = sorted({f"{h or '*'}{m.path} ({m.path_type})" for r, h in routes for rule in r.rules
-                            for m in rule.matches if m.path_type != NOT_EVALUATED
-                            and match_rank(_path_only(m), req) is None})
+    if choice is None:  # what the host does take; matches that would take this request are named in `notes`
+        out.paths = sorted({f"{h or '*'}{'/' if kind == 'GRPCRoute' else ''}{what}" for r, h in routes
+                            for rule in r.rules for m in rule.matches if (what := takes(m)) is not None})
     return out

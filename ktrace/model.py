@@ -680,6 +680,26 @@ class RouteMatch:
 
 
 @record
+class GRPCMatch:
+    """One GRPCRoute rule match: the call's service and method, and headers, all ANDed. "" for service or
+    method matches any (a match without `method` matches every call)."""
+    type: str  # how service and method compare: Exact (the default) or RegularExpression
+    service: str
+    method: str
+    headers: tuple[tuple[str, str, str], ...] = ()  # (type, name, value)
+
+    def label(self) -> str:
+        how = "~" if self.type == "RegularExpression" else ""
+        bits = [f"service {how}{self.service}"] if self.service else []
+        bits += [f"method {how}{self.method}"] if self.method else []
+        bits += [f"header {n}{'~' if t == 'RegularExpression' else '='}{v}" for t, n, v in self.headers]
+        return " ".join(bits) or "any call"
+
+
+Match = RouteMatch | GRPCMatch  # a rule match of the route's kind
+
+
+@record
 class PathModifier:
     """A redirect's or a rewrite's path: ReplaceFullPath or ReplacePrefixMatch, and its value."""
     type: str
@@ -722,7 +742,7 @@ class BackendRef:
 
 @record
 class RouteRule:
-    matches: tuple[RouteMatch, ...]
+    matches: tuple[Match, ...]
     backends: tuple[BackendRef, ...]
     filters: tuple[RouteFilter, ...] = ()
     name: str = ""
@@ -772,11 +792,11 @@ def _route_match(x: dict) -> RouteMatch:
                       _string_matches(x.get("headers")), _string_matches(x.get("queryParams")), _s(x.get("method")))
 
 
-def _backend_ref(x: dict, namespace: str) -> BackendRef:
+def _backend_ref(x: dict, namespace: str, allowed: tuple[str, ...] | None = None) -> BackendRef:
     weight = _i(x.get("weight"))
     return BackendRef(_s(x.get("group")), _s(x.get("kind")) or "Service", _s(x.get("namespace")) or namespace,
                       _s(x.get("name")), _i(x.get("port")), 1 if weight is None else weight,
-                      _route_filters(x.get("filters"), namespace))
+                      _route_filters(x.get("filters"), namespace, allowed))
 
 
 def _path_modifier(x: Any) -> PathModifier | None:
@@ -802,8 +822,12 @@ def _mirrored(x: dict) -> float:
     return 1.0 if numerator is None else min(max(numerator / denominator, 0.0), 1.0)
 
 
-def _route_filter(x: dict, namespace: str) -> RouteFilter:
+def _route_filter(x: dict, namespace: str, allowed: tuple[str, ...] | None = None) -> RouteFilter:
+    """`allowed`: the filter types of the route's kind (None: every HTTPRoute filter); another type is kept by
+    name only (the API rejects it: ktrace.filters names it)."""
     kind = _s(x.get("type"))
+    if allowed is not None and kind not in allowed:
+        return RouteFilter(kind)
     body = _d(x.get(kind[:1].lower() + kind[1:] if kind != "URLRewrite" else "urlRewrite"))
     if kind == "RequestRedirect":
         code = _i(body.get("statusCode"))
@@ -823,16 +847,32 @@ def _route_filter(x: dict, namespace: str) -> RouteFilter:
     return RouteFilter(kind)
 
 
-def _route_filters(x: Any, namespace: str) -> tuple[RouteFilter, ...]:
-    return tuple(_route_filter(f, namespace) for f in map(_d, _l(x)))
+def _route_filters(x: Any, namespace: str, allowed: tuple[str, ...] | None = None) -> tuple[RouteFilter, ...]:
+    return tuple(_route_filter(f, namespace, allowed) for f in map(_d, _l(x)))
 
 
 def _http_matches(x: Any) -> tuple[RouteMatch, ...]:
     return tuple(_route_match(m) for m in map(_d, _l(x))) or (RouteMatch("PathPrefix", "/"),)
 
 
+def _grpc_match(x: dict) -> GRPCMatch:
+    method = _d(x.get("method"))
+    first: dict[str, tuple[str, str, str]] = {}  # "only the first entry with an equivalent name" counts
+    for h in _string_matches(x.get("headers")):
+        first.setdefault(h[1].lower(), h)
+    return GRPCMatch(_s(method.get("type")) or "Exact", _s(method.get("service")), _s(method.get("method")),
+                     tuple(first.values()))
+
+
+def _grpc_matches(x: Any) -> tuple[GRPCMatch, ...]:
+    """A GRPCRoute rule's matches; none: "the implementation MUST match every gRPC request"."""
+    return tuple(_grpc_match(m) for m in map(_d, _l(x))) or (GRPCMatch("Exact", "", ""),)
+
+
 # Each route kind's rule matches; a kind without matches (TLSRoute) routes by hostname alone.
-_MATCHES: dict[str, Callable[[Any], tuple[RouteMatch, ...]]] = {"HTTPRoute": _http_matches}
+_MATCHES: dict[str, Callable[[Any], tuple[Match, ...]]] = {"HTTPRoute": _http_matches, "GRPCRoute": _grpc_matches}
+# The filter types a kind's API takes (not listed: every HTTPRoute filter).
+FILTER_TYPES = {"GRPCRoute": ("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "ExtensionRef")}
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")
 
 
@@ -842,9 +882,11 @@ def xroute_from_dict(obj: Any) -> XRoute | None:
     if meta is None:
         return None
     ns, spec = meta.namespace, _d(obj.get("spec"))
-    matches = _MATCHES.get(kind, lambda _: ())
-    rules = [RouteRule(matches(r.get("matches")), tuple(_backend_ref(b, ns) for b in map(_d, _l(r.get("backendRefs")))),
-                       _route_filters(r.get("filters"), ns), _s(r.get("name"))) for r in map(_d, _l(spec.get("rules")))]
+    matches, allowed = _MATCHES.get(kind, lambda _: ()), FILTER_TYPES.get(kind)
+    rules = [RouteRule(matches(r.get("matches")),
+                       tuple(_backend_ref(b, ns, allowed) for b in map(_d, _l(r.get("backendRefs")))),
+                       _route_filters(r.get("filters"), ns, allowed), _s(r.get("name")))
+             for r in map(_d, _l(spec.get("rules")))]
     statuses = tuple(ParentStatus(_parent_ref(_d(p.get("parentRef")), ns), _s(p.get("controllerName")),
                                   _status_conditions(p.get("conditions")))
                      for p in map(_d, _l(_d(obj.get("status")).get("parents"))))

@@ -16,7 +16,17 @@ from ktrace.errors import UsageError
 from ktrace.findings import Finding
 from ktrace.gateway import gateway_route
 from ktrace.netpol import BLOCKED
-from ktrace.requestpath import PODS, SERVICE, BackendDetail, Hop, HTTPRouteDetail, PodDetail, RequestPath, ServiceDetail
+from ktrace.requestpath import (
+    PODS,
+    SERVICE,
+    BackendDetail,
+    GRPCRouteDetail,
+    Hop,
+    HTTPRouteDetail,
+    PodDetail,
+    RequestPath,
+    ServiceDetail,
+)
 from ktrace.rollout import VERSION_LABELS
 from ktrace.routing import route
 from ktrace.rules import readable
@@ -27,7 +37,7 @@ from ktrace.trace import Tracer, Via
 
 @dataclass(frozen=True)
 class Replaced:
-    """One backend the preview replaces: where (`Ingress ns/name` or `HTTPRoute ns/name rule N`)."""
+    """One backend the preview replaces: where (`Ingress ns/name`, `HTTPRoute ns/name rule N` or `GRPCRoute ...`)."""
     entry: str
     namespace: str
     service: str
@@ -46,7 +56,7 @@ class Preview:
     keep: list[str] = field(default_factory=list)  # pods receiving traffic either way
     ports_before: list[str] = field(default_factory=list)  # port mappings that go away
     ports_after: list[str] = field(default_factory=list)  # port mappings that come
-    shares_before: list[str] = field(default_factory=list)  # an HTTPRoute rule's split, when it changes
+    shares_before: list[str] = field(default_factory=list)  # a Gateway route rule's split, when it changes
     shares_after: list[str] = field(default_factory=list)
     appear: list[Finding] = field(default_factory=list)
     disappear: list[Finding] = field(default_factory=list)
@@ -72,7 +82,7 @@ def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: st
     when there is nothing to replace or the choice is ambiguous (`heaviest`: take the backendRef
     with the largest weight instead, as the TUI does)."""
     out: list[Replaced] = []
-    r = route(store, t.host, t.path)
+    r = route(store, t.host, t.path) if t.route_kind == "HTTPRoute" else None  # Ingress: HTTP only
     if r is not None and r.ingress is not None and r.backend is not None:
         ing = r.ingress
         if not r.backend.service:
@@ -82,7 +92,7 @@ def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: st
     g = gateway_route(store, t, live=live)
     if g is not None and g.choice is not None:
         c = g.choice
-        where = f"HTTPRoute {c.route.meta.namespace}/{c.route.meta.name} rule {c.index + 1}"
+        where = f"{c.route.meta.kind} {c.route.meta.namespace}/{c.route.meta.name} rule {c.index + 1}"
         refs = [b for b in c.rule.backends if b.is_service]
         names = [b.name for b in refs]
         if backend is not None:
@@ -97,7 +107,8 @@ def replaced_backends(store: ClusterStore, t: Target, *, live: bool, backend: st
                              "with --backend NAME")
         out += [Replaced(where, b.namespace, b.name) for b in refs[:1]]
     if not out:
-        raise UsageError(f"nothing to preview: no Ingress rule or HTTPRoute rule with a Service backend serves {t}")
+        raise UsageError(f"nothing to preview: no Ingress rule or {t.route_kind} rule with a Service backend "
+                         f"serves {t}")
     return out
 
 
@@ -140,8 +151,8 @@ def parse_weights(text: str) -> dict[str, int]:
 
 
 def rule_weights(store: ClusterStore, t: Target, *, live: bool) -> dict[str, int] | None:
-    """Today's weights of the HTTPRoute rule that serves `t` (backendRef name -> weight), or None when
-    no HTTPRoute rule serves it: what a weights preview starts from."""
+    """Today's weights of the Gateway route rule (HTTPRoute, GRPCRoute) that serves `t` (backendRef name ->
+    weight), or None when none serves it: what a weights preview starts from."""
     g = gateway_route(store, t, live=live)
     if g is None or g.choice is None:
         return None
@@ -149,16 +160,16 @@ def rule_weights(store: ClusterStore, t: Target, *, live: bool) -> dict[str, int
 
 
 def _check_weights(store: ClusterStore, t: Target, weights: Mapping[str, int], *, live: bool) -> str:
-    """The namespace of the HTTPRoute rule whose split `weights` changes."""
+    """The namespace of the Gateway route rule whose split `weights` changes."""
     g = gateway_route(store, t, live=live)
     if g is None or g.choice is None:
-        raise UsageError(f"--weights: no HTTPRoute rule serves {t} (an Ingress rule has one backend)")
+        raise UsageError(f"--weights: no {t.route_kind} rule serves {t} (an Ingress rule has one backend)")
     c = g.choice
     names = [b.name for b in c.rule.backends]
     unknown = [n for n in weights if n not in names]
     if unknown:
-        raise UsageError(f"--weights: HTTPRoute {c.route.meta.namespace}/{c.route.meta.name} rule {c.index + 1} "
-                         f"has no backendRef {', '.join(unknown)} (it has: {', '.join(names) or 'none'})")
+        raise UsageError(f"--weights: {c.route.meta.kind} {c.route.meta.namespace}/{c.route.meta.name} rule "
+                         f"{c.index + 1} has no backendRef {', '.join(unknown)} (it has: {', '.join(names) or 'none'})")
     return c.route.meta.namespace
 
 
@@ -181,8 +192,8 @@ def _receiving(path: RequestPath) -> dict[str, bool | None]:
 
 
 def _shares(path: RequestPath) -> list[str]:
-    return [f"{b.name} weight {b.weight} ({b.share:.0%})" for h in path.hops if isinstance(h.detail, HTTPRouteDetail)
-            for b in h.detail.backends]
+    return [f"{b.name} weight {b.weight} ({b.share:.0%})" for h in path.hops
+            if isinstance(h.detail, HTTPRouteDetail | GRPCRouteDetail) for b in h.detail.backends]
 
 
 def _port_mappings(path: RequestPath) -> list[str]:
@@ -225,14 +236,14 @@ def preview(store: ClusterStore, target: str | Target, candidate: str | None, *,
             backend: str | None = None, weights: Mapping[str, int] | None = None,
             controllers: ControllerHint | None = None, certs: CertificateBook | None = None) -> Preview:
     """The would-be path of `target` with `candidate` as the matched rule's backend (and/or an
-    HTTPRoute rule's backendRefs weighted by `weights`, names as the rule has them), and its diff."""
+    Gateway route rule's backendRefs weighted by `weights`, names as the rule has them), and its diff."""
     t = as_target(target)
     if candidate is None and not weights:
         raise UsageError("nothing to preview: give a Service (--via) or weights (--weights)")
     replaced = replaced_backends(store, t, live=live, backend=backend) if candidate else []
     name = check_candidate(store, candidate, replaced) if candidate else None
     namespace = _check_weights(store, t, weights, live=live) if weights else replaced[0].namespace
-    gateway_backend = next((r.service for r in replaced if r.entry.startswith("HTTPRoute")), None)
+    gateway_backend = next((r.service for r in replaced if not r.entry.startswith("Ingress")), None)
     via = Via(name, gateway_backend, tuple(sorted((weights or {}).items())))
     tracer = Tracer(store, live=live, controllers=controllers, certs=certs)
     today, would = tracer.trace(t), tracer.trace(t, via)

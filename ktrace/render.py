@@ -20,6 +20,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ktrace.findings import Finding, FindingId, finding_id
+from ktrace.model import ROUTE_KINDS
 from ktrace.preview import Preview
 from ktrace.printable import clean
 from ktrace.requestpath import (
@@ -30,6 +31,7 @@ from ktrace.requestpath import (
     BackendDetail,
     EndpointSliceDetail,
     GatewayDetail,
+    GRPCRouteDetail,
     Hop,
     HTTPRouteDetail,
     IngressDetail,
@@ -70,7 +72,7 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
         if d.listener is not None and d.listener.name:
             x = d.listener
             t.append(clean(f"  listener {x.name}  {x.protocol}:{x.port}  {x.hostname or '*'}"), style="dim")
-    elif isinstance(d, HTTPRouteDetail):
+    elif isinstance(d, HTTPRouteDetail | GRPCRouteDetail):
         t.append(clean(f"  {d.hostname or '*'}  rule {d.rule}: {d.match}"), style="dim")
     elif isinstance(d, TLSRouteDetail):
         t.append(clean(f"  {d.hostname or '*'}  {d.tls_mode}"), style="dim")
@@ -215,8 +217,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
                     continue
                 problems_shown += 1
         parent = parents.get(hop.level - 1) or parents[max(k for k in parents if k < hop.level)]
-        if hop.level == INGRESS:  # an HTTPRoute hangs under the Gateway listener that took it
-            parent = gateway if hop.kind == "HTTPRoute" and gateway is not None else parent
+        if hop.level == INGRESS:  # a route hangs under the Gateway listener that took it
+            parent = gateway if hop.kind in ROUTE_KINDS and gateway is not None else parent
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
@@ -250,7 +252,7 @@ def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
     d, split = hop.detail, hop.split
     if isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
         name += f"  listener {d.listener.name} {d.listener.protocol}:{d.listener.port}"
-    elif isinstance(d, HTTPRouteDetail):
+    elif isinstance(d, HTTPRouteDetail | GRPCRouteDetail):
         name += f"  rule {d.rule}"
     elif isinstance(d, TLSRouteDetail):
         name += f"  {d.tls_mode}"

@@ -158,6 +158,28 @@ class TLSRouteDetail:
                 "backends": [b.to_dict() for b in self.backends]}
 
 
+class GRPCRouteDetail:
+    """The GRPCRoute rule that takes a gRPC call: its match's service and method (None: any) and how they
+    compare (Exact or RegularExpression)."""
+    hostname: str | None
+    rule: int  # 1-based
+    rule_name: str | None
+    service: str | None
+    method: str | None
+    match_type: str
+    match: str
+    filters: Filters  # the rule's own
+    backends: list[RuleBackend]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hostname": self.hostname, "rule": self.rule, "ruleName": self.rule_name, "service": self.service,
+                "method": self.method, "matchType": self.match_type, "match": self.match, **self.filters.to_dict(),
+                "backends": [b.to_dict() for b in self.backends]}
+
+
+RouteDetail = HTTPRouteDetail | GRPCRouteDetail  # the rule of a route that takes the request
+
+
 @dataclass
 class UnattachedRouteDetail:
     """A route that names the host but attaches to no listener through `parent_ref`."""
@@ -267,8 +289,8 @@ class NetworkPolicyDetail:
                 "controller": self.controller, "port": self.port, "direction": self.direction}
 
 
-HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | TLSRouteDetail | UnattachedRouteDetail | BackendDetail
-             | ServiceDetail | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
+HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail | UnattachedRouteDetail
+             | BackendDetail | ServiceDetail | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
 
 
 @dataclass
@@ -291,7 +313,7 @@ class Hop:
     def filters(self) -> Filters | None:
         """The filters of the hop's rule or backendRef, when it has some."""
         d = self.detail
-        return d.filters if isinstance(d, ServiceDetail | BackendDetail | HTTPRouteDetail) else None
+        return d.filters if isinstance(d, ServiceDetail | BackendDetail | HTTPRouteDetail | GRPCRouteDetail) else None
 
     @property
     def redirect(self) -> Redirect | None:

@@ -73,5 +73,24 @@ def parse_target(text: str) -> Target:
     return Target(host=host, path=path, scheme=scheme, port=port)
 
 
+def grpc_target(target: str, service: str | None, method: str | None) -> str:
+    """`HOST --grpc-service S --grpc-method M` as the target it stands for, `grpc://HOST/S/M` (HOST may carry a
+    port, or be a grpc:// URL without a path); `target` itself without either option."""
+    if service is None and method is None:
+        return target
+    if not service:
+        raise UsageError("--grpc-method needs --grpc-service (a gRPC call names its service)" if method else
+                         "--grpc-service needs a service name (package.Service)")
+    if "/" in service or (method is not None and (not method or "/" in method)):
+        raise UsageError("--grpc-service and --grpc-method take a name each, without '/' "
+                         "(e.g. --grpc-service shop.v1.Cart --grpc-method Add)")
+    t = parse_target(target)
+    if t.scheme not in ("", "grpc") or t.path not in ("", "/"):
+        raise UsageError(f"--grpc-service: give the host alone ({t.host}), or grpc://HOST/package.Service/Method "
+                         f"without the options, not {target!r}")
+    port = f":{t.port}" if t.port is not None else ""
+    return f"grpc://{t.host}{port}/{service}" + (f"/{method}" if method else "")
+
+
 def as_target(target: str | Target) -> Target:
     return target if isinstance(target, Target) else parse_target(target)

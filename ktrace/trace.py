@@ -6,14 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ktrace import checks
+from ktrace import checks, grpc
 from ktrace.backends import PodState, ServiceBackends, service_backends
 from ktrace.certs import CertificateBook
 from ktrace.checks.networkpolicy import ControllerHint, Controllers  # the types, not the checks
 from ktrace.filters import describe, location
 from ktrace.findings import Finding, sort_key
-from ktrace.gateway import GatewayRoute, RuleChoice, backend_shares, gateway_route, knowable
-from ktrace.model import BackendRef, Gateway, Ingress, Listener, RouteFilter, RouteRule, Service, ServicePort
+from ktrace.gateway import Conflict, GatewayRoute, RuleChoice, backend_shares, gateway_route, knowable
+from ktrace.model import (
+    BackendRef,
+    Gateway,
+    GRPCMatch,
+    Ingress,
+    Listener,
+    RouteFilter,
+    RouteRule,
+    Service,
+    ServicePort,
+    XRoute,
+)
 from ktrace.netpol import PolicyVerdict
 from ktrace.requestpath import (
     ENDPOINTS,
@@ -24,6 +35,7 @@ from ktrace.requestpath import (
     EndpointSliceDetail,
     Filters,
     GatewayDetail,
+    GRPCRouteDetail,
     Hop,
     HopStatus,
     HTTPRouteDetail,
@@ -35,6 +47,7 @@ from ktrace.requestpath import (
     PodDetail,
     Redirect,
     RequestPath,
+    RouteDetail,
     RuleBackend,
     ServiceDetail,
     Split,
@@ -91,11 +104,13 @@ class Tracer:
         store = self.store
         t = as_target(target)
         result = RequestPath(target=str(t), host=t.host, path=t.path)
-        r = route(store, t.host, t.path) if t.scheme != "tls" else None  # a TLS connection: TLSRoutes alone
+        r = route(store, t.host, t.path) if t.route_kind == "HTTPRoute" else None  # Ingress: HTTP only
         g = gateway_route(store, t, live=self.live)
         if r is None and not _serves(g):
             result.status = PathStatus.BROKEN
             result.findings = checks.host.no_route(store, t, g)
+            if g is not None:  # the routes a conflict rejected: why the host has none
+                result.findings += [checks.gateway.conflict_finding(c) for c in g.conflicts]
             return result
         svc, sport = self._ingress_hop(r, result, via) if r is not None else (None, None)
         if svc is not None and sport is not None:
@@ -206,8 +221,9 @@ class Tracer:
         return PathStatus.BROKEN
 
     def _gateway_hops(self, g: GatewayRoute, result: RequestPath, via: Via | None) -> PathStatus:
-        """Gateway (listener) -> HTTPRoute (rule), or TLSRoute -> each backendRef's Service and what backs it. Returns
-        this entry point's status: broken when every backend that carries weight fails, degraded when some do."""
+        """Gateway (listener) -> HTTPRoute or GRPCRoute (rule), or TLSRoute -> each backendRef's Service and what backs
+        it. Returns this entry point's status: broken when every backend that carries weight fails, degraded when
+        some do."""
         c, gw, x = g.choice, g.gateway, g.listener
         if c is None or gw is None or x is None:
             return self._unattached_hops(g, result)
@@ -218,34 +234,42 @@ class Tracer:
         route, rule = c.route, c.rule if via is None else via.rule(c.rule)
         how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
             else f"wildcard {c.hostname}"
-        reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {g.path}", *g.notes]
+        kind = route.meta.kind
+        asked = f"the call {grpc.Call(*as_target(result.target).grpc_call).label()}" if kind == "GRPCRoute" else g.path
+        reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {asked}", *g.notes]
         reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
                     f"take it: {a.why}" for a in g.broken]
+        reasons += [_conflict_reason(k, route) for k in g.conflicts]
         own = checks.gateway.status_findings(route) if self.live else []
         own += checks.gateway.filter_findings(route, c.index, rule)
         status = _worst(own)
         filters, described, mirror_problems = self._filters(c, rule.filters, g, result)
         reasons += described
         redirect = rule.redirect
+        fails = _FAILS.get(kind, _FAILS["HTTPRoute"])
         if redirect is not None:  # the Gateway answers the request itself
             reasons.append("the client gets the redirect: no backend is reached")
         elif not rule.backends:
             status = HopStatus.ERROR
-            reasons.append("rule has no backendRefs: the Gateway answers 500")
+            reasons.append(f"rule has no backendRefs: {fails}")
         shares = backend_shares(rule)
         if rule.backends and not any(shares) and redirect is None:
             status = HopStatus.ERROR
-            reasons.append("every backendRef has weight 0: the Gateway answers 500")
+            reasons.append(f"every backendRef has weight 0: {fails}")
         if mirror_problems and status == HopStatus.OK:
             status = HopStatus.WARNING
         result.findings += own + [checks.gateway.attachment_finding(a) for a in g.broken]
-        result.hops.append(Hop("HTTPRoute", route.meta.namespace, route.meta.name, status,
-                               reasons + [f.message for f in own], INGRESS, HTTPRouteDetail(
-                                   hostname=c.hostname or None, rule=c.index + 1, rule_name=rule.name or None,
-                                   path=c.match.path, path_type=c.match.path_type, match=c.match.label(),
-                                   filters=filters or Filters(), backends=[
-                                       RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
-                                       for b, s in zip(rule.backends, shares, strict=True)])))
+        result.findings += [checks.gateway.conflict_finding(k) for k in g.conflicts]
+        backends = [RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
+                    for b, s in zip(rule.backends, shares, strict=True)]
+        m = c.match
+        detail: RouteDetail = GRPCRouteDetail(
+            c.hostname or None, c.index + 1, rule.name or None, m.service or None, m.method or None, m.type, m.label(),
+            filters or Filters(), backends) if isinstance(m, GRPCMatch) else HTTPRouteDetail(
+            hostname=c.hostname or None, rule=c.index + 1, rule_name=rule.name or None, path=m.path,
+            path_type=m.path_type, match=m.label(), filters=filters or Filters(), backends=backends)
+        result.hops.append(Hop(kind, route.meta.namespace, route.meta.name, status, reasons + [f.message for f in own],
+                               INGRESS, detail))
         entry = _combine([_overall(result.hops[first:]), floor])
         if not rule.backends or redirect is not None:
             return entry
@@ -542,6 +566,18 @@ def _endpoint_hops(store: ClusterStore, svc: Service, b: ServiceBackends, result
 _POD_STATUS = {PodState.READY: HopStatus.OK, PodState.NOT_READY: HopStatus.WARNING,
                PodState.UNKNOWN: HopStatus.UNKNOWN, PodState.EXCLUDED: HopStatus.ERROR}
 _PATH_RANK = {PathStatus.OK: 0, PathStatus.UNKNOWN: 1, PathStatus.DEGRADED: 2, PathStatus.BROKEN: 3}
+
+
+# What the Gateway answers when a rule's requests reach no backend.
+_FAILS = {"HTTPRoute": "the Gateway answers 500", "GRPCRoute": "the Gateway answers UNAVAILABLE"}
+
+
+def _conflict_reason(c: Conflict, traced: XRoute) -> str:
+    """An HTTPRoute/GRPCRoute conflict in words, as the traced route's hop tells it."""
+    win, lose = c.winner, c.loser
+    won = "this route wins" if win is traced else f"{win.meta.kind} {win.meta.namespace}/{win.meta.name} wins"
+    return (f"{lose.meta.kind} {lose.meta.namespace}/{lose.meta.name} shares hostname {c.hostname or '(any)'} on "
+            f"listener {c.listener.name}: {won} (the older route), the other is rejected there")
 
 
 def _serves(g: GatewayRoute | None) -> bool:

@@ -14,8 +14,10 @@ from ktrace.findings import Finding
 from ktrace.gateway import (
     SERVICE_IMPORT,
     Attachment,
+    Conflict,
     Refusal,
     attachments,
+    conflicts,
     granted,
     grants_backend,
     knowable,
@@ -70,8 +72,14 @@ KIND_UNSUPPORTED = register(Rule(
     "warning when the implementation may support it."))
 FILTERS_INVALID = register(Rule(
     "route-filters-invalid", "error",
-    "An HTTPRoute rule's or backendRef's filters are ones the API rejects (RequestRedirect with URLRewrite or with "
-    "backendRefs, a repeated filter, ReplacePrefixMatch without exactly one PathPrefix match)."))
+    "A route rule's or backendRef's filters are ones the API rejects (RequestRedirect with URLRewrite or with "
+    "backendRefs, a repeated filter, ReplacePrefixMatch without exactly one PathPrefix match; on a GRPCRoute, a "
+    "filter other than RequestHeaderModifier, ResponseHeaderModifier, RequestMirror and ExtensionRef)."))
+KIND_CONFLICT = register(Rule(
+    "route-kind-conflict", "error",
+    "An HTTPRoute and a GRPCRoute attach to one listener with intersecting hostnames: the Gateway API accepts only "
+    "the oldest (then the first by namespace/name); the other is rejected on that listener (Accepted false).",
+    needs=("Gateway",)))
 NOT_ACCEPTED = register(Rule(
     "route-not-accepted", "warning",
     "The Gateway controller reports a route not Accepted by a parent (live; its reason quoted)."))
@@ -213,6 +221,32 @@ def terminate_findings(store: ClusterStore, route: XRoute, *, live: bool) -> lis
     found = (terminate_finding(route, a.gateway, x, live=live) for a in attachments(store, route, live=live)
              if a.gateway is not None and not a.problem for x, _ in a.listeners)
     return list({(f.details["gateway"], f.details["listener"]): f for f in found if f is not None}.values())
+def conflict_finding(c: Conflict) -> Finding:
+    """The finding on the route a conflict rejects."""
+    lose, win = c.loser, c.winner
+    why = "is older" if win.created != lose.created else "has the same age and comes first by namespace/name"
+    return KIND_CONFLICT.finding(
+        lose.meta.kind, lose.meta.namespace, lose.meta.name,
+        f"rejected on listener {c.listener.name} of Gateway {c.gateway.meta.namespace}/{c.gateway.meta.name}: "
+        f"{win.meta.kind} {win.meta.namespace}/{win.meta.name} {why} and shares hostname {c.hostname or '(any)'} "
+        "there (an HTTPRoute and a GRPCRoute may not share a listener's hostname)",
+        "give the two routes hostnames that do not intersect, or attach them to different listeners",
+        winner=f"{win.meta.kind} {win.meta.namespace}/{win.meta.name}", listener=c.listener.name,
+        gateway=f"{c.gateway.meta.namespace}/{c.gateway.meta.name}", hostname=c.hostname)
+
+
+@produces(KIND_CONFLICT)
+def conflict_findings(store: ClusterStore, route: XRoute, *, live: bool) -> list[Finding]:
+    """The listeners where an older route of the rival kind (HTTPRoute vs GRPCRoute) takes `route`'s hostnames."""
+    out = []
+    for a in attachments(store, route, live=live):
+        if a.gateway is None:
+            continue
+        for x, names in a.listeners:
+            lost = next((c for c in conflicts(store, route, a.gateway, x, names, live=live) if c.loser is route), None)
+            if lost is not None:
+                out.append(conflict_finding(lost))
+    return out
 
 
 @produces(PARENT_MISSING, NOT_ALLOWED, NO_HOSTNAME_MATCH)
@@ -347,13 +381,14 @@ def mirror_findings(store: ClusterStore, route: XRoute, ref: BackendRef, rules: 
 @produces(FILTERS_INVALID)
 def filter_findings(route: XRoute, index: int, rule: RouteRule) -> list[Finding]:
     """Filters the API's validation rejects on one rule (its backendRefs' filters included)."""
-    problems = rule_conflicts(rule)
+    problems = rule_conflicts(rule, route.meta.kind)
     if not problems:
         return []
     return [FILTERS_INVALID.finding(route.meta.kind, route.meta.namespace, route.meta.name,
                                     f"rule {index + 1}: {'; '.join(problems)}: the API server rejects this route",
                                     "keep RequestRedirect alone on its rule or backendRef (no URLRewrite, no "
-                                    "backendRefs beside a rule's redirect), and each filter once",
+                                    "backendRefs beside a rule's redirect), each filter once, and on a GRPCRoute "
+                                    "only the filters its API defines",
                                     rule=index + 1, problems=problems)]
 
 
@@ -372,7 +407,8 @@ def backends_of(route: XRoute, mirrors: bool = False) -> dict[BackendRef, list[s
 
 
 def check_route(store: ClusterStore, route: XRoute, *, live: bool) -> list[Finding]:
-    out = attachment_findings(store, route, live=live) + terminate_findings(store, route, live=live)
+    out = (attachment_findings(store, route, live=live) + terminate_findings(store, route, live=live)
+           + conflict_findings(store, route, live=live))
     for i, rule in enumerate(route.rules):
         out += filter_findings(route, i, rule)
     for ref, rules in backends_of(route).items():

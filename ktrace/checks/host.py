@@ -14,15 +14,17 @@ from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
 NO_ROUTE = register(Rule(
-    "host-no-route", "error", "No Ingress rule, default backend or HTTPRoute rule serves the traced host and path "
-    "(rules that need headers, a query or another method are named); for a tls:// target, no TLSRoute takes the "
-    "SNI (what serves the host otherwise is named)."))
+    "host-no-route", "error", "No Ingress rule, default backend or HTTPRoute rule serves the traced host and path, "
+    "no GRPCRoute rule the traced gRPC call, or no TLSRoute the traced SNI (rules that need headers, a query or "
+    "another method are named; for a grpc:// or tls:// target, what serves the host over HTTP)."))
 
 
 @produces(NO_ROUTE)
 def no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> list[Finding]:
     if t.route_kind == "TLSRoute":
         return [_no_tls_route(store, t)]
+    if t.route_kind == "GRPCRoute":
+        return _no_grpc_route(store, t, g)
     hosts = store.hosts()
     close = closest_hosts(t.host, hosts)
     conditional = g.notes if g is not None else []
@@ -36,12 +38,12 @@ def no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> l
     if paths:
         hints.append(f"{'its other' if conditional else f'host {t.host} has only these'} paths: "
                      f"{', '.join(paths[:6])}")
-    hints += misses
+    hints += misses + _rejected(g)
     if not paths and close:
         hints.append(f"closest hosts: {', '.join(close)}")
     elif not paths and not misses:
         hints.append(f"no Ingress names a similar host ({len(hosts)} host(s) in scope)")
-    listeners = listeners_for_host(store, t.host) if not paths else []
+    listeners = listeners_for_host(store, t.host) if not paths and not _rejected(g) else []
     if listeners:
         hints.append(f"Gateway listener(s) {', '.join(listeners[:3])} take this host, but no HTTPRoute there names it")
     what = "no Ingress rule, default backend or HTTPRoute rule" if g is not None or store.count("HTTPRoute") else \
@@ -52,13 +54,18 @@ def no_route(store: ClusterStore, t: Target, g: GatewayRoute | None = None) -> l
                              conditional_rules=conditional, wildcards=misses)]
 
 
+def served_over_http(store: ClusterStore, host: str) -> list[str]:
+    """The HTTPRoutes and Ingresses that name `host` (or a wildcard taking it): what serves it over HTTP(S)."""
+    return sorted({f"HTTPRoute {r.meta.namespace}/{r.meta.name}" for key in (host, *wildcard_suffixes(host))
+                   for r in store.routes_for_hostname(key)} |
+                  {f"Ingress {ing.meta.namespace}/{ing.meta.name}" for key in (host, wildcard_for(host))
+                   for ing in store.ingresses_for_host(key)})
+
+
 def _no_tls_route(store: ClusterStore, t: Target) -> Finding:
     """No TLSRoute takes the SNI: the TLS listeners that take the host, the HTTP(S) routes and Ingresses that
     serve it (TLSRoutes alone route TLS connections by SNI), else the closest hosts."""
-    keys = (t.host, *wildcard_suffixes(t.host))
-    http = sorted({f"HTTPRoute {r.meta.namespace}/{r.meta.name}" for k in keys for r in store.routes_for_hostname(k)}
-                  | {f"Ingress {i.meta.namespace}/{i.meta.name}" for k in (t.host, wildcard_for(t.host))
-                     for i in store.ingresses_for_host(k)})
+    http = served_over_http(store, t.host)
     listeners = listeners_for_host(store, t.host, ("TLS",))
     hints = []
     if listeners:
@@ -73,6 +80,37 @@ def _no_tls_route(store: ClusterStore, t: Target) -> Finding:
         hints.append(f"no TLSRoute names a similar host ({store.count('TLSRoute')} TLSRoute(s) in scope)")
     return NO_ROUTE.finding("Host", "", t.host, f"no TLSRoute takes {t} (SNI {t.host})", "; ".join(hints),
                             host=t.host, path=t.path, closest_hosts=close, served_by=http, listeners=listeners)
+def _rejected(g: GatewayRoute | None) -> list[str]:
+    """The routes an HTTPRoute/GRPCRoute conflict rejects on the host's listeners: why they serve nothing."""
+    return [f"{c.loser.meta.kind} {c.loser.meta.namespace}/{c.loser.meta.name} is rejected on listener "
+            f"{c.listener.name}: {c.winner.meta.kind} {c.winner.meta.namespace}/{c.winner.meta.name} is older and "
+            f"shares hostname {c.hostname or '(any)'}" for c in (g.conflicts if g is not None else [])]
+
+
+def _no_grpc_route(store: ClusterStore, t: Target, g: GatewayRoute | None) -> list[Finding]:
+    """A gRPC call no GRPCRoute rule takes: the calls the host's GRPCRoutes do take, the matches that need
+    headers, the routes a conflict rejects, and what serves the host over HTTP (a gRPC call is an HTTP/2 POST
+    to /package.Service/Method: `ktrace trace http://HOST/package.Service/Method` follows it there)."""
+    conditional = g.notes if g is not None else []
+    calls = g.paths if g is not None else []
+    hints = [f"these might take it (a traced call carries no headers): {'; '.join(conditional)}"] if conditional \
+        else []
+    if calls:
+        hints.append(f"host {t.host}'s GRPCRoutes take only: {', '.join(calls[:6])}")
+    hints += _rejected(g)
+    served = served_over_http(store, t.host)
+    if served:
+        hints.append(f"over HTTP, {', '.join(served[:4])} serve{'s' if len(served) == 1 else ''} this host "
+                     f"(trace http://{t.host}{t.path or '/'} to follow the call there)")
+    listeners = listeners_for_host(store, t.host) if not calls and not served and not _rejected(g) else []
+    if listeners:
+        hints.append(f"Gateway listener(s) {', '.join(listeners[:3])} take this host, but no GRPCRoute there names it")
+    close = closest_hosts(t.host, [h for h in store.hosts() if h != t.host]) if not calls and not served else []
+    if close:
+        hints.append(f"closest hosts: {', '.join(close)}")
+    return [NO_ROUTE.finding("Host", "", t.host, f"no GRPCRoute rule serves {t}", "; ".join(hints)
+                             or "no GRPCRoute, HTTPRoute or Ingress names this host", host=t.host, path=t.path,
+                             closest_hosts=close, paths=calls, conditional_rules=conditional, wildcards=[])]
 
 
 def closest_hosts(host: str, hosts: list[str], n: int = 4) -> list[str]:
