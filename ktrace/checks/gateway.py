@@ -120,6 +120,11 @@ _REFUSALS = {
     Refusal.NO_HOSTNAME_MATCH: (NO_HOSTNAME_MATCH, "add a hostname the listener takes to the route, or change the "
                                                    "listener's hostname"),
 }
+_FILTER_HINTS = {
+    "HTTPRoute": "keep RequestRedirect alone on its rule or backendRef (no URLRewrite, no backendRefs beside a rule's "
+                 "redirect), and each filter once",
+    "GRPCRoute": "use only RequestHeaderModifier, ResponseHeaderModifier, RequestMirror and ExtensionRef, each header "
+                 "modifier once"}
 _CONDITIONS = {"Accepted": NOT_ACCEPTED, "ResolvedRefs": REFS_UNRESOLVED}
 # Gateway and listener conditions quoted live: (type, the status that is a problem) -> (rule, what it means).
 _GATEWAY_CONDITIONS = {("Accepted", "False"): (GATEWAY_NOT_ACCEPTED, "not accepted"),
@@ -386,9 +391,7 @@ def filter_findings(route: XRoute, index: int, rule: RouteRule) -> list[Finding]
         return []
     return [FILTERS_INVALID.finding(route.meta.kind, route.meta.namespace, route.meta.name,
                                     f"rule {index + 1}: {'; '.join(problems)}: the API server rejects this route",
-                                    "keep RequestRedirect alone on its rule or backendRef (no URLRewrite, no "
-                                    "backendRefs beside a rule's redirect), each filter once, and on a GRPCRoute "
-                                    "only the filters its API defines",
+                                    _FILTER_HINTS.get(route.meta.kind, _FILTER_HINTS["HTTPRoute"]),
                                     rule=index + 1, problems=problems)]
 
 
