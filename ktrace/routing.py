@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ktrace.model import ROUTE_KINDS, Backend, Ingress, IngressPath, IngressTLS, RouteRule, XRoute
+from ktrace.model import ROUTE_KINDS, Backend, GRPCMatch, Ingress, IngressPath, IngressTLS, RouteMatch, RouteRule, XRoute
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
@@ -171,11 +171,17 @@ def rule_targets(store: ClusterStore) -> list[Target]:
 
 def route_rule_targets(route: XRoute, rule: RouteRule) -> list[Target]:
     """The requests one rule of a route names, per hostname ("" for a route without hostnames: its listeners'):
-    an HTTPRoute's path matches (regular expressions name no path), a TLSRoute's hostnames (tls://)."""
+    an HTTPRoute's path matches, a GRPCRoute's calls (grpc://; a match without a service, any call), a TLSRoute's
+    hostnames (tls://). Regular expressions, and a gRPC method without its service, name no request."""
     hosts = route.hostnames or ("",)
     if route.meta.kind == "TLSRoute":
         return [Target(h, "", "tls") for h in hosts]
-    return [Target(h, m.path) for h in hosts for m in rule.matches if m.path_type != "RegularExpression"]
+    if route.meta.kind == "GRPCRoute":
+        calls = {f"/{m.service}/{m.method}" if m.method else f"/{m.service}" if m.service else ""
+                 for m in rule.matches if isinstance(m, GRPCMatch) and m.type == "Exact" and (m.service or not m.method)}
+        return [Target(h, call, "grpc") for h in hosts for call in sorted(calls)]
+    return [Target(h, m.path) for h in hosts for m in rule.matches
+            if isinstance(m, RouteMatch) and m.path_type != "RegularExpression"]
 
 
 def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[Target]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from ktrace.findings import Finding, FindingId, finding_id
-from ktrace.model import EndpointSlice, Pod
+from ktrace.model import ROUTE_KINDS, EndpointSlice, Pod
 from ktrace.requestpath import PODS, PathStatus, RequestPath
 from ktrace.routing import rule_targets
 from ktrace.store import ClusterStore
@@ -32,7 +32,8 @@ Entry = Target  # what a route names: a host ("" for host-less rules) and path, 
 Ref = tuple[str, str, str]  # (kind, namespace, name)
 ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name); type RELIST: the kind was listed again
 # Kinds whose change can move a host to another rule, or change who may reach the pods: trace everything again.
-GLOBAL_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway", "GatewayClass", "IngressClass", "ReferenceGrant",
+# Every route kind: a GRPCRoute can take a listener's hostname from an HTTPRoute (ktrace.gateway.conflicts).
+GLOBAL_KINDS = frozenset({"Ingress", *ROUTE_KINDS, "Gateway", "GatewayClass", "IngressClass", "ReferenceGrant",
                           "Namespace"})
 
 

@@ -30,7 +30,7 @@ from ktrace.certs import CertificateBook
 from ktrace.checks import certificates, gateway, ingress, networkpolicy, service
 from ktrace.checks.ordered import OrderedFindings
 from ktrace.findings import Finding
-from ktrace.model import EndpointSlice, Ingress, Pod, Service
+from ktrace.model import ROUTE_KINDS, EndpointSlice, Ingress, Pod, Service
 from ktrace.routing import default_class
 from ktrace.store import ClusterStore
 
@@ -39,7 +39,7 @@ ChangeKey = tuple[str, str, str, str]
 CertificatesFactory = Callable[[], CertificateBook]
 
 _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
-_GATEWAY_API = frozenset({"Gateway", "GatewayClass", "HTTPRoute", "ReferenceGrant"})
+_GATEWAY_API = frozenset({"Gateway", "GatewayClass", "ReferenceGrant", *ROUTE_KINDS})
 # The units' groups in the order a full check lists their findings (before sorting them).
 INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS = range(6)
 
