@@ -158,6 +158,7 @@ class TLSRouteDetail:
                 "backends": [b.to_dict() for b in self.backends]}
 
 
+@dataclass
 class GRPCRouteDetail:
     """The GRPCRoute rule that takes a gRPC call: its match's service and method (None: any) and how they
     compare (Exact or RegularExpression)."""

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ktrace.model import ROUTE_KINDS, Backend, GRPCMatch, Ingress, IngressPath, IngressTLS, RouteMatch, RouteRule, XRoute
+from ktrace.model import (
+    ROUTE_KINDS,
+    Backend,
+    GRPCMatch,
+    Ingress,
+    IngressPath,
+    IngressTLS,
+    RouteMatch,
+    RouteRule,
+    XRoute,
+)
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
@@ -178,7 +188,8 @@ def route_rule_targets(route: XRoute, rule: RouteRule) -> list[Target]:
         return [Target(h, "", "tls") for h in hosts]
     if route.meta.kind == "GRPCRoute":
         calls = {f"/{m.service}/{m.method}" if m.method else f"/{m.service}" if m.service else ""
-                 for m in rule.matches if isinstance(m, GRPCMatch) and m.type == "Exact" and (m.service or not m.method)}
+                 for m in rule.matches
+                 if isinstance(m, GRPCMatch) and m.type == "Exact" and (m.service or not m.method)}
         return [Target(h, call, "grpc") for h in hosts for call in sorted(calls)]
     return [Target(h, m.path) for h in hosts for m in rule.matches
             if isinstance(m, RouteMatch) and m.path_type != "RegularExpression"]
