@@ -43,6 +43,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("Pod", "", "v1", "pods", short_names=("po",)),
     Kind("Service", "", "v1", "services", short_names=("svc",)),
     Kind("Secret", "", "v1", "secrets"),
+    Kind("ConfigMap", "", "v1", "configmaps", short_names=("cm",)),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", short_names=("ing",)),
     Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", namespaced=False),
@@ -62,7 +63,14 @@ KINDS: tuple[Kind, ...] = (
     Kind("TLSRoute", "gateway.networking.k8s.io", "v1", "tlsroutes", older=("v1alpha3", "v1alpha2")),
     Kind("ReferenceGrant", "gateway.networking.k8s.io", "v1", "referencegrants", short_names=("refgrant",),
          older=("v1beta1",)),
+    # BackendTLSPolicy: v1 from Gateway API 1.4, v1alpha3 before (Experimental).
+    Kind("BackendTLSPolicy", "gateway.networking.k8s.io", "v1", "backendtlspolicies", short_names=("btlspolicy",),
+         older=("v1alpha3",)),
 )
+
+# Kinds read as metadata only (PartialObjectMetadata): their data never crosses the wire. Secrets hold keys;
+# of a ConfigMap (a BackendTLSPolicy's CA certificate) ktrace needs only to know that it exists.
+METADATA_ONLY = frozenset({"Secret", "ConfigMap"})
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
 BY_PLURAL: dict[tuple[str, str], Kind] = {(k.group, k.plural): k for k in KINDS}

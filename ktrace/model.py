@@ -914,8 +914,66 @@ def reference_grant_from_dict(obj: Any) -> ReferenceGrant | None:
     return ReferenceGrant(meta, sources, targets)
 
 
+@record
+class LocalRef:
+    """A reference within the referrer's namespace: a policy's targetRef (`section`: sectionName) or a CA
+    certificate ref (no section)."""
+    group: str  # "" for the core group
+    kind: str
+    name: str
+    section: str = ""
+
+    def label(self) -> str:
+        return f"{self.kind} {self.name}" + (f" port {self.section}" if self.section else "")
+
+
+@record
+class BackendTLSPolicy:
+    """How a Gateway connects to the Services it targets over TLS: the SNI and name to verify (`hostname`), the CA
+    to verify with (`ca_refs`, or the well-known system CAs); `ancestors`: what each controller reported."""
+    meta: Meta
+    created: str  # creationTimestamp: among policies on one target (and port), the oldest applies
+    targets: tuple[LocalRef, ...]
+    ca_refs: tuple[LocalRef, ...]
+    well_known: str  # wellKnownCACertificates: "System", or ""
+    hostname: str
+    subject_alt_names: tuple[str, ...] = ()  # "Hostname x" or "URI y"
+    ancestors: tuple[ParentStatus, ...] = ()
+
+    def targets_service(self, service: str, port: ServicePort | None = None) -> LocalRef | None:
+        """The targetRef naming Service `service` (and, with `port`, that port by name, else the whole Service)."""
+        for t in self.targets:
+            if t.group == "" and t.kind == "Service" and t.name == service and \
+                    (port is None or t.section in ("", port.name)):
+                return t
+        return None
+
+
+def _local_ref(x: dict, section: bool) -> LocalRef:
+    return LocalRef(_s(x.get("group")), _s(x.get("kind")), _s(x.get("name")),
+                    _s(x.get("sectionName")) if section else "")
+
+
+def backend_tls_policy_from_dict(obj: Any) -> BackendTLSPolicy | None:
+    meta = meta_of(obj, "BackendTLSPolicy")
+    if meta is None:
+        return None
+    spec, ns = _d(obj.get("spec")), meta.namespace
+    validation = _d(spec.get("validation"))
+    sans = tuple(f"{_s(n.get('type'))} {_s(n.get('hostname')) or _s(n.get('uri'))}"
+                 for n in map(_d, _l(validation.get("subjectAltNames"))))
+    ancestors = tuple(ParentStatus(_parent_ref(_d(a.get("ancestorRef")), ns), _s(a.get("controllerName")),
+                                   _status_conditions(a.get("conditions")))
+                      for a in map(_d, _l(_d(obj.get("status")).get("ancestors"))))
+    return BackendTLSPolicy(meta, _s(_d(obj.get("metadata")).get("creationTimestamp")),
+                            tuple(_local_ref(t, True) for t in map(_d, _l(spec.get("targetRefs")))),
+                            tuple(_local_ref(r, False) for r in map(_d, _l(validation.get("caCertificateRefs")))),
+                            _s(validation.get("wellKnownCACertificates")), _s(validation.get("hostname")).lower(),
+                            sans, ancestors)
+
+
 Record = (Pod | Service | EndpointSlice | Ingress | IngressClass | Secret | Workload | Namespace | NetworkPolicy
-          | RawObject | GatewayClass | Gateway | XRoute | ReferenceGrant)
+          | RawObject | GatewayClass | Gateway | XRoute | ReferenceGrant | BackendTLSPolicy)
 
 CLUSTER_SCOPED = frozenset(k.kind for k in KINDS if not k.namespaced)
 
@@ -951,5 +1009,6 @@ _BUILDERS = {
     "Gateway": gateway_from_dict,
     **{kind: xroute_from_dict for kind in ROUTE_KINDS},
     "ReferenceGrant": reference_grant_from_dict,
+    "BackendTLSPolicy": backend_tls_policy_from_dict,
     "NetworkPolicy": network_policy_from_dict,
 }

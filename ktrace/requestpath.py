@@ -214,6 +214,35 @@ class BackendDetail:
                 **(self.filters.to_dict() if self.filters else {})}
 
 
+@dataclass(frozen=True)
+class CACertificate:
+    """A caCertificateRef of a BackendTLSPolicy and whether its object exists (None: not judged)."""
+    kind: str
+    name: str
+    exists: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "exists": self.exists}
+
+
+@dataclass
+class BackendTLS:
+    """The BackendTLSPolicy that makes the Gateway connect to this Service port over TLS."""
+    policy: str  # its name, in the Service's namespace
+    section: str | None  # the port name it targets; None: the whole Service
+    hostname: str  # the SNI, and the name the pods' certificate must have (unless subjectAltNames are given)
+    ca_certificates: list[CACertificate]
+    well_known: str | None  # wellKnownCACertificates (System) instead of CA refs
+    subject_alt_names: list[str]
+    not_applied: list[str]  # policies on the same Service and sectionName that conflict with it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "sectionName": self.section, "hostname": self.hostname,
+                "caCertificateRefs": [c.to_dict() for c in self.ca_certificates],
+                "wellKnownCACertificates": self.well_known, "subjectAltNames": self.subject_alt_names,
+                "notApplied": self.not_applied}
+
+
 @dataclass
 class ServiceDetail:
     port: int
@@ -226,6 +255,7 @@ class ServiceDetail:
     split: Split | None = None
     filters: Filters | None = None  # a backendRef's own filters, when it has some
     ip_families: list[str] | None = None  # a dual-stack Service's spec.ipFamilies
+    backend_tls: BackendTLS | None = None  # a Gateway path's Service port under a BackendTLSPolicy
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"port": self.port, "portName": self.port_name, "targetPort": self.target_port,
@@ -236,6 +266,8 @@ class ServiceDetail:
             out["ipFamilies"] = self.ip_families
         if self.revisions:
             out["revisions"] = [r.to_dict() for r in self.revisions]
+        if self.backend_tls is not None:
+            out["backendTLSPolicy"] = self.backend_tls.to_dict()
         return out | (self.split.to_dict() if self.split else {}) | (self.filters.to_dict() if self.filters else {})
 
 

@@ -15,6 +15,7 @@ from ktrace.coverage import Coverage, Read
 from ktrace.model import (
     ROUTE_KINDS,
     WORKLOAD_KINDS,
+    BackendTLSPolicy,
     EndpointSlice,
     Gateway,
     Ingress,
@@ -87,6 +88,8 @@ class ClusterStore:
         # without hostnames) and by backend Service (-> (kind, namespace, name))
         self._routes_by_host: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         self._routes_by_service: dict[tuple[str, str], set[tuple[str, str, str]]] = defaultdict(set)
+        # BackendTLSPolicies by the Service they target (targetRefs are local: the policy's namespace) -> names
+        self._tls_policies_by_service: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.load(objs)
 
     # -- changes -------------------------------------------------------------------------------
@@ -199,6 +202,9 @@ class ClusterStore:
             entries.extend((self._routes_by_host, (kind, h), (ns, name)) for h in set(r.hostnames or ("",)))
             refs = {(b.namespace, b.name) for rule in r.rules for b in rule.backends if b.is_service}
             entries.extend((self._routes_by_service, ref, (kind, ns, name)) for ref in refs)
+        elif isinstance(r, BackendTLSPolicy):
+            services = {t.name for t in r.targets if t.group == "" and t.kind == "Service"}
+            entries.extend((self._tls_policies_by_service, (ns, svc), name) for svc in services)
         for index, key, value in entries:
             if add:
                 index[key].add(value)
@@ -426,6 +432,13 @@ class ClusterStore:
             self._need(kind, None)
         return [self._by_kind[kind][(ns, name)]  # type: ignore[misc]
                 for kind, ns, name in sorted(self._routes_by_service.get((namespace, service), _EMPTY))]
+
+    def backend_tls_policies(self, namespace: str, service: str) -> list[BackendTLSPolicy]:
+        """The BackendTLSPolicies targeting a Service (any of its ports), by name."""
+        self._need("BackendTLSPolicy", namespace)
+        table = self._by_kind.get("BackendTLSPolicy", {})
+        return [table[(namespace, n)]  # type: ignore[misc]
+                for n in sorted(self._tls_policies_by_service.get((namespace, service), _EMPTY))]
 
     def hosts(self) -> list[str]:
         """Every host named by an ingress rule or a Gateway API route (wildcards included), sorted."""

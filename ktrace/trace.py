@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ktrace import checks, grpc
+from ktrace import backendtls, checks, grpc
 from ktrace.backends import PodState, ServiceBackends, service_backends
 from ktrace.certs import CertificateBook
 from ktrace.checks.networkpolicy import ControllerHint, Controllers  # the types, not the checks
@@ -32,6 +32,8 @@ from ktrace.requestpath import (
     PODS,
     SERVICE,
     BackendDetail,
+    BackendTLS,
+    CACertificate,
     EndpointSliceDetail,
     Filters,
     GatewayDetail,
@@ -429,6 +431,35 @@ class Tracer:
         hop.reasons += described
         if mirror_problems and hop.status == HopStatus.OK:
             hop.status = HopStatus.WARNING
+        self._backend_tls(svc, sport, hop, result)
+
+    def _backend_tls(self, svc: Service, sport: ServicePort, hop: Hop, result: RequestPath) -> None:
+        """The BackendTLSPolicy that applies to the Service port, on the Service hop of a Gateway path (an Ingress
+        controller does not read it): the Gateway connects to the pods over TLS. A CA certificate that does not
+        exist fails every connection (error); policies that conflict with it are not applied (warning); live,
+        the controller's own word on the policy."""
+        group = backendtls.for_port(self.store, svc, sport)
+        if group is None:
+            return
+        p, ns = group.applied, svc.meta.namespace
+        cas = [CACertificate(r.kind, r.name, backendtls.ca_exists(self.store, ns, r)) for r in p.ca_refs]
+        problems = checks.backendtls.ca_findings(self.store, p) + checks.backendtls.conflict_findings(group)
+        if self.live:
+            problems += checks.backendtls.status_findings(p)
+        verify = f"CA {', '.join(f'{c.kind} {c.name}' for c in cas)}" if cas else \
+            f"well-known CA {p.well_known}" if p.well_known else "no CA"
+        sans = f", subjectAltNames {', '.join(p.subject_alt_names)}" if p.subject_alt_names else ""
+        on = f" (port {group.section})" if group.section else ""
+        hop.reasons += [f"BackendTLSPolicy {p.meta.name}{on}: TLS to the pods, hostname {p.hostname}, {verify}{sans}",
+                        *(f.message for f in problems)]
+        result.findings += problems
+        if _worst(problems) == HopStatus.ERROR:
+            hop.status = HopStatus.ERROR
+        elif problems and hop.status == HopStatus.OK:
+            hop.status = HopStatus.WARNING
+        assert isinstance(hop.detail, ServiceDetail)
+        hop.detail.backend_tls = BackendTLS(p.meta.name, group.section or None, p.hostname, cas, p.well_known or None,
+                                            list(p.subject_alt_names), [c.meta.name for c in group.conflicted])
 
 
 def _overall(hops: list[Hop]) -> PathStatus:

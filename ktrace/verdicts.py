@@ -12,7 +12,10 @@ What a change can touch:
   Service of its namespace that selects no pod (it may be the near miss, or the fix); a pod outside every
   path's namespaces may be an ingress controller's: the routes with a NetworkPolicy hop;
 - an EndpointSlice: the routes through its Service, and those it was on;
-- anything else (a Service, a Secret, a NetworkPolicy): the routes that pass through its namespace.
+- a ConfigMap: the routes whose Service hop names it as a BackendTLSPolicy's CA certificate (ConfigMaps that
+  nothing names change often: leader election, configuration);
+- anything else (a Service, a Secret, a NetworkPolicy, a BackendTLSPolicy, which targets Services of its own
+  namespace): the routes that pass through its namespace.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import replace
 
 from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import ROUTE_KINDS, EndpointSlice, Pod
-from ktrace.requestpath import PODS, PathStatus, RequestPath
+from ktrace.requestpath import PODS, PathStatus, RequestPath, ServiceDetail
 from ktrace.routing import rule_targets
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
@@ -124,7 +127,7 @@ class RouteVerdicts:
                 s = self.store.get(kind, ns, name)
                 if isinstance(s, EndpointSlice):
                     out |= self._on.get(("Service", ns, s.service), set())
-            else:
+            elif kind != "ConfigMap":
                 out |= self._through.get(ns, set())
         return out
 
@@ -169,6 +172,9 @@ class RouteVerdicts:
         refs |= {(f.kind, f.namespace, f.name) for f in path.findings}
         # A RequestMirror's Service is no hop of its own, maybe in a namespace the path does not pass through.
         refs |= {(m.kind, m.namespace, m.name) for h in path.hops for m in h.mirrors}
+        # A BackendTLSPolicy's CA certificates (ConfigMaps, Secrets): in the Service's namespace, no hop of their own.
+        refs |= {(c.kind, h.namespace, c.name) for h in path.hops if isinstance(h.detail, ServiceDetail)
+                 and h.detail.backend_tls is not None for c in h.detail.backend_tls.ca_certificates}
         return refs
 
 

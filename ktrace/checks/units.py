@@ -11,8 +11,9 @@ reads, and so what a change invalidates:
 - Service: the pods its selector matches and the EndpointSlices of it (and the pods they name), kept
   in a reverse index; the Ingresses naming it; with a selector that matches nothing, the pods and
   workload templates of its namespace (near misses) and the pods of every namespace (its hint).
-- host conflicts: the Ingresses and the default class. Gateway API: its own kinds, Services,
-  Secrets, Namespaces. Certificates: Secrets, Ingresses, Gateways.
+- host conflicts: the Ingresses and the default class. Gateway API: its own kinds (BackendTLSPolicies
+  too), Services, Secrets, Namespaces, and the ConfigMaps a BackendTLSPolicy names. Certificates:
+  Secrets, Ingresses, Gateways.
 - network policies: policies, Namespaces, Ingresses, the Gateway API kinds, Services, and the pods
   of the namespaces it reads (`networkpolicy.pod_namespaces_read`) or that could be ingress
   controllers or Gateway pods.
@@ -27,10 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ktrace.certs import CertificateBook
-from ktrace.checks import certificates, gateway, ingress, networkpolicy, service
+from ktrace.checks import backendtls, certificates, gateway, ingress, networkpolicy, service
 from ktrace.checks.ordered import OrderedFindings
 from ktrace.findings import Finding
-from ktrace.model import ROUTE_KINDS, EndpointSlice, Ingress, Pod, Service
+from ktrace.model import ROUTE_KINDS, BackendTLSPolicy, EndpointSlice, Ingress, Pod, Service
 from ktrace.routing import default_class
 from ktrace.store import ClusterStore
 
@@ -39,7 +40,7 @@ ChangeKey = tuple[str, str, str, str]
 CertificatesFactory = Callable[[], CertificateBook]
 
 _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
-_GATEWAY_API = frozenset({"Gateway", "GatewayClass", "ReferenceGrant", *ROUTE_KINDS})
+_GATEWAY_API = frozenset({"Gateway", "GatewayClass", "ReferenceGrant", "BackendTLSPolicy", *ROUTE_KINDS})
 # The units' groups in the order a full check lists their findings (before sorting them).
 INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS = range(6)
 
@@ -85,7 +86,7 @@ class CheckUnits:
         self.rechecked_services = set(self._service)
         self._set_global(HOSTS, ingress.host_conflicts(self.store, default))
         self._check_netpol(default)
-        self._set_global(GATEWAY, gateway.check_gateway_api(self.store, live=self.live))
+        self._check_gateway()
         self._set_global(CERTS, certificates.check_certificates(certs(), self.store) if certs is not None else [])
         self._list_not_ready()
         self._ordered.take_changes()
@@ -119,6 +120,8 @@ class CheckUnits:
             elif kind == "Secret":
                 ingresses |= self._ingresses_naming(ns, name, lambda ing: {t.secret for t in ing.tls})
                 gw = tls = True
+            elif kind == "ConfigMap":  # many change often (leader election): only a policy's CA matters
+                gw = gw or self._names_ca(name)
             elif kind == "Pod":
                 services |= self._readers.get((kind, ns, name), set())
                 pod = store.get(kind, ns, name)
@@ -172,7 +175,7 @@ class CheckUnits:
         if netpol:
             self._check_netpol(default)
         if gw:
-            self._set_global(GATEWAY, gateway.check_gateway_api(store, live=self.live))
+            self._check_gateway()
         if tls and certs is not None:
             self._set_global(CERTS, certificates.check_certificates(certs(), store))
         self._list_not_ready()
@@ -254,6 +257,16 @@ class CheckUnits:
             self._readers.setdefault(new, set()).add(key)
         if reads:
             self._reads[key] = reads
+
+    def _check_gateway(self) -> None:
+        self._set_global(GATEWAY, gateway.check_gateway_api(self.store, live=self.live)
+                         + backendtls.check_backend_tls_policies(self.store, live=self.live))
+
+    def _names_ca(self, name: str) -> bool:
+        """Whether a BackendTLSPolicy names a ConfigMap of this name as a CA certificate (of any namespace: the
+        hint of a missing one says where it exists)."""
+        return any(isinstance(p, BackendTLSPolicy) and any(r.kind == "ConfigMap" and r.name == name for r in p.ca_refs)
+                   for p in self.store.objects("BackendTLSPolicy"))
 
     def _check_netpol(self, default: str) -> None:
         self._set_global(NETPOL, networkpolicy.check_network_policies(self.store, default, self.controllers))

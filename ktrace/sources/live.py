@@ -2,8 +2,8 @@
 
 Lists run concurrently (one thread per kind), page by page, decoded with orjson while the garbage
 collector is paused, and each page goes straight into the store, which keeps slim records only.
-Secrets are read as metadata (their data never crosses the wire); a second metadata list filtered
-on `type=kubernetes.io/tls` tells which of them are TLS secrets. Only `--check-certs` reads Secret
+Secrets and ConfigMaps are read as metadata (their data never crosses the wire); a second metadata list
+filtered on `type=kubernetes.io/tls` tells which Secrets are TLS secrets. Only `--check-certs` reads Secret
 data: one GET per referenced TLS Secret (`read_tls_certificate`), keeping tls.crt alone.
 
 Thread safety: list and watch threads change the store only while holding `LiveSource.lock`;
@@ -38,7 +38,7 @@ from ktrace.deadline import WAKE
 from ktrace.errors import KtraceError, SourceError
 from ktrace.findings import Finding
 from ktrace.gateway import SERVICE_IMPORT, backend_refs
-from ktrace.kinds import BY_KIND, Kind
+from ktrace.kinds import BY_KIND, METADATA_ONLY, Kind
 from ktrace.model import ROUTE_KINDS, TLS_SECRET_TYPE, Record, XRoute, record_from_dict
 from ktrace.options import DEFAULT_PAGE_SIZE, SourceSpec
 from ktrace.sources.kubeapi import TLS_SECRETS, ApiFailure, KubeApi, Target, gc_paused
@@ -57,8 +57,8 @@ R = TypeVar("R")
 # the pod templates a selector may nearly match (a Deployment scaled to zero has no pods to compare).
 LIVE_KINDS: tuple[Kind, ...] = tuple(BY_KIND[k] for k in (
     "Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute",
-    "ReferenceGrant", "NetworkPolicy", "Service", "Secret", "Deployment", "StatefulSet", "DaemonSet", "EndpointSlice",
-    "Pod"))
+    "ReferenceGrant", "BackendTLSPolicy", "NetworkPolicy", "Service", "Secret", "ConfigMap", "Deployment",
+    "StatefulSet", "DaemonSet", "EndpointSlice", "Pod"))
 
 # What a scoped load reads whole: few objects, and matching a host needs every route.
 SCOPED_ENTRY = ("Namespace", "IngressClass", "Ingress", "GatewayClass", "Gateway", *ROUTE_KINDS)
@@ -72,6 +72,8 @@ _LOST = {
     "GRPCRoute": "no GRPCRoute to trace",
     "TLSRoute": "no TLSRoute to trace",
     "ReferenceGrant": "cross-namespace backendRef checks skipped",
+    "BackendTLSPolicy": "TLS to backends (BackendTLSPolicy) not shown",
+    "ConfigMap": "BackendTLSPolicy CA certificate checks skipped",
     "Pod": "pod checks skipped and selectors cannot be matched",
     "Service": "service checks skipped",
     "EndpointSlice": "endpoint readiness unknown",
@@ -157,10 +159,10 @@ class LiveSource:
         return self.read_tls_certificate
 
     def document(self, kind: str, namespace: str, name: str) -> tuple[dict, str] | None:
-        """The object as the API server has it now (one GET; no origin to name); never a Secret: its data
-        is not read."""
+        """The object as the API server has it now (one GET; no origin to name); never a Secret or a ConfigMap:
+        their data is not read."""
         known = self.served.get(kind) or BY_KIND.get(kind)
-        if known is None or kind == "Secret":
+        if known is None or kind in METADATA_ONLY:
             return None
         try:
             return orjson.loads(self.api.get_bytes(known.path(namespace, name), [])), ""
@@ -396,7 +398,7 @@ class LiveSource:
             tls = ",".join(f for f in (TLS_SECRETS, named) if f)
             return [Target(kind, namespace, tls, metadata_only=True, label_selector=label_selector),
                     Target(kind, namespace, named, metadata_only=True, label_selector=label_selector)]
-        return [Target(kind, namespace, named, label_selector=label_selector)]
+        return [Target(kind, namespace, named, metadata_only=kind.kind in METADATA_ONLY, label_selector=label_selector)]
 
     def _fill(self, store: ClusterStore, kind: Kind, namespace: str | None,
               label_selector: str | None = None, name: str = "") -> dict[Target, str]:

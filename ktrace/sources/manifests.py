@@ -19,6 +19,7 @@ from ktrace import selectors
 from ktrace.checks.source import DOCUMENT_SKIPPED, INPUT_UNREADABLE, KIND_UNREADABLE
 from ktrace.errors import UsageError
 from ktrace.findings import Finding
+from ktrace.kinds import METADATA_ONLY
 from ktrace.loader import ManifestError, load_paths
 from ktrace.model import CLUSTER_SCOPED, REPLICAS_ANNOTATION, SERVICE_NAME_LABEL, TEMPLATE_ANNOTATION, WORKLOAD_KINDS
 from ktrace.sim.endpointslices import compute_slices
@@ -212,7 +213,9 @@ class ManifestSource(WithoutCredentials):
                                       skipped=result.skipped))
         store = ClusterStore(complete(objects))
         kinds = {o["kind"] for o in objects}
-        for kind, lost in _NEEDED.items():
+        needed = {**_NEEDED, **({"ConfigMap": "BackendTLSPolicy CA certificate checks skipped"}
+                                if "BackendTLSPolicy" in kinds else {})}  # ConfigMaps matter only to those
+        for kind, lost in needed.items():
             if kind not in kinds:
                 store.unreadable.add(kind)
                 self.notes.append(KIND_UNREADABLE.finding(kind, "", "",
@@ -224,8 +227,8 @@ class ManifestSource(WithoutCredentials):
         """The object as its file has it, and its file:line: re-read from the file (the store keeps a
         slim record; holding every parsed document would cost memory for a view opened now and then).
         None when it cannot be had (stdin, a file changed or gone since), and for a Secret: the view shows
-        Secrets' metadata only, and that is in the store."""
-        if kind == "Secret":
+        Secrets' metadata only, and that is in the store (so is a ConfigMap's, whose data is never read either)."""
+        if kind in METADATA_ONLY:
             return None
         origin = self.origins.get((kind, namespace, name))
         path = origin.rpartition(":")[0] if origin else ""

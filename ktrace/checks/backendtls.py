@@ -1,0 +1,96 @@
+"""BackendTLSPolicy checks: CA certificate refs that do not exist, policies that conflict on one Service port,
+and, live, what the Gateway controller reported in the policy's status. Shared with the tracer, which reports
+the applied policy's on the Service hop of Gateway paths."""
+
+from __future__ import annotations
+
+from ktrace.backendtls import PolicyGroup, ca_exists, groups
+from ktrace.checks.gateway import _said
+from ktrace.findings import Finding
+from ktrace.model import BackendTLSPolicy
+from ktrace.rules import Rule, produces, register
+from ktrace.store import ClusterStore
+
+CA_MISSING = register(Rule(
+    "backendtlspolicy-ca-missing", "error",
+    "A BackendTLSPolicy's caCertificateRefs name a ConfigMap or Secret that does not exist in its namespace: "
+    "connections to the Services it targets fail (the Gateway answers 5xx)."))
+CONFLICTED = register(Rule(
+    "backendtlspolicy-conflicted", "warning",
+    "Two or more BackendTLSPolicies target the same Service (and sectionName): the oldest applies, then the first "
+    "by name; the others are not applied."))
+NOT_ACCEPTED = register(Rule(
+    "backendtlspolicy-not-accepted", "warning",
+    "The Gateway controller reports a BackendTLSPolicy not Accepted (live; its reason quoted)."))
+REFS_UNRESOLVED = register(Rule(
+    "backendtlspolicy-refs-unresolved", "warning",
+    "The Gateway controller reports a BackendTLSPolicy's ResolvedRefs false (live; its reason quoted)."))
+
+_CONDITIONS = {"Accepted": (NOT_ACCEPTED, "not accepted"), "ResolvedRefs": (REFS_UNRESOLVED, "references unresolved")}
+
+
+def _target(group: PolicyGroup) -> str:
+    return f"Service {group.service}" + (f" port {group.section}" if group.section else "")
+
+
+@produces(CA_MISSING)
+def ca_findings(store: ClusterStore, policy: BackendTLSPolicy) -> list[Finding]:
+    """caCertificateRefs are local: a ConfigMap or Secret of the policy's own namespace (metadata only: ktrace
+    knows it exists, not that it holds `ca.crt`)."""
+    ns, name = policy.meta.key
+    out = []
+    for ref in policy.ca_refs:
+        if ca_exists(store, ns, ref) is not False:
+            continue
+        elsewhere = sorted(store.namespaces_with(ref.kind, ref.name) - {ns})
+        hint = (f"it exists in namespace {', '.join(elsewhere)}: caCertificateRefs are read from the policy's own "
+                f"namespace: copy it to {ns!r}" if elsewhere else
+                f"create {ref.kind} {ref.name!r} (with the CA certificate in key ca.crt) in namespace {ns!r}, or fix "
+                "the name")
+        out.append(CA_MISSING.finding("BackendTLSPolicy", ns, name,
+                                      f"CA certificate {ref.kind} {ref.name!r} does not exist in namespace {ns!r}",
+                                      hint, ca_kind=ref.kind, ca_name=ref.name, namespaces_with_ca=elsewhere))
+    return out
+
+
+@produces(CONFLICTED)
+def conflict_findings(group: PolicyGroup) -> list[Finding]:
+    """Each policy of the group but the one that applies."""
+    won = group.applied
+    return [CONFLICTED.finding("BackendTLSPolicy", p.meta.namespace, p.meta.name,
+                               f"{p.meta.name} and {won.meta.name} both target {_target(group)}: {won.meta.name} "
+                               f"applies ({'older' if p.created != won.created else 'first by name'}), "
+                               f"{p.meta.name} is not applied",
+                               "remove one of the policies, or target different ports (sectionName)",
+                               service=group.service, section=group.section or None, applied=won.meta.name)
+            for p in group.conflicted]
+
+
+@produces(NOT_ACCEPTED, REFS_UNRESOLVED)
+def status_findings(policy: BackendTLSPolicy) -> list[Finding]:
+    """What each Gateway controller reported for the policy (live only: a file's status is stale), quoted."""
+    out = []
+    for st in policy.ancestors:
+        for c in st.conditions:
+            made = _CONDITIONS.get(c.type)
+            if made is None or c.status != "False":
+                continue
+            rule, verb = made
+            out.append(rule.finding("BackendTLSPolicy", policy.meta.namespace, policy.meta.name,
+                                    f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: "
+                                    f"\"{_said(c)}\"", "the controller's reason names what to fix",
+                                    ancestor=st.ref.label(), controller=st.controller, reason=c.reason,
+                                    controller_message=c.message))
+    return out
+
+
+def check_backend_tls_policies(store: ClusterStore, *, live: bool) -> list[Finding]:
+    out: list[Finding] = []
+    for policy in store.objects("BackendTLSPolicy"):
+        assert isinstance(policy, BackendTLSPolicy)
+        out += ca_findings(store, policy)
+        if live:
+            out += status_findings(policy)
+    for group in groups(store):
+        out += conflict_findings(group)
+    return out
