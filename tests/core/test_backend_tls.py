@@ -13,6 +13,7 @@ from ktrace.requestpath import PathStatus, ServiceDetail
 from ktrace.selectors import matches
 from ktrace.sources.manifests import ManifestSource
 from ktrace.store import ClusterStore
+from ktrace.targets import Target
 from ktrace.trace import trace
 from ktrace.verdicts import RouteVerdicts
 from tests.core.test_gateway_routing import GROUP, gateway, httproute, pod
@@ -241,7 +242,7 @@ def test_a_ca_configmap_change_retraces_only_the_routes_naming_it() -> None:
     objs = cluster(policy("tls", ca=[{"group": "", "kind": "ConfigMap", "name": "ca"}]))
     store = ClusterStore(objs)
     v = RouteVerdicts(store, lambda t: trace(store, t, live=True))
-    entry = ("a.example.com", "/")
+    entry = Target("a.example.com", "/")
     assert v.status(entry) == PathStatus.BROKEN
     assert v.touched([("ConfigMap", "ADDED", "app", "leader-election")]) == set()
     store.apply("ADDED", configmap("ca"))
