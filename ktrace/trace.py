@@ -431,7 +431,8 @@ class Tracer:
         hop.reasons += described
         if mirror_problems and hop.status == HopStatus.OK:
             hop.status = HopStatus.WARNING
-        self._backend_tls(svc, sport, hop, result)
+        if g.listener is None or g.listener.tls_mode != "Passthrough":  # passthrough: the client's own TLS goes on
+            self._backend_tls(svc, sport, hop, result)
 
     def _backend_tls(self, svc: Service, sport: ServicePort, hop: Hop, result: RequestPath) -> None:
         """The BackendTLSPolicy that applies to the Service port, on the Service hop of a Gateway path (an Ingress

@@ -270,3 +270,22 @@ def test_for_port_is_none_without_a_policy() -> None:
     store = ClusterStore(cluster())
     svc = store.service("app", "web")
     assert svc is not None and for_port(store, svc, svc.ports[0]) is None
+
+
+def test_a_passthrough_listener_opens_no_tls_of_its_own_so_no_policy_applies() -> None:
+    """BackendTLSPolicy: "how a Gateway connects to a Backend via TLS"; a Passthrough listener: "the TLS session is
+    NOT terminated by the Gateway" (ListenerTLSConfig.Mode): the Gateway opens no TLS connection of its own to the
+    pods, so a policy on the Service (even one whose CA is missing) does not apply on a TLSRoute through it."""
+    listener = {"name": "tls", "protocol": "TLS", "port": 443, "tls": {"mode": "Passthrough"},
+                "allowedRoutes": {"namespaces": {"from": "All"}}}
+    route = {"apiVersion": f"{GROUP}/v1", "kind": "TLSRoute", "metadata": {"name": "t", "namespace": "app"},
+             "spec": {"parentRefs": [{"name": "gw", "namespace": "infra"}], "hostnames": ["a.example.com"],
+                      "rules": [{"backendRefs": [{"name": "web", "port": 443}]}]}}
+    objs = [o for o in cluster(policy("tls", ca=[{"group": "", "kind": "ConfigMap", "name": "ca"}]), route)
+            if o["kind"] != "Gateway"] + [gateway(listeners=[listener])]
+    store = ClusterStore(objs)
+    path, hop = service_hop(store, "tls://a.example.com")
+    assert path.status == PathStatus.OK and hop.detail.backend_tls is None
+    https, hop = service_hop(ClusterStore(cluster(policy("tls", ca=[{"group": "", "kind": "ConfigMap",
+                                                                     "name": "ca"}]))))
+    assert https.status == PathStatus.BROKEN and hop.detail.backend_tls is not None  # the same policy, terminated
