@@ -191,7 +191,7 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
     `max_problem_pods`: cap on the pods that are not ready (the TUI redraws the tree on every
     change; thousands of crash-looping pods would take a second each time)."""
     root_label = badge(path.status, ascii_only)
-    root_label.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
+    root_label.append(f"  {clean(path.label)}", style="bold")
     root = Tree(root_label, guide_style="dim")
     changed = changed or {}
     # Findings by object, for the hops above the pods (a pod's reasons already say why it is not
@@ -304,7 +304,7 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
     symbols = ASCII_SYMBOLS if ascii_only else SYMBOLS
     changed = changed or {}
     root = badge(path.status, ascii_only)
-    root.append(f"  {clean(path.host or '*')}{clean(path.path)}", style="bold")
+    root.append(f"  {clean(path.label)}", style="bold")
     problems: dict[tuple[str, str, str], list[Finding]] = {}
     for f in path.findings:
         if f.severity in PROBLEMS:

@@ -377,6 +377,11 @@ class RequestPath:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def label(self) -> str:
+        """What the path is of, as a user reads it: its host and path; a grpc:// or tls:// target as written."""
+        return self.target if "://" in self.target else f"{self.host or '*'}{self.path}"
+
+    @property
     def routed(self) -> bool:
         """Whether any Ingress rule or default backend serves the target at all."""
         return any(h.level == INGRESS for h in self.hops)

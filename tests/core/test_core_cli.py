@@ -195,7 +195,7 @@ def test_demo_source(capsys: pytest.CaptureFixture) -> None:
     code, out, _ = run(capsys, "check", "--demo", "-o", "json")
     summary = json.loads(out)["summary"]
     assert code == 1 and summary["objects"]["Pod"] > 0
-    assert (summary["error"], summary["warning"], summary["info"]) == (5, 2, 1)
+    assert (summary["error"], summary["warning"], summary["info"]) == (6, 2, 1)
 
 
 @pytest.mark.slow

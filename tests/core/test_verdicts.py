@@ -19,7 +19,7 @@ from ktrace.trace import trace
 from ktrace.verdicts import RouteVerdicts
 
 BROKEN = {Target("aspnetapp.demo.example", "/"), Target("catalog.demo.example", "/"),
-          Target("pay.demo.example", "/api")}
+          Target("pay.demo.example", "/api"), Target("vault.demo.example", "", "tls")}
 
 
 def verdicts_of(store: ClusterStore) -> RouteVerdicts:

@@ -3,8 +3,11 @@ controller's status is quoted (live only), and a cluster without the Gateway API
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from ktrace.checks import run_checks
 from ktrace.kinds import Kind
@@ -92,6 +95,50 @@ def test_httproutes_served_only_as_v1beta1_are_read_and_watched(sim_factory: Cal
         source.close()
     lists = {r["path"] for r in sim.requests if r["path"].endswith("/httproutes")}
     assert lists == {"/apis/gateway.networking.k8s.io/v1beta1/httproutes"}
+
+
+@pytest.mark.parametrize(("kind", "version", "name", "target", "fixed"), [
+    ("GRPCRoute", "v1alpha2", "cart", "grpc://cart.demo.example/shop.v1.Cart/Add", None),
+    ("TLSRoute", "v1alpha2", "vault", "tls://vault.demo.example", ("Service", "ops", "vault",
+                                                                   {"spec": {"selector": {"app": "vault-server"}}})),
+])
+def test_grpc_and_tls_routes_are_read_at_the_served_version_and_watched(
+        sim_factory: Callable[..., Simulator], tmp_path: Path, kind: str, version: str, name: str, target: str,
+        fixed: tuple | None) -> None:
+    """GRPCRoute was v1alpha2 before v1 (Gateway API 1.1), TLSRoute v1alpha2 (then v1alpha3) before v1 (1.5): the
+    live source reads the version discovery says is served, traces the route, and follows its watch events."""
+    import threading
+
+    from ktrace.sim.demo import demo_objects
+
+    sim = sim_factory(demo_objects(), versions={kind: version})
+    source = LiveSource(resolve_context(str(sim.write_kubeconfig(tmp_path / "kubeconfig")), None), None)
+    changed = threading.Event()
+    try:
+        store = source.load()
+        assert source.served[kind].api_version == f"gateway.networking.k8s.io/{version}"
+        before = trace(store, target, live=True).status
+        assert before == ("ok" if kind == "GRPCRoute" else "broken")  # the demo's vault selector has a typo
+        source.watch(store, lambda change: change.kind in (kind, "EndpointSlice") and changed.set())
+        if fixed is None:  # the route's only backend goes away: the call fails
+            sim.patch(kind, "shop", name, {"spec": {"rules": [{"matches": [{"method": {"service": "shop.v1.Cart"}}],
+                                                           "backendRefs": [{"name": "nowhere", "port": 1}]}]}})
+        else:
+            sim.patch(*fixed)
+        assert changed.wait(5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with source.lock:
+                after = trace(store, target, live=True).status
+            if after != before:
+                break
+            time.sleep(0.05)
+        assert after == ("broken" if kind == "GRPCRoute" else "ok")
+    finally:
+        source.close()
+    plural = {"GRPCRoute": "grpcroutes", "TLSRoute": "tlsroutes"}[kind]
+    assert {r["path"] for r in sim.requests if r["path"].endswith("/" + plural)} == \
+        {f"/apis/gateway.networking.k8s.io/{version}/{plural}"}
 
 
 def test_backend_kinds_are_judged_by_what_the_cluster_serves(sim_factory: Callable[..., Simulator],

@@ -3,6 +3,7 @@ tables, label/delete writes, and Secrets printed without their data ever being s
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -80,7 +81,8 @@ def test_get_endpointslices(demo):
     catalog = next(v for k, v in by_name.items() if k.startswith("catalog-"))
     assert catalog[2:4] == ["IPv4", "<unset>"]  # the named port matched no container port
     status = next(v for k, v in by_name.items() if k.startswith("status-page-"))
-    ips = sorted(p["status"]["podIP"] for p in sim.list("Pod", "ops"))
+    ips = sorted(p["status"]["podIP"] for p in sim.list("Pod", "ops")
+                 if p["metadata"]["name"].startswith("status-page-"))
     assert status[3] == "3000" and sorted(status[4].split(",")) == ips
     assert by_name["legacy-db-1"][3:5] == ["5432", "192.168.10.5"]
 
@@ -128,3 +130,18 @@ def test_api_resources_and_discovery_fallback(demo):
     assert any(line.split()[:2] == ["pods", "po"] for line in out.splitlines())
     assert "endpointslices" in out and "httproutes" in out
     assert "v1.32" in kubectl(kubeconfig, "version").stdout
+
+
+def test_the_new_gateway_api_kinds_are_served_as_a_cluster_serves_them(demo):
+    """GRPCRoute (v1), TLSRoute (v1) and BackendTLSPolicy (v1) through discovery, list and get, as kubectl asks
+    for them."""
+    _, kubeconfig = demo
+    out = kubectl(kubeconfig, "api-resources", "--api-group", "gateway.networking.k8s.io").stdout
+    assert {"grpcroutes", "tlsroutes", "backendtlspolicies"} <= {line.split()[0] for line in out.splitlines()[1:]}
+    _, grpc = rows(kubectl(kubeconfig, "get", "grpcroutes", "-A").stdout)
+    _, tls = rows(kubectl(kubeconfig, "get", "tlsroutes.gateway.networking.k8s.io", "-n", "ops").stdout)
+    assert "cart" in grpc and "vault" in tls
+    route = json.loads(kubectl(kubeconfig, "get", "grpcroute", "-n", "shop", "cart", "-o", "json").stdout)
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["rules"][0]["matches"] == [{"method": {"service": "shop.v1.Cart"}}]
+    assert kubectl(kubeconfig, "get", "backendtlspolicies", "-A").returncode == 0

@@ -428,10 +428,13 @@ async def test_palette_namespace_and_host_commands_call_the_app(demo_store: Clus
         hit = max(await _hits(NamespaceCommands(app.screen), "payments"), key=lambda h: h.score)
         hit.command()
         hosts = await _hits(HostCommands(app.screen), "")
-        assert [h.display for h in hosts] == ["go to aspnetapp.demo.example/", "go to catalog.demo.example/",
+        assert [h.display for h in hosts] == ["go to aspnetapp.demo.example/",
+                                              "go to grpc://cart.demo.example/shop.v1.Cart",
+                                              "go to catalog.demo.example/",
                                               "go to pay.demo.example/", "go to pay.demo.example/api",
                                               "go to shop.demo.example/", "go to shop.demo.example/docs",
-                                              "go to status.demo.example/", "go to store.demo.example/"]
+                                              "go to status.demo.example/", "go to store.demo.example/",
+                                              "go to tls://vault.demo.example"]
         best = max(await _hits(HostCommands(app.screen), "pay/api"), key=lambda h: h.score)
         best.command()
         assert await _hits(ContextCommands(app.screen), "") == []  # no live source: nothing to switch
