@@ -119,7 +119,7 @@ def test_malformed_yaml_and_unknown_kinds(tmp_path):
     assert proc.returncode == 2 and err.startswith(f"ktrace: {bad}:") and "Traceback" not in err
 
     mixed = tmp_path / "mixed.yaml"
-    mixed.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\n"
+    mixed.write_text("apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: settings}\n---\n"
                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n"
                      "---\nkind: Service\nmetadata:\n  name: [unclosed\n")  # one bad document: the rest is served
     proc = ktrace("sim", "-f", str(mixed), "--write-kubeconfig", str(tmp_path / "kc"),
@@ -128,5 +128,5 @@ def test_malformed_yaml_and_unknown_kinds(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert "serving 1 pods" in first
-    assert "ConfigMap settings: kind not used by ktrace, skipped" in err
+    assert "ResourceQuota settings: kind not used by ktrace, skipped" in err
     assert f"ktrace sim: {mixed}:14:1: did not find expected ',' or ']'" in err  # where the flow list ends
