@@ -5,7 +5,7 @@ the applied policy's on the Service hop of Gateway paths."""
 from __future__ import annotations
 
 from ktrace.backendtls import PolicyGroup, ca_exists, groups
-from ktrace.checks.gateway import _said
+from ktrace.checks.gateway import quoted_conditions
 from ktrace.findings import Finding
 from ktrace.model import BackendTLSPolicy
 from ktrace.rules import Rule, produces, register
@@ -69,19 +69,7 @@ def conflict_findings(group: PolicyGroup) -> list[Finding]:
 @produces(NOT_ACCEPTED, REFS_UNRESOLVED)
 def status_findings(policy: BackendTLSPolicy) -> list[Finding]:
     """What each Gateway controller reported for the policy (live only: a file's status is stale), quoted."""
-    out = []
-    for st in policy.ancestors:
-        for c in st.conditions:
-            made = _CONDITIONS.get(c.type)
-            if made is None or c.status != "False":
-                continue
-            rule, verb = made
-            out.append(rule.finding("BackendTLSPolicy", policy.meta.namespace, policy.meta.name,
-                                    f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: "
-                                    f"\"{_said(c)}\"", "the controller's reason names what to fix",
-                                    ancestor=st.ref.label(), controller=st.controller, reason=c.reason,
-                                    controller_message=c.message))
-    return out
+    return quoted_conditions(policy.meta, policy.ancestors, _CONDITIONS, "ancestor")
 
 
 def check_backend_tls_policies(store: ClusterStore, *, live: bool) -> list[Finding]:

@@ -5,7 +5,7 @@ route's status. The small functions are shared with the tracer, which reports th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ktrace.checks.ingress import find_service_port
@@ -23,7 +23,7 @@ from ktrace.gateway import (
     knowable,
     mirrors_of,
 )
-from ktrace.model import ROUTE_KINDS, BackendRef, Condition, Gateway, Listener, RouteRule, XRoute
+from ktrace.model import ROUTE_KINDS, BackendRef, Condition, Gateway, Listener, Meta, ParentStatus, RouteRule, XRoute
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
@@ -125,7 +125,7 @@ _FILTER_HINTS = {
                  "redirect), and each filter once",
     "GRPCRoute": "use only RequestHeaderModifier, ResponseHeaderModifier, RequestMirror and ExtensionRef, each header "
                  "modifier once"}
-_CONDITIONS = {"Accepted": NOT_ACCEPTED, "ResolvedRefs": REFS_UNRESOLVED}
+_CONDITIONS = {"Accepted": (NOT_ACCEPTED, "not accepted"), "ResolvedRefs": (REFS_UNRESOLVED, "references unresolved")}
 # Gateway and listener conditions quoted live: (type, the status that is a problem) -> (rule, what it means).
 _GATEWAY_CONDITIONS = {("Accepted", "False"): (GATEWAY_NOT_ACCEPTED, "not accepted"),
                        ("Programmed", "False"): (GATEWAY_NOT_PROGRAMMED, "not programmed")}
@@ -329,21 +329,29 @@ def route_backend_findings(store: ClusterStore, route: XRoute, ref: BackendRef, 
     return []
 
 
+def quoted_conditions(meta: Meta, statuses: Iterable[ParentStatus], rules: Mapping[str, tuple[Rule, str]],
+                      ref_key: str) -> list[Finding]:
+    """The conditions of `rules`' types that each controller reported False on each parentRef (a route's) or
+    ancestor (a policy's), its words quoted; `ref_key` names the reference in the details."""
+    out = []
+    for st in statuses:
+        for c in st.conditions:
+            made = rules.get(c.type)
+            if made is None or c.status != "False":
+                continue
+            rule, verb = made
+            out.append(rule.finding(meta.kind, meta.namespace, meta.name,
+                                    f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: "
+                                    f"\"{_said(c)}\"", "the controller's reason names what to fix",
+                                    **{ref_key: st.ref.label()}, controller=st.controller, reason=c.reason,
+                                    controller_message=c.message))
+    return out
+
+
 @produces(NOT_ACCEPTED, REFS_UNRESOLVED)
 def status_findings(route: XRoute) -> list[Finding]:
     """What the Gateway controller reported (live only: a file's status is stale), its words quoted."""
-    out = []
-    for st in route.statuses:
-        for c in st.conditions:
-            made = _CONDITIONS.get(c.type)
-            if made is None or c.status != "False":
-                continue
-            verb = "not accepted" if c.type == "Accepted" else "references unresolved"
-            out.append(made.finding(route.meta.kind, route.meta.namespace, route.meta.name,
-                               f"{verb} by {st.controller or 'the controller'} on {st.ref.label()}: \"{_said(c)}\"",
-                               "the controller's reason names what to fix", parent=st.ref.label(),
-                               controller=st.controller, reason=c.reason, controller_message=c.message))
-    return out
+    return quoted_conditions(route.meta, route.statuses, _CONDITIONS, "parent")
 
 
 @produces(GATEWAY_NOT_ACCEPTED, GATEWAY_NOT_PROGRAMMED, LISTENER_CONFLICTED, LISTENER_REFS_UNRESOLVED,
