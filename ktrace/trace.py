@@ -234,13 +234,10 @@ class Tracer:
         first = len(result.hops)
         floor = self._listener_hop(g, result)
         route, rule = c.route, c.rule if via is None else via.rule(c.rule)
-        how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
-            else f"wildcard {c.hostname}"
         kind = route.meta.kind
         asked = f"the call {grpc.Call(*as_target(result.target).grpc_call).label()}" if kind == "GRPCRoute" else g.path
-        reasons = [f"{how}; rule {c.index + 1}: {c.match.label()} matches {asked}", *g.notes]
-        reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
-                    f"take it: {a.why}" for a in g.broken]
+        reasons = [f"{_how(c, g)}; rule {c.index + 1}: {c.match.label()} matches {asked}", *g.notes]
+        reasons += _unattached_reasons(g)
         reasons += [_conflict_reason(k, route) for k in g.conflicts]
         own = checks.gateway.status_findings(route) if self.live else []
         own += checks.gateway.filter_findings(route, c.index, rule)
@@ -262,8 +259,7 @@ class Tracer:
             status = HopStatus.WARNING
         result.findings += own + [checks.gateway.attachment_finding(a) for a in g.broken]
         result.findings += [checks.gateway.conflict_finding(k) for k in g.conflicts]
-        backends = [RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
-                    for b, s in zip(rule.backends, shares, strict=True)]
+        backends = _rule_backends(rule, shares)
         m = c.match
         detail: RouteDetail = GRPCRouteDetail(
             c.hostname or None, c.index + 1, rule.name or None, m.service or None, m.method or None, m.type, m.label(),
@@ -311,13 +307,10 @@ class Tracer:
         first = len(result.hops)
         floor = self._listener_hop(g, result)
         route, rule = c.route, c.rule if via is None else via.rule(c.rule)
-        how = "listener's hostname" if not route.hostnames else "exact hostname" if c.hostname == g.host \
-            else f"wildcard {c.hostname}"
-        reasons = [f"SNI {g.host}: {how}; listener tls.mode {x.tls_mode}"]
+        reasons = [f"SNI {g.host}: {_how(c, g)}; listener tls.mode {x.tls_mode}"]
         if len(route.rules) > 1:
             reasons.append(f"{len(route.rules)} rules, nothing tells them apart: rule 1 traced")
-        reasons += [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not "
-                    f"take it: {a.why}" for a in g.broken]
+        reasons += _unattached_reasons(g)
         own = checks.gateway.status_findings(route) if self.live else []
         terminate = checks.gateway.terminate_finding(route, gw, x, live=self.live)
         if terminate is not None:
@@ -333,9 +326,8 @@ class Tracer:
         result.findings += own + [checks.gateway.attachment_finding(a) for a in g.broken]
         result.hops.append(Hop("TLSRoute", route.meta.namespace, route.meta.name, status,
                                reasons + [f.message for f in own], INGRESS, TLSRouteDetail(
-                                   hostname=c.hostname or None, sni=g.host, tls_mode=x.tls_mode, backends=[
-                                       RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
-                                       for b, s in zip(rule.backends, shares, strict=True)])))
+                                   hostname=c.hostname or None, sni=g.host, tls_mode=x.tls_mode,
+                                   backends=_rule_backends(rule, shares))))
         entry = _combine([_overall(result.hops[first:]), floor])
         if not rule.backends:
             return entry
@@ -461,6 +453,23 @@ class Tracer:
         assert isinstance(hop.detail, ServiceDetail)
         hop.detail.backend_tls = BackendTLS(p.meta.name, group.section or None, p.hostname, cas, p.well_known or None,
                                             list(p.subject_alt_names), [c.meta.name for c in group.conflicted])
+
+
+def _how(c: RuleChoice, g: GatewayRoute) -> str:
+    """Which of the route's hostnames took the host."""
+    if not c.route.hostnames:
+        return "listener's hostname"
+    return "exact hostname" if c.hostname == g.host else f"wildcard {c.hostname}"
+
+
+def _unattached_reasons(g: GatewayRoute) -> list[str]:
+    return [f"{a.route.meta.namespace}/{a.route.meta.name} names this host but {a.parent.label()} does not take it: "
+            f"{a.why}" for a in g.broken]
+
+
+def _rule_backends(rule: RouteRule, shares: list[float]) -> list[RuleBackend]:
+    return [RuleBackend(b.kind, b.namespace, b.name, b.port, b.weight, round(s, 4))
+            for b, s in zip(rule.backends, shares, strict=True)]
 
 
 def _overall(hops: list[Hop]) -> PathStatus:
