@@ -146,7 +146,7 @@ class Analysis:
     def routes(self) -> RouteVerdicts:
         """Every route's path and verdict (what `check` says each finding affects; the interactive view
         keeps it current with `refresh` as the store changes)."""
-        return RouteVerdicts(self.store, self.trace)
+        return RouteVerdicts(self.store, self.trace, self.controllers)
 
     def preview(self, target: str | Target, via: str | None, *, backend: str | None = None,
                 weights: Mapping[str, int] | None = None) -> Preview:

@@ -10,7 +10,9 @@ What a change can touch:
   rule can take a host from another; namespace labels decide NetworkPolicy peers): all are traced again;
 - a pod: the routes it is on, the routes through the Services that select it now, the routes through a
   Service of its namespace that selects no pod (it may be the near miss, or the fix); a pod outside every
-  path's namespaces may be an ingress controller's: the routes with a NetworkPolicy hop;
+  path's namespaces, or in one where controller pods are or were, or one that could be a controller (an
+  ingress controller's or a Gateway's data plane, by its labels) may change who the controller is: the
+  routes with a NetworkPolicy hop;
 - an EndpointSlice: the routes through its Service, and those it was on;
 - a ConfigMap: the routes whose Service hop names it as a BackendTLSPolicy's CA certificate (ConfigMaps that
   nothing names change often: leader election, configuration);
@@ -24,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from ktrace.checks.networkpolicy import ControllerHint, controller_namespaces, could_be_controller
 from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import ROUTE_KINDS, EndpointSlice, Pod
 from ktrace.requestpath import PODS, PathStatus, RequestPath, ServiceDetail
@@ -48,13 +51,15 @@ class RouteVerdicts:
     """The path of every route of a store, with the reverse index that keeps them current. Not thread-safe:
     one thread changes the store and asks this to refresh (the app's, between batches)."""
 
-    def __init__(self, store: ClusterStore, trace: Callable[[Target], RequestPath]) -> None:
-        self.store, self._trace = store, trace
+    def __init__(self, store: ClusterStore, trace: Callable[[Target], RequestPath],
+                 controllers: ControllerHint | None = None) -> None:
+        self.store, self._trace, self._hint = store, trace, controllers
         self.paths: dict[Entry, RequestPath] = {}
         self._on: dict[Ref, set[Entry]] = defaultdict(set)  # objects on each path (hops, TLS Secrets)
         self._through: dict[str, set[Entry]] = defaultdict(set)  # namespaces each path passes through
         self._unselected: dict[str, set[Entry]] = defaultdict(set)  # namespace -> paths with a Service of no pod
         self._policed: set[Entry] = set()  # paths with a NetworkPolicy hop: they depend on the controller's pods
+        self._controller_ns: set[str] = set()  # where controller pods are, or were since the last rebuild
         self.rebuild()
 
     # -- reading -----------------------------------------------------------------------------------
@@ -95,6 +100,7 @@ class RouteVerdicts:
         self._policed.clear()
         for entry in rule_targets(self.store):
             self._add(entry)
+        self._controller_ns = controller_namespaces(self.store, self._hint) if self._policed else set()
 
     def refresh(self, changes: Iterable[ChangeKey]) -> set[Entry]:
         """Trace again the routes a batch of changes (already applied to the store) can touch; returns the
@@ -137,7 +143,11 @@ class RouteVerdicts:
         if isinstance(pod, Pod):
             for svc in self.store.services_selecting(pod):
                 out |= self._on.get(("Service", *svc.meta.key), set())
-        if ns not in self._through:
+            if self._policed and could_be_controller(pod.meta.labels, self._hint):
+                self._controller_ns.add(ns)
+        # Who the controller is (the source the policies judge) may have changed: a pod outside every path, or
+        # one where controller pods are or were (deleted, relabelled, moved in).
+        if ns not in self._through or ns in self._controller_ns:
             out |= self._policed
         return out
 

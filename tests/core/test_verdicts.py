@@ -184,3 +184,22 @@ def test_a_mirror_services_change_retraces_the_route_that_mirrors_to_it() -> Non
     mirrors = [m for h in verdicts.paths[entry].hops for m in h.mirrors]
     assert [(m.namespace, m.name, m.exists) for m in mirrors] == [("mirrors", "shadow", True)]
     assert entry in (verdicts.touched([("Service", "DELETED", "mirrors", "shadow")]) or set())
+
+
+def test_a_gateway_pod_moving_into_a_path_namespace_retraces_the_routes_its_policies_judge() -> None:
+    """The shop NetworkPolicy admits the Envoy data plane by its namespace: the store route's pods are reached.
+    Moved into payments (a namespace paths pass through), in two batches (gone, then back elsewhere), the pod is
+    no longer admitted: the route must be traced again on each batch, as a fresh trace of the store says."""
+    store = ClusterStore(demo_objects())
+    v = verdicts_of(store)
+    envoy = next(o for o in demo_objects() if o["kind"] == "Pod"
+                 and o["metadata"]["namespace"] == "envoy-gateway-system")
+    name = envoy["metadata"]["name"]
+    entry = Target("store.demo.example", "/")
+    before = v.status(entry)
+    assert store.apply("DELETED", envoy)
+    v.refresh([("Pod", "DELETED", "envoy-gateway-system", name)])
+    moved = {**envoy, "metadata": {**envoy["metadata"], "namespace": "payments", "resourceVersion": "99999"}}
+    assert store.apply("ADDED", moved)
+    v.refresh([("Pod", "ADDED", "payments", name)])
+    assert v.status(entry) == verdicts_of(store).status(entry) != before
