@@ -697,9 +697,10 @@ class KtraceApp(App[int]):
             return
         table = self.table(pane)
         key = row_of((f.kind, f.namespace, f.name), table.rows())
-        if key is None:
+        row = table.row(key) if key is not None else None
+        if key is None or row is None:
             return
-        if table.row(key) is not None and key not in table.visible_keys:
+        if key not in table.visible_keys:
             self.set_namespace(None)
             table.set_filter("")
         table.focus()
@@ -707,7 +708,7 @@ class KtraceApp(App[int]):
         if pane == "rules" and f.details.get("host") is None:  # no host of its own: trace the row
             self.select_target(R.row_target(key))
         elif pane in ("services", "pods"):
-            self._show_path_through(f.kind, f.namespace, f.name)
+            self._show_path_through(*row.ref)  # the Service or pod (a BackendTLSPolicy's: the Service it targets)
         self._titles()
 
     def _show_path_through(self, kind: str, namespace: str, name: str) -> None:
@@ -751,7 +752,7 @@ class KtraceApp(App[int]):
 
     def action_preview(self) -> None:
         """Preview switching the backend of the route under the cursor (else of the selected one) to
-        another Service, or an HTTPRoute rule's weights (read-only)."""
+        another Service, or a Gateway API route rule's weights (read-only)."""
         from ktrace.errors import UsageError
         from ktrace.preview import candidates, replaced_backends, rule_weights
         from ktrace.tui.preview_screen import PreviewScreen
@@ -769,7 +770,7 @@ class KtraceApp(App[int]):
             self.notify(clean(e), timeout=4, markup=False)
             return
         ranked = candidates(self.analysis.store, replaced[0].namespace, replaced[0].service)
-        # An HTTPRoute rule: its weights can be previewed too.
+        # A Gateway API route's rule (HTTPRoute, GRPCRoute, TLSRoute): its weights can be previewed too.
         weights = rule_weights(self.analysis.store, self.target, live=self.analysis.live)
         if not ranked and weights is None:
             self.notify(f"no other Service in namespace {clean(replaced[0].namespace)} to switch to", timeout=3,

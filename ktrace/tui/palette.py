@@ -67,7 +67,7 @@ class PaneCommands(_ChoiceProvider):
 
     def choices(self) -> list[Choice]:
         app: Any = self.app
-        panes = (("ing", "rules", "routes: Ingress rules and HTTPRoutes"), ("routes", "rules", "the routes pane"),
+        panes = (("ing", "rules", "routes: Ingress rules and Gateway routes"), ("routes", "rules", "the routes pane"),
                  ("svc", "services", "the services pane"), ("po", "pods", "the pods pane"),
                  ("ns", "namespaces", "the namespaces pane"))
         return [(alias, partial(app.focus_pane, pane), f"focus {what}") for alias, pane, what in panes]
@@ -90,9 +90,13 @@ class HostCommands(_ChoiceProvider):
         out: list[Choice] = []
         for target in rule_targets(app.store):
             label = f"go to {clean(entry_text(target))}"
+            what = _WHAT.get(target.scheme, "this host and path")
             out.append((label, partial(app.select_target, target),
-                        "trace this host and path" if target.host else "rules without a host (any host)"))
+                        f"trace {what}" if target.host else "rules without a host (any host)"))
         return out
+
+
+_WHAT = {"grpc": "this gRPC call (GRPCRoute)", "tls": "a TLS connection by SNI (TLSRoute)"}  # by target scheme
 
 
 class ContextCommands(_ChoiceProvider):

@@ -1,5 +1,5 @@
 """Preview a switch: the Services that could replace the selected rule's backend, ranked (other
-versions of today's backend first), or, on an HTTPRoute rule, other weights for its backendRefs;
+versions of today's backend first), or, on a Gateway API route's rule, other weights for its backendRefs;
 the would-be path and its difference against today's path, next to today's path. Read-only:
 nothing is written to the cluster."""
 
@@ -47,7 +47,7 @@ class PreviewScreen(ModalView[None]):
         super().__init__()
         self.analysis, self.target, self.today = analysis, target, today
         self.replaced, self.candidates, self.ascii_only = replaced, candidates, ascii_only
-        self.weights = weights  # today's weights of the HTTPRoute rule serving the target; None: no such rule
+        self.weights = weights  # today's weights of the Gateway API route rule serving the target; None: no such rule
         self.shown: str | None = None  # the candidate whose preview is drawn
         self.shown_weights: dict[str, int] | None = None  # or the weights whose preview is drawn
 
@@ -61,7 +61,7 @@ class PreviewScreen(ModalView[None]):
         if self.weights is not None:
             today = ",".join(f"{clean(k)}={v}" for k, v in self.weights.items())  # names as drawn: escaped
             field = CleanInput(today, placeholder="NAME=WEIGHT,NAME=WEIGHT", id="preview-weights")
-            rule = next((r.entry for r in self.replaced if r.entry.startswith("HTTPRoute")), "the HTTPRoute rule")
+            rule = next((r.entry for r in self.replaced if not r.entry.startswith("Ingress")), "the route's rule")
             field.border_title = Text(clean(f"Weights of {rule} (Enter: preview)"))  # a Text: no markup
             yield field
         with Horizontal(id="preview-panes"):
@@ -97,7 +97,7 @@ class PreviewScreen(ModalView[None]):
         self.show_preview(event.option.id or "")
 
     def show_preview(self, name: str) -> None:
-        backend = next((r.service for r in self.replaced if r.entry.startswith("HTTPRoute")), None)
+        backend = next((r.service for r in self.replaced if not r.entry.startswith("Ingress")), None)
         body = self.query_one("#preview-body", Static)
         try:
             p = self.analysis.preview(self.target, name, backend=backend)
@@ -108,7 +108,7 @@ class PreviewScreen(ModalView[None]):
         self._draw(p)
 
     def show_weights(self, text: str) -> None:
-        """The would-be path with the HTTPRoute rule's backendRefs weighted as `text` says (a=50,b=50).
+        """The would-be path with the route rule's backendRefs weighted as `text` says (a=50,b=50).
         Names are typed as drawn: an escaped name (`canary\\x1b...`) stands for the rule's own."""
         body = self.query_one("#preview-body", Static)
         drawn = {clean(name): name for name in self.weights or {}}

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ktrace.model import ROUTE_KINDS as GATEWAY_ROUTES
 from ktrace.store import ClusterStore
 from ktrace.tui import rows as R
 
 ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name); type RELIST: the kind was listed again
-ROUTE_KINDS = frozenset({"Ingress", "HTTPRoute", "Gateway"})  # the kinds the routes pane's rows are built from
-SERVICE_KINDS = frozenset({"Service", "EndpointSlice", "Pod"})  # a Service row counts ready endpoints: all three
+ROUTE_KINDS = frozenset({"Ingress", *GATEWAY_ROUTES, "Gateway"})  # the kinds the routes pane's rows are built from
+# A Service row counts ready endpoints (Service, EndpointSlice, Pod) and shows its BackendTLSPolicies' problems.
+SERVICE_KINDS = frozenset({"Service", "EndpointSlice", "Pod", "BackendTLSPolicy"})
 
 
 @dataclass
@@ -76,12 +78,12 @@ def _pods(store: ClusterStore, changes: set[ChangeKey]) -> PaneChange:
 
 
 def _routes(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.Row]) -> PaneChange:
-    changed = {(kind, ns, name) for kind, _, ns, name in changes if kind in ("Ingress", "HTTPRoute")}
+    changed = {(kind, ns, name) for kind, _, ns, name in changes if kind in ROUTE_KINDS - {"Gateway"}}
     if any(kind == "Gateway" for kind, _, _, _ in changes):
-        # A Gateway's listeners change its routes' TLS column: redo every HTTPRoute row (few) then.
-        changed |= {("HTTPRoute", *r.meta.key) for r in store.objects("HTTPRoute")}
+        # A Gateway's listeners change its routes' TLS column: redo every Gateway API route's rows (few) then.
+        changed |= {(kind, *r.meta.key) for kind in GATEWAY_ROUTES for r in store.objects(kind)}
     fresh = [row for kind, ns, name in changed if (obj := store.get(kind, ns, name)) is not None
-             for row in (R.ingress_rows(obj) if kind == "Ingress" else R.httproute_rows(store, obj))]  # type: ignore[arg-type]
+             for row in (R.ingress_rows(obj) if kind == "Ingress" else R.route_rows(store, obj))]  # type: ignore[arg-type]
     fresh_keys = {r.key for r in fresh}
     return PaneChange(upserts=fresh, removed=[r.key for r in current if r.ref in changed and r.key not in fresh_keys])
 
@@ -92,6 +94,9 @@ def _services(store: ClusterStore, changes: set[ChangeKey], current: Iterable[R.
     namespace touched)."""
     if affected is not None:
         keys = set(affected) | {(ns, name) for kind, _, ns, name in changes if kind == "Service"}
+        # A BackendTLSPolicy shows on the Services of its namespace it targets (or targeted: it may be gone).
+        keys |= {s.meta.key for ns in {ns for kind, _, ns, _ in changes if kind == "BackendTLSPolicy"}
+                 for s in store.services(ns)}
         found = {key: svc for key in keys if (svc := store.service(*key)) is not None}
         return PaneChange(upserts=[R.service_row(store, svc) for svc in found.values()],
                           removed=[key for key in keys if key not in found])

@@ -8,19 +8,32 @@ move the cursor or retitle the terminal.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ktrace.backends import service_backends
-from ktrace.gateway import NOT_EVALUATED, backend_shares, hostname_matches
-from ktrace.model import GATEWAY_GROUP, BackendRef, Ingress, Listener, Pod, RouteRule, Service, XRoute
+from ktrace.gateway import PROTOCOLS_OF, backend_shares, hostname_matches
+from ktrace.model import (
+    GATEWAY_GROUP,
+    ROUTE_KINDS,
+    BackendRef,
+    Ingress,
+    Match,
+    Pod,
+    RouteMatch,
+    RouteRule,
+    Service,
+    XRoute,
+)
 from ktrace.printable import clean
 from ktrace.rollout import version_of
+from ktrace.routing import route_rule_targets
 from ktrace.store import ClusterStore
 from ktrace.targets import ROUTED_SCHEMES, Target
 
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
-# One pane for every entry point: "ing" rows are Ingress rules, "gw" rows HTTPRoute matches (behind Gateways).
-# ENTRY is what takes the request first: the ingress class, or the route's parent Gateways.
+# One pane for every entry point: "ing" rows are Ingress rules; behind Gateways, "gw" rows are HTTPRoute matches,
+# "grpc" rows GRPCRoute calls, "tls" rows TLSRoute hostnames (by SNI). ENTRY is what takes the request first: the
+# ingress class, or the route's parent Gateways.
 # HOST (the key column) is whole; PATH and BACKEND share what is left (RULE_ESSENTIAL); the rest scrolls (←/→).
 RULE_COLUMNS = ("HOST", "PATH", "BACKEND", "TLS", "VIA", "ENTRY", "OBJECT")
 RULE_ESSENTIAL = 3
@@ -38,7 +51,8 @@ class Row:
     namespace: str = ""  # "" for rows that belong to no namespace
     labels: Mapping[str, str] = field(default_factory=dict)
     text: str = ""  # lower-cased cells, what a substring filter searches
-    also: tuple[tuple[str, str, str], ...] = ()  # other objects whose problems the row shows: Gateways, TLS Secrets
+    also: tuple[tuple[str, str, str], ...] = ()  # other objects whose problems the row shows: Gateways, TLS Secrets,
+    # a Service's BackendTLSPolicies
 
 
 def _row(key: tuple[str, ...], ref: tuple[str, str, str], cells: tuple[object, ...], namespace: str = "",
@@ -67,7 +81,7 @@ def namespace_row(store: ClusterStore, ns: str) -> Row:
     return _row((ns,), ("Namespace", "", ns), (ns, *(store.count(k, ns) for k in _COUNTED)), ns, labels)
 
 
-# -- routes: Ingress rules and HTTPRoute matches ---------------------------------------------------
+# -- routes: Ingress rules and Gateway API routes ---------------------------------------------------
 
 def rule_key(host: str, path: str, namespace: str, ingress: str) -> tuple[str, str, str, str]:
     return (host, path, namespace, ingress)
@@ -116,41 +130,61 @@ def row_target(key: tuple[str, ...]) -> Target:
     return Target(key[0], key[1], scheme)
 
 
-def httproute_rows(store: ClusterStore, route: XRoute) -> list[Row]:
-    """One row per hostname + path match of an HTTPRoute ("" host: the route takes its listeners' hostnames).
-    Regular-expression paths name no path to trace and get no row. Several rules on one path (told apart by
-    headers, query or method): the row shows the rule a plain request takes, else the first."""
+def route_rows(store: ClusterStore, route: XRoute) -> list[Row]:
+    """One row per hostname and request a Gateway API route's rules name ("" host: the route takes its listeners'
+    hostnames): an HTTPRoute's path matches, a GRPCRoute's calls, a TLSRoute's hostnames (`route_rule_targets`;
+    regular expressions name no request and get no row). Several rules naming one request (told apart by
+    headers, query or method): the row shows the rule a plain request takes, else the first. A TLSRoute's
+    connections go to its first rule (nothing tells its rules apart)."""
     ns, name = route.meta.key
+    kind = route.meta.kind
     rules: dict[str, RouteRule] = {}
-    for rule in route.rules:
-        for m in rule.matches:
-            if m.path_type == NOT_EVALUATED:
-                continue
-            plain = not (m.headers or m.query or m.method)
-            if m.path not in rules or (plain and not _plain(rules[m.path], m.path)):
-                rules[m.path] = rule
+    rules_plain: set[str] = set()  # the requests whose row shows a rule a plain request takes
+    for rule in route.rules[:1] if kind == "TLSRoute" else route.rules:
+        plain = {t.path for t in route_rule_targets(route, replace(rule, matches=tuple(filter(_plain, rule.matches))))}
+        for t in route_rule_targets(route, rule):
+            if t.path not in rules or (t.path in plain and t.path not in rules_plain):
+                rules[t.path] = rule
+                if t.path in plain:
+                    rules_plain.add(t.path)
     gateways = [gw for p in route.parents if p.kind == "Gateway" and p.group == GATEWAY_GROUP
                 and (gw := store.get("Gateway", p.namespace, p.name)) is not None]
     entry = ", ".join(dict.fromkeys(f"{p.namespace}/{p.name}" for p in route.parents)) or "(no parent)"
     parents = tuple(("Gateway", p.namespace, p.name) for p in route.parents if p.kind == "Gateway")  # their findings
     rows = []
     for host in route.hostnames or ("",):
-        https = [x for gw in gateways for x in gw.listeners if _https_for(x, host)]  # type: ignore[attr-defined]
-        certs = tuple(dict.fromkeys(("Secret", cns, cname) for x in https for kind, cns, cname in x.certificates
-                                    if kind == "Secret"))
+        listeners = [x for gw in gateways for x in gw.listeners  # type: ignore[attr-defined]
+                     if x.protocol in PROTOCOLS_OF[kind] and (not host or hostname_matches(x.hostname, host))]
+        terminating = [x for x in listeners if x.protocol in ("HTTPS", "TLS") and x.tls_mode != "Passthrough"]
+        certs = tuple(dict.fromkeys(("Secret", cns, cname) for x in terminating for ckind, cns, cname in x.certificates
+                                    if ckind == "Secret"))
+        tls = "/".join(dict.fromkeys(_TLS_MODE.get(x.tls_mode, "term") for x in listeners)) if kind == "TLSRoute" \
+            else "tls" if terminating else ""
         for path, rule in rules.items():
-            rows.append(_row(route_key(host, path, ns, name), ("HTTPRoute", ns, name),
-                             (host or "*", path, _backends_label(rule, ns), "tls" if https else "", "gw", entry,
-                              f"{ns}/{name}"), ns, route.meta.labels, parents + certs))
+            rows.append(_row(route_key(host, path, ns, name, kind), (kind, ns, name),
+                             (host or "*", _request_label(kind, path), _backends_label(rule, ns), tls, _VIA[kind],
+                              entry, f"{ns}/{name}"), ns, route.meta.labels, parents + certs))
     return rows
 
 
-def _plain(rule: RouteRule, path: str) -> bool:
-    return any(m.path == path and not (m.headers or m.query or m.method) for m in rule.matches)
+_VIA = {"HTTPRoute": "gw", "GRPCRoute": "grpc", "TLSRoute": "tls"}  # the VIA column: the route's kind
+_TLS_MODE = {"Passthrough": "pass", "Terminate": "term"}  # a TLSRoute's TLS column: its listeners' tls.mode
 
 
-def _https_for(x: Listener, host: str) -> bool:
-    return x.protocol == "HTTPS" and (not host or hostname_matches(x.hostname, host))
+def _request_label(kind: str, path: str) -> str:
+    """The PATH column: an HTTP path; a gRPC call (`pkg.Svc/Method`, `pkg.Svc/*`, `*`: any call); a TLSRoute
+    routes by the SNI alone."""
+    if kind == "TLSRoute":
+        return "(SNI)"
+    if kind == "GRPCRoute":
+        service, _, method = path.lstrip("/").partition("/")
+        return f"{service}/{method or '*'}" if service else "*"
+    return path
+
+
+def _plain(m: Match) -> bool:
+    """A match a request with no headers (nor query, nor HTTP method) takes, when its path or call does."""
+    return not (m.headers or (isinstance(m, RouteMatch) and (m.query or m.method)))
 
 
 def _backends_label(rule: RouteRule, namespace: str) -> str:
@@ -169,9 +203,9 @@ def _backends_label(rule: RouteRule, namespace: str) -> str:
 
 
 def rule_rows(store: ClusterStore) -> list[Row]:
-    """The routes pane: every Ingress rule and every HTTPRoute match."""
+    """The routes pane: every Ingress rule and every request a Gateway API route names."""
     rows = [row for ing in store.ingresses() for row in ingress_rows(ing)]
-    rows += [row for route in store.objects("HTTPRoute") for row in httproute_rows(store, route)]  # type: ignore[arg-type]
+    rows += [row for kind in ROUTE_KINDS for route in store.objects(kind) for row in route_rows(store, route)]  # type: ignore[arg-type]
     return rows
 
 
@@ -181,7 +215,9 @@ def service_row(store: ClusterStore, svc: Service) -> Row:
     ns, name = svc.meta.key
     ports = ",".join(p.label() if p.protocol == "TCP" else f"{p.label()}/{p.protocol}" for p in svc.ports)
     ready = "external" if svc.type == "ExternalName" else _ready(store, svc)
-    return _row((ns, name), ("Service", ns, name), (name, ready, svc.type, ports or "-", ns), ns, svc.meta.labels)
+    policies = tuple(("BackendTLSPolicy", *p.meta.key) for p in store.backend_tls_policies(ns, name))  # their findings
+    return _row((ns, name), ("Service", ns, name), (name, ready, svc.type, ports or "-", ns), ns, svc.meta.labels,
+                policies)
 
 
 def _ready(store: ClusterStore, svc: Service) -> str:

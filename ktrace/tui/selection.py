@@ -9,21 +9,34 @@ from collections.abc import Iterable, Mapping
 from ktrace.checks.service import SELECTOR_NO_MATCH, candidates
 from ktrace.findings import Finding
 from ktrace.gateway import hostname_matches
-from ktrace.model import Service, XRoute
+from ktrace.model import ROUTE_KINDS, Service, XRoute
 from ktrace.nearmiss import near_misses
-from ktrace.requestpath import INGRESS, PODS, SERVICE, Hop, HTTPRouteDetail, IngressDetail, PathStatus, RequestPath
+from ktrace.requestpath import (
+    INGRESS,
+    PODS,
+    SERVICE,
+    GRPCRouteDetail,
+    Hop,
+    HTTPRouteDetail,
+    IngressDetail,
+    PathStatus,
+    RequestPath,
+    TLSRouteDetail,
+)
 from ktrace.routing import rules_to_service
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 from ktrace.tui import rows as R
+from ktrace.verdicts import entry_text
 
 Ref = tuple[str, str, str]  # (kind, namespace, name)
 Key = tuple[str, ...]
 PaneKeys = dict[str, set[Key]]  # pane id -> the keys of its rows to mark
 PANE_IDS = ("namespaces", "rules", "services", "pods")
-# The pane where a finding's object has its row (a TLS Secret's problem shows on the routes that use it).
-FINDING_PANE = {"Ingress": "rules", "HTTPRoute": "rules", "Gateway": "rules", "Secret": "rules", "Service": "services",
-                "Pod": "pods", "Namespace": "namespaces"}
+# The pane where a finding's object has its row (a TLS Secret's problem shows on the routes that use it, a
+# BackendTLSPolicy's on the Services it targets).
+FINDING_PANE = {"Ingress": "rules", **dict.fromkeys(ROUTE_KINDS, "rules"), "Gateway": "rules", "Secret": "rules",
+                "Service": "services", "BackendTLSPolicy": "services", "Pod": "pods", "Namespace": "namespaces"}
 MARK_RANK = {"error": 3, "warning": 2, "unknown": 1}  # row marks; info findings mark no row
 # A route's path verdict as a row mark (ok: unmarked).
 VERDICT_MARK = {PathStatus.BROKEN: "error", PathStatus.DEGRADED: "warning", PathStatus.UNKNOWN: "unknown"}
@@ -89,7 +102,7 @@ def path_keys(store: ClusterStore, path: RequestPath) -> PaneKeys:
     for hop in path.hops:
         keys["namespaces"].add((hop.namespace,))
         if hop.level == INGRESS:
-            if hop.kind == "HTTPRoute":
+            if hop.kind in ROUTE_KINDS:
                 keys["rules"].update(_route_row_keys(store, hop, path.host))
             elif isinstance(hop.detail, IngressDetail):
                 rule_path = hop.detail.path or "/"
@@ -116,16 +129,27 @@ def near_miss_keys(store: ClusterStore, path: RequestPath) -> set[Key]:
 
 
 def _route_row_keys(store: ClusterStore, hop: Hop, host: str) -> list[Key]:
-    """The rows of an HTTPRoute hop: the traced match (the hostname that took the host, "" when the route lists
-    none); for a route that attaches nowhere, its rows for the traced host."""
-    route = store.get("HTTPRoute", hop.namespace, hop.name)
+    """The rows of a Gateway API route hop: the traced match (the hostname that took the host, "" when the route
+    lists none, and the path, the gRPC call or, for a TLSRoute, the hostname alone); for a route that attaches
+    nowhere, its rows for the traced host."""
+    route = store.get(hop.kind, hop.namespace, hop.name)
     if not isinstance(route, XRoute):
         return []
-    rows = R.httproute_rows(store, route)
-    if isinstance(hop.detail, HTTPRouteDetail):
-        hostname = (hop.detail.hostname or "") if route.hostnames else ""
-        return [r.key for r in rows if r.key[:2] == (hostname, hop.detail.path)]
+    rows = R.route_rows(store, route)
+    d = hop.detail
+    if isinstance(d, HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail):
+        hostname = (d.hostname or "") if route.hostnames else ""
+        return [r.key for r in rows if r.key[:2] == (hostname, _request_of(d))]
     return [r.key for r in rows if hostname_matches(r.key[0], host)]
+
+
+def _request_of(d: HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail) -> str:
+    """The request a traced rule's match names, as its row's key has it (a Target's path)."""
+    if isinstance(d, HTTPRouteDetail):
+        return d.path
+    if isinstance(d, GRPCRouteDetail):
+        return f"/{d.service}/{d.method}" if d.service and d.method else f"/{d.service}" if d.service else ""
+    return ""
 
 
 def services_behind(store: ClusterStore, ref: Ref) -> list[Service]:
@@ -138,8 +162,8 @@ def services_behind(store: ClusterStore, ref: Ref) -> list[Service]:
 
 
 def rows_reaching(store: ClusterStore, svc: Service, route_rows: Iterable[R.Row]) -> list[R.Row]:
-    """The routes pane's rows whose rules send traffic to a Service: Ingresses of its namespace, HTTPRoutes of
-    any namespace with a backendRef to it."""
+    """The routes pane's rows whose rules send traffic to a Service: Ingresses of its namespace, Gateway API routes
+    of any namespace with a backendRef to it."""
     ns, name = svc.meta.key
     reach = set(rules_to_service(store, ns, name))
     routes = {(r.meta.kind, *r.meta.key) for r in store.routes_for_service(ns, name)}
@@ -167,7 +191,7 @@ def reverse_lines(store: ClusterStore, ref: Ref, route_rows: Iterable[R.Row]) ->
         return f"{kind} {ns}/{name} is gone", []
     services = services_behind(store, ref)
     route_rows = list(route_rows)
-    lines = [f"{row.key[0] or '*'}{row.key[1]} -> Service {svc.meta.name} ({row.ref[0]} {row.ref[1]}/{row.ref[2]})"
+    lines = [f"{entry_text(R.row_target(row.key))} -> Service {svc.meta.name} ({row.ref[0]} {row.ref[1]}/{row.ref[2]})"
              for svc in services for row in rows_reaching(store, svc, route_rows)]
     if kind == "Pod" and not services:
         lines = ["no Service selects this pod"]
