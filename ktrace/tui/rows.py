@@ -162,13 +162,20 @@ def route_rows(store: ClusterStore, route: XRoute) -> list[Row]:
             else "tls" if terminating else ""
         for path, rule in rules.items():
             rows.append(_row(route_key(host, path, ns, name, kind), (kind, ns, name),
-                             (host or "*", _request_label(kind, path), _backends_label(rule, ns), tls, _VIA[kind],
-                              entry, f"{ns}/{name}"), ns, route.meta.labels, parents + certs))
+                             (_host_label(kind, host), _request_label(kind, path), _backends_label(rule, ns), tls,
+                              _VIA[kind], entry, f"{ns}/{name}"), ns, route.meta.labels, parents + certs))
     return rows
 
 
 _VIA = {"HTTPRoute": "gw", "GRPCRoute": "grpc", "TLSRoute": "tls"}  # the VIA column: the route's kind
 _TLS_MODE = {"Passthrough": "pass", "Terminate": "term"}  # a TLSRoute's TLS column: its listeners' tls.mode
+
+
+def _host_label(kind: str, host: str) -> str:
+    """The HOST column; a gRPC call's or a TLS connection's as its target is typed (`grpc://host`, `tls://host`):
+    the kind shows even where the pane is too narrow for the VIA column."""
+    scheme = next((s for s, k in ROUTED_SCHEMES.items() if k == kind), "")
+    return f"{scheme}://{host or '*'}" if scheme else host or "*"
 
 
 def _request_label(kind: str, path: str) -> str:

@@ -1,7 +1,8 @@
-"""GRPCRoute and TLSRoute in the TUI: their rows in the routes pane (VIA says the kind, PATH the call or the SNI,
-TLS the listener's mode), the row's Target is what the verdicts trace, a traced hop marks its row, watch events
-redo their rows, BackendTLSPolicy problems show on the Services they target; under Pilot: selecting a row traces
-it, the preview works on a GRPCRoute rule and on a TLSRoute's, a finding jumps to its row."""
+"""GRPCRoute and TLSRoute in the TUI: their rows in the routes pane (HOST as the target is typed, grpc:// or
+tls://; VIA the kind; PATH the call or the SNI; TLS the listener's mode), the row's Target is what the verdicts
+trace, a traced hop marks its row, watch events redo their rows, BackendTLSPolicy problems show on the Services
+they target; under Pilot: selecting a row traces it, the preview works on a GRPCRoute rule and on a TLSRoute's, a
+finding jumps to its row."""
 
 from __future__ import annotations
 
@@ -57,13 +58,14 @@ def test_grpcroute_rows_one_per_call_its_exact_matches_name(store: ClusterStore)
     method without its service. "If no matches are specified, the implementation MUST match every gRPC request"."""
     cart = rows_of(store, "GRPCRoute", "cart")
     assert {k[1] for k in cart} == {"/shop.v1.Cart", "/shop.v1.Cart/Checkout", "/shop.v1.Cart/Add", "/shop.v1.Orders"}
-    assert cart[CART] == {"HOST": "cart.grpc.example.com", "PATH": "shop.v1.Cart/*",
+    assert cart[CART] == {"HOST": "grpc://cart.grpc.example.com", "PATH": "shop.v1.Cart/*",
                           "BACKEND": "cart 80%, cart-canary 20%", "TLS": "", "VIA": "grpc", "ENTRY": "infra/grpc",
                           "OBJECT": "shop/cart"}
     assert cart[CHECKOUT]["PATH"] == "shop.v1.Cart/Checkout" and cart[CHECKOUT]["BACKEND"] == "checkout:9090"
     catalog = rows_of(store, "GRPCRoute", "catalog")  # no matches: every call
-    assert list(catalog.values()) == [{"HOST": "catalog.grpc.example.com", "PATH": "*", "BACKEND": "catalog:9090",
-                                       "TLS": "", "VIA": "grpc", "ENTRY": "infra/grpc", "OBJECT": "shop/catalog"}]
+    assert list(catalog.values()) == [{"HOST": "grpc://catalog.grpc.example.com", "PATH": "*",
+                                       "BACKEND": "catalog:9090", "TLS": "", "VIA": "grpc", "ENTRY": "infra/grpc",
+                                       "OBJECT": "shop/catalog"}]
 
 
 def test_grpcroute_row_shows_the_rule_a_call_without_headers_takes() -> None:
@@ -78,7 +80,7 @@ def test_grpcroute_row_shows_the_rule_a_call_without_headers_takes() -> None:
                                                                                               "port": 80}]}]}}
     rows = rows_of(ClusterStore([route]), "GRPCRoute", "r")
     assert rows == {R.route_key("a.example.com", "/s.S/M", "n", "r", "GRPCRoute"): {
-        "HOST": "a.example.com", "PATH": "s.S/M", "BACKEND": "main:80", "TLS": "", "VIA": "grpc",
+        "HOST": "grpc://a.example.com", "PATH": "s.S/M", "BACKEND": "main:80", "TLS": "", "VIA": "grpc",
         "ENTRY": "(no parent)", "OBJECT": "n/r"}}
 
 
@@ -87,7 +89,7 @@ def test_tlsroute_rows_one_per_hostname_with_the_listener_mode(store: ClusterSto
     session between the downstream client and the Gateway is terminated at the Gateway" (its certificate is on the
     path); "Passthrough: The TLS session is NOT terminated by the Gateway"."""
     db = rows_of(store, "TLSRoute", "db")
-    assert db == {DB: {"HOST": "db.tls.example.com", "PATH": "(SNI)", "BACKEND": "db:5432", "TLS": "pass",
+    assert db == {DB: {"HOST": "tls://db.tls.example.com", "PATH": "(SNI)", "BACKEND": "db:5432", "TLS": "pass",
                        "VIA": "tls", "ENTRY": "tls/edge", "OBJECT": "tls/db"}}
     vault = next(r for r in R.rule_rows(store) if r.ref == ("TLSRoute", "tls", "vault"))
     assert cells(vault)["TLS"] == "term" and ("Secret", "tls", "vault-cert") in vault.also
@@ -223,3 +225,15 @@ async def test_preview_on_grpc_and_tls_rules_offers_services_and_weights(
         assert "would-be path" in text and f"weights {typed.replace(',', ', ')}" in text
         await pilot.press("escape")
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["grpc://cart.demo.example/shop.v1.Cart/Add", "tls://vault.demo.example"],
+                         ids=["grpc", "tls"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_grpc_and_tls_path_snapshot(snap_compare, size: tuple[int, int], target: str) -> None:
+    """The demo's GRPCRoute call (healthy: the row `grpc` shop.v1.Cart/*, the GRPCRoute hop with its match) and its
+    TLSRoute (`tls` (SNI) pass; broken: the Service selector's near miss, the pods it almost selects marked)."""
+    from tests.tui.test_tui_snapshots_main import app_for, loaded
+
+    assert snap_compare(app_for(target), terminal_size=size, run_before=loaded)

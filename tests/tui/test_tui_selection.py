@@ -84,7 +84,9 @@ def test_deleted_objects_lose_their_rows_and_the_namespace_counts_are_redone(obj
 def test_a_gateway_change_redoes_its_routes_rows_and_a_relist_redoes_the_pane(objects: list[dict]) -> None:
     store = ClusterStore(objects)
     changes = pane_changes(store, {("Gateway", "MODIFIED", "shop", "shop-gateway")}, _current(store))
-    assert {r.ref for r in changes["rules"].upserts} == {("HTTPRoute", "shop", "store")}
+    # every Gateway API route kind's rows (their TLS column reads the listeners), no Ingress's
+    assert {r.ref for r in changes["rules"].upserts} == {("HTTPRoute", "shop", "store"), ("GRPCRoute", "shop", "cart"),
+                                                         ("TLSRoute", "ops", "vault")}
     relisted = pane_changes(store, {("Pod", "RELIST", "", "")}, _current(store))
     assert relisted["pods"].rows == R.pod_rows(store)
     assert relisted["services"].rows == R.service_rows(store)  # ready counts come from pods too
