@@ -18,4 +18,4 @@ async def test_no_color_uses_the_terminal_palette(no_color: bool, monkeypatch: p
         app = await loaded(pilot)
         assert app.ansi_color is no_color
         errors = app.status_bar.line()
-        assert "5 errors" in str(errors)  # the word is there whatever the colour
+        assert "6 errors" in str(errors)  # the word is there whatever the colour

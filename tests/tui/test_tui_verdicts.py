@@ -15,7 +15,8 @@ from ktrace.tui.findings_screen import FindingsScreen
 from tests.tui.test_tui_app import demo_app, loaded, until
 
 SMALL = (80, 24)
-BROKEN = {("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/"), ("pay.demo.example", "/api")}
+BROKEN = {("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/"), ("pay.demo.example", "/api"),
+          ("vault.demo.example", "")}  # the last: a TLSRoute's row (by SNI, no path)
 
 
 @pytest.mark.slow
@@ -41,12 +42,12 @@ async def test_n_walks_the_broken_routes_then_the_degraded_ones() -> None:
         rules = app.table("rules")
         assert rules.cursor_key[:2] == ("aspnetapp.demo.example", "/")  # the worst route, selected at start
         walked = []
-        for _ in range(4):
+        for _ in range(5):
             await pilot.press("n")
             walked.append(rules.cursor_key[:2])
         # No route of the demo at rest is degraded: the broken ones, round and round (the status page's
         # Service has a warning, but its route is ok and is not walked).
-        assert walked == [("catalog.demo.example", "/"), ("pay.demo.example", "/api"),
+        assert walked == [("catalog.demo.example", "/"), ("pay.demo.example", "/api"), ("vault.demo.example", ""),
                           ("aspnetapp.demo.example", "/"), ("catalog.demo.example", "/")]
         await pilot.press("N")
         assert rules.cursor_key[:2] == ("aspnetapp.demo.example", "/")
@@ -69,8 +70,10 @@ async def test_keys_pressed_while_loading_act_once_the_listing_is_in() -> None:
         answer.set()
         await loaded(pilot)
         rules = app.table("rules")
-        await until(pilot, lambda: rules.cursor_key is not None and rules.cursor_key[:2] == ("pay.demo.example", "/"))
-        await until(pilot, lambda: app.path is not None and app.path.target == "pay.demo.example/")
+        # the second row down: the demo's GRPCRoute row (cart.demo.example) sorts between aspnetapp and catalog
+        await until(pilot, lambda: rules.cursor_key is not None
+                    and rules.cursor_key[:2] == ("catalog.demo.example", "/"))
+        await until(pilot, lambda: app.path is not None and app.path.target == "catalog.demo.example/")
 
 
 @pytest.mark.slow
