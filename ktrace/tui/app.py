@@ -555,10 +555,11 @@ class KtraceApp(App[int]):
             rules.move_to(key)
 
     def _reveal_path(self, panes: tuple[str, ...] = ("rules", "services", "pods")) -> None:
-        """Put each pane's cursor on the first row of the path, so the path is in view."""
+        """Put each pane's cursor on the first row of the path, so the path is in view; in a pane the path has no
+        row in (a selector that matches no pod), on its first near miss: the pods the fix would select."""
         for pane_id in panes:
             table = self.table(pane_id)
-            marked = table.on_path or set()
+            marked = table.on_path or table.near_misses
             first = next((k for k in table.visible_keys if k in marked), None) if marked else None
             if first is not None and (table.cursor_key not in marked):
                 table.move_to(first)
