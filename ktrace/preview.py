@@ -26,6 +26,7 @@ from ktrace.requestpath import (
     PodDetail,
     RequestPath,
     ServiceDetail,
+    TLSRouteDetail,
 )
 from ktrace.rollout import VERSION_LABELS
 from ktrace.routing import route
@@ -193,7 +194,7 @@ def _receiving(path: RequestPath) -> dict[str, bool | None]:
 
 def _shares(path: RequestPath) -> list[str]:
     return [f"{b.name} weight {b.weight} ({b.share:.0%})" for h in path.hops
-            if isinstance(h.detail, HTTPRouteDetail | GRPCRouteDetail) for b in h.detail.backends]
+            if isinstance(h.detail, HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail) for b in h.detail.backends]
 
 
 def _port_mappings(path: RequestPath) -> list[str]:

@@ -79,7 +79,10 @@ def _no_tls_route(store: ClusterStore, t: Target) -> Finding:
     if not hints:
         hints.append(f"no TLSRoute names a similar host ({store.count('TLSRoute')} TLSRoute(s) in scope)")
     return NO_ROUTE.finding("Host", "", t.host, f"no TLSRoute takes {t} (SNI {t.host})", "; ".join(hints),
-                            host=t.host, path=t.path, closest_hosts=close, served_by=http, listeners=listeners)
+                            host=t.host, path=t.path, scheme=t.scheme, closest_hosts=close, served_by=http,
+                            listeners=listeners)
+
+
 def _rejected(g: GatewayRoute | None) -> list[str]:
     """The routes an HTTPRoute/GRPCRoute conflict rejects on the host's listeners: why they serve nothing."""
     return [f"{c.loser.meta.kind} {c.loser.meta.namespace}/{c.loser.meta.name} is rejected on listener "
@@ -110,7 +113,8 @@ def _no_grpc_route(store: ClusterStore, t: Target, g: GatewayRoute | None) -> li
         hints.append(f"closest hosts: {', '.join(close)}")
     return [NO_ROUTE.finding("Host", "", t.host, f"no GRPCRoute rule serves {t}", "; ".join(hints)
                              or "no GRPCRoute, HTTPRoute or Ingress names this host", host=t.host, path=t.path,
-                             closest_hosts=close, paths=calls, conditional_rules=conditional, wildcards=[])]
+                             scheme=t.scheme, closest_hosts=close, paths=calls, conditional_rules=conditional,
+                             wildcards=[])]
 
 
 def closest_hosts(host: str, hosts: list[str], n: int = 4) -> list[str]:

@@ -201,8 +201,9 @@ def reverse_lines(store: ClusterStore, ref: Ref, route_rows: Iterable[R.Row]) ->
 def finding_target(f: Finding) -> Target | None:
     """The host and path a finding is about, when it names one (no route for a host, an Ingress rule's
     problem): the path to show for it."""
-    if f.kind == "Host":
-        return Target(f.name, f.details.get("path") or "/")
+    if f.kind == "Host":  # a grpc:// or tls:// target's finding names its scheme
+        scheme = f.details.get("scheme", "")
+        return Target(f.name, f.details.get("path") or ("" if scheme else "/"), scheme)
     if f.kind == "Ingress" and f.details.get("host") is not None:
         return Target(f.details["host"] or "", f.details.get("path") or "/")
     return None

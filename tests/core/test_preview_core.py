@@ -137,3 +137,10 @@ def test_cli_weights(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["diff"]["sharesAfter"] == ["shop-green weight 0 (0%)", "shop-blue weight 100 (100%)"]
     assert main([*argv, "--weights", "shop-green"]) == 2
     assert "is not NAME=WEIGHT" in capsys.readouterr().err
+
+
+def test_a_tlsroute_weights_preview_names_the_split_before_and_after() -> None:
+    """A TLSRoute rule's backendRefs are weighted like an HTTPRoute's: the preview says the split today and then."""
+    store = ManifestSource([str(Path(__file__).parent.parent / "scenarios" / "gateway-tlsroute.yaml")]).load()
+    p = preview(store, "tls://db.tls.example.com", None, live=False, weights={"db": 0})
+    assert p.shares_before == ["db weight 1 (100%)"] and p.shares_after == ["db weight 0 (0%)"]

@@ -10,6 +10,7 @@ import pytest
 from ktrace.checks import CATALOG
 from ktrace.sim.demo import demo_objects
 from ktrace.store import ClusterStore
+from ktrace.trace import trace
 from ktrace.tui import rows as R
 from ktrace.tui.rowdiff import PaneChange, pane_changes
 from ktrace.tui.selection import problem_marks, worst_by_object
@@ -167,6 +168,10 @@ def test_a_finding_names_its_pane_its_row_and_the_path_to_show(objects: list[dic
     store = ClusterStore(objects)
     no_route = NO_ROUTE.finding("Host", "", "nowhere.example", "m", "h", host="nowhere.example", path="/x")
     assert finding_target(no_route) == Target("nowhere.example", "/x")
+    for target in (Target("nowhere.example", "", "tls"), Target("nowhere.example", "/pkg.S/M", "grpc")):
+        # a grpc:// or tls:// target no route takes: its own path to show, not an HTTP one
+        [found] = trace(store, target, live=False).findings
+        assert found.code == NO_ROUTE.code and finding_target(found) == target
     tls = TLS_SECRET_MISSING.finding("Ingress", "aspnet", "aspnetapp", "m", "h")
     assert finding_target(tls) is None and FINDING_PANE[tls.kind] == "rules"
     rules = R.rule_rows(store)
