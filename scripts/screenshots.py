@@ -40,6 +40,8 @@ SHOTS: dict[str, tuple[list[str], Steps, str] | tuple[list[str], Steps, str, tup
                          "the article's broken path: selector case near miss, TLS secret in another namespace"),
     "healthy-path": (["--demo", "--host", "shop.demo.example/"], _no_steps, "a healthy path, every hop ok"),
     "findings": (["--demo", "--host", "aspnetapp.demo.example/"], _findings, "every finding, grouped by severity"),
+    "tlsroute-near-miss": (["--demo", "--host", "tls://vault.demo.example"], _no_steps,
+                           "a TLSRoute through a passthrough listener, its Service's selector a typo from the pods'"),
 }
 
 
