@@ -7,6 +7,7 @@ from __future__ import annotations
 from ktrace.backendtls import PolicyGroup, ca_exists, groups
 from ktrace.checks.gateway import quoted_conditions
 from ktrace.findings import Finding
+from ktrace.gateway import knowable
 from ktrace.model import BackendTLSPolicy
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
@@ -22,6 +23,11 @@ CONFLICTED = register(Rule(
 NOT_ACCEPTED = register(Rule(
     "backendtlspolicy-not-accepted", "warning",
     "The Gateway controller reports a BackendTLSPolicy not Accepted (live; its reason quoted)."))
+TARGET_MISSING = register(Rule(
+    "backendtlspolicy-target-missing", "warning",
+    "A BackendTLSPolicy's targetRef names a Service that does not exist in its namespace, or a sectionName that "
+    "is no port name of the Service: the policy attaches there to nothing, and configures no connection.",
+    needs=("Service",)))
 REFS_UNRESOLVED = register(Rule(
     "backendtlspolicy-refs-unresolved", "warning",
     "The Gateway controller reports a BackendTLSPolicy's ResolvedRefs false (live; its reason quoted)."))
@@ -53,6 +59,33 @@ def ca_findings(store: ClusterStore, policy: BackendTLSPolicy) -> list[Finding]:
     return out
 
 
+@produces(TARGET_MISSING)
+def target_findings(store: ClusterStore, policy: BackendTLSPolicy, *, live: bool) -> list[Finding]:
+    """Each targetRef to a Service (the kind BackendTLSPolicy targets) that resolves to nothing: the Service is
+    missing from the policy's namespace, or has no port of the sectionName ("If a SectionName is specified, but
+    does not exist on the targeted object, the Policy must fail to attach")."""
+    ns, name = policy.meta.key
+    if not knowable(store, ns, live):
+        return []
+    out = []
+    for t in dict.fromkeys(policy.targets):
+        if t.group != "" or t.kind != "Service":
+            continue
+        svc = store.service(ns, t.name)
+        if svc is None:
+            why = f"targetRef Service {t.name!r} does not exist in namespace {ns!r}"
+            hint = f"create Service {t.name!r} in namespace {ns!r}, or fix the targetRef's name"
+        elif t.section and all(p.name != t.section for p in svc.ports):
+            named = [p.name for p in svc.ports if p.name]
+            why = f"targetRef Service {t.name} has no port named {t.section!r}"
+            hint = f"set sectionName to a port name of the Service ({', '.join(named) or 'its ports have no names'})"
+        else:
+            continue
+        out.append(TARGET_MISSING.finding("BackendTLSPolicy", ns, name, f"{why}: the policy attaches to nothing there",
+                                          hint, service=t.name, section=t.section or None))
+    return out
+
+
 @produces(CONFLICTED)
 def conflict_findings(group: PolicyGroup) -> list[Finding]:
     """Each policy of the group but the one that applies."""
@@ -76,7 +109,7 @@ def check_backend_tls_policies(store: ClusterStore, *, live: bool) -> list[Findi
     out: list[Finding] = []
     for policy in store.objects("BackendTLSPolicy"):
         assert isinstance(policy, BackendTLSPolicy)
-        out += ca_findings(store, policy)
+        out += ca_findings(store, policy) + target_findings(store, policy, live=live)
         if live:
             out += status_findings(policy)
     for group in groups(store):

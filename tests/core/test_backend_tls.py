@@ -289,3 +289,18 @@ def test_a_passthrough_listener_opens_no_tls_of_its_own_so_no_policy_applies() -
     https, hop = service_hop(ClusterStore(cluster(policy("tls", ca=[{"group": "", "kind": "ConfigMap",
                                                                      "name": "ca"}]))))
     assert https.status == PathStatus.BROKEN and hop.detail.backend_tls is not None  # the same policy, terminated
+
+
+@pytest.mark.parametrize(("target", "section", "problem"), [
+    ("web", None, None),
+    ("web", "https", None),
+    ("web", "grpc", "has no port named 'grpc'"),
+    ("webb", None, "does not exist in namespace 'app'"),
+])
+def test_a_target_that_resolves_to_nothing_is_named(target: str, section: str | None, problem: str | None) -> None:
+    """LocalPolicyTargetReferenceWithSectionName: "SectionName is the name of a section within the target resource
+    ... Service: Port name. If a SectionName is specified, but does not exist on the targeted object, the Policy
+    must fail to attach". A targetRef to a Service that does not exist attaches to nothing either."""
+    store = ClusterStore(cluster(policy("tls", target=target, section=section)))
+    found = [f for f in run_checks(store, live=False) if f.code == "backendtlspolicy-target-missing"]
+    assert [problem in f.message for f in found] == ([True] if problem else [])
