@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trace the gRPC call to SERVICE (package.Service) on the host: TARGET is then the host "
                    "(grpc://HOST/SERVICE/METHOD)")
     p.add_argument("--grpc-method", metavar="METHOD", help="with --grpc-service: the call's method")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument("-o", "--output", choices=("text", "json", "mermaid", "dot", "svg"), default="text",
+                   help="text; json; a picture to share: mermaid (a graph for GitHub Markdown), dot (Graphviz: "
+                   "dot -Tsvg), svg (the text, coloured, as an image); on stdout")
     p.add_argument("--via", metavar="SERVICE",
                    help="preview: trace as if the matched rule's backend were SERVICE (same namespace, same port "
                    "reference) and show the difference against today's path; nothing is changed in the cluster")
@@ -123,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="report every finding in scope",
                        description="Check every ingress, service and pod in scope and list the findings.",
                        epilog=_codes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-o", "--output", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("-o", "--output", choices=("text", "json", "sarif", "mermaid", "dot"), default="text",
+                   help="text; json; sarif; mermaid or dot: a graph of every broken or degraded route (at most "
+                   "25, then how many more), on stdout")
     p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info")
     _timeout_option(p)
     _ignore_option(p)

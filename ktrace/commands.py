@@ -124,12 +124,32 @@ def run_trace(spec: SourceSpec, options: AnalysisOptions, target: str, output: s
         analysis.source.close()
     if output == "json":
         _write_json(path.to_dict())
-    else:
-        from ktrace.render import trace_view
-
+    elif not _write_picture(output, path, lambda width: _trace_view(path, False, width), target):
         console = _console()
-        console.print(trace_view(path, _ascii_only(console), console.width))
+        console.print(_trace_view(path, _ascii_only(console), console.width))
     return max(_trace_exit(path), _unread_input(analysis.source))
+
+
+def _trace_view(path: RequestPath, ascii_only: bool, width: int):
+    from ktrace.render import trace_view
+
+    return trace_view(path, ascii_only, width)
+
+
+def _write_picture(output: str, path: RequestPath, view: Callable[[int], object], target: str) -> bool:
+    """`-o mermaid|dot`: the path as a graph; `-o svg`: the text view as the terminal shows it. False for
+    the other outputs."""
+    from ktrace import picture
+
+    if output in ("mermaid", "dot"):
+        graph = picture.path_graph(path)
+        sys.stdout.write(picture.mermaid([graph]) if output == "mermaid" else picture.dot([graph]))
+    elif output == "svg":
+        width = _console().width
+        sys.stdout.write(picture.svg(view(width), f"ktrace trace {target}", width))
+    else:
+        return False
+    return True
 
 
 def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRequest, deadline: Deadline) -> int:
@@ -140,11 +160,11 @@ def _run_preview(analysis: Analysis, target: str, output: str, change: PreviewRe
     weights = parse_weights(change.weights) if change.weights else None
     p = _answer(analysis, deadline, lambda a: a.preview(target, change.via, backend=change.backend, weights=weights),
                 f"still tracing {target}")
+    from ktrace.render import preview_view
+
     if output == "json":
         _write_json(p.to_dict())
-    else:
-        from ktrace.render import preview_view
-
+    elif not _write_picture(output, p.would_be, lambda width: preview_view(p, False, width), target):
         console = _console()
         console.print(preview_view(p, _ascii_only(console), console.width))
     return max(_trace_exit(p.would_be), _unread_input(analysis.source))
@@ -191,13 +211,19 @@ def run_check(spec: SourceSpec, options: AnalysisOptions, output: str,
     try:
         findings = deadline.run(analysis.check, lambda: f"still checking {label(source)}")
         shown = at_least(findings, options.min_severity)
-        affects = analysis.routes().affects(shown) if output != "sarif" else {}
+        routes = analysis.routes() if output != "sarif" else None
+        affects = routes.affects(shown) if routes is not None else {}
     finally:
         source.close()
     if output == "json":
         _write_json(check_document(shown, source, store, affects))
     elif output == "sarif":
         _write_json(sarif_document(shown, source.origins))
+    elif output in ("mermaid", "dot") and routes is not None:  # every broken or degraded route, in route order
+        from ktrace import picture
+
+        graphs, more = picture.problem_graphs([routes.paths[e] for e in sorted(routes.paths)])
+        sys.stdout.write(picture.mermaid(graphs, more) if output == "mermaid" else picture.dot(graphs, more))
     else:
         from rich.text import Text
 

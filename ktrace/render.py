@@ -182,6 +182,27 @@ def _changed_label(label: Text, before: str | None, ascii_only: bool) -> Text:
     return marked
 
 
+def hop_parents(hops: list[Hop]) -> list[int | None]:
+    """Each hop's parent on the path, as an index into `hops` (None: the path's root): the latest hop of
+    the deepest level above its own; a route hangs under the Gateway listener that took it. The tree
+    and the pictures (ktrace.picture) draw the same structure."""
+    out: list[int | None] = []
+    latest: dict[int, int] = {}  # level -> the latest hop of that level still open
+    gateway: int | None = None
+    for i, hop in enumerate(hops):
+        above = [k for k in latest if k < hop.level]
+        parent = latest[max(above)] if above else None
+        if hop.level == INGRESS and hop.kind in ROUTE_KINDS and gateway is not None:
+            parent = gateway
+        out.append(parent)
+        latest[hop.level] = i
+        if hop.level == INGRESS:
+            gateway = i if hop.kind == "Gateway" else None
+        for deeper in [k for k in latest if k > hop.level]:
+            del latest[deeper]
+    return out
+
+
 def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = False,
               changed: Mapping[tuple, str | None] | None = None, max_problem_pods: int | None = None) -> Tree:
     """The path as a tree. `details` (the TUI's full view, which has no findings list under the
@@ -201,10 +222,11 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
         for f in path.findings:
             if f.kind != "Pod":
                 by_object.setdefault((f.kind, f.namespace, f.name), []).append(f)
-    parents: dict[int, Tree] = {-1: root}
-    gateway: Tree | None = None
+    parent_of = hop_parents(path.hops)
+    nodes: dict[int, Tree] = {}
+    last: int | None = None  # the last hop drawn
     ready_shown = hidden = problems_shown = hidden_problems = 0
-    for hop in path.hops:
+    for i, hop in enumerate(path.hops):
         if hop.level == PODS and hop_key(hop) not in changed:
             if hop.status == "ok":
                 if ready_shown >= MAX_READY_PODS:
@@ -216,9 +238,8 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
                     hidden_problems += 1
                     continue
                 problems_shown += 1
-        parent = parents.get(hop.level - 1) or parents[max(k for k in parents if k < hop.level)]
-        if hop.level == INGRESS:  # a route hangs under the Gateway listener that took it
-            parent = gateway if hop.kind in ROUTE_KINDS and gateway is not None else parent
+        p = parent_of[i]
+        parent = root if p is None else nodes[p]
         label = _hop_label(hop, ascii_only)
         key = hop_key(hop)
         node = parent.add(_changed_label(label, changed[key], ascii_only) if key in changed else label)
@@ -228,12 +249,12 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
             _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []))
         else:
             _reasons(node, hop)
-        parents[hop.level] = node
-        if hop.level == INGRESS:
-            gateway = node if hop.kind == "Gateway" else None
-        for deeper in [k for k in parents if k > hop.level]:
-            del parents[deeper]
-    parent = parents.get(ENDPOINTS) or parents.get(SERVICE) or root
+        nodes[i], last = node, i
+    chain = []  # the last hop drawn and its ancestors: the "and N more" lines go under its slice or Service
+    while last is not None:
+        chain.append(last)
+        last = parent_of[last]
+    parent = next((nodes[j] for level in (ENDPOINTS, SERVICE) for j in chain if path.hops[j].level == level), root)
     if hidden_problems:
         parent.add(Text(f"... and {hidden_problems} more pod(s) not ready or of unknown readiness", style="bold"))
     if hidden:
@@ -245,9 +266,10 @@ PROBLEMS = ("error", "warning")
 _RESTARTS = re.compile(r", \d+ restarts?")  # differs from pod to pod; the reason is the same
 
 
-def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
+def _summary_ref(hop: Hop, namespace: str, ascii_only: bool, weight: bool = True) -> str:
     """A hop's name in the summary: the namespace only where it changes along the path; the
-    figures that tell the hop apart (a listener, a rule, a port mapping, a weight, a ready count)."""
+    figures that tell the hop apart (a listener, a rule, a port mapping, a weight unless `weight` is
+    False (a picture puts it on the edge), a ready count)."""
     name = f"{hop.namespace}/{hop.name}" if hop.namespace and hop.namespace != namespace and hop.name else hop.name
     d, split = hop.detail, hop.split
     if isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
@@ -264,7 +286,7 @@ def _summary_ref(hop: Hop, namespace: str, ascii_only: bool) -> str:
         name += f":{d.port}"
     elif isinstance(d, EndpointSliceDetail) and hop.status != "unknown":
         name += f"  {_family(d)}{d.ready}/{d.total} ready"
-    if split is not None and split.share != 1:
+    if weight and split is not None and split.share != 1:
         name += f"  weight {split.weight} ({split.share:.0%})"
     if hop.redirect is not None:
         name += f"  {_redirect_text(hop.redirect, ascii_only)}"
