@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import textwrap
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rich.console import Console, RenderableType
 
@@ -125,7 +126,7 @@ def path_graph(path: RequestPath, prefix: str = "") -> Graph:
                 into_gates.append(ids[i])
         for src in into_gates or ([source] if gates else []):
             _link(graph, src, ids[gates[0]])
-        for a, b in zip(gates, gates[1:], strict=False):
+        for a, b in pairwise(gates):
             _link(graph, ids[a], ids[b])
     return graph
 

@@ -36,6 +36,31 @@ PREVIEWS = {  # the preview (`trace --via/--weights`) traces the would-be path t
 }
 
 
+# The pictures (`-o mermaid|dot|svg`): output only, so that each file is a document its tool reads; the
+# exit code beside it. A broken path (a NetworkPolicy gate), a split, a healthy one, pods grouped, gRPC, TLS.
+PICTURES = {
+    "picture/trace-netpol-broken.{ext}": ["trace", "deny.egress.example.com", "-f", "scenarios/netpol-egress.yaml"],
+    "picture/trace-gateway-split.{ext}": ["trace", "store.gw.example.com", "-f", "scenarios/gateway-healthy.yaml"],
+    "picture/trace-healthy.{ext}": ["trace", "shop.example.com", "-f", "scenarios/healthy.yaml"],
+    "picture/trace-readiness-degraded.{ext}": ["trace", "flaky.example.com", "-f", "scenarios/readiness.yaml"],
+    "picture/trace-grpc.{ext}": ["trace", "grpc://cart.grpc.example.com/shop.v1.Cart/Add", "-f",
+                                 "scenarios/grpc-match.yaml"],
+    "picture/trace-tls.{ext}": ["trace", "tls://db.tls.example.com", "-f", "scenarios/gateway-tlsroute.yaml"],
+    "picture/check-readiness.{ext}": ["check", "-A", "-f", "scenarios/readiness.yaml"],
+    "picture/check-netpol-egress.{ext}": ["check", "-A", "-f", "scenarios/netpol-egress.yaml"],
+}
+PICTURE_FORMATS = {"mermaid": "mmd", "dot": "dot"}
+SVG_PICTURES = ("picture/trace-netpol-broken.{ext}", "picture/trace-gateway-split.{ext}")
+
+
+def picture_cases() -> dict[str, list[str]]:
+    """Golden file -> ktrace arguments, for every picture format a command has."""
+    cases = {name.format(ext=ext): [*argv, "-o", fmt] for name, argv in PICTURES.items()
+             for fmt, ext in PICTURE_FORMATS.items()}
+    cases |= {name.format(ext="svg"): [*PICTURES[name], "-o", "svg"] for name in SVG_PICTURES}
+    return cases
+
+
 def _slug(target: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", target).strip("_")
 
@@ -67,6 +92,7 @@ def _cert_cases() -> dict[str, tuple[str, str]]:
 
 CASES = _cases()
 CERT_CASES = _cert_cases()
+PICTURE_CASES = picture_cases()
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +119,15 @@ def test_cli_output_is_unchanged(relative: str, capsys: pytest.CaptureFixture[st
     _compare(relative, f"{out}{err}exit {code}\n")
 
 
+@pytest.mark.parametrize("relative", sorted(PICTURE_CASES))
+def test_picture_is_unchanged(relative: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(PICTURE_CASES[relative])
+    out, err = capsys.readouterr()
+    assert not err
+    _compare(relative, out)
+    assert code == main(PICTURE_CASES[relative][:-2]), "a picture exits as the text output does"
+
+
 @pytest.mark.parametrize("relative", sorted(CERT_CASES))
 def test_trace_with_certificates_is_unchanged(relative: str) -> None:
     name, target = CERT_CASES[relative]
@@ -104,4 +139,4 @@ def test_trace_with_certificates_is_unchanged(relative: str) -> None:
 
 def test_no_stale_golden_files() -> None:
     kept = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
-    assert kept == set(CASES) | set(CERT_CASES)
+    assert kept == set(CASES) | set(CERT_CASES) | set(PICTURE_CASES)
