@@ -21,6 +21,7 @@ from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
 from ktrace.preview import Preview, preview
+from ktrace.requestpath import LastChange
 from ktrace.sources.protocol import NarrowReadRefused, Source, label
 from ktrace.store import ClusterStore
 from ktrace.suppress import suppress, suppressed
@@ -43,6 +44,20 @@ def controller_hint(options: AnalysisOptions) -> ControllerHint | None:
     except selectors.SelectorError as e:
         raise UsageError(f"--controller-selector: {e}") from None
     return ControllerHint(ns or "", sel)
+
+
+def _stamp(path: RequestPath, store: ClusterStore) -> None:
+    """Each hop's last change (its object's latest managedFields entry) and the changes seen live on the
+    path's objects."""
+    keys = []
+    for hop in path.hops:
+        if not hop.name:
+            continue
+        keys.append((hop.kind, hop.namespace, hop.name))
+        found = store.peek(hop.kind, hop.namespace, hop.name)
+        if found is not None and found.meta.changed:
+            hop.last_change = LastChange(found.meta.changed, found.meta.manager)
+    path.changes = store.history.of(keys)
 
 
 class Analysis:
@@ -141,6 +156,7 @@ class Analysis:
             return path, self._suppress(path.findings)
         path, kept = self._complete(traced)
         path.findings = kept
+        _stamp(path, self.store)
         return path
 
     def routes(self) -> RouteVerdicts:

@@ -8,6 +8,7 @@ wrong type reads as absent, so a malformed object can never crash the core.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any
@@ -84,6 +85,10 @@ class Meta:
     annotations: Mapping[str, str] = field(default_factory=dict)
     owners: tuple[tuple[str, str], ...] = ()  # (kind, name) of ownerReferences, controller first
     deleting: bool = False
+    # The latest managedFields entry: when the object last changed (RFC 3339) and which manager wrote it;
+    # "" when unknown (offline files seldom carry managedFields).
+    changed: str = ""
+    manager: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -102,10 +107,29 @@ def meta_of(obj: Any, kind: str, namespaced: bool = True) -> Meta | None:
     # Annotations kept minus the big ones nobody reads (last-applied holds a whole object copy).
     annotations = _str_map(m.get("annotations"))
     annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    changed, manager = _last_change(m.get("managedFields"))
     # Positional arguments here and in the builders below: a keyword call costs more, for every object.
     return Meta(kind, (_s(m.get("namespace")) or "default") if namespaced else "", name, _s(m.get("uid")),
                 _s(m.get("resourceVersion")), _str_map(m.get("labels")), annotations,
-                tuple([(_s(o.get("kind")), _s(o.get("name"))) for o in owners]), bool(m.get("deletionTimestamp")))
+                tuple([(_s(o.get("kind")), _s(o.get("name"))) for o in owners]), bool(m.get("deletionTimestamp")),
+                changed, manager)
+
+
+def _last_change(fields: Any) -> tuple[str, str]:
+    """The latest `time` among managedFields entries and its `manager` (("", "") when none has a time). The API
+    server writes every time as RFC 3339 in UTC to the second, so the text compares in time order. Interned: a
+    cluster has few managers, and objects written in the same second share the text."""
+    if not isinstance(fields, list):
+        return "", ""
+    best, manager = "", ""
+    for f in fields:
+        if isinstance(f, dict):
+            t = f.get("time")
+            if isinstance(t, str) and t > best:
+                best, manager = t, f.get("manager")
+    if not best:
+        return "", ""
+    return sys.intern(best), sys.intern(manager) if isinstance(manager, str) else ""
 
 
 @record

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from ktrace.findings import Finding
+from ktrace.history import FieldChange
 from ktrace.netpol import PolicyVerdict
 from ktrace.rollout import Revision
 
@@ -322,6 +323,16 @@ class NetworkPolicyDetail:
                 "controller": self.controller, "port": self.port, "direction": self.direction}
 
 
+@dataclass(frozen=True)
+class LastChange:
+    """When a hop's object last changed and by what manager: its latest managedFields entry."""
+    time: str  # RFC 3339
+    manager: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "manager": self.manager or None}
+
+
 HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail | UnattachedRouteDetail
              | BackendDetail | ServiceDetail | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
 
@@ -336,6 +347,7 @@ class Hop:
     level: int = 0
     detail: HopDetail | None = None  # None: a hop with nothing more to tell (a Gateway that does not exist)
     finding_codes: list[str] = field(default_factory=list)  # the path's findings about this hop's object
+    last_change: LastChange | None = None  # None: unknown (no managedFields, or no object)
 
     @property
     def split(self) -> Split | None:
@@ -361,7 +373,8 @@ class Hop:
     def to_dict(self) -> dict[str, Any]:
         out = {"kind": self.kind, "namespace": self.namespace or None, "name": self.name or None,
                "status": self.status, "reasons": self.reasons, "level": self.level,
-               **(self.detail.to_dict() if self.detail is not None else {})}
+               **(self.detail.to_dict() if self.detail is not None else {}),
+               "lastChange": self.last_change.to_dict() if self.last_change is not None else None}
         if self.finding_codes:
             out["findings"] = self.finding_codes
         return out
@@ -375,6 +388,7 @@ class RequestPath:
     status: PathStatus = PathStatus.UNKNOWN
     hops: list[Hop] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)  # the hops' objects' changes seen live, oldest first
 
     @property
     def label(self) -> str:
@@ -388,4 +402,5 @@ class RequestPath:
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "host": self.host, "path": self.path, "status": self.status,
-                "hops": [h.to_dict() for h in self.hops], "findings": [f.to_dict() for f in self.findings]}
+                "hops": [h.to_dict() for h in self.hops], "findings": [f.to_dict() for f in self.findings],
+                "changes": [c.to_dict() for c in self.changes]}

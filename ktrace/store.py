@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 
 from ktrace.coverage import Coverage, Read
+from ktrace.history import History
 from ktrace.model import (
     ROUTE_KINDS,
     WORKLOAD_KINDS,
@@ -36,7 +37,8 @@ _EMPTY: frozenset = frozenset()
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # the label that ties an EndpointSlice to its Service
 
 
-_META_FIELDS = tuple(f.name for f in fields(Meta) if f.name != "resource_version")
+# Not compared: the version, and when and by whom the object last changed (a status-only write moves those).
+_META_FIELDS = tuple(f.name for f in fields(Meta) if f.name not in ("resource_version", "changed", "manager"))
 _RECORD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -90,6 +92,8 @@ class ClusterStore:
         self._routes_by_service: dict[tuple[str, str], set[tuple[str, str, str]]] = defaultdict(set)
         # BackendTLSPolicies by the Service they target (targetRefs are local: the policy's namespace) -> names
         self._tls_policies_by_service: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # What changed in the objects held, since the store was created (a new version of one it holds).
+        self.history = History()
         self.load(objs)
 
     # -- changes -------------------------------------------------------------------------------
@@ -152,6 +156,7 @@ class ClusterStore:
                 table[key] = record
                 return False
             self._unindex(old)
+            self.history.observe(old, record)
         table[key] = record
         self._index(record)
         self.version += 1
@@ -253,6 +258,10 @@ class ClusterStore:
         if found is None:  # an object read is there whatever else is: only an absence needs the read
             self._need(kind, namespace, name=name)
         return found
+
+    def peek(self, kind: str, namespace: str, name: str) -> Record | None:
+        """`get` for what only decorates an answer (when a hop last changed): an absence asks for no read."""
+        return self._by_kind.get(kind, {}).get((namespace, name))
 
     def objects(self, kind: str, namespace: str | None = None) -> Iterator[Record]:
         self._need(kind, namespace)

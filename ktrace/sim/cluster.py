@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from ktrace.kinds import BY_KIND, Kind
 from ktrace.sim import complete, endpointslices, workloads
+from ktrace.sim.ingress_controller import MANAGER as INGRESS_CONTROLLER
 from ktrace.sim.ingress_controller import admitted_status
 from ktrace.sim.kubelet import Kubelet
 from ktrace.sim.patch import apply_patch
@@ -18,6 +19,11 @@ from ktrace.sim.state import DEFAULT_HISTORY, ApiError, Store, clone, not_found
 _CONTROLLED = {"Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
 
 Scheduler = Callable[[float, Callable[[], None]], None]
+# The field managers the simulator's own writers use, as a real cluster's components do.
+LOADER = "kubectl-client-side-apply"  # load() and apply(): what `kubectl apply` of the files would be
+CONTROLLER_MANAGER = "kube-controller-manager"  # the workload and EndpointSlice controllers
+KUBELET = "kubelet"
+API_SERVER = "kube-apiserver"  # namespaces it creates on the fly
 
 
 def rfc3339(moment: datetime) -> str:
@@ -65,7 +71,7 @@ class Cluster:
         self._bulk = True
         try:
             for obj in clone(list(objects)):  # type: ignore[arg-type]
-                self._apply(obj)
+                self._apply(obj, LOADER)
         finally:
             self._bulk = False
             if gc_was_enabled:
@@ -75,19 +81,19 @@ class Cluster:
             gc.freeze()
         self._settle()
 
-    def apply(self, obj: dict) -> dict:
+    def apply(self, obj: dict, manager: str = LOADER) -> dict:
         """Create, or replace an existing object of that name (test-facing upsert)."""
-        return self._apply(clone(obj))
+        return self._apply(clone(obj), manager)
 
-    def _apply(self, obj: dict) -> dict:
+    def _apply(self, obj: dict, manager: str) -> dict:
         k = self._check(obj)
         meta = obj["metadata"]
         old = self.store.get(k.kind, meta.get("namespace") if k.namespaced else None, meta["name"])
         if old is not None:
             meta.pop("resourceVersion", None)
-        return self._write(obj, old.obj if old else None)
+        return self._write(obj, old.obj if old else None, manager)
 
-    def create(self, obj: dict) -> dict:
+    def create(self, obj: dict, manager: str = CONTROLLER_MANAGER) -> dict:
         k = self._check(obj)
         meta = obj["metadata"]
         meta.pop("resourceVersion", None)
@@ -95,9 +101,9 @@ class Cluster:
             group = f".{k.group}" if k.group else ""
             raise ApiError(409, "AlreadyExists", f'{k.plural}{group} "{meta["name"]}" already exists',
                            {"name": meta["name"], "group": k.group, "kind": k.plural})
-        return self._write(obj, None)
+        return self._write(obj, None, manager)
 
-    def replace(self, obj: dict) -> dict:
+    def replace(self, obj: dict, manager: str = CONTROLLER_MANAGER, subresource: str = "") -> dict:
         k = self._check(obj)
         meta = obj["metadata"]
         old = self.store.get(k.kind, meta.get("namespace") if k.namespaced else None, meta["name"])
@@ -109,10 +115,11 @@ class Cluster:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {k.plural}{group} "{meta["name"]}": '
                            "the object has been modified; please apply your changes to the latest version "
                            "and try again", {"name": meta["name"], "group": k.group, "kind": k.plural})
-        return self._write(obj, old.obj)
+        return self._write(obj, old.obj, manager, subresource)
 
     def patch(self, kind: str, namespace: str | None, name: str, patch: object,
-              content_type: str = "application/merge-patch+json") -> dict:
+              content_type: str = "application/merge-patch+json", manager: str = CONTROLLER_MANAGER,
+              subresource: str = "") -> dict:
         current = self.get(kind, namespace, name)
         patched = apply_patch(clone(current), patch, content_type)
         meta = patched.setdefault("metadata", {})
@@ -122,7 +129,7 @@ class Cluster:
         patched["kind"], patched["apiVersion"] = current["kind"], current["apiVersion"]
         if meta.get("resourceVersion") == current["metadata"]["resourceVersion"]:
             meta.pop("resourceVersion")
-        return self.replace(patched)
+        return self.replace(patched, manager, subresource)
 
     def delete(self, kind: str, namespace: str | None, name: str, grace: float | None = None) -> dict:
         obj = self.get(kind, namespace, name)
@@ -158,7 +165,7 @@ class Cluster:
         deadline = datetime.now(UTC) + timedelta(seconds=wait)
         pod["metadata"]["deletionTimestamp"] = rfc3339(deadline)
         pod["metadata"]["deletionGracePeriodSeconds"] = int(wait)
-        written = self._write(pod, entry.obj)
+        written = self._write(pod, entry.obj, KUBELET)
         uid = entry.meta["uid"]
 
         def remove() -> None:
@@ -182,13 +189,13 @@ class Cluster:
                 cond["lastTransitionTime"] = now
         for cs in status.get("containerStatuses") or []:
             cs["ready"] = ready
-        return self.write_status(pod, status)
+        return self.write_status(pod, status, KUBELET)
 
-    def write_status(self, obj: dict, status: dict) -> dict:
-        return self._write({**obj, "status": status, "metadata": dict(obj["metadata"])}, obj)
+    def write_status(self, obj: dict, status: dict, manager: str = CONTROLLER_MANAGER) -> dict:
+        return self._write({**obj, "status": status, "metadata": dict(obj["metadata"])}, obj, manager, "status")
 
-    def write_spec(self, obj: dict, spec: dict) -> dict:
-        return self._write({**obj, "spec": spec, "metadata": dict(obj["metadata"])}, obj)
+    def write_spec(self, obj: dict, spec: dict, manager: str = CONTROLLER_MANAGER) -> dict:
+        return self._write({**obj, "spec": spec, "metadata": dict(obj["metadata"])}, obj, manager)
 
     # internals
     def _check(self, obj: dict) -> Kind:
@@ -205,13 +212,17 @@ class Cluster:
 
     def _ensure_namespace(self, ns: str) -> None:
         if self.store.get("Namespace", None, ns) is None:
-            self._write({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None)
+            self._write({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None, API_SERVER)
 
-    def _write(self, obj: dict, old: dict | None) -> dict:
+    def _write(self, obj: dict, old: dict | None, manager: str, subresource: str = "") -> dict:
+        """Store one write as the API server does: metadata completed, `manager`'s managedFields entry stamped
+        (`subresource`: "status" for a status write), then the controllers that follow from it."""
         kind = obj["kind"]
         if BY_KIND[kind].namespaced:
             self._ensure_namespace(obj["metadata"]["namespace"])
-        complete.complete_metadata(obj, self.clock(), old)
+        now = self.clock()
+        complete.complete_metadata(obj, now, old)
+        complete.manage_fields(obj, old, manager, now, subresource)
         if kind == "Service":
             complete.complete_service(obj, self.service_ips, old)
         elif kind == "Pod":
@@ -247,7 +258,7 @@ class Cluster:
         for entry in list(self.store.entries("Ingress")):
             status = admitted_status(entry.obj, classes)
             if status is not None:
-                self.write_status(entry.obj, status)
+                self.write_status(entry.obj, status, INGRESS_CONTROLLER)
 
     def _remove(self, kind: str, namespace: str | None, name: str) -> None:
         event = self.store.remove(kind, namespace, name)
@@ -283,7 +294,7 @@ class Cluster:
                 have = managed.pop(want["metadata"]["name"], None)
                 if have is not None and _same_slice(have, want):
                     continue
-                self._write(want, have)
+                self._write(want, have, CONTROLLER_MANAGER)
         for name in managed:
             self._remove("EndpointSlice", ns, name)
 

@@ -99,6 +99,29 @@ def complete_metadata(obj: dict, now: str, old: dict | None) -> None:
         meta.pop("annotations", None)
 
 
+# Top-level fields a write's managedFields entry names; status goes to the status subresource's entry.
+_NOT_MANAGED = frozenset(("apiVersion", "kind", "metadata", "status"))
+
+
+def manage_fields(obj: dict, old: dict | None, manager: str, now: str, subresource: str = "") -> None:
+    """Stamp the writer's managedFields entry as the API server does on create, update and patch: the entry of
+    (manager, operation, subresource) is replaced by one with this write's time (RFC 3339, to the second);
+    the other managers' entries stay. The entries come from the object written when it carries a list (a PUT of
+    what a GET returned, a patch of the stored object), else from the stored version. `fieldsV1` is kept
+    minimal: the top-level fields the write holds."""
+    meta = obj["metadata"]
+    given = meta.get("managedFields")
+    entries = given if isinstance(given, list) else (old or {}).get("metadata", {}).get("managedFields") or []
+    kept = [e for e in entries if isinstance(e, dict) and not (
+        e.get("manager") == manager and e.get("operation") == "Update" and e.get("subresource", "") == subresource)]
+    owned = ("status",) if subresource == "status" else tuple(k for k in obj if k not in _NOT_MANAGED)
+    entry = {"manager": manager, "operation": "Update", "apiVersion": obj["apiVersion"], "time": now,
+             "fieldsType": "FieldsV1", "fieldsV1": {f"f:{k}": {} for k in owned}}
+    if subresource:
+        entry["subresource"] = subresource
+    meta["managedFields"] = [*kept, entry]
+
+
 def complete_service(svc: dict, ips: ServiceIPs, old: dict | None) -> None:
     meta, spec = svc["metadata"], svc.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")

@@ -89,5 +89,5 @@ class DemoLife:
         patch = {"spec": {"template": {"metadata": {"annotations": {
             "kubectl.kubernetes.io/restartedAt": f"{stamp}#{next(self._restarts)}"}}}}}
         with contextlib.suppress(ApiError):  # deleted by the user with kubectl: nothing to roll
-            self.cluster.patch("Deployment", ns, name, patch)
+            self.cluster.patch("Deployment", ns, name, patch, manager="kubectl-rollout")
         self.cluster.schedule(self.rollout_every, self._rollout)

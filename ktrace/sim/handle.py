@@ -137,9 +137,9 @@ class Simulator:
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         return self.call(lambda: [e.obj for e in self.cluster.store.entries(kind, namespace)])
 
-    def patch(self, kind: str, namespace: str | None, name: str, patch: dict) -> dict:
-        """A JSON merge patch."""
-        return self.call(self.cluster.patch, kind, namespace, name, patch)
+    def patch(self, kind: str, namespace: str | None, name: str, patch: dict, manager: str = "kubectl-patch") -> dict:
+        """A JSON merge patch, written as field manager `manager`."""
+        return self.call(self.cluster.patch, kind, namespace, name, patch, manager=manager)
 
     def delete(self, kind: str, namespace: str | None, name: str, grace: float | None = None) -> dict:
         return self.call(self.cluster.delete, kind, namespace, name, grace)

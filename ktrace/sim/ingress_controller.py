@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"  # the class before spec.ingressClassName existed
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+MANAGER = "nginx-ingress-controller"  # the field manager of its status writes
 
 
 def address_for(class_name: str) -> str:

@@ -47,6 +47,18 @@ def _json(data: object, status: int = 200, headers: dict[str, str] | None = None
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json", headers=headers)
 
 
+def _manager(request: web.Request) -> str:
+    """The field manager of a write, as the API server names it: the `fieldManager` query parameter, else the
+    User-Agent up to its first `/` (kubectl sends `kubectl-edit`, `kubectl-patch`, ... itself)."""
+    given = request.query.get("fieldManager")
+    if given:
+        if len(given) > 128:
+            raise ApiError(422, "Invalid", "fieldManager: Too long: may not be longer than 128")
+        return given
+    agent = request.headers.get("User-Agent", "").split("/", 1)[0]
+    return "".join(c for c in agent if c.isprintable())[:128] or "unknown"
+
+
 def _raw(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
@@ -238,6 +250,7 @@ class ApiServer:
         name = rest[1] if len(rest) > 1 else None
         if len(rest) == 3 and rest[2] != "status":
             raise _NOT_FOUND
+        subresource = rest[2] if len(rest) == 3 else ""
         method = request.method
         if method != "GET" and "dryRun" in request.query:  # refused rather than silently written
             raise ApiError(400, "BadRequest", "dryRun is not supported by the ktrace simulator")
@@ -273,12 +286,12 @@ class ApiServer:
             self._fill(body, kind, namespace)
             if body["metadata"].get("name") != name:
                 raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
-            return _json(self.cluster.replace(body))
+            return _json(self.cluster.replace(body, _manager(request), subresource))
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
         if content_type not in PATCH_TYPES:
             raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
                            f"accepted media types include: {', '.join(PATCH_TYPES)}")
-        return _json(self.cluster.patch(kind.kind, namespace, name, body, content_type))
+        return _json(self.cluster.patch(kind.kind, namespace, name, body, content_type, _manager(request), subresource))
 
     @staticmethod
     async def _body(request: web.Request) -> object:
@@ -313,7 +326,7 @@ class ApiServer:
             from ktrace.sim.workloads import pod_suffix
 
             meta["name"] = meta["generateName"] + pod_suffix(meta["generateName"], self.cluster.store.rv)
-        return _json(self.cluster.create(body), 201)
+        return _json(self.cluster.create(body, _manager(request)), 201)
 
     async def _delete(self, request: web.Request, kind: Kind, namespace: str | None, name: str) -> web.Response:
         grace: float | None = None
