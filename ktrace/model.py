@@ -125,7 +125,7 @@ def _last_change(fields: Any) -> tuple[str, str]:
     for f in fields:
         if isinstance(f, dict):
             t = f.get("time")
-            if isinstance(t, str) and t > best:
+            if isinstance(t, str) and t and t >= best:  # a tie (one second): the later entry
                 best, manager = t, f.get("manager")
     if not best:
         return "", ""

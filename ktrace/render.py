@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+import time as clock
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
@@ -20,6 +22,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ktrace.findings import Finding, FindingId, finding_id
+from ktrace.history import FieldChange
 from ktrace.model import ROUTE_KINDS
 from ktrace.preview import Preview
 from ktrace.printable import clean
@@ -51,6 +54,41 @@ ASCII_SYMBOLS = {"ok": "+", "warning": "!", "error": "x", "unknown": "?", "info"
 STYLES = {"ok": "green", "warning": "yellow", "degraded": "yellow", "error": "red", "broken": "red",
           "unknown": "dim", "info": "cyan"}
 MAX_READY_PODS = 10  # ready pods shown per path; not-ready pods are always shown
+RECENT_SECONDS = 3600  # a hop whose object changed this recently is marked in the summary
+CHANGE_MARK, ASCII_CHANGE_MARK = "Δ", "^"
+TIMELINE_LINES = 10  # the latest changes the trace's text and the full view show; the summary shows fewer
+
+
+def _clock(time: str) -> str:
+    """HH:MM:SS of an RFC 3339 time (UTC, as the API server writes it)."""
+    return time[11:19] if len(time) >= 19 and time[10] == "T" else time
+
+
+def recent(hop: Hop, now: float, within: float = RECENT_SECONDS) -> bool:
+    """Whether the hop's object changed in the last `within` seconds (its latest managedFields time)."""
+    if hop.last_change is None:
+        return False
+    try:
+        at = datetime.strptime(hop.last_change.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return False
+    return now - within <= at <= now + 60  # a minute of clock skew between the server and this machine
+
+
+def timeline(changes: list[FieldChange], ascii_only: bool = False, limit: int = TIMELINE_LINES) -> Text:
+    """The changes seen on the path's objects, latest `limit` of them, one line each:
+    `14:02:11 Service aspnet/aspnetapp: spec.selector app=aspnetapp → App=aspnetapp (kubectl-edit)`."""
+    arrow = "->" if ascii_only else "→"
+    out = Text("changes seen since ktrace started (UTC):", style="bold")
+    if len(changes) > limit:
+        out.append(f"\n  ... {len(changes) - limit} earlier", style="dim")
+    for c in changes[-limit:]:
+        where = f"{c.namespace}/{c.name}" if c.namespace else c.name
+        out.append(f"\n  {_clock(c.time)} ")
+        out.append(clean(f"{c.kind} {where}: {c.field} {c.old} {arrow} {c.new}"))
+        if c.manager:
+            out.append(clean(f" ({c.manager})"), style="dim")
+    return out
 
 
 def badge(status: str, ascii_only: bool = False) -> Text:
@@ -249,6 +287,9 @@ def path_tree(path: RequestPath, ascii_only: bool = False, *, details: bool = Fa
             _detailed_reasons(node, hop, by_object.get((hop.kind, hop.namespace, hop.name), []))
         else:
             _reasons(node, hop)
+        if hop.last_change is not None and hop.level < PODS:
+            by = f" by {hop.last_change.manager}" if hop.last_change.manager else ""
+            node.add(Text(clean(f"last changed {hop.last_change.time}{by}"), style="dim"))
         nodes[i], last = node, i
     chain = []  # the last hop drawn and its ancestors: the "and N more" lines go under its slice or Service
     while last is not None:
@@ -316,14 +357,16 @@ def _pods_line(pods: list[Hop]) -> tuple[str, str]:
 
 
 def path_summary(path: RequestPath, ascii_only: bool = False, *,
-                 changed: Mapping[tuple, str | None] | None = None) -> RenderableType:
+                 changed: Mapping[tuple, str | None] | None = None, now: float | None = None) -> RenderableType:
     """The path in as few lines as its problems allow (the TUI's default view): the verdict and
     target; one line per hop above the pods (symbol, kind, name, and for a hop that is not ok the
     one reason that decides it; a rollout's revisions under its Service); each Service's pods on one
     line; then one `fix:` line per distinct hint of the path's problems. No fact twice: a hop line
     states a finding's message, its fix line only the hint. Long lines wrap under their text, never
-    cut. `changed` as for `path_tree`."""
+    cut. `changed` as for `path_tree`. A hop whose object changed in the hour before `now` (default: the
+    clock) is marked `Δ` (ASCII `^`) with the time and the manager; the live timeline ends the summary."""
     symbols = ASCII_SYMBOLS if ascii_only else SYMBOLS
+    now = clock.time() if now is None else now
     changed = changed or {}
     root = badge(path.status, ascii_only)
     root.append(f"  {clean(path.label)}", style="bold")
@@ -336,10 +379,14 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
     hops.add_column(overflow="fold")
     order: list[Finding] = []  # the problems in path order, for the fixes
 
-    def row(status: str, kind: str, ref: str, reason: str | None, mark: str | None) -> None:
+    def row(status: str, kind: str, ref: str, reason: str | None, mark: str | None, hop: Hop | None = None) -> None:
         cell = Text(f"{symbols.get(status, '?')}", style=STYLES.get(status, ""))
         text = Text(kind, style="bold")
         text.append(f" {clean(ref)}" if ref else "")
+        if hop is not None and hop.last_change is not None and recent(hop, now):
+            who = f" {hop.last_change.manager}" if hop.last_change.manager else ""
+            text.append(clean(f"  {ASCII_CHANGE_MARK if ascii_only else CHANGE_MARK} "
+                              f"{_clock(hop.last_change.time)}{who}"), style="bold magenta")
         if reason:
             text.append(f"  {clean(reason)}")
         if mark is not None:
@@ -364,7 +411,7 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         order += mine
         key = hop_key(hop)
         row(hop.status, hop.kind, _summary_ref(hop, namespace, ascii_only), _decisive_reason(hop, mine),
-            _was(changed[key], ascii_only) if key in changed else None)
+            _was(changed[key], ascii_only) if key in changed else None, hop)
         if isinstance(hop.detail, ServiceDetail) and hop.detail.revisions:  # a rollout is under way: who serves
             hops.add_row("", revisions_text(hop.detail.revisions, ascii_only))
         namespace = hop.namespace or namespace
@@ -381,6 +428,8 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         fixes.add_row(Text("fix:", style="bold"), Text(clean(hint), style="italic"))
     if hints:
         parts.append(fixes)
+    if path.changes:  # after the fixes: at 80x24 the cause stays on screen
+        parts.append(timeline(path.changes, ascii_only, limit=3))
     return Group(*parts)
 
 
@@ -480,6 +529,8 @@ def trace_view(path: RequestPath, ascii_only: bool = False, width: int = 80) -> 
         lines = finding_lines(path.findings, ascii_only, width=width)
         lines.rstrip()
         parts.append(lines)
+    if path.changes:
+        parts += [Text(""), timeline(path.changes, ascii_only)]
     return Group(*parts)
 
 

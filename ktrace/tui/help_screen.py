@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from ktrace.printable import clean
-from ktrace.render import ASCII_SYMBOLS, SYMBOLS
+from ktrace.render import ASCII_CHANGE_MARK, ASCII_SYMBOLS, CHANGE_MARK, SYMBOLS
 from ktrace.tui.keys import key_display
 from ktrace.tui.modal import ScrolledView
 from ktrace.tui.table import table_mark
@@ -37,6 +37,9 @@ def legend(ascii_only: bool) -> list[tuple[str, str]]:
          "in a pane's header: more columns to the left / right (left/right or h/l scroll them)"),
         ("*", "a rule without a host (any host); in the path: a hop whose verdict just changed"),
         ("namespace marks", "the worst verdict of its routes and the worst finding in it"),
+        (f"{ASCII_CHANGE_MARK if ascii_only else CHANGE_MARK} HH:MM:SS",
+         "in the path: the hop's object changed in the last hour (UTC time and field manager, e.g. kubectl-edit); "
+         "the changes seen since ktrace started are listed under the path"),
     ]
 
 

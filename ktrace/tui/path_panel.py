@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ktrace.printable import clean
-from ktrace.render import AsciiGuides, hop_key, path_summary, path_tree
+from ktrace.render import AsciiGuides, hop_key, path_summary, path_tree, timeline
 from ktrace.requestpath import RequestPath
 
 CHANGE_SECONDS = 5.0  # how long a hop that changed state stays marked
@@ -136,6 +136,8 @@ class PathPanel(VerticalScroll, can_focus=True):
         for label, until in self._gone.values():
             if until > now:
                 parts.append(Text(f"* gone from the path: {clean(label)}", style="bold reverse"))
+        if self.full and path.changes:
+            parts.append(timeline(path.changes, self.ascii_only))
         if self.full and not path.routed:  # no hop at all: the finding says why (closest hosts, the host's paths)
             for f in path.findings:
                 parts.append(Text(clean(f.message)))
