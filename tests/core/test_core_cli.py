@@ -63,12 +63,12 @@ def test_trace_json_shape(capsys: pytest.CaptureFixture) -> None:
                        "-o", "json")
     doc = json.loads(out)
     assert code == 1
-    assert list(doc) == ["target", "host", "path", "status", "hops", "findings"]
+    assert list(doc) == ["target", "host", "path", "status", "hops", "findings", "changes"]
     assert (doc["target"], doc["host"], doc["path"], doc["status"]) == ("flaky.example.com/x", "flaky.example.com",
                                                                          "/x", "degraded")
     assert [h["kind"] for h in doc["hops"]] == ["Ingress", "Service", "EndpointSlice", "Pod", "Pod", "Pod", "Pod"]
     for hop in doc["hops"]:
-        assert {"kind", "namespace", "name", "status", "reasons"} <= set(hop)
+        assert {"kind", "namespace", "name", "status", "reasons", "lastChange"} <= set(hop)
         assert hop["status"] in ("ok", "warning", "error", "unknown")
     f = doc["findings"][0]
     assert list(f) == ["code", "severity", "object", "message", "hint", "details"]
