@@ -274,6 +274,8 @@ class Service:
     publish_not_ready: bool = False
     ip_families: tuple[str, ...] = ()  # spec.ipFamilies: IPv4, IPv6 or both (dual-stack)
     ip_family_policy: str = ""
+    external_traffic_policy: str = ""  # spec.externalTrafficPolicy: Cluster (the default) or Local
+    lb_addresses: tuple[str, ...] = ()  # status.loadBalancer.ingress ip/hostname
 
     @property
     def headless(self) -> bool:
@@ -308,6 +310,8 @@ def service_from_dict(obj: Any) -> Service | None:
         publish_not_ready=spec.get("publishNotReadyAddresses") is True,
         ip_families=tuple(f for f in _l(spec.get("ipFamilies")) if isinstance(f, str)),
         ip_family_policy=_s(spec.get("ipFamilyPolicy")),
+        external_traffic_policy=_s(spec.get("externalTrafficPolicy")),
+        lb_addresses=_lb_addresses(obj),
     )
 
 
@@ -441,8 +445,6 @@ def ingress_from_dict(obj: Any) -> Ingress | None:
         rules.append(IngressRule(_s(r.get("host")).lower(), tuple(paths)))
     tls = tuple(IngressTLS(tuple(h.lower() for h in _l(t.get("hosts")) if isinstance(h, str)), _s(t.get("secretName")))
                 for t in map(_d, _l(spec.get("tls"))))
-    lb = _d(_d(_d(obj.get("status")).get("loadBalancer")))
-    addresses = tuple(_s(a.get("ip")) or _s(a.get("hostname")) for a in map(_d, _l(lb.get("ingress"))))
     return Ingress(
         meta=meta,
         class_name=_s(spec.get("ingressClassName")),
@@ -450,8 +452,15 @@ def ingress_from_dict(obj: Any) -> Ingress | None:
         default_backend=_backend(spec.get("defaultBackend") or spec.get("backend")),
         rules=tuple(rules),
         tls=tls,
-        addresses=tuple(a for a in addresses if a),
+        addresses=_lb_addresses(obj),
     )
+
+
+def _lb_addresses(obj: dict) -> tuple[str, ...]:
+    """status.loadBalancer.ingress of a Service or an Ingress: each entry's ip, else its hostname."""
+    lb = _d(_d(_d(obj.get("status")).get("loadBalancer")))
+    found = (_s(a.get("ip")) or _s(a.get("hostname")) for a in map(_d, _l(lb.get("ingress"))))
+    return tuple(a for a in found if a)
 
 
 @record
@@ -635,6 +644,7 @@ class Gateway:
     class_name: str
     listeners: tuple[Listener, ...]
     conditions: tuple[Condition, ...] = ()  # status.conditions (Accepted, Programmed, ...)
+    addresses: tuple[str, ...] = ()  # status.addresses[].value: where the Gateway is reachable
 
 
 def _status_conditions(x: Any) -> tuple[Condition, ...]:
@@ -666,7 +676,8 @@ def gateway_from_dict(obj: Any) -> Gateway | None:
                  for x in map(_d, _l(status.get("listeners")))}
     return Gateway(meta, _s(spec.get("gatewayClassName")),
                    tuple(_listener(x, meta.namespace, listeners) for x in map(_d, _l(spec.get("listeners")))),
-                   _status_conditions(status.get("conditions")))
+                   _status_conditions(status.get("conditions")),
+                   tuple(v for v in (_s(a.get("value")) for a in map(_d, _l(status.get("addresses")))) if v))
 
 
 def gateway_class_from_dict(obj: Any) -> GatewayClass | None:

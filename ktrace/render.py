@@ -28,11 +28,13 @@ from ktrace.preview import Preview
 from ktrace.printable import clean
 from ktrace.requestpath import (
     ENDPOINTS,
+    FRONT,
     INGRESS,
     PODS,
     SERVICE,
     BackendDetail,
     EndpointSliceDetail,
+    FrontDoorDetail,
     GatewayDetail,
     GRPCRouteDetail,
     Hop,
@@ -106,7 +108,9 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
     t.append(f"  {hop.kind} ", style="bold")
     t.append(clean(ref))
     d, split = hop.detail, hop.split
-    if isinstance(d, GatewayDetail):
+    if isinstance(d, FrontDoorDetail):
+        t.append(clean(f"  {_front_text(d, hop.namespace != '')}"), style="dim")
+    elif isinstance(d, GatewayDetail):
         if d.listener is not None and d.listener.name:
             x = d.listener
             t.append(clean(f"  listener {x.name}  {x.protocol}:{x.port}  {x.hostname or '*'}"), style="dim")
@@ -134,6 +138,18 @@ def _hop_label(hop: Hop, ascii_only: bool) -> Text:
             bits.append(f"template x{d.replicas}" if d.replicas else "template")
         t.append("  " + clean("  ".join(b for b in bits if b)), style="dim")
     return t
+
+
+def _front_text(d: FrontDoorDetail, found: bool = True) -> str:
+    """A front door in a few words: what it serves (when found: else its name says), its ready pods, the address
+    clients reach it at."""
+    bits = [d.of] if found else []
+    if d.total:
+        bits.append(f"{d.ready}/{d.total} ready" if d.ready is not None else f"{d.total} pod(s)")
+    address = next((a for s in d.services for a in s.addresses), None) or next(iter(d.published), None)
+    if address:
+        bits.append(address)
+    return "  ".join(bits)
 
 
 def _redirect_text(r: Redirect, ascii_only: bool) -> str:
@@ -164,6 +180,8 @@ def _label_repeats(hop: Hop) -> set[str]:
     out: set[str] = set()
     if isinstance(d, IngressDetail) and d.tls_secret:
         out.add(f"TLS secret {d.tls_secret}")
+    elif isinstance(d, FrontDoorDetail) and d.ready is not None:  # the label gives the count
+        out.add(f"{d.ready} of {d.total} pods ready")
     elif isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
         x = d.listener
         out.add(f"listener {x.name}: {x.protocol} port {x.port}, hostname {x.hostname or 'any'}")
@@ -233,7 +251,8 @@ def hop_parents(hops: list[Hop]) -> list[int | None]:
         if hop.level == INGRESS and hop.kind in ROUTE_KINDS and gateway is not None:
             parent = gateway
         out.append(parent)
-        latest[hop.level] = i
+        if hop.level != FRONT:  # the front door stands beside the Ingress or Gateway it serves, not above it
+            latest[hop.level] = i
         if hop.level == INGRESS:
             gateway = i if hop.kind == "Gateway" else None
         for deeper in [k for k in latest if k > hop.level]:
@@ -313,7 +332,9 @@ def _summary_ref(hop: Hop, namespace: str, ascii_only: bool, weight: bool = True
     False (a picture puts it on the edge), a ready count)."""
     name = f"{hop.namespace}/{hop.name}" if hop.namespace and hop.namespace != namespace and hop.name else hop.name
     d, split = hop.detail, hop.split
-    if isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
+    if isinstance(d, FrontDoorDetail):
+        name = f"{name}  {_front_text(d, hop.namespace != '')}"
+    elif isinstance(d, GatewayDetail) and d.listener is not None and d.listener.name:
         name += f"  listener {d.listener.name} {d.listener.protocol}:{d.listener.port}"
     elif isinstance(d, HTTPRouteDetail | GRPCRouteDetail):
         name += f"  rule {d.rule}"

@@ -31,8 +31,45 @@ class PathStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-# hop levels, for drawing the path as a tree
-INGRESS, SERVICE, ENDPOINTS, PODS = 0, 1, 2, 3
+# hop levels, for drawing the path as a tree; FRONT: the tier that receives the request, before the Ingress or
+# Gateway (below 0, so that the other levels keep the numbers they always had)
+FRONT, INGRESS, SERVICE, ENDPOINTS, PODS = -1, 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class FrontService:
+    """A Service that selects the front door's pods and exposes port 80 or 443."""
+    namespace: str
+    name: str
+    type: str
+    ports: list[str]  # port/name of 80 and 443, as the Service declares them
+    addresses: list[str]  # status.loadBalancer.ingress (ip or hostname)
+    external_traffic_policy: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "name": self.name, "type": self.type, "ports": self.ports,
+                "addresses": self.addresses, "externalTrafficPolicy": self.external_traffic_policy}
+
+
+@dataclass
+class FrontDoorDetail:
+    """The tier in front of an Ingress (its class's controller) or a Gateway (its data plane): who it is, how many
+    of its pods are ready, the Service that exposes it, the address it publishes."""
+    of: str  # "IngressClass nginx" or "Gateway ns/name": what the front door serves
+    controller: str | None  # the IngressClass's spec.controller or the GatewayClass's controllerName
+    ready: int | None  # None: no pod found (the hop is unknown) or readiness unknown offline
+    total: int
+    services: list[FrontService]
+    published: list[str]  # the Ingress's status.loadBalancer, or the Gateway's status.addresses
+    programmed: str | None = None  # a Gateway's Programmed condition status (True/False/Unknown); None: none
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"of": self.of, "controller": self.controller, "ready": self.ready,
+                               "total": self.total, "services": [s.to_dict() for s in self.services],
+                               "published": self.published}
+        if self.programmed is not None:
+            out["programmed"] = self.programmed
+        return out
 
 
 @dataclass
@@ -333,7 +370,8 @@ class LastChange:
         return {"time": self.time, "manager": self.manager or None}
 
 
-HopDetail = (IngressDetail | GatewayDetail | HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail | UnattachedRouteDetail
+HopDetail = (FrontDoorDetail | IngressDetail | GatewayDetail
+             | HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail | UnattachedRouteDetail
              | BackendDetail | ServiceDetail | EndpointSliceDetail | PodDetail | NetworkPolicyDetail)
 
 

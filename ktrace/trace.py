@@ -28,6 +28,7 @@ from ktrace.model import (
 from ktrace.netpol import PolicyVerdict
 from ktrace.requestpath import (
     ENDPOINTS,
+    FRONT,
     INGRESS,
     PODS,
     SERVICE,
@@ -36,6 +37,7 @@ from ktrace.requestpath import (
     CACertificate,
     EndpointSliceDetail,
     Filters,
+    FrontDoorDetail,
     GatewayDetail,
     GRPCRouteDetail,
     Hop,
@@ -114,6 +116,9 @@ class Tracer:
             if g is not None:  # the routes a conflict rejected: why the host has none
                 result.findings += [checks.gateway.conflict_finding(c) for c in g.conflicts]
             return result
+        if r is not None:
+            self._front_hop(checks.frontdoor.ingress_front(store, r.class_ref.name, r.ingress, self.controllers),
+                            result)
         svc, sport = self._ingress_hop(r, result, via) if r is not None else (None, None)
         if svc is not None and sport is not None:
             start = len(result.hops)
@@ -130,8 +135,15 @@ class Tracer:
                                               gateway_status) if s is not None])
         for hop in result.hops:  # which findings belong to which hop, for views that mark them in place
             ref = (hop.kind, hop.namespace, hop.name)
-            hop.finding_codes = [f.code for f in result.findings if (f.kind, f.namespace, f.name) == ref]
+            hop.finding_codes = [f.code for f in result.findings if (f.kind, f.namespace, f.name) == ref
+                                 or (hop.level == FRONT and f.message in hop.reasons)]
         return result
+
+    def _front_hop(self, door: checks.frontdoor.FrontDoor, result: RequestPath) -> None:
+        """The tier that receives the request, first on its entry point: its errors break the path, its warnings
+        leave it as it is (the controller still serves), and unknown (not found) judges nothing."""
+        result.findings += door.findings
+        result.hops.append(Hop(door.kind, door.namespace, door.name, door.status, door.reasons, FRONT, door.detail))
 
     def _ingress_hop(self, r: Route, result: RequestPath, via: Via | None) -> tuple[Service | None, ServicePort | None]:
         store = self.store
@@ -196,6 +208,9 @@ class Tracer:
                      shown: ListenerDetail | None = None) -> list[Finding]:
         """The Gateway hop and its findings; `listener`: the one that took the host (its TLS and, live, its
         conditions are checked), `shown` as the hop tells it."""
+        if not any(isinstance(h.detail, FrontDoorDetail) and h.detail.of == f"Gateway {gw.meta.namespace}/"
+                   f"{gw.meta.name}" for h in result.hops):  # several unattached routes may name one Gateway
+            self._front_hop(checks.frontdoor.gateway_front(self.store, gw, self.controllers), result)
         findings = checks.gateway.gateway_class_findings(self.store, gw, self.live)
         if listener is not None:
             findings += checks.gateway.listener_tls_findings(self.store, gw, listener, self.live)
@@ -477,7 +492,7 @@ def _overall(hops: list[Hop]) -> PathStatus:
         return PathStatus.BROKEN
     if any(h.status in (HopStatus.WARNING, HopStatus.ERROR) for h in hops if h.level >= ENDPOINTS):
         return PathStatus.DEGRADED
-    if any(h.status == HopStatus.UNKNOWN for h in hops):
+    if any(h.status == HopStatus.UNKNOWN for h in hops if h.level != FRONT):  # a front door not found: no verdict
         return PathStatus.UNKNOWN
     return PathStatus.OK
 

@@ -12,7 +12,8 @@ What a change can touch:
   Service of its namespace that selects no pod (it may be the near miss, or the fix); a pod outside every
   path's namespaces, or in one where controller pods are or were, or one that could be a controller (an
   ingress controller's or a Gateway's data plane, by its labels) may change who the controller is: the
-  routes with a NetworkPolicy hop;
+  routes with a NetworkPolicy hop; a pod in a front door's namespace, or one that could be a controller: the
+  routes with a front hop (the controller's or data plane's pods are its verdict);
 - an EndpointSlice: the routes through its Service, and those it was on;
 - a ConfigMap: the routes whose Service hop names it as a BackendTLSPolicy's CA certificate (ConfigMaps that
   nothing names change often: leader election, configuration);
@@ -29,7 +30,7 @@ from dataclasses import replace
 from ktrace.checks.networkpolicy import ControllerHint, controller_namespaces, could_be_controller
 from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import ROUTE_KINDS, EndpointSlice, Pod
-from ktrace.requestpath import PODS, PathStatus, RequestPath, ServiceDetail
+from ktrace.requestpath import FRONT, PODS, FrontDoorDetail, PathStatus, RequestPath, ServiceDetail
 from ktrace.routing import rule_targets
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
@@ -60,6 +61,8 @@ class RouteVerdicts:
         self._unselected: dict[str, set[Entry]] = defaultdict(set)  # namespace -> paths with a Service of no pod
         self._policed: set[Entry] = set()  # paths with a NetworkPolicy hop: they depend on the controller's pods
         self._controller_ns: set[str] = set()  # where controller pods are, or were since the last rebuild
+        self._fronted: dict[str, set[Entry]] = defaultdict(set)  # namespace of a front door's pods -> paths
+        self._front: set[Entry] = set()  # paths with a front hop: a new controller pod may join or found it
         self.rebuild()
 
     # -- reading -----------------------------------------------------------------------------------
@@ -95,9 +98,10 @@ class RouteVerdicts:
     def rebuild(self) -> None:
         """Trace every route anew (at load, and after changes that can touch any route)."""
         self.paths.clear()
-        for index in (self._on, self._through, self._unselected):
+        for index in (self._on, self._through, self._unselected, self._fronted):
             index.clear()
         self._policed.clear()
+        self._front.clear()
         for entry in rule_targets(self.store):
             self._add(entry)
         self._controller_ns = controller_namespaces(self.store, self._hint) if self._policed else set()
@@ -143,8 +147,12 @@ class RouteVerdicts:
         if isinstance(pod, Pod):
             for svc in self.store.services_selecting(pod):
                 out |= self._on.get(("Service", *svc.meta.key), set())
-            if self._policed and could_be_controller(pod.meta.labels, self._hint):
+            could_be = could_be_controller(pod.meta.labels, self._hint)
+            if self._policed and could_be:
                 self._controller_ns.add(ns)
+            if could_be:  # it may join a front door, or make one found
+                out |= self._front
+        out |= self._fronted.get(ns, set())  # a front door's pod (or one that was) changed
         # Who the controller is (the source the policies judge) may have changed: a pod outside every path, or
         # one where controller pods are or were (deleted, relabelled, moved in).
         if ns not in self._through or ns in self._controller_ns:
@@ -161,6 +169,10 @@ class RouteVerdicts:
                 self._through[hop.namespace].add(entry)
             if hop.kind == "NetworkPolicy":
                 self._policed.add(entry)
+            if hop.level == FRONT:
+                self._front.add(entry)
+                if hop.namespace:
+                    self._fronted[hop.namespace].add(entry)
         for i, hop in enumerate(path.hops):  # a Service with no pod under it: its namespace's pods may change that
             if hop.kind == "Service" and not any(h.level == PODS for h in _below(path, i)):
                 self._unselected[hop.namespace].add(entry)
@@ -174,7 +186,9 @@ class RouteVerdicts:
         for hop in path.hops:
             _discard(self._through, hop.namespace, entry)
             _discard(self._unselected, hop.namespace, entry)
+            _discard(self._fronted, hop.namespace, entry)
         self._policed.discard(entry)
+        self._front.discard(entry)
 
     @staticmethod
     def _refs(path: RequestPath) -> set[Ref]:
@@ -185,6 +199,9 @@ class RouteVerdicts:
         # A BackendTLSPolicy's CA certificates (ConfigMaps, Secrets): in the Service's namespace, no hop of their own.
         refs |= {(c.kind, h.namespace, c.name) for h in path.hops if isinstance(h.detail, ServiceDetail)
                  and h.detail.backend_tls is not None for c in h.detail.backend_tls.ca_certificates}
+        # A front door's Services (in its pods' namespace, which the path passes through).
+        refs |= {("Service", s.namespace, s.name) for h in path.hops if isinstance(h.detail, FrontDoorDetail)
+                 for s in h.detail.services}
         return refs
 
 

@@ -144,22 +144,29 @@ def _hinted(store: ClusterStore, hint: ControllerHint) -> list[Pod]:
     return store.pods_selected(hint.selector, hint.namespace or None)
 
 
-def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint | None = None) -> Controllers:
+def class_controller(store: ClusterStore, class_name: str) -> str:
+    """The controller an ingress class names: its IngressClass's spec.controller, else the one its name is
+    known for (classes named in the old annotation without an IngressClass object); "" when unknown."""
+    cls = store.get("IngressClass", "", class_name) if class_name else None
+    return getattr(cls, "controller", "") or _BY_CLASS_NAME.get(class_name, "")
+
+
+def controller_pods(store: ClusterStore, class_name: str, hint: ControllerHint | None = None
+                    ) -> tuple[list[Pod], str]:
+    """The ingress controller's pods for a class (the hint's selector, else the well-known labels of its
+    controller, in the hint's namespace when given), or none and why they are unknown."""
     hint = hint or ControllerHint()
     if hint.selector:
         pods = _hinted(store, hint)
         if pods:
-            return _controllers(pods)
-    cls = store.get("IngressClass", "", class_name) if class_name else None
-    controller = getattr(cls, "controller", "") or _BY_CLASS_NAME.get(class_name, "")
+            return pods, ""
+    controller = class_controller(store, class_name)
     known = _KNOWN.get(controller)
     if known is not None and not hint.selector:
         for labels in known[1]:
             pods = _pods_with(store, labels, hint.namespace)
             if pods:
-                return _controllers(pods)
-    if hint.namespace:  # the user named the namespace: any pod of it (labels unknown)
-        return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
+                return pods, ""
     if hint.selector:
         why = f"no pod in scope matches --controller-selector {selector_text(hint.selector)}"
     elif not class_name:
@@ -172,6 +179,15 @@ def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint 
         why = f"controller {controller} of class {class_name} is not one ktrace recognises"
     else:
         why = f"no pod in scope carries the labels of {controller} (looked for {_labels_text(known[1][0])})"
+    return [], why
+
+
+def find_controllers(store: ClusterStore, class_name: str, hint: ControllerHint | None = None) -> Controllers:
+    pods, why = controller_pods(store, class_name, hint)
+    if pods:
+        return _controllers(pods)
+    if hint is not None and hint.namespace:  # the user named the namespace: any pod of it (labels unknown)
+        return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
     return Controllers([], "the ingress controller", why)
 
 
@@ -223,8 +239,9 @@ _GATEWAY_POD_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gatew
 _ENVOY_GATEWAY = ("gateway.envoyproxy.io/owning-gateway-name", "gateway.envoyproxy.io/owning-gateway-namespace")
 
 
-def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHint | None = None) -> Controllers:
-    """The pods that carry a Gateway's traffic: the hint's, else those labelled with the Gateway's name."""
+def gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHint | None = None) -> tuple[list[Pod], str]:
+    """The pods that carry a Gateway's traffic: the hint's, else those labelled with the Gateway's name; or
+    none and why they are unknown."""
     hint = hint or ControllerHint()
     ns, name = gateway.meta.key
     if hint.selector:
@@ -234,12 +251,19 @@ def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHin
         pods += _pods_with(store, {_ENVOY_GATEWAY[0]: name, _ENVOY_GATEWAY[1]: ns}, "")
         pods = [p for p in pods if not hint.namespace or p.meta.namespace == hint.namespace]
     if pods:
-        return _controllers(pods, "gateway")
-    if hint.namespace:
-        return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
-    why = f"no pod in scope matches {selector_text(hint.selector)}" if hint.selector else \
+        return pods, ""
+    return [], f"no pod in scope matches {selector_text(hint.selector)}" if hint.selector else \
         f"no pod in scope carries {_GATEWAY_POD_LABELS[0]}={name} (namespace {ns})"
-    return Controllers([], f"the pods of Gateway {ns}/{name}", why)
+
+
+def find_gateway_pods(store: ClusterStore, gateway: Gateway, hint: ControllerHint | None = None) -> Controllers:
+    """The pods that carry a Gateway's traffic, as the traffic's source NetworkPolicies judge."""
+    pods, why = gateway_pods(store, gateway, hint)
+    if pods:
+        return _controllers(pods, "gateway")
+    if hint is not None and hint.namespace:
+        return Controllers([Peer(hint.namespace)], f"any pod in namespace {hint.namespace}")
+    return Controllers([], f"the pods of Gateway {gateway.meta.namespace}/{gateway.meta.name}", why)
 
 
 def _labels_text(labels: Mapping[str, str]) -> str:

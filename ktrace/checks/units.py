@@ -17,6 +17,8 @@ reads, and so what a change invalidates:
 - network policies: policies, Namespaces, Ingresses, the Gateway API kinds, Services, and the pods
   of the namespaces it reads (`networkpolicy.pod_namespaces_read`) or that could be ingress
   controllers or Gateway pods.
+- front doors: Ingresses, IngressClasses, Services, Gateways and classes, and the pods of the namespaces
+  where controller or data-plane pods were found (or that could be such pods, by their labels).
 A relist or an IngressClass change re-runs everything.
 
 The findings are kept in order as units re-run (`OrderedFindings`), with the suppressions applied per
@@ -28,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ktrace.certs import CertificateBook
-from ktrace.checks import backendtls, certificates, gateway, ingress, networkpolicy, service
+from ktrace.checks import backendtls, certificates, frontdoor, gateway, ingress, networkpolicy, service
 from ktrace.checks.ordered import OrderedFindings
 from ktrace.findings import Finding
 from ktrace.model import ROUTE_KINDS, BackendTLSPolicy, EndpointSlice, Ingress, Pod, Service
@@ -40,9 +42,11 @@ ChangeKey = tuple[str, str, str, str]
 CertificatesFactory = Callable[[], CertificateBook]
 
 _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
+# Kinds a front door reads besides pods: who the controller is, its Service, the addresses published.
+_FRONT_KINDS = frozenset({"Ingress", "IngressClass", "Service", "Gateway", "GatewayClass"})
 _GATEWAY_API = frozenset({"Gateway", "GatewayClass", "ReferenceGrant", "BackendTLSPolicy", *ROUTE_KINDS})
 # The units' groups in the order a full check lists their findings (before sorting them).
-INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS = range(6)
+INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS, FRONT = range(7)
 
 
 class CheckUnits:
@@ -65,6 +69,7 @@ class CheckUnits:
         # The listed findings the last check or recheck removed and added.
         self.changed: tuple[list[Finding], list[Finding]] = ([], [])
         self._netpol_namespaces: frozenset[str] = frozenset()
+        self._front_namespaces: set[str] = set()  # where the front doors' pods were at the last run
 
     def check_all(self, certs: CertificatesFactory | None = None) -> list[Finding]:
         """Every unit run anew; `certs`: also the certificates (--check-certs), with a new book."""
@@ -88,6 +93,7 @@ class CheckUnits:
         self._check_netpol(default)
         self._check_gateway()
         self._set_global(CERTS, certificates.check_certificates(certs(), self.store) if certs is not None else [])
+        self._check_front(default)
         self._list_not_ready()
         self._ordered.take_changes()
         self.changed = (before, self._ordered.findings())
@@ -104,9 +110,10 @@ class CheckUnits:
         services: set[tuple[str, str]] = set()
         service_namespaces: set[str] = set()  # every Service of these re-runs
         no_match_namespaces: set[str] = set()  # the Services of these whose selector matches nothing re-run
-        hosts = netpol = gw = tls = pods_changed = False
+        hosts = netpol = gw = tls = pods_changed = front = False
         policies = store.count("NetworkPolicy") > 0
         for kind, type_, ns, name in changes:
+            front = front or kind in _FRONT_KINDS or (kind == "Pod" and self._pod_read_by_front(ns, name))
             if kind == "Ingress":
                 ingresses.add((ns, name))
                 service_namespaces.add(ns)  # a selector-less Service needs endpoints once an Ingress uses it
@@ -178,6 +185,8 @@ class CheckUnits:
             self._check_gateway()
         if tls and certs is not None:
             self._set_global(CERTS, certificates.check_certificates(certs(), store))
+        if front:
+            self._check_front(default)
         self._list_not_ready()
         for kind, _, ns, name in changes:  # an ignore annotation may have come or gone
             self._ordered.refilter((kind, ns, name))
@@ -271,6 +280,19 @@ class CheckUnits:
     def _check_netpol(self, default: str) -> None:
         self._set_global(NETPOL, networkpolicy.check_network_policies(self.store, default, self.controllers))
         self._netpol_namespaces = networkpolicy.pod_namespaces_read(self.store, self.controllers)
+
+    def _check_front(self, default: str) -> None:
+        doors = frontdoor.front_doors(self.store, default, self.controllers)
+        self._set_global(FRONT, frontdoor.check_front_doors(self.store, doors))
+        self._front_namespaces = frontdoor.door_namespaces(doors, self.controllers)
+
+    def _pod_read_by_front(self, ns: str, name: str) -> bool:
+        """Whether a pod change can change a front door: its namespace holds (or held) a door's pods, or the pod,
+        as it is now, could be an ingress controller or a Gateway's data plane."""
+        if ns in self._front_namespaces:
+            return True
+        pod = self.store.get("Pod", ns, name)
+        return isinstance(pod, Pod) and networkpolicy.could_be_controller(pod.meta.labels, self.controllers)
 
     def _pod_read_by_netpol(self, ns: str, name: str) -> bool:
         """Whether the network-policy unit reads this pod: its namespace is one it reads (pods that were

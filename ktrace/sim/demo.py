@@ -17,6 +17,7 @@ from ktrace.sim.state import ApiError, clone
 DEMO_TIME = "2026-01-15T09:00:00Z"
 SCENARIOS = ("demo",)
 FLAP_POD_OWNER = ("ops", "status-page")  # one of its pods flaps readiness
+FLAP_CONTROLLER = ("ingress-nginx", "ingress-nginx-controller")  # so does one of the ingress controller's, less often
 ROLLOUT = ("shop", "shop-green")  # restarted now and then
 
 
@@ -51,8 +52,10 @@ class DemoLife:
     """Keeps a served demo moving: every `flap_every` seconds one pod toggles Ready, every
     `rollout_every` seconds a deployment is restarted (new ReplicaSet, old pods terminate)."""
 
-    def __init__(self, cluster: Cluster, flap_every: float = 4.0, rollout_every: float = 45.0):
+    def __init__(self, cluster: Cluster, flap_every: float = 4.0, rollout_every: float = 45.0,
+                 controller_every: float = 20.0):
         self.cluster, self.flap_every, self.rollout_every = cluster, flap_every, rollout_every
+        self.controller_every = controller_every
         self._restarts = itertools.count(1)
         self.running = False
 
@@ -64,6 +67,7 @@ class DemoLife:
             self.cluster.pod_grace = 5.0
         self.cluster.schedule(self.flap_every, self._flap)
         self.cluster.schedule(self.rollout_every, self._rollout)
+        self.cluster.schedule(self.controller_every, self._flap_controller)
 
     def stop(self) -> None:
         self.running = False
@@ -71,7 +75,18 @@ class DemoLife:
     def _flap(self) -> None:
         if not self.running or self.cluster.schedule is None:
             return
-        ns, owner = FLAP_POD_OWNER
+        self._toggle(*FLAP_POD_OWNER)
+        self.cluster.schedule(self.flap_every, self._flap)
+
+    def _flap_controller(self) -> None:
+        """One controller pod of two: the front door of every nginx path turns partially ready, then back."""
+        if not self.running or self.cluster.schedule is None:
+            return
+        self._toggle(*FLAP_CONTROLLER)
+        self.cluster.schedule(self.controller_every, self._flap_controller)
+
+    def _toggle(self, ns: str, owner: str) -> None:
+        """The first (by name) live pod of `owner` toggles Ready."""
         pods = sorted((e.obj for e in self.cluster.store.entries("Pod", ns)
                        if e.obj["metadata"]["name"].startswith(owner + "-")
                        and not e.obj["metadata"].get("deletionTimestamp")),
@@ -79,7 +94,6 @@ class DemoLife:
         if pods:
             meta = pods[0]["metadata"]
             self.cluster.set_pod_ready(ns, meta["name"], not pod_ready(pods[0]))
-        self.cluster.schedule(self.flap_every, self._flap)
 
     def _rollout(self) -> None:
         if not self.running or self.cluster.schedule is None:
