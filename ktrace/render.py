@@ -38,6 +38,7 @@ from ktrace.requestpath import (
     GatewayDetail,
     GRPCRouteDetail,
     Hop,
+    HopStatus,
     HTTPRouteDetail,
     IngressDetail,
     NetworkPolicyDetail,
@@ -384,7 +385,8 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
     one reason that decides it; a rollout's revisions under its Service); each Service's pods on one
     line; then one `fix:` line per distinct hint of the path's problems. No fact twice: a hop line
     states a finding's message, its fix line only the hint. Long lines wrap under their text, never
-    cut. `changed` as for `path_tree`. A hop whose object changed in the hour before `now` (default: the
+    cut; the front door (controller) only when it is not ok. `changed` as for `path_tree`. A hop whose object
+    changed in the hour before `now` (default: the
     clock) is marked `Δ` (ASCII `^`) with the time and the manager; the live timeline ends the summary."""
     symbols = ASCII_SYMBOLS if ascii_only else SYMBOLS
     now = clock.time() if now is None else now
@@ -428,6 +430,8 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
             pods = []
         if hop is None:
             break
+        if hop.level == FRONT and hop.status in (HopStatus.OK, HopStatus.UNKNOWN) and hop_key(hop) not in changed:
+            continue  # a front door that decides nothing takes no line of the few (`v` and the tree show it)
         mine = problems.get((hop.kind, hop.namespace, hop.name), [])
         order += mine
         key = hop_key(hop)
