@@ -16,7 +16,7 @@ from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import Gateway, GatewayClass, Ingress, Pod, Service
 from ktrace.requestpath import FrontDoorDetail, FrontService, HopStatus
 from ktrace.routing import ingress_class
-from ktrace.rules import Rule, produces, register
+from ktrace.rules import Rule, produces, readable, register
 from ktrace.store import ClusterStore
 
 NOT_READY = register(Rule(
@@ -82,12 +82,20 @@ def _service_text(s: FrontService) -> str:
     return f"Service {s.namespace}/{s.name}: " + ", ".join(b for b in bits if b)
 
 
+def _readiness(pod: Pod) -> bool | None:
+    """`Pod.ready`, except that a Running pod without a Ready condition tells nothing: a kubelet reports Ready
+    on every pod it runs, so only a hand-written manifest lacks it (never a false `controller-not-ready`)."""
+    if pod.phase == "Running" and not any(c.type == "Ready" for c in pod.conditions):
+        return None
+    return pod.ready
+
+
 def _door(store: ClusterStore, kind: str, what: str, pods: list[Pod], detail: FrontDoorDetail) -> FrontDoor:
     """The front door made of `pods` (found): readiness, the exposing Service and its traffic policy."""
     ns, name = pods[0].meta.namespace, _workload(pods)
     door = FrontDoor(kind, ns, name, detail)
-    known = [p for p in pods if p.ready is not None]
-    ready = sum(p.ready is True for p in known)
+    known = [p for p in pods if _readiness(p) is not None]
+    ready = sum(_readiness(p) is True for p in known)
     detail.total, detail.ready = len(pods), ready if known else None
     if not known:
         door.reasons.append(f"{len(pods)} pod(s) of {what}: readiness unknown offline")
@@ -101,6 +109,9 @@ def _door(store: ClusterStore, kind: str, what: str, pods: list[Pod], detail: Fr
             f"kubectl -n {ns} describe the pods of {name} that are not ready", ready=ready, total=len(known)))
     else:
         door.reasons.append(f"{ready} of {len(known)} pods ready")
+    if not readable(store, "Service"):  # unread is not missing: no Service finding
+        door.reasons.append("Services could not be read")
+        return door
     services = _exposing(store, pods)
     detail.services = [_front_service(s) for s in services]
     door.reasons += [_service_text(s) for s in detail.services]
@@ -120,7 +131,7 @@ def _local_no_pods(svc: Service, pods: list[Pod]) -> list[Finding]:
     selected = [p for p in pods if p.node and svc.selector and all(p.meta.labels.get(k) == v
                                                                    for k, v in svc.selector.items())]
     nodes = {p.node for p in selected}
-    serving = {p.node for p in selected if p.ready is True}
+    serving = {p.node for p in selected if _readiness(p) is not False}  # unknown readiness: not said to drop
     lacking = sorted(nodes - serving)
     if not lacking:
         return []
@@ -147,10 +158,13 @@ def class_front(store: ClusterStore, class_name: str, hint: ControllerHint | Non
     controller = class_controller(store, class_name)
     detail = FrontDoorDetail(f"IngressClass {class_name}" if class_name else "no class", controller or None, None, 0,
                              [], [])
-    pods, why = controller_pods(store, class_name, hint)
-    if not pods and hint is not None and hint.namespace:  # the user named the namespace: its pods are the controller
-        pods = list(store.pods(hint.namespace))
-        why = why if pods else f"no pod in namespace {hint.namespace}"
+    if not readable(store, "Pod"):  # unread is not missing: unknown, never not ready
+        pods, why = [], "Pods could not be read"
+    else:
+        pods, why = controller_pods(store, class_name, hint)
+        if not pods and hint is not None and hint.namespace:  # the user named the namespace: its pods are it
+            pods = list(store.pods(hint.namespace))
+            why = why if pods else f"no pod in namespace {hint.namespace}"
     if not pods:
         # The labels looked for are the NetworkPolicy finding's business: here, in a line, who is unknown and why.
         return FrontDoor(INGRESS_FRONT, "", class_name, detail, HopStatus.UNKNOWN,
@@ -201,7 +215,7 @@ def gateway_front(store: ClusterStore, gw: Gateway, hint: ControllerHint | None 
     status = [f"addresses {', '.join(gw.addresses)}" if gw.addresses else "no address in the Gateway's status"]
     if programmed is not None:
         status.append(f"Programmed {programmed.status}" + (f" ({programmed.reason})" if programmed.reason else ""))
-    pods, why = gateway_pods(store, gw, hint)
+    pods, why = gateway_pods(store, gw, hint) if readable(store, "Pod") else ([], "Pods could not be read")
     if not pods:
         return FrontDoor(GATEWAY_FRONT, ns, name, detail, HopStatus.UNKNOWN, [*status, f"data plane unknown: {why}"])
     door = _door(store, GATEWAY_FRONT, f"the data plane of Gateway {ns}/{name}", pods, detail)

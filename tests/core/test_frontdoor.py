@@ -105,3 +105,28 @@ def test_check_reports_each_controller_once() -> None:
     from ktrace.checks import run_checks
     store = _store(_pod("c-1", False, "n1"), _svc())
     assert [f.code for f in run_checks(store, live=False)].count("controller-not-ready") == 1
+
+
+def test_a_running_pod_without_a_ready_condition_is_unknown_never_not_ready() -> None:
+    """PodStatus.conditions: "Current service state of pod"; a kubelet reports Ready on every pod it runs, so a
+    Running pod without it (a hand-written manifest) says nothing of readiness."""
+    pod = _pod("c-1", True, "n1")
+    del pod["status"]["conditions"]
+    path = trace(_store(pod, _svc()), "a.example.com", live=False)
+    assert path.hops[0].status == "ok" and path.hops[0].detail.ready is None
+    assert "controller-not-ready" not in _codes(_store(pod, _svc()))
+    pod["status"]["phase"] = "Pending"  # not running: not ready
+    assert "controller-not-ready" in _codes(_store(pod, _svc()))
+
+
+def test_unreadable_pods_or_services_are_unknown_never_missing() -> None:
+    """A kind the source could not read skips the rules that need it: no false not-ready or missing Service."""
+    store = _store(_pod("c-1", False, "n1"))
+    store.unreadable.add("Pod")
+    path = trace(store, "a.example.com", live=False)
+    assert path.hops[0].status == "unknown" and "Pods could not be read" in path.hops[0].reasons[0]
+    assert _codes(store) == []
+    store = _store(_pod("c-1", True, "n1"))
+    store.unreadable.add("Service")
+    assert "Services could not be read" in frontdoor.class_front(store, "c").reasons
+    assert not [c for c in _codes(store) if c.startswith("controller-")]
