@@ -66,7 +66,8 @@ def test_trace_json_shape(capsys: pytest.CaptureFixture) -> None:
     assert list(doc) == ["target", "host", "path", "status", "hops", "findings", "changes"]
     assert (doc["target"], doc["host"], doc["path"], doc["status"]) == ("flaky.example.com/x", "flaky.example.com",
                                                                          "/x", "degraded")
-    assert [h["kind"] for h in doc["hops"]] == ["Ingress", "Service", "EndpointSlice", "Pod", "Pod", "Pod", "Pod"]
+    assert [(h["kind"], h["level"]) for h in doc["hops"][:2]] == [("IngressController", -1), ("Ingress", 0)]
+    assert [h["kind"] for h in doc["hops"][1:]] == ["Ingress", "Service", "EndpointSlice", "Pod", "Pod", "Pod", "Pod"]
     for hop in doc["hops"]:
         assert {"kind", "namespace", "name", "status", "reasons", "lastChange"} <= set(hop)
         assert hop["status"] in ("ok", "warning", "error", "unknown")

@@ -11,7 +11,7 @@ from ktrace.model import Listener, PathModifier, RouteFilter, RouteMatch
 from ktrace.render import trace_text
 from ktrace.store import ClusterStore
 from ktrace.trace import trace
-from tests.core.test_gateway_routing import backed, gateway, httproute
+from tests.core.test_gateway_routing import backed, behind, gateway, httproute
 
 REDIRECT = {"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}
 CLASS = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "eg"},
@@ -36,7 +36,7 @@ def test_backend_filters_apply_only_to_the_requests_sent_to_that_backend() -> No
     assert old.to_dict()["filters"] == ["RequestRedirect"] and old.split.share == 0.25
     assert [h.name for h in path.hops if h.kind == "Pod"] == ["web-1"]  # old's pods are not on the path
     assert "Service app/old  weight 1 (25%)  → 302 redirect to https://a.example.com/shop" in trace_text(path, 200)
-    assert "weight 3 (75%)" in trace_text(path, 200) and "redirect" not in path.hops[2].to_dict()
+    assert "weight 3 (75%)" in trace_text(path, 200) and "redirect" not in behind(path)[2].to_dict()
 
     broken = ClusterStore([CLASS, gateway(), httproute("r", rules=[rule]), *backed("web", ready=False), *backed("old")])
     assert trace(broken, "a.example.com/shop", live=True).status == "degraded"  # the redirect's share is answered
@@ -50,7 +50,7 @@ def test_a_rule_redirect_reaches_no_backend_and_the_text_says_where_it_sends() -
             "type": "ReplacePrefixMatch", "replacePrefixMatch": "/new"}}}]}
     store = ClusterStore([gateway(), httproute("r", rules=[rule]), *backed("web")])
     path = trace(store, "a.example.com/old/page", live=False)
-    assert path.status == "ok" and [h.kind for h in path.hops] == ["Gateway", "HTTPRoute"]
+    assert path.status == "ok" and [h.kind for h in behind(path)] == ["Gateway", "HTTPRoute"]
     assert "→ 301 redirect to http://a.example.com/new/page" in trace_text(path, 200)
     assert "-> 301 redirect to http://a.example.com/new/page" in trace_text(path, 200, ascii_only=True)
 
@@ -59,7 +59,7 @@ def test_a_rule_redirect_reaches_no_backend_and_the_text_says_where_it_sends() -
     path = trace(with_backends, "a.example.com/old/page", live=False)
     assert path.status == "broken" and [f.code for f in path.findings] == ["route-filters-invalid"]
     assert "RequestRedirect together with backendRefs" in path.findings[0].message
-    assert [h.kind for h in path.hops] == ["Gateway", "HTTPRoute"]  # the redirect answers: no backend
+    assert [h.kind for h in behind(path)] == ["Gateway", "HTTPRoute"]  # the redirect answers: no backend
 
 
 LISTENER = Listener("http", "", 8080, "HTTP", (), "All", None, ())
@@ -86,7 +86,7 @@ def test_redirect_status_code_defaults_to_302() -> None:
     """HTTPRequestRedirectFilter.statusCode: `+kubebuilder:default=302`."""
     route = httproute("r", rules=[{"filters": [{"type": "RequestRedirect", "requestRedirect": {}}]}])
     path = trace(ClusterStore([gateway(), route]), "a.example.com/", live=False)
-    assert path.hops[1].to_dict()["redirect"] == {"statusCode": 302, "location": "http://a.example.com/"}
+    assert behind(path)[1].to_dict()["redirect"] == {"statusCode": 302, "location": "http://a.example.com/"}
 
 
 @pytest.mark.parametrize(("path", "prefix", "replace", "want"), [
@@ -112,11 +112,11 @@ def test_rewrites_and_header_modifiers_are_shown_and_change_nothing_of_where_it_
     path = trace(ClusterStore([CLASS, gateway(), httproute("r", rules=[rule]), *backed("web")]), "a.example.com/api/x",
                  live=True)
     assert path.status == "ok" and [h.name for h in path.hops if h.kind == "Pod"] == ["web-1"]
-    reasons = path.hops[1].reasons
+    reasons = behind(path)[1].reasons
     assert "URLRewrite: forwarded with Host in.example.com, path /v2/x" in reasons
     assert "RequestHeaderModifier: add x-a: 1" in reasons
     assert "ExtensionRef Limit.example.com l: the implementation's own filter, not evaluated" in reasons
-    assert path.hops[1].to_dict()["filters"] == ["URLRewrite", "RequestHeaderModifier", "ExtensionRef"]
+    assert behind(path)[1].to_dict()["filters"] == ["URLRewrite", "RequestHeaderModifier", "ExtensionRef"]
 
 
 def test_a_missing_mirror_loses_only_the_copies() -> None:
@@ -128,8 +128,8 @@ def test_a_missing_mirror_loses_only_the_copies() -> None:
     rule = {"filters": [mirror("shadow"), mirror("gone")], "backendRefs": [{"name": "web", "port": 80}]}
     store = ClusterStore([CLASS, gateway(), httproute("r", rules=[rule]), *backed("web"), *backed("shadow")])
     path = trace(store, "a.example.com/", live=True)
-    assert path.status == "ok" and path.hops[1].status == "warning"
-    assert [(m["name"], m["share"], m["exists"]) for m in path.hops[1].to_dict()["mirrors"]] == [
+    assert path.status == "ok" and behind(path)[1].status == "warning"
+    assert [(m["name"], m["share"], m["exists"]) for m in behind(path)[1].to_dict()["mirrors"]] == [
         ("shadow", 0.25, True), ("gone", 0.25, False)]
     assert [(f.code, f.severity) for f in path.findings] == [("route-backend-service-missing", "warning")]
     assert _codes(store) == [("route-backend-service-missing", "warning")]

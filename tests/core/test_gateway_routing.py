@@ -18,12 +18,18 @@ from ktrace.gateway import (
 )
 from ktrace.model import XRoute, record_from_dict
 from ktrace.render import trace_text
+from ktrace.requestpath import FRONT, Hop, RequestPath
 from ktrace.routing import rule_targets, rules_to_service
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
 from ktrace.trace import trace
 
 GROUP = "gateway.networking.k8s.io"
+
+
+def behind(path: RequestPath) -> list[Hop]:
+    """The path's hops behind its front door (the data plane, level FRONT, first): the rules tested here."""
+    return [h for h in path.hops if h.level != FRONT]
 
 
 def gateway(name: str = "gw", ns: str = "infra", listeners: list[dict] | None = None, cls: str = "eg") -> dict:
@@ -252,12 +258,13 @@ def _split_store(*extra: dict, weights: tuple[int, int] = (90, 10), canary_ready
 def test_weighted_backends_show_their_share() -> None:
     path = trace(_split_store(), "a.example.com/", live=False)
     assert path.status == "ok"
-    assert [(h.kind, h.level) for h in path.hops[:2]] == [("Gateway", 0), ("HTTPRoute", 0)]
+    assert [(h.kind, h.level) for h in path.hops[:3]] == [("GatewayDataPlane", FRONT), ("Gateway", 0),
+                                                          ("HTTPRoute", 0)]
     services = [(h.name, h.split.weight, h.split.share) for h in path.hops if h.kind == "Service"]
     assert services == [("web", 90, 0.9), ("canary", 10, 0.1)]
-    doc = path.to_dict()
-    assert doc["hops"][0]["listener"] == "http" and doc["hops"][1]["rule"] == 1
-    assert [b["share"] for b in doc["hops"][1]["backends"]] == [0.9, 0.1]
+    gw, rt = (h.to_dict() for h in behind(path)[:2])
+    assert gw["listener"] == "http" and rt["rule"] == 1
+    assert [b["share"] for b in rt["backends"]] == [0.9, 0.1]
     text = trace_text(path)
     assert "weight 90 (90%)" in text and "weight 10 (10%)" in text
     # The route is drawn under the Gateway that took it, the Services under the route.
@@ -292,13 +299,13 @@ def test_most_specific_listener_takes_the_host_and_scheme_picks_the_protocol() -
                         rules=[{"backendRefs": [{"name": "web", "port": 80}]}])]
     store = ClusterStore([gateway(listeners=listeners), *routes, *backed("web")])
     http = trace(store, "http://a.example.com/", live=False)
-    assert (http.hops[0].detail.listener.name, http.hops[1].name) == ("exact", "on-exact")
+    assert (behind(http)[0].detail.listener.name, behind(http)[1].name) == ("exact", "on-exact")
     https = trace(store, "https://a.example.com/", live=False)
-    assert (https.hops[0].detail.listener.name, https.hops[1].name) == ("tls", "on-tls")
-    assert https.hops[0].detail.listener.tls_secrets == ["a-cert"]
+    assert (behind(https)[0].detail.listener.name, behind(https)[1].name) == ("tls", "on-tls")
+    assert behind(https)[0].detail.listener.tls_secrets == ["a-cert"]
     plain = trace(store, "a.example.com/", live=False)  # no scheme: HTTPS first, the other noted
-    assert plain.hops[0].detail.listener.name == "tls"
-    assert any("listener exact (HTTP port 80)" in r for r in plain.hops[0].reasons)
+    assert behind(plain)[0].detail.listener.name == "tls"
+    assert any("listener exact (HTTP port 80)" in r for r in behind(plain)[0].reasons)
 
 
 def test_ingress_and_gateway_for_one_host_are_both_traced() -> None:
@@ -371,9 +378,10 @@ def test_cli_trace_json_and_check_exit_codes(capsys: pytest.CaptureFixture[str])
     scenarios = Path(__file__).parent.parent / "scenarios"
     assert main(["trace", "store.gw.example.com/", "-o", "json", "-f", str(scenarios / "gateway-healthy.yaml")]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [(h["kind"], h["level"]) for h in doc["hops"][:4]] == [("Gateway", 0), ("HTTPRoute", 0), ("Service", 1),
-                                                                  ("EndpointSlice", 2)]
-    assert doc["hops"][1]["match"] == "PathPrefix /" and doc["hops"][2]["share"] == 0.9
+    assert [(h["kind"], h["level"]) for h in doc["hops"][:5]] == [
+        ("GatewayDataPlane", -1), ("Gateway", 0), ("HTTPRoute", 0), ("Service", 1), ("EndpointSlice", 2)]
+    route, svc = (next(h for h in doc["hops"] if h["kind"] == kind) for kind in ("HTTPRoute", "Service"))
+    assert route["match"] == "PathPrefix /" and svc["share"] == 0.9
     assert main(["check", "-o", "json", "-f", str(scenarios / "gateway-problems.yaml")]) == 1
     codes = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert {"route-not-allowed", "route-backend-not-permitted", "gateway-class-missing"} <= codes
@@ -404,13 +412,13 @@ def test_redirect_rules_and_externalname_backends() -> None:
     store = ClusterStore([gateway(), httproute("r", rules=[redirect, external, empty]), docs])
     assert [f.code for f in run_checks(store, live=False)] == ["service-externalname"]
     old = trace(store, "a.example.com/old/page", live=False)
-    assert old.status == "ok" and [h.kind for h in old.hops] == ["Gateway", "HTTPRoute"]
-    assert old.hops[1].to_dict()["filters"] == ["RequestRedirect"]
-    assert old.hops[1].to_dict()["redirect"] == {"statusCode": 302, "location": "http://a.example.com/new"}
+    assert old.status == "ok" and [h.kind for h in behind(old)] == ["Gateway", "HTTPRoute"]
+    assert behind(old)[1].to_dict()["filters"] == ["RequestRedirect"]
+    assert behind(old)[1].to_dict()["redirect"] == {"statusCode": 302, "location": "http://a.example.com/new"}
     ext = trace(store, "a.example.com/docs", live=False)
     assert ext.status == "ok" and ext.hops[-1].detail.external_name == "docs.vendor.example"
     none = trace(store, "a.example.com/empty", live=False)
-    assert none.status == "broken" and "rule has no backendRefs: the Gateway answers 500" in none.hops[1].reasons
+    assert none.status == "broken" and "rule has no backendRefs: the Gateway answers 500" in behind(none)[1].reasons
 
 
 def test_references_out_of_the_source_scope_are_not_judged() -> None:

@@ -8,7 +8,7 @@ import pytest
 from ktrace.checks import run_checks
 from ktrace.store import ClusterStore
 from ktrace.trace import trace
-from tests.core.test_gateway_routing import backed, gateway, httproute
+from tests.core.test_gateway_routing import backed, behind, gateway, httproute
 
 CLASS = {"kind": "GatewayClass", "metadata": {"name": "eg"}, "spec": {"controllerName": "example.com/gateway"}}
 
@@ -37,7 +37,7 @@ def test_gateway_conditions_are_quoted_on_the_gateway_hop(conditions: list[dict]
     configured, the path is broken. Not Programmed: often only the address is pending, a warning."""
     store = ClusterStore([CLASS, with_status(conditions), httproute("r"), *backed("web")])
     p = trace(store, "a.example.com/", live=True)
-    gw_hop = p.hops[0]
+    gw_hop = behind(p)[0]
     [f] = [f for f in p.findings if f.kind == "Gateway"]
     assert (f.code, gw_hop.kind, gw_hop.status, p.status) == (code, "Gateway", hop, path)
     said = conditions[-1]
@@ -68,11 +68,11 @@ def test_listener_conditions_are_quoted_for_the_listener_that_takes_the_request(
     store = ClusterStore([CLASS, gw, httproute("r", ns="infra", hostnames=["a.example.com", "b.example.com"]),
                           *backed("web", ns="infra")])
     a = trace(store, "a.example.com/", live=True)
-    assert (a.status, a.hops[0].status, [f.code for f in a.findings]) == ("broken", "error",
+    assert (a.status, behind(a)[0].status, [f.code for f in a.findings]) == ("broken", "error",
                                                                           ["gateway-listener-conflicted"])
     assert a.findings[0].message == 'listener a conflicted: "HostnameConflict: also on gw2"'
     b = trace(store, "b.example.com/", live=True)
-    assert (b.status, b.hops[0].status, [f.code for f in b.findings]) == ("degraded", "warning",
+    assert (b.status, behind(b)[0].status, [f.code for f in b.findings]) == ("degraded", "warning",
                                                                           ["gateway-listener-refs-unresolved"])
     assert trace(store, "b.example.com/", live=False).status == "ok"  # offline: the status is not used
     assert sorted(f.code for f in run_checks(store, live=True)) == ["gateway-listener-conflicted",
@@ -98,9 +98,9 @@ def test_a_listener_not_programmed_or_not_accepted_breaks_the_path(condition: di
                           *backed("web", ns="infra")])
     b = trace(store, "b.example.com/", live=True)
     [f] = b.findings
-    assert (b.status, b.hops[0].status, f.code, f.severity) == ("broken", "error", code, "error")
+    assert (b.status, behind(b)[0].status, f.code, f.severity) == ("broken", "error", code, "error")
     said = f'{condition["reason"]}: {condition["message"]}' if condition["message"] else condition["reason"]
-    assert f.message.endswith(f'"{said}"') and f.message in b.hops[0].reasons
+    assert f.message.endswith(f'"{said}"') and f.message in behind(b)[0].reasons
     assert trace(store, "a.example.com/", live=True).status == "ok"
     assert trace(store, "b.example.com/", live=False).status == "ok"  # offline: the status is not used
     assert [x.code for x in run_checks(store, live=True)] == [code]

@@ -18,7 +18,7 @@ from ktrace.preview import preview
 from ktrace.store import ClusterStore
 from ktrace.targets import grpc_target, parse_target
 from ktrace.trace import trace
-from tests.core.test_gateway_routing import GROUP, backed, gateway, httproute
+from tests.core.test_gateway_routing import GROUP, backed, behind, gateway, httproute
 
 HOST = "api.example.com"
 TWO_LISTENERS = [{"name": "a", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "All"}}},
@@ -91,7 +91,7 @@ def test_filters_outside_the_grpcroute_enum_are_invalid() -> None:
     assert path.status == "broken" and "route-filters-invalid" in {f.code for f in path.findings}
     good = ClusterStore([gateway(), grpcroute("r", [ok]), *backed("web")])
     assert not [f for f in run_checks(good, live=False) if f.code == "route-filters-invalid"]
-    assert "RequestHeaderModifier: set x-a: 1" in trace(good, f"grpc://{HOST}/a.B/C", live=False).hops[1].reasons
+    assert "RequestHeaderModifier: set x-a: 1" in behind(trace(good, f"grpc://{HOST}/a.B/C", live=False))[1].reasons
 
 
 # -- matching and precedence -------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_older_route_of_the_other_kind_wins_the_listener() -> None:
     assert sorted(f.code for f in grpc_path.findings) == ["host-no-route", "route-kind-conflict"]
     http_path = trace(store, f"{HOST}/", live=False)
     assert http_path.status == "ok" and [f.code for f in http_path.findings] == ["route-kind-conflict"]
-    assert any("this route wins" in r for r in http_path.hops[1].reasons)
+    assert any("this route wins" in r for r in behind(http_path)[1].reasons)
 
 
 def test_same_age_goes_to_the_first_namespace_name() -> None:
@@ -245,7 +245,7 @@ def test_grpcroute_hop_json_weights_and_reference_grant() -> None:
                       "to": [{"group": "", "kind": "Service"}]}}
     objs = [gateway(), grpcroute("r", [split]), *backed("web"), *backed("far", ns="other")]
     path = trace(ClusterStore([*objs, grant]), f"grpc://{HOST}/a.B/C", live=False)
-    hop = path.hops[1].to_dict()
+    hop = behind(path)[1].to_dict()
     assert {k: hop[k] for k in ("kind", "rule", "service", "method", "matchType", "match")} == {
         "kind": "GRPCRoute", "rule": 1, "service": "a.B", "method": "C", "matchType": "Exact",
         "match": "service a.B method C"}

@@ -109,13 +109,14 @@ def test_networkpolicy_hops_gate_the_way_from_the_slice_to_the_pods() -> None:
 
 
 def test_an_ingress_and_a_gateway_entry_both_start_from_the_request(tmp_path: Path) -> None:
-    """Both entry points serve the host: two edges leave the request; the HTTPRoute hangs under its
-    Gateway, not beside it."""
+    """Both entry points serve the host: two edges leave the request, and one to each entry point's front door
+    (which stands beside it); the HTTPRoute hangs under its Gateway, not beside it."""
     write(tmp_path, "", host="www.example.com")
     path = trace(ManifestSource([str(tmp_path)]).load(), "www.example.com", live=False)
     g = path_graph(path)
     kind = {n.id: n.lines[0] for n in g.nodes}
-    assert sorted(kind[e.target] for e in g.edges if e.source == "t") == ["Gateway", "Ingress"]
+    assert sorted(kind[e.target] for e in g.edges if e.source == "t") == ["Gateway", "GatewayDataPlane", "Ingress",
+                                                                          "IngressController"]
     assert ("Gateway", "HTTPRoute") in {(kind[e.source], kind[e.target]) for e in g.edges}
     check_mermaid(mermaid([g]))
 

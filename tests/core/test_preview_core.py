@@ -108,7 +108,7 @@ def test_cli_text_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> Non
     assert doc["replaces"] == [{"entry": "Ingress shop/shop", "service": "shop-green"}]
     assert [f["code"] for f in doc["diff"]["findingsAppear"]] == ["service-selector-no-match"]
     assert doc["diff"]["podsStop"] == ["shop/shop-green-1", "shop/shop-green-2"]
-    assert doc["path"]["hops"][1]["name"] == "shop-next"
+    assert next(h for h in doc["path"]["hops"] if h["kind"] == "Service")["name"] == "shop-next"
     assert main(["trace", "shop.example.com", "-f", str(SHOP), "--via", "staging/shop-blue"]) == 2
     assert "never cross namespaces" in capsys.readouterr().err
     assert main(["trace", "shop.example.com", "-f", str(SHOP), "--backend", "x"]) == 2

@@ -15,7 +15,7 @@ from ktrace.model import Gateway
 from ktrace.requestpath import TLSRouteDetail
 from ktrace.store import ClusterStore
 from ktrace.trace import trace
-from tests.core.test_gateway_routing import GROUP, as_route, backed, gateway, httproute
+from tests.core.test_gateway_routing import GROUP, as_route, backed, behind, gateway, httproute
 from tests.core.test_gateway_status import CLASS
 
 PASSTHROUGH = {"name": "tls", "protocol": "TLS", "port": 443, "tls": {"mode": "Passthrough"},
@@ -66,17 +66,17 @@ def test_a_passthrough_listener_takes_the_connection_by_sni() -> None:
                           *backed("web")])
     p = trace(store, "tls://db.example.com", live=False)
     assert p.status == "ok" and p.findings == []
-    assert [(h.kind, h.name) for h in p.hops] == [("Gateway", "gw"), ("TLSRoute", "db"), ("Service", "web"),
+    assert [(h.kind, h.name) for h in behind(p)] == [("Gateway", "gw"), ("TLSRoute", "db"), ("Service", "web"),
                                                   ("EndpointSlice", "web-1"), ("Pod", "web-1")]
-    d = p.hops[1].detail
+    d = behind(p)[1].detail
     assert isinstance(d, TLSRouteDetail)
     assert (d.hostname, d.sni, d.tls_mode, [b.name for b in d.backends]) == ("db.example.com", "db.example.com",
                                                                               "Passthrough", ["web"])
-    assert p.hops[0].detail.listener.tls_secrets == []  # type: ignore[union-attr]  # Passthrough ignores them
-    assert p.to_dict()["hops"][1]["tlsMode"] == "Passthrough"
+    assert behind(p)[0].detail.listener.tls_secrets == []  # type: ignore[union-attr]  # Passthrough ignores them
+    assert behind(p)[1].to_dict()["tlsMode"] == "Passthrough"
     assert trace(store, "tls://db.example.com:443", live=False).status == "ok"
     assert trace(store, "tls://db.example.com:8443", live=False).findings[0].code == "host-no-route"  # no listener
-    assert [h.kind for h in trace(store, "db.example.com/", live=False).hops][:2] == ["Gateway", "HTTPRoute"]
+    assert [h.kind for h in behind(trace(store, "db.example.com/", live=False))][:2] == ["Gateway", "HTTPRoute"]
 
 
 def test_the_most_specific_sni_hostname_wins_then_the_oldest_then_the_name() -> None:
@@ -87,7 +87,7 @@ def test_the_most_specific_sni_hostname_wins_then_the_oldest_then_the_name() -> 
     def chosen(*routes: dict) -> str:
         p = trace(ClusterStore([gateway(listeners=[PASSTHROUGH]), *routes, *backed("web")]), "tls://db.example.com",
                   live=False)
-        return f"{p.hops[1].namespace}/{p.hops[1].name}"
+        return f"{behind(p)[1].namespace}/{behind(p)[1].name}"
 
     old = "2025-01-01T00:00:00Z"
     assert chosen(tlsroute("wild", ["*.example.com"], created=old), tlsroute("exact")) == "app/exact"
@@ -118,7 +118,7 @@ def test_an_https_listener_does_not_carry_tlsroutes() -> None:
     store = ClusterStore([gateway(listeners=[https]), tlsroute("db"), *backed("web")])
     p = trace(store, "tls://db.example.com", live=False)
     assert (p.status, [f.code for f in p.findings]) == ("broken", ["route-not-allowed"])
-    assert [(h.kind, h.status) for h in p.hops] == [("Gateway", "ok"), ("TLSRoute", "error")]
+    assert [(h.kind, h.status) for h in behind(p)] == [("Gateway", "ok"), ("TLSRoute", "error")]
     assert "protocol HTTPS) does not take TLSRoutes (they need TLS)" in p.findings[0].message
     assert [f.code for f in run_checks(store, live=False) if f.kind == "TLSRoute"] == ["route-not-allowed"]
 
@@ -135,15 +135,15 @@ def test_a_terminate_listener_is_extended_support_for_tlsroute() -> None:
                              "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]}]}
     store = ClusterStore([gateway(listeners=[terminate]), secret, tlsroute("db"), *backed("web")])
     p = trace(store, "tls://db.example.com", live=False)
-    assert (p.status, [f.code for f in p.findings], p.hops[1].status) == ("degraded", ["route-tls-terminate"],
+    assert (p.status, [f.code for f in p.findings], behind(p)[1].status) == ("degraded", ["route-tls-terminate"],
                                                                           "warning")
     assert [f.code for f in run_checks(store, live=False)] == ["route-tls-terminate"]
-    assert p.hops[0].detail.listener.tls_secrets == ["c"]  # type: ignore[union-attr]  # Terminate uses them
+    assert behind(p)[0].detail.listener.tls_secrets == ["c"]  # type: ignore[union-attr]  # Terminate uses them
     live = ClusterStore([CLASS, gateway(listeners=[terminate]), secret, tlsroute("db", status=accepted),
                          *backed("web")])
     q = trace(live, "tls://db.example.com", live=True)
     assert (q.status, q.findings) == ("ok", [])
-    assert any("accepted by the controller" in r for r in q.hops[1].reasons)
+    assert any("accepted by the controller" in r for r in behind(q)[1].reasons)
     assert trace(live, "tls://db.example.com", live=False).status == "degraded"  # offline: the status is not used
 
 
@@ -204,4 +204,4 @@ def test_a_tls_host_no_tlsroute_takes_names_what_serves_it(capsys: pytest.Captur
     assert [x["code"] for x in json.loads(capsys.readouterr().out)["findings"]] == ["host-no-route"]
     assert main(["trace", "tls://db.tls.example.com", "-o", "json", "-f", str(scenario)]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [h["kind"] for h in doc["hops"][:3]] == ["Gateway", "TLSRoute", "Service"]
+    assert [h["kind"] for h in doc["hops"][:4]] == ["GatewayDataPlane", "Gateway", "TLSRoute", "Service"]

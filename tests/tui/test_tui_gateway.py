@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
+from ktrace.requestpath import FRONT
 from ktrace.sim.demo import demo_cluster, demo_objects
 from ktrace.sim.handle import Simulator
 from ktrace.sources import open_source
@@ -93,7 +94,7 @@ async def test_enter_on_the_route_row_marks_exactly_the_gateway_path() -> None:
         rules.move_to(STORE_ROW)
         await pilot.press("enter")
         assert app.path is not None and app.path.target == "store.demo.example/" and app.path.status == "ok"
-        assert [h.kind for h in app.path.hops[:3]] == ["Gateway", "HTTPRoute", "Service"]
+        assert [h.kind for h in app.path.hops if h.level != FRONT][:3] == ["Gateway", "HTTPRoute", "Service"]
         green = {p.meta.key for p in app.store.pods_matching("shop", {"app": "shop", "version": "green"})}
         blue = {p.meta.key for p in app.store.pods_matching("shop", {"app": "shop", "version": "blue"})}
         assert len(green) == 3 and len(blue) == 2
@@ -186,7 +187,7 @@ async def test_check_certs_marks_the_rule_of_an_expired_certificate_and_its_path
         await pilot.pause()
         assert app.focused is rules and rules.cursor_key == status
         assert app.path is not None and app.path.target == "status.demo.example/"
-        hop = app.path.hops[0]
+        hop = next(h for h in app.path.hops if h.level != FRONT)
         assert hop.kind == "Ingress" and hop.status == "error" and any("expired" in r for r in hop.reasons)
         assert marked(app, "rules") == {status}
 
@@ -216,7 +217,7 @@ async def test_a_route_without_hostnames_and_its_gateways_problem(tmp_path: Path
         assert rules.row(row) is not None and rules.row(row).cells[:2] == ("*", "/v1")
         assert marked(app, "rules") == {row}
         assert marked(app, "services") == {("web", "api")}
-        assert [h.kind for h in app.path.hops[:2]] == ["Gateway", "HTTPRoute"]
+        assert [h.kind for h in app.path.hops if h.level != FRONT][:2] == ["Gateway", "HTTPRoute"]
         assert rules.problems.get(row) == "error"  # gateway-class-missing, a finding about the Gateway
         missing = next(f for f in app.findings if f.code == "gateway-class-missing")
         rules.move_to(rules.visible_keys[0])
