@@ -12,6 +12,7 @@ from ktrace.gateway import hostname_matches
 from ktrace.model import ROUTE_KINDS, Service, XRoute
 from ktrace.nearmiss import near_misses
 from ktrace.requestpath import (
+    FRONT,
     INGRESS,
     PODS,
     SERVICE,
@@ -97,9 +98,12 @@ def worse_marks(a: Mapping[Key, str], b: Mapping[Key, str]) -> dict[Key, str]:
 
 
 def path_keys(store: ClusterStore, path: RequestPath) -> PaneKeys:
-    """The rows of a traced path, pane by pane."""
+    """The rows of a traced path, pane by pane. The front door marks nothing: every path of its class goes
+    through it, so its namespace (or Service, or pods) would be marked on all of them and single out none."""
     keys: PaneKeys = {p: set() for p in PANE_IDS}
     for hop in path.hops:
+        if hop.level == FRONT:
+            continue
         keys["namespaces"].add((hop.namespace,))
         if hop.level == INGRESS:
             if hop.kind in ROUTE_KINDS:

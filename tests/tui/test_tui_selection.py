@@ -123,7 +123,7 @@ def test_path_keys_mark_the_rule_service_and_pods_of_a_traced_path(objects: list
     assert keys["rules"] == {r.key for r in R.rule_rows(store) if r.key[:2] == ("pay.demo.example", "/")}
     assert keys["services"] == {("payments", "payments-web")}
     assert keys["pods"] == {p.meta.key for p in store.pods("payments") if p.meta.labels.get("app") == "payments-web"}
-    assert keys["namespaces"] == {("ingress-nginx",), ("payments",)}  # the front door: the controller's pods
+    assert keys["namespaces"] == {("payments",)}  # not the controller's: the front door marks no row
 
 
 def test_near_miss_keys_are_the_pods_a_selector_that_matches_nothing_almost_matches(objects: list[dict]) -> None:
