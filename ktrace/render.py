@@ -153,6 +153,13 @@ def _front_text(d: FrontDoorDetail, found: bool = True) -> str:
     return "  ".join(bits)
 
 
+def _front_brief(hop: Hop) -> str:
+    """A healthy front door in a few words: its name and ready pods (`ingress-nginx-controller 2/2`)."""
+    d = hop.detail
+    ready = f" {d.ready}/{d.total}" if isinstance(d, FrontDoorDetail) and d.ready is not None else ""
+    return f"{hop.name}{ready}"
+
+
 def _redirect_text(r: Redirect, ascii_only: bool) -> str:
     return f"{'->' if ascii_only else '→'} {r.status_code} redirect to {r.location}"
 
@@ -385,14 +392,17 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
     one reason that decides it; a rollout's revisions under its Service); each Service's pods on one
     line; then one `fix:` line per distinct hint of the path's problems. No fact twice: a hop line
     states a finding's message, its fix line only the hint. Long lines wrap under their text, never
-    cut; the front door (controller) only when it is not ok. `changed` as for `path_tree`. A hop whose object
-    changed in the hour before `now` (default: the
-    clock) is marked `Δ` (ASCII `^`) with the time and the manager; the live timeline ends the summary."""
+    cut. The front door (the controller) gets a line only when it is not ok: the root line names a healthy one.
+    `changed` as for `path_tree`. A hop whose object changed in the hour before `now` (default: the clock) is
+    marked `Δ` (ASCII `^`) with the time and the manager; the live timeline ends the summary."""
     symbols = ASCII_SYMBOLS if ascii_only else SYMBOLS
     now = clock.time() if now is None else now
     changed = changed or {}
     root = badge(path.status, ascii_only)
     root.append(f"  {clean(path.label)}", style="bold")
+    doors = [h for h in path.hops if h.level == FRONT and h.status == HopStatus.OK and hop_key(h) not in changed]
+    if doors:  # a healthy front door takes no line of its own: the root says who receives the request
+        root.append(clean("  via " + ", ".join(_front_brief(h) for h in doors)), style="dim")
     problems: dict[tuple[str, str, str], list[Finding]] = {}
     for f in path.findings:
         if f.severity in PROBLEMS:
@@ -431,7 +441,7 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         if hop is None:
             break
         if hop.level == FRONT and hop.status in (HopStatus.OK, HopStatus.UNKNOWN) and hop_key(hop) not in changed:
-            continue  # a front door that decides nothing takes no line of the few (`v` and the tree show it)
+            continue  # a front door that decides nothing takes no line of the few (the root names a healthy one)
         mine = problems.get((hop.kind, hop.namespace, hop.name), [])
         order += mine
         key = hop_key(hop)

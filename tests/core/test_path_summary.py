@@ -39,7 +39,7 @@ def test_aspnetapp_both_causes_and_both_fixes_in_nine_lines_at_80_columns(store:
     path = path_of(store, "aspnetapp.demo.example/")
     out = lines(path)  # 80 columns less the panel's border
     assert out == [
-        "✗ broken  aspnetapp.demo.example/",
+        "✗ broken  aspnetapp.demo.example/  via ingress-nginx-controller 2/2",
         "✗ Ingress aspnet/aspnetapp  TLS secret 'aspnetapp-tls' does not exist in",
         "  namespace 'aspnet'",
         "✗ Service aspnetapp:80 -> 8080  selector App=aspnetapp matches no pod; pods of",
@@ -59,7 +59,8 @@ def test_aspnetapp_both_causes_and_both_fixes_in_nine_lines_at_80_columns(store:
 def test_catalog_names_the_missing_port_and_collapses_the_excluded_pods(store: ClusterStore) -> None:
     path = path_of(store, "catalog.demo.example/")
     out = lines(path, width=200)
-    assert out[:2] == ["✗ broken  catalog.demo.example/", "✓ Ingress catalog/catalog"]
+    assert out[:2] == ["✗ broken  catalog.demo.example/  via ingress-nginx-controller 2/2",
+                       "✓ Ingress catalog/catalog"]
     assert out[2].startswith("✗ Service catalog:80 -> http-web  port 80/http: targetPort 'http-web' is declared by "
                              "no container of")
     assert "✗ Pods 0 of 2 ready: no container port named 'http-web': left out of the endpoints (2)" in out
@@ -74,7 +75,7 @@ def test_pay_api_pods_on_one_line_with_the_most_common_reason(store: ClusterStor
     path = path_of(store, "pay.demo.example/api")
     out = lines(path, width=200)
     assert out[:5] == [
-        "✗ broken  pay.demo.example/api",
+        "✗ broken  pay.demo.example/api  via ingress-nginx-controller 2/2",
         "✓ Ingress payments/payments",
         "✓ Service payments-api:80 -> 9000",
         "✗ EndpointSlice payments-api-77456  0/2 ready",
@@ -87,7 +88,7 @@ def test_pay_api_pods_on_one_line_with_the_most_common_reason(store: ClusterStor
 
 def test_healthy_path_is_one_line_per_hop_and_no_fix(store: ClusterStore) -> None:
     assert lines(path_of(store, "pay.demo.example/")) == [
-        "✓ ok  pay.demo.example/",
+        "✓ ok  pay.demo.example/  via ingress-nginx-controller 2/2",  # a healthy front door: on the root line
         "✓ Ingress payments/payments",
         "✓ Service payments-web:80 -> 8080",
         "✓ EndpointSlice payments-web-ea415  2/2 ready",
@@ -97,7 +98,7 @@ def test_healthy_path_is_one_line_per_hop_and_no_fix(store: ClusterStore) -> Non
 
 def test_httproute_through_a_gateway_each_weighted_backend_with_its_pods(store: ClusterStore) -> None:
     assert lines(path_of(store, "store.demo.example/")) == [
-        "✓ ok  store.demo.example/",
+        "✓ ok  store.demo.example/  via envoy-shop-shop-gateway 1/1",
         "✓ Gateway shop/shop-gateway  listener http HTTP:80",
         "✓ HTTPRoute store  rule 1",
         "✓ Service shop-green:80 -> http  weight 90 (90%)",
