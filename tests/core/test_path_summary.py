@@ -4,6 +4,8 @@ problem, no fact stated twice, long lines wrapped under their text, ASCII when a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ktrace.render import hop_key, path_summary, path_tree, plain_text
@@ -159,3 +161,15 @@ def test_the_trees_state_no_reason_twice(store: ClusterStore, target: str, detai
         assert gone not in text
     if target == "aspnetapp.demo.example/":
         assert "selector App=aspnetapp\n" not in text  # its message says it and more
+
+
+def test_a_front_door_that_is_not_ok_gets_its_line_and_says_each_fact_once() -> None:
+    """A controller with 1 of 2 pods ready: its own line, its name and the reason (the ready count once); a healthy
+    one is only named on the root line."""
+    from ktrace.sources.manifests import ManifestSource
+
+    store = ManifestSource([str(Path(__file__).parent.parent / "scenarios" / "front-door.yaml")]).load()
+    out = lines(trace(store, "partial.example.com", live=False), width=200)
+    assert out[:2] == ["✓ ok  partial.example.com/",
+                       "! IngressController traefik/traefik-a  1 of 2 pods of controller traefik.io/ingress-controller "
+                       "ready"]
