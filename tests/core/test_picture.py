@@ -201,6 +201,7 @@ def test_svg_is_the_terminals_text_coloured(tmp_path: Path, capsys: pytest.Captu
 
 # -- the tools themselves, where installed --------------------------------------------------------
 
+@pytest.mark.slow
 def test_mermaids_own_parser_reads_every_picture(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     if shutil.which("node") is None or not (PARSER / "node_modules" / "mermaid").is_dir():
         pytest.skip("the official Mermaid parser is not installed: npm ci --prefix tests/picture (needs node)")

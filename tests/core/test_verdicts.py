@@ -108,6 +108,7 @@ def _mutations(objs: list[dict], rng: random.Random) -> Iterator[tuple[str, dict
         yield "ADDED", obj
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_refresh_after_any_changes_equals_tracing_every_route_again(seed: int) -> None:
     objs = demo_objects()

@@ -132,6 +132,7 @@ def test_api_resources_and_discovery_fallback(demo):
     assert "v1.32" in kubectl(kubeconfig, "version").stdout
 
 
+@pytest.mark.slow
 def test_the_new_gateway_api_kinds_are_served_as_a_cluster_serves_them(demo):
     """GRPCRoute (v1), TLSRoute (v1) and BackendTLSPolicy (v1) through discovery, list and get, as kubectl asks
     for them."""

@@ -50,6 +50,7 @@ def test_the_controllers_write_under_their_own_names(sim: Simulator) -> None:
     assert ("kubectl-client-side-apply", "") in entries(ingress)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_kubectl_names_the_field_manager_and_trace_reports_it(sim_factory: Callable[..., Simulator], tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
