@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from ktrace.checks.networkpolicy import ControllerHint, controller_namespaces, could_be_controller
+from ktrace.checks.networkpolicy import ControllerHint, could_be_controller
 from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.model import ROUTE_KINDS, EndpointSlice, Pod
 from ktrace.requestpath import FRONT, PODS, FrontDoorDetail, PathStatus, RequestPath, ServiceDetail
@@ -60,7 +60,6 @@ class RouteVerdicts:
         self._through: dict[str, set[Entry]] = defaultdict(set)  # namespaces each path passes through
         self._unselected: dict[str, set[Entry]] = defaultdict(set)  # namespace -> paths with a Service of no pod
         self._policed: set[Entry] = set()  # paths with a NetworkPolicy hop: they depend on the controller's pods
-        self._controller_ns: set[str] = set()  # where controller pods are, or were since the last rebuild
         self._fronted: dict[str, set[Entry]] = defaultdict(set)  # namespace of a front door's pods -> paths
         self._front: set[Entry] = set()  # paths with a front hop: a new controller pod may join or found it
         self.rebuild()
@@ -104,7 +103,6 @@ class RouteVerdicts:
         self._front.clear()
         for entry in rule_targets(self.store):
             self._add(entry)
-        self._controller_ns = controller_namespaces(self.store, self._hint) if self._policed else set()
 
     def refresh(self, changes: Iterable[ChangeKey]) -> set[Entry]:
         """Trace again the routes a batch of changes (already applied to the store) can touch; returns the
@@ -147,15 +145,10 @@ class RouteVerdicts:
         if isinstance(pod, Pod):
             for svc in self.store.services_selecting(pod):
                 out |= self._on.get(("Service", *svc.meta.key), set())
-            could_be = could_be_controller(pod.meta.labels, self._hint)
-            if self._policed and could_be:
-                self._controller_ns.add(ns)
-            if could_be:  # it may join a front door, or make one found
-                out |= self._front
+            if could_be_controller(pod.meta.labels, self._hint):  # it may join a front door, or make one found
+                out |= self._front  # (every path with a NetworkPolicy hop has a front hop: its source)
         out |= self._fronted.get(ns, set())  # a front door's pod (or one that was) changed
-        # Who the controller is (the source the policies judge) may have changed: a pod outside every path, or
-        # one where controller pods are or were (deleted, relabelled, moved in).
-        if ns not in self._through or ns in self._controller_ns:
+        if ns not in self._through:  # who the controller is may have changed (a --controller-namespace pod)
             out |= self._policed
         return out
 

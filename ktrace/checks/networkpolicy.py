@@ -216,12 +216,6 @@ def pod_namespaces_read(store: ClusterStore, hint: ControllerHint | None = None)
             for peer in rule.peers:
                 if peer.namespaces is not None:
                     out.update(picker.picked(peer.namespaces) or ())
-    return frozenset(out | controller_namespaces(store, hint))
-
-
-def controller_namespaces(store: ClusterStore, hint: ControllerHint | None = None) -> set[str]:
-    """The namespaces where ingress controller or Gateway data-plane pods are now (and the hint's)."""
-    out = set()
     if hint is not None and hint.namespace:
         out.add(hint.namespace)
     if hint is not None and hint.selector:
@@ -230,7 +224,7 @@ def controller_namespaces(store: ClusterStore, hint: ControllerHint | None = Non
         out.update(ns for ns in store.pod_namespaces() for _, sets in _KNOWN.values() for labels in sets
                    if store.pods_matching(ns, labels))
     out.update(s.namespace for gw in store.gateways() for s in find_gateway_pods(store, gw, hint).sources)
-    return out
+    return frozenset(out)
 
 
 # Labels that Gateway implementations put on a Gateway's data-plane pods (Istio, NGINX Gateway Fabric,
