@@ -27,7 +27,7 @@ finding (`keep`): a batch sorts and filters only what it re-ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from ktrace.certs import CertificateBook
 from ktrace.checks import backendtls, certificates, frontdoor, gateway, ingress, networkpolicy, service
@@ -113,7 +113,8 @@ class CheckUnits:
         hosts = netpol = gw = tls = pods_changed = front = False
         policies = store.count("NetworkPolicy") > 0
         for kind, type_, ns, name in changes:
-            front = front or kind in _FRONT_KINDS or (kind == "Pod" and self._pod_read_by_front(ns, name))
+            front = front or kind in _FRONT_KINDS or (
+                kind == "Pod" and self._pod_read(ns, name, self._front_namespaces))
             if kind == "Ingress":
                 ingresses.add((ns, name))
                 service_namespaces.add(ns)  # a selector-less Service needs endpoints once an Ingress uses it
@@ -135,7 +136,7 @@ class CheckUnits:
                 if isinstance(pod, Pod):
                     services |= {svc.meta.key for svc in store.services_selecting(pod)}
                 pods_changed = True
-                netpol = netpol or (policies and self._pod_read_by_netpol(ns, name))
+                netpol = netpol or (policies and self._pod_read(ns, name, self._netpol_namespaces))
             elif kind == "EndpointSlice":
                 services |= self._readers.get((kind, ns, name), set())
                 slice_ = store.get(kind, ns, name)
@@ -286,18 +287,11 @@ class CheckUnits:
         self._set_global(FRONT, frontdoor.check_front_doors(self.store, doors))
         self._front_namespaces = frontdoor.door_namespaces(doors, self.controllers)
 
-    def _pod_read_by_front(self, ns: str, name: str) -> bool:
-        """Whether a pod change can change a front door: its namespace holds (or held) a door's pods, or the pod,
-        as it is now, could be an ingress controller or a Gateway's data plane."""
-        if ns in self._front_namespaces:
-            return True
-        pod = self.store.get("Pod", ns, name)
-        return isinstance(pod, Pod) and networkpolicy.could_be_controller(pod.meta.labels, self.controllers)
-
-    def _pod_read_by_netpol(self, ns: str, name: str) -> bool:
-        """Whether the network-policy unit reads this pod: its namespace is one it reads (pods that were
-        controllers live there too), or the pod, as it is now, could be an ingress controller."""
-        if ns in self._netpol_namespaces:
+    def _pod_read(self, ns: str, name: str, namespaces: Collection[str]) -> bool:
+        """Whether a unit that reads the pods of `namespaces` (the network policies', the front doors') reads this
+        pod: its namespace is one of them (pods that were controllers live there too), or the pod, as it is now,
+        could be an ingress controller or a Gateway's data plane."""
+        if ns in namespaces:
             return True
         pod = self.store.get("Pod", ns, name)
         return isinstance(pod, Pod) and networkpolicy.could_be_controller(pod.meta.labels, self.controllers)
