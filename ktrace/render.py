@@ -445,7 +445,7 @@ def path_summary(path: RequestPath, ascii_only: bool = False, *,
         mine = problems.get((hop.kind, hop.namespace, hop.name), [])
         order += mine
         key = hop_key(hop)
-        # A front door here is not ok: its reason says how many pods are ready, so its name alone (no fact twice).
+        # A front door with a line of its own: its reason says how many pods are ready, so its name alone.
         ref = f"{hop.namespace}/{hop.name}" if hop.level == FRONT else _summary_ref(hop, namespace, ascii_only)
         row(hop.status, hop.kind, ref, _decisive_reason(hop, mine),
             _was(changed[key], ascii_only) if key in changed else None, hop)

@@ -25,7 +25,7 @@ from ktrace.model import (
     XRoute,
 )
 from ktrace.store import ClusterStore
-from ktrace.targets import Target
+from ktrace.targets import Target, call_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +187,7 @@ def route_rule_targets(route: XRoute, rule: RouteRule) -> list[Target]:
     if route.meta.kind == "TLSRoute":
         return [Target(h, "", "tls") for h in hosts]
     if route.meta.kind == "GRPCRoute":
-        calls = {f"/{m.service}/{m.method}" if m.method else f"/{m.service}" if m.service else ""
-                 for m in rule.matches
+        calls = {call_path(m.service, m.method) for m in rule.matches
                  if isinstance(m, GRPCMatch) and m.type == "Exact" and (m.service or not m.method)}
         return [Target(h, call, "grpc") for h in hosts for call in sorted(calls)]
     return [Target(h, m.path) for h in hosts for m in rule.matches

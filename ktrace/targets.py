@@ -40,6 +40,12 @@ class Target:
 
 # Schemes that name a route kind of their own (no scheme, http and https: HTTPRoute and Ingress).
 ROUTED_SCHEMES = {"grpc": "GRPCRoute", "tls": "TLSRoute"}
+SCHEME_OF = {kind: scheme for scheme, kind in ROUTED_SCHEMES.items()}  # a route kind's scheme ("": http)
+
+
+def call_path(service: str, method: str) -> str:
+    """A gRPC call as a grpc:// target's path: `/pkg.Svc/Method`, `/pkg.Svc` (any method of it), "" (any call)."""
+    return f"/{service}/{method}" if method else f"/{service}" if service else ""
 
 
 def parse_target(text: str) -> Target:
@@ -69,7 +75,7 @@ def parse_target(text: str) -> Target:
         service, _, method = path.lstrip("/").partition("/")
         if "/" in method or (method and not service):
             raise UsageError(f"malformed target {text!r}: expected grpc://host[:port]/package.Service/Method")
-        path = f"/{service}/{method}" if method else f"/{service}" if service else ""
+        path = call_path(service, method)
     return Target(host=host, path=path, scheme=scheme, port=port)
 
 
@@ -89,7 +95,7 @@ def grpc_target(target: str, service: str | None, method: str | None) -> str:
         raise UsageError(f"--grpc-service: give the host alone ({t.host}), or grpc://HOST/package.Service/Method "
                          f"without the options, not {target!r}")
     port = f":{t.port}" if t.port is not None else ""
-    return f"grpc://{t.host}{port}/{service}" + (f"/{method}" if method else "")
+    return f"grpc://{t.host}{port}{call_path(service, method or '')}"
 
 
 def as_target(target: str | Target) -> Target:

@@ -28,7 +28,7 @@ from ktrace.printable import clean
 from ktrace.rollout import version_of
 from ktrace.routing import route_rule_targets
 from ktrace.store import ClusterStore
-from ktrace.targets import ROUTED_SCHEMES, Target
+from ktrace.targets import SCHEME_OF, Target
 
 NAMESPACE_COLUMNS = ("NAMESPACE", "ING", "SVC", "PODS")
 # One pane for every entry point: "ing" rows are Ingress rules; behind Gateways, "gw" rows are HTTPRoute matches,
@@ -126,8 +126,7 @@ def route_key(host: str, path: str, namespace: str, route: str, kind: str = "HTT
 def row_target(key: tuple[str, ...]) -> Target:
     """What a routes pane row traces: its host and path, as a request of its route's kind (an Ingress rule's key
     has four parts, a route's five: the last is its kind)."""
-    scheme = next((s for s, kind in ROUTED_SCHEMES.items() if key[4:5] == (kind,)), "")
-    return Target(key[0], key[1], scheme)
+    return Target(key[0], key[1], SCHEME_OF.get(key[4], "") if len(key) > 4 else "")
 
 
 def route_rows(store: ClusterStore, route: XRoute) -> list[Row]:
@@ -174,7 +173,7 @@ _TLS_MODE = {"Passthrough": "pass", "Terminate": "term"}  # a TLSRoute's TLS col
 def _host_label(kind: str, host: str) -> str:
     """The HOST column; a gRPC call's or a TLS connection's as its target is typed (`grpc://host`, `tls://host`):
     the kind shows even where the pane is too narrow for the VIA column."""
-    scheme = next((s for s, k in ROUTED_SCHEMES.items() if k == kind), "")
+    scheme = SCHEME_OF.get(kind)
     return f"{scheme}://{host or '*'}" if scheme else host or "*"
 
 

@@ -26,7 +26,7 @@ from ktrace.requestpath import (
 )
 from ktrace.routing import rules_to_service
 from ktrace.store import ClusterStore
-from ktrace.targets import Target
+from ktrace.targets import Target, call_path
 from ktrace.tui import rows as R
 from ktrace.verdicts import entry_text
 
@@ -152,7 +152,7 @@ def _request_of(d: HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail) -> str:
     if isinstance(d, HTTPRouteDetail):
         return d.path
     if isinstance(d, GRPCRouteDetail):
-        return f"/{d.service}/{d.method}" if d.service and d.method else f"/{d.service}" if d.service else ""
+        return call_path(d.service or "", d.method or "")
     return ""
 
 
