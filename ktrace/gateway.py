@@ -323,6 +323,8 @@ def sni_choice(routes: list[tuple[XRoute, str]]) -> RuleChoice:
     route, hostname = min(routes, key=lambda p: (specificity(p[1]), p[0].created, p[0].meta.namespace,
                                                   p[0].meta.name))
     return RuleChoice(route, hostname, 0, route.rules[0], None)
+
+
 def _http_near(m: RouteMatch, req: Request) -> tuple[tuple, str] | None:
     """An HTTPRoute match that does not take `req` but whose path does: ranked as if its conditions held (a
     regular expression path counts above every path)."""

@@ -94,8 +94,8 @@ def _door(store: ClusterStore, kind: str, what: str, pods: list[Pod], detail: Fr
     """The front door made of `pods` (found): readiness, the exposing Service and its traffic policy."""
     ns, name = pods[0].meta.namespace, _workload(pods)
     door = FrontDoor(kind, ns, name, detail)
-    known = [p for p in pods if _readiness(p) is not None]
-    ready = sum(_readiness(p) is True for p in known)
+    known = [state for state in map(_readiness, pods) if state is not None]
+    ready = sum(known)
     detail.total, detail.ready = len(pods), ready if known else None
     if not known:
         door.reasons.append(f"{len(pods)} pod(s) of {what}: readiness unknown offline")

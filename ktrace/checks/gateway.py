@@ -226,6 +226,8 @@ def terminate_findings(store: ClusterStore, route: XRoute, *, live: bool) -> lis
     found = (terminate_finding(route, a.gateway, x, live=live) for a in attachments(store, route, live=live)
              if a.gateway is not None and not a.problem for x, _ in a.listeners)
     return list({(f.details["gateway"], f.details["listener"]): f for f in found if f is not None}.values())
+
+
 def conflict_finding(c: Conflict) -> Finding:
     """The finding on the route a conflict rejects."""
     lose, win = c.loser, c.winner
