@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ktrace.model import (
-    ROUTE_KINDS,
     Backend,
     GRPCMatch,
     Ingress,
@@ -173,9 +172,8 @@ def rule_targets(store: ClusterStore) -> list[Target]:
             for p in rule.paths:
                 path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
                 out.add(Target(rule.host, path or "/"))
-    for kind in ROUTE_KINDS:
-        for r in store.objects(kind):
-            out.update(t for rule in r.rules for t in route_rule_targets(r, rule))  # type: ignore[union-attr,arg-type]
+    for r in store.routes():
+        out.update(t for rule in r.rules for t in route_rule_targets(r, rule))
     return sorted(out)
 
 

@@ -428,6 +428,11 @@ class ClusterStore:
     def gateways(self) -> list[Gateway]:
         return list(self.objects("Gateway"))  # type: ignore[arg-type]
 
+    def routes(self) -> Iterator[XRoute]:
+        """Every Gateway API route, of every kind (HTTPRoute, GRPCRoute, TLSRoute)."""
+        for kind in ROUTE_KINDS:
+            yield from self.objects(kind)  # type: ignore[misc]
+
     def routes_for_hostname(self, hostname: str, kind: str = "HTTPRoute") -> list[XRoute]:
         """Routes of `kind` listing exactly `hostname` (a literal "*.x.y" for wildcards; "" for routes without
         hostnames, which take their listeners')."""

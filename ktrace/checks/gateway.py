@@ -23,7 +23,7 @@ from ktrace.gateway import (
     knowable,
     mirrors_of,
 )
-from ktrace.model import ROUTE_KINDS, BackendRef, Condition, Gateway, Listener, Meta, ParentStatus, RouteRule, XRoute
+from ktrace.model import BackendRef, Condition, Gateway, Listener, Meta, ParentStatus, RouteRule, XRoute
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
@@ -441,7 +441,6 @@ def check_gateway_api(store: ClusterStore, *, live: bool) -> list[Finding]:
             out += listener_tls_findings(store, gw, listener, live)
         if live:
             out += gateway_status_findings(gw, gw.listeners)
-    for kind in ROUTE_KINDS:
-        for route in store.objects(kind):
-            out += check_route(store, route, live=live)  # type: ignore[arg-type]
+    for route in store.routes():
+        out += check_route(store, route, live=live)
     return out

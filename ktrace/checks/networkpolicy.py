@@ -19,7 +19,7 @@ from ktrace.backends import EXCLUDED, PodBackend, service_backends
 from ktrace.checks.ingress import backends_of, find_service_port
 from ktrace.findings import Finding
 from ktrace.gateway import attachments, grants_backend
-from ktrace.model import ROUTE_KINDS, Gateway, Namespace, NetworkPolicy, Pod, Service, redirect_of
+from ktrace.model import Gateway, Namespace, NetworkPolicy, Pod, Service, redirect_of
 from ktrace.netpol import (
     ALLOWED,
     BLOCKED,
@@ -575,7 +575,7 @@ def check_network_policies(store: ClusterStore, default_class: str, hint: Contro
             judge(store.service(ns, backend.service) if backend.service else None, backend.port, ("class", cls),
                   lambda c=cls: find_controllers(store, c, hint),  # type: ignore[misc]
                   lambda svc, c=cls: ingress_entry(c, svc))  # type: ignore[misc]
-    for route in (r for kind in ROUTE_KINDS for r in store.objects(kind)):
+    for route in store.routes():
         # The Gateways whose listeners took the route (one that does not exist takes nothing, live or not).
         gateways = {a.gateway.meta.key: a.gateway for a in attachments(store, route, live=False)  # type: ignore[arg-type]
                     if a.gateway is not None and a.listeners}

@@ -230,7 +230,7 @@ class LiveSource:
                               f"anything ktrace reads: {', '.join(k.plural for k in self.kinds)}")
         store.unreadable.update(self.unreadable)
         store.scope = self.namespace
-        self._learn_served(store, (r for kind in ROUTE_KINDS for r in store.objects(kind)))
+        self._learn_served(store, store.routes())
         if self.partial:
             self._note_partial(store)
         self.notes.sort(key=lambda f: (f.kind, f.namespace))
@@ -267,7 +267,7 @@ class LiveSource:
         store.scope = self.namespace
         store.coverage = Coverage()
         self.read(store, [Read(kind, None) for kind in SCOPED_ENTRY])
-        self._learn_served(store, (r for kind in ROUTE_KINDS for r in store.objects(kind)))
+        self._learn_served(store, store.routes())
         return store
 
     def read(self, store: ClusterStore, reads: list[Read]) -> None:

@@ -14,7 +14,6 @@ from ktrace.backends import service_backends
 from ktrace.gateway import PROTOCOLS_OF, backend_shares, hostname_matches
 from ktrace.model import (
     GATEWAY_GROUP,
-    ROUTE_KINDS,
     BackendRef,
     Ingress,
     Match,
@@ -211,7 +210,7 @@ def _backends_label(rule: RouteRule, namespace: str) -> str:
 def rule_rows(store: ClusterStore) -> list[Row]:
     """The routes pane: every Ingress rule and every request a Gateway API route names."""
     rows = [row for ing in store.ingresses() for row in ingress_rows(ing)]
-    rows += [row for kind in ROUTE_KINDS for route in store.objects(kind) for row in route_rows(store, route)]  # type: ignore[arg-type]
+    rows += [row for route in store.routes() for row in route_rows(store, route)]
     return rows
 
 
