@@ -1,4 +1,5 @@
-"""The one analysis entry point: check everything, trace one target, preview a switch.
+"""The one analysis entry point: check everything, trace one target, preview a switch, plan changes, compare two
+sources.
 
 `ktrace trace`, `ktrace check`, `--via`/`--weights`, and the interactive view (its path, its
 findings view, the `y` copy and the preview screen) all go through `Analysis`, so they give one
@@ -20,8 +21,10 @@ from ktrace.checks.units import ChangeKey
 from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
+from ktrace.plan import ObjectChange, Plan, apply, compare, differing, entries_of, report, touched
 from ktrace.preview import Preview, preview
 from ktrace.requestpath import LastChange
+from ktrace.routing import rule_targets
 from ktrace.sources.protocol import NarrowReadRefused, Source, label
 from ktrace.store import ClusterStore
 from ktrace.suppress import suppress, suppressed
@@ -176,3 +179,26 @@ class Analysis:
             p.disappear = self._suppress(p.disappear)
             return p
         return self._complete(previewed)
+
+    def plan(self, changes: list[ObjectChange], *, every_route: bool = False) -> Plan:
+        """What `changes` do to traffic: the routes they can touch (`every_route`: all of them) traced before and
+        after, and the findings that appear or go. The changes are applied to this analysis's store (in memory):
+        afterwards it answers for the changed cluster, as a watch batch would leave it."""
+        if self.store.coverage is not None:  # the plan reads its routes from the indexes: it needs the whole store
+            raise UsageError("a plan needs the whole source loaded, not a scoped one")
+        findings_before = self.check()
+        existed = set(rule_targets(self.store))
+        targets = None if every_route else touched(self.store, changes, self.controllers)
+        if targets is None:
+            targets = existed | {t for c in changes if c.new is not None for t in entries_of(c.new)}
+        before = {t: self.trace(t) for t in targets}
+        findings_after = self.recheck(apply(self.store, changes))
+        exists = set(rule_targets(self.store))
+        return report(changes, compare(targets, before.__getitem__, self.trace, existed, exists),
+                      findings_before, findings_after)
+
+    def diff(self, other: Analysis) -> Plan:
+        """Every route of either source traced on both, and what differs from this one to `other`."""
+        mine, theirs = set(rule_targets(self.store)), set(rule_targets(other.store))
+        return report(differing(self.store, other.store),
+                      compare(mine | theirs, self.trace, other.trace, mine, theirs), self.check(), other.check())

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from ktrace import __version__
 from ktrace.errors import UsageError
-from ktrace.options import DEFAULT_PAGE_SIZE, AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
+from ktrace.options import DEFAULT_PAGE_SIZE, AnalysisOptions, PlanRequest, PreviewRequest, SourceSpec, ViewOptions
 
 _SOURCE_HELP = """sources (every command):
   default        the current context of your kubeconfig (KUBECONFIG or ~/.kube/config)
@@ -20,23 +20,57 @@ _SOURCE_HELP = """sources (every command):
 """
 
 
+class _Files(argparse.Action):
+    """`-f PATH` adds to the list the last switch chose (`plan -f CHANGE --delete -f GONE --against -f BASE`,
+    `diff -f OLD --to -f NEW`): `files_into` names it; by default the source's own files."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        dest = getattr(namespace, "files_into", None) or self.dest
+        setattr(namespace, dest, [*(getattr(namespace, dest, None) or []), values])
+
+
+class _Into(argparse.Action):
+    """A switch that says where the `-f` options after it go (and, for `--to`, the source options)."""
+
+    def __init__(self, option_strings, dest, const, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(option_strings, "files_into", nargs=0, const=const, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        namespace.files_into = self.const
+
+
+class _Sided(argparse.Action):
+    """A source option that, after `diff ... --to`, describes the other source (`--to --context prod`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        to = getattr(namespace, "files_into", None) == "to_filename"
+        setattr(namespace, f"to_{self.dest}" if to else self.dest, True if self.nargs == 0 else values)
+
+
 def _source_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Options shared by every command. Subcommands use SUPPRESS defaults so an option given
     before the subcommand (`ktrace -A check`) is not reset by the subparser."""
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = parser.add_argument_group("source options")
-    g.add_argument("--kubeconfig", metavar="PATH", default=d(None), help="kubeconfig file(s) to use")
-    g.add_argument("--context", metavar="NAME", default=d(None), help="kubeconfig context to use")
+    g.add_argument("--kubeconfig", metavar="PATH", default=d(None), action=_Sided, help="kubeconfig file(s) to use")
+    g.add_argument("--context", metavar="NAME", default=d(None), action=_Sided, help="kubeconfig context to use")
     g.add_argument("-n", "--namespace", metavar="NS", default=d(None),
                    help="only this namespace (default: every namespace you may list)")
     g.add_argument("-A", "--all-namespaces", action="store_true", default=d(False),
                    help="every namespace you may list (the default; accepted as in kubectl)")
-    g.add_argument("-f", "--filename", metavar="PATH", action="append", default=d(None),
+    g.add_argument("-f", "--filename", metavar="PATH", action=_Files, default=d(None),
                    help="offline manifests: file, directory or - (repeatable)")
-    g.add_argument("--demo", action="store_true", default=d(False), help="use the embedded demo cluster")
+    g.add_argument("--demo", nargs=0, action=_Sided, default=d(False), help="use the embedded demo cluster")
     g.add_argument("--page-size", metavar="N", type=int, default=d(DEFAULT_PAGE_SIZE),
                    help=f"objects per list request to the API server (default {DEFAULT_PAGE_SIZE}; fewer: less "
                    "memory per page, more round trips)")
+
+
+def _plan_switches(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("plan options")
+    g.add_argument("--delete", action=_Into, const="deletes", help="the -f files after it name objects to delete")
+    g.add_argument("--against", action=_Into, const="filename",
+                   help="the -f files after it are the baseline (default: the cluster of the current context)")
 
 
 def _ignore_option(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--low-bandwidth", action=argparse.BooleanOptionalAction, default=None,
                         help="slow links: fewer frames per second, no animations, no mouse-motion reports "
                         "(default: on when SSH_CONNECTION is set)")
+    parser.add_argument("--plan", action=_Into, const="changes",
+                        help="open on the source with the changes of the -f files after it laid over it (see "
+                        "`ktrace plan`): the routes show their verdict before -> after")
+    _plan_switches(parser)
     _source_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -134,6 +172,41 @@ def build_parser() -> argparse.ArgumentParser:
     _analysis_options(p)
     _source_options(p, suppress=True)
 
+    p = sub.add_parser("plan", help="what applying manifests would do to every route they touch",
+                       description="Lay the -f manifests over the source (the cluster, or --against -f BASELINE) as "
+                       "`kubectl apply` would, in memory, and report each route they touch: its verdict before -> "
+                       "after, the pods that stop or start receiving traffic, port mappings, findings that appear or "
+                       "go. Nothing is sent to the cluster but reads; no admission runs (webhooks, server defaults).",
+                       epilog="examples:\n  ktrace plan -f new/ingress.yaml\n  ktrace plan -f change/ --delete "
+                       "-f old-route.yaml\n  ktrace plan -f change/ --against -f baseline/\n\nexit codes: 0 no route "
+                       "gets worse and no error finding appears, 1 one does, 2 usage or connection error",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(files_into="changes")
+    _plan_switches(p)
+    p.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text",
+                   help="text; json; markdown (a table for a pull-request comment)")
+    _timeout_option(p)
+    _ignore_option(p)
+    _analysis_options(p)
+    _source_options(p, suppress=True)
+
+    p = sub.add_parser("diff", help="compare every route between two sources",
+                       description="Trace every route of two sources and report what differs, route by route: two "
+                       "sets of files, two contexts, or a cluster and the files it should match.",
+                       epilog="examples:\n  ktrace diff -f old/ --to -f new/\n  ktrace diff --context staging --to "
+                       "--context prod\n  ktrace diff --to -f desired/   (the current context against files)\n\n"
+                       "exit codes: 0 no route is worse in the second source and no error finding appears there, 1 "
+                       "one is, 2 usage or connection error",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--to", action=_Into, const="to_filename",
+                   help="the source options after it (-f, --context, --kubeconfig, --demo) describe the second source")
+    p.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text",
+                   help="text; json; markdown (a table for a pull-request comment)")
+    _timeout_option(p)
+    _ignore_option(p)
+    _analysis_options(p)
+    _source_options(p, suppress=True)
+
     p = sub.add_parser("sim", help="serve the embedded Kubernetes API simulator",
                        description="Serve a simulated Kubernetes API on 127.0.0.1 for kubectl and ktrace.")
     p.add_argument("--scenario", choices=("demo",), help="load a built-in scenario")
@@ -150,13 +223,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def source_spec(args: argparse.Namespace) -> SourceSpec:
-    """-n NS reads one namespace; without it (or with -A) every namespace the user may list."""
-    files = tuple(args.filename or ())
+def source_spec(args: argparse.Namespace, side: str = "") -> SourceSpec:
+    """-n NS reads one namespace; without it (or with -A) every namespace the user may list. `side` "to_": the
+    second source of `diff` (its options after `--to`)."""
+    files = tuple(getattr(args, f"{side}filename", None) or ())
     if not 1 <= args.page_size <= 100_000:
         raise UsageError(f"--page-size takes 1 to 100000 objects per list request, not {args.page_size}")
-    return SourceSpec(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace or None,
-                      files=files, demo=args.demo, page_size=args.page_size)
+    return SourceSpec(kubeconfig=getattr(args, f"{side}kubeconfig", None),
+                      context=getattr(args, f"{side}context", None), namespace=args.namespace or None,
+                      files=files, demo=bool(getattr(args, f"{side}demo", False)), page_size=args.page_size)
+
+
+def other_source(args: argparse.Namespace) -> SourceSpec:
+    """`diff`'s second source: the options after `--to`."""
+    if not any(getattr(args, f"to_{o}", None) for o in ("filename", "kubeconfig", "context", "demo")):
+        raise UsageError("diff compares two sources: give the second after --to (--to -f FILES, --to --context NAME, "
+                         "--to --demo)")
+    return source_spec(args, "to_")
+
+
+def plan_request(args: argparse.Namespace) -> PlanRequest | None:
+    changes, deletes = tuple(getattr(args, "changes", None) or ()), tuple(getattr(args, "deletes", None) or ())
+    if not changes and not deletes:
+        if args.command == "plan" or getattr(args, "files_into", None) == "changes":
+            raise UsageError("a plan needs changes: -f FILES to apply and/or --delete -f FILES to remove")
+        return None
+    return PlanRequest(changes, deletes)
 
 
 def analysis_options(args: argparse.Namespace) -> AnalysisOptions:
@@ -221,6 +313,14 @@ def main(argv: list[str] | None = None) -> int:
             from ktrace.commands import run_check
 
             return run_check(spec, options, args.output, timeout(args))
+        if args.command == "plan":
+            from ktrace.commands import run_plan
+
+            return run_plan(spec, options, plan_request(args), args.output, timeout(args))  # type: ignore[arg-type]
+        if args.command == "diff":
+            from ktrace.commands import run_diff
+
+            return run_diff(spec, other_source(args), options, args.output, timeout(args))
         from ktrace.commands import run_default
 
         return run_default(spec, options, view_options(args))

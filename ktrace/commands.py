@@ -20,7 +20,7 @@ from ktrace.checks import CATALOG
 from ktrace.deadline import DEFAULT_TIMEOUT, Deadline
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, FindingId, at_least, finding_id
-from ktrace.options import AnalysisOptions, PreviewRequest, SourceSpec, ViewOptions
+from ktrace.options import AnalysisOptions, PlanRequest, PreviewRequest, SourceSpec, ViewOptions
 from ktrace.printable import clean, json_safe
 from ktrace.sources import open_source, prepare_credentials
 from ktrace.sources.protocol import NarrowReadRefused, Source, label
@@ -237,6 +237,63 @@ def run_check(spec: SourceSpec, options: AnalysisOptions, output: str,
         line.append_text(summary_line(shown, ascii_only))
         console.print(line, soft_wrap=True)  # one greppable line, however long the source name
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _plan_output(plan, output: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    if output == "json":
+        _write_json(plan.to_dict())
+    elif output == "markdown":
+        from ktrace.planview import plan_markdown
+
+        sys.stdout.write(plan_markdown(plan, title=f"ktrace {title}") + "\n")
+    else:
+        from ktrace.planview import plan_view
+
+        console = _console()
+        console.print(plan_view(plan, _ascii_only(console), console.width, title=title))
+
+
+def _files_text(request: PlanRequest) -> str:
+    deleted = f"; delete: {', '.join(request.deletes)}" if request.deletes else ""
+    return f"files: {', '.join(request.changes) or 'none'}{deleted}"
+
+
+def run_plan(spec: SourceSpec, options: AnalysisOptions, request: PlanRequest, output: str,
+             timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """`ktrace plan`: the changes laid over the source, in memory; exit 1 when a route gets worse or an error
+    finding appears."""
+    from ktrace.sources.overlay import overlay, read_files
+
+    applied = read_files(list(request.changes), "-f") if request.changes else []
+    deleted = read_files(list(request.deletes), "--delete -f") if request.deletes else []
+    analysis, deadline = _open(spec, options, timeout)
+    source = analysis.source
+    try:
+        plan = deadline.run(lambda: analysis.plan(overlay(analysis.store, applied, deleted)),
+                            lambda: f"still planning over {label(source)}")
+    finally:
+        source.close()
+    plan.baseline, plan.proposed = label(source), _files_text(request)
+    _plan_output(plan, output, "plan")
+    return max(1 if plan.worse else 0, _unread_input(source))
+
+
+def run_diff(spec: SourceSpec, other: SourceSpec, options: AnalysisOptions, output: str,
+             timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """`ktrace diff A --to B`: every route of both sources traced on each; exit 1 when a route is worse in B or an
+    error finding appears there."""
+    first, deadline = _open(spec, options, timeout)
+    try:
+        second, _ = _open(other, options, deadline.left())
+        try:
+            plan = deadline.run(lambda: first.diff(second), lambda: "still comparing the two sources")
+        finally:
+            second.source.close()
+    finally:
+        first.source.close()
+    plan.baseline, plan.proposed = label(first.source), label(second.source)
+    _plan_output(plan, output, "diff")
+    return max(1 if plan.worse else 0, _unread_input(first.source), _unread_input(second.source))
 
 
 def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions) -> int:

@@ -30,6 +30,10 @@ class Deadline:
         self.seconds = seconds
         self.at = time.monotonic() + seconds if seconds is not None else None
 
+    def left(self) -> float | None:
+        """The seconds still left (at least a millisecond: a deadline passed is caught by `run`); None: no limit."""
+        return None if self.at is None else max(0.001, self.at - time.monotonic())
+
     def run(self, work: Callable[[], T], doing: Callable[[], str]) -> T:
         """`work()`, or DeadlineExceeded naming `doing()` (what is still under way) if the deadline passes first."""
         if self.at is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ktrace.model import ROUTE_KINDS, EndpointSlice, Ingress, Pod, Record, Service, XRoute
+from ktrace.model import ROUTE_KINDS, WORKLOAD_KINDS, EndpointSlice, Ingress, Pod, Record, Service, Workload, XRoute
 
 PER_OBJECT = 8  # changes kept per object (the latest)
 OBJECTS = 2000  # objects with a history; the one whose last change is oldest is evicted first
@@ -99,6 +99,12 @@ def _route(r: XRoute) -> dict[str, Any]:
             "spec.hostnames": ", ".join(r.hostnames) or "*", "spec.rules": " | ".join(rules)}
 
 
+def _workload(w: Workload) -> dict[str, Any]:
+    return {"spec.template.metadata.labels": dict(w.template_labels),
+            "containers' ports": ", ".join(f"{c.name}:{p.name or '-'}:{p.port}" for c in w.containers for p in c.ports)
+            or "(none)", "spec.replicas": w.replicas}
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(w.capitalize() for w in rest)
@@ -115,12 +121,13 @@ def _generic(r: Any) -> dict[str, Any]:
 _FACTS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "Service": _service, "Pod": _pod, "EndpointSlice": _slice, "Ingress": _ingress,
     **{kind: _route for kind in ROUTE_KINDS},
+    **{kind: _workload for kind in WORKLOAD_KINDS},
     **{kind: _generic for kind in ("Gateway", "GatewayClass", "IngressClass", "NetworkPolicy", "BackendTLSPolicy",
                                    "ReferenceGrant", "Namespace")},
 }
 
 
-def _differences(old: Any, new: Any) -> Iterable[tuple[str, str, str]]:
+def differences(old: Any, new: Any) -> Iterable[tuple[str, str, str]]:
     """(field, old, new) for each fact that differs; of a map (labels, a selector) only the keys that differ."""
     facts = _FACTS.get(new.meta.kind)
     if facts is None or type(old) is not type(new):
@@ -155,7 +162,7 @@ class History:
     def observe(self, old: Record, new: Record) -> list[FieldChange]:
         """Note what changed between two versions of one object; returns the changes noted."""
         meta = new.meta
-        found = list(_differences(old, new))
+        found = list(differences(old, new))
         if not found:
             return []
         when, manager = meta.changed or self._clock(), meta.manager

@@ -65,3 +65,11 @@ class PreviewRequest:
     via: str | None = None
     backend: str | None = None
     weights: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """`ktrace plan -f CHANGES [--delete -f FILES]` (or `ktrace --plan ...`): the files to lay over the source."""
+
+    changes: tuple[str, ...] = ()  # objects to apply (added or replacing theirs)
+    deletes: tuple[str, ...] = ()  # objects to remove

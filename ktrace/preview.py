@@ -6,28 +6,16 @@ and the Services worth previewing, ranked. Pure: traces the store twice, never w
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ktrace.certs import CertificateBook
 from ktrace.checks.networkpolicy import ControllerHint
 from ktrace.errors import UsageError
-from ktrace.findings import Finding
 from ktrace.gateway import gateway_route
-from ktrace.netpol import BLOCKED
-from ktrace.requestpath import (
-    PODS,
-    SERVICE,
-    BackendDetail,
-    GRPCRouteDetail,
-    Hop,
-    HTTPRouteDetail,
-    PodDetail,
-    RequestPath,
-    ServiceDetail,
-    TLSRouteDetail,
-)
+from ktrace.pathdiff import PathDiff, diff_paths
+from ktrace.requestpath import PODS, RequestPath
 from ktrace.rollout import VERSION_LABELS
 from ktrace.routing import route
 from ktrace.rules import readable
@@ -44,23 +32,14 @@ class Replaced:
     service: str
 
 
-@dataclass
-class Preview:
+@dataclass(kw_only=True)
+class Preview(PathDiff):
     today: RequestPath
     would_be: RequestPath
     candidate: str | None  # None: only the weights change
     replaced: list[Replaced]
     namespace: str
     weights: dict[str, int] = field(default_factory=dict)
-    stop: list[str] = field(default_factory=list)  # pods (ns/name) that would stop receiving traffic
-    start: list[str] = field(default_factory=list)  # pods that would start receiving traffic
-    keep: list[str] = field(default_factory=list)  # pods receiving traffic either way
-    ports_before: list[str] = field(default_factory=list)  # port mappings that go away
-    ports_after: list[str] = field(default_factory=list)  # port mappings that come
-    shares_before: list[str] = field(default_factory=list)  # a Gateway route rule's split, when it changes
-    shares_after: list[str] = field(default_factory=list)
-    appear: list[Finding] = field(default_factory=list)
-    disappear: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,11 +48,7 @@ class Preview:
             "weights": self.weights or None,
             "status": self.would_be.status, "todayStatus": self.today.status,
             "path": self.would_be.to_dict(),
-            "diff": {"podsStop": self.stop, "podsStart": self.start, "podsKeep": self.keep,
-                     "portsBefore": self.ports_before, "portsAfter": self.ports_after,
-                     "sharesBefore": self.shares_before, "sharesAfter": self.shares_after,
-                     "findingsAppear": [f.to_dict() for f in self.appear],
-                     "findingsDisappear": [f.to_dict() for f in self.disappear]},
+            "diff": self.diff_dict(),
         }
 
 
@@ -174,65 +149,6 @@ def _check_weights(store: ClusterStore, t: Target, weights: Mapping[str, int], *
     return c.route.meta.namespace
 
 
-def _receiving(path: RequestPath) -> dict[str, bool | None]:
-    """Pods on the path -> whether they receive traffic (None: readiness unknown offline). A pod
-    behind a backendRef of weight 0 receives nothing; one behind two backendRefs, the better of both."""
-    out: dict[str, bool | None] = {}
-    share = 1.0
-    for h in path.hops:
-        if h.level < SERVICE:
-            share = 1.0
-        elif h.level == SERVICE:
-            share = h.split.share if h.split else 1.0
-        elif isinstance(h.detail, PodDetail):
-            gets = False if h.detail.network_policy == BLOCKED or not share else h.detail.ready
-            key = f"{h.namespace}/{h.name}"
-            before = out.get(key, False)
-            out[key] = True if True in (before, gets) else None if None in (before, gets) else False
-    return out
-
-
-def _shares(path: RequestPath) -> list[str]:
-    return [f"{b.name} weight {b.weight} ({b.share:.0%})" for h in path.hops
-            if isinstance(h.detail, HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail) for b in h.detail.backends]
-
-
-def _port_mappings(path: RequestPath) -> list[str]:
-    """`svc :80 (http) -> targetPort http -> container :8080` for each Service on the path."""
-    out: list[str] = []
-    svc: Hop | None = None
-    ports: set[str] = set()
-
-    def flush() -> None:
-        if svc is not None:
-            d = svc.detail
-            full = d if isinstance(d, ServiceDetail) else None  # else a backend not followed: its port only
-            name = f" ({full.port_name})" if full and full.port_name else ""
-            pods = f" -> container :{','.join(sorted(ports))}" if ports else ""
-            target = f"targetPort {full.target_port}" if full else "no such port"
-            port = d.port if isinstance(d, ServiceDetail | BackendDetail) else None
-            out.append(f"{svc.name} :{port}{name} -> {target}{pods}")
-
-    for h in path.hops:
-        if h.level <= SERVICE:
-            flush()
-            svc = h if h.kind == "Service" and h.level == SERVICE else None
-            ports = set()
-        elif isinstance(h.detail, PodDetail) and h.detail.container_port:
-            ports.add(str(h.detail.container_port))
-    flush()
-    return out
-
-
-def _finding_key(f: Finding) -> tuple[str, str, str, str]:
-    return (f.code, f.kind, f.namespace, f.name)
-
-
-def _minus(a: Iterable[Finding], b: Iterable[Finding]) -> list[Finding]:
-    keys = {_finding_key(f) for f in b}
-    return [f for f in a if _finding_key(f) not in keys]
-
-
 def preview(store: ClusterStore, target: str | Target, candidate: str | None, *, live: bool,
             backend: str | None = None, weights: Mapping[str, int] | None = None,
             controllers: ControllerHint | None = None, certs: CertificateBook | None = None) -> Preview:
@@ -248,20 +164,8 @@ def preview(store: ClusterStore, target: str | Target, candidate: str | None, *,
     via = Via(name, gateway_backend, tuple(sorted((weights or {}).items())))
     tracer = Tracer(store, live=live, controllers=controllers, certs=certs)
     today, would = tracer.trace(t), tracer.trace(t, via)
-    before, after = _receiving(today), _receiving(would)
-    p = Preview(today, would, name, replaced, namespace, dict(weights or {}))
-    # Readiness unknown (offline pod templates) counts as receiving: the pod is on the path.
-    gets = {k for k, v in before.items() if v is not False}
-    will = {k for k, v in after.items() if v is not False}
-    p.stop, p.start, p.keep = sorted(gets - will), sorted(will - gets), sorted(gets & will)
-    old_ports, new_ports = _port_mappings(today), _port_mappings(would)
-    p.ports_before = [m for m in old_ports if m not in new_ports]
-    p.ports_after = [m for m in new_ports if m not in old_ports]
-    old_shares, new_shares = _shares(today), _shares(would)
-    if old_shares != new_shares:
-        p.shares_before, p.shares_after = old_shares, new_shares
-    p.appear = _minus(would.findings, today.findings)
-    p.disappear = _minus(today.findings, would.findings)
+    p = Preview(**vars(diff_paths(today, would)), today=today, would_be=would, candidate=name, replaced=replaced,
+                namespace=namespace, weights=dict(weights or {}))
     return p
 
 

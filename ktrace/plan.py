@@ -1,0 +1,307 @@
+"""What a set of changes does to traffic, before it is applied: the routes the changed objects can touch, traced
+before and after, and what differs on each (`ktrace plan`); the same report between two sources (`ktrace diff`).
+
+The changes are records (`ObjectChange`): the sources build them from files, `kubectl apply`'s way (the same
+kind/namespace/name replaces, a new one is added), with a workload's pods and the Services' EndpointSlices as the
+controllers would make them (ktrace.sources.overlay). They are applied to the loaded store as watch events are, so
+the checks re-run incrementally and only the routes they can touch are traced, found through the store's indexes
+(`touched`): not one trace of every route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ktrace.checks.networkpolicy import ControllerHint, could_be_controller
+from ktrace.findings import Finding, sort_key
+from ktrace.history import differences
+from ktrace.model import (
+    ROUTE_KINDS,
+    WORKLOAD_KINDS,
+    BackendTLSPolicy,
+    EndpointSlice,
+    Ingress,
+    Pod,
+    Record,
+    Service,
+    Workload,
+    XRoute,
+)
+from ktrace.pathdiff import PathDiff, diff_paths, entry_point, finding_key, minus, severity
+from ktrace.requestpath import RequestPath
+from ktrace.routing import host_matches, route_rule_targets, rule_targets, rules_to_service
+from ktrace.selectors import from_match_labels, matches
+from ktrace.store import ClusterStore
+from ktrace.targets import Target
+
+ChangeKey = tuple[str, str, str, str]  # (kind, event type, namespace, name), as a watch batch names its changes
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One object the changes add (`old` None), replace, or delete (`new` None). `cause`: "" for an object of the
+    change files; else why it changes with them (`pods of Deployment shop/web`, `EndpointSlice controller`)."""
+    old: Record | None
+    new: Record | None
+    cause: str = ""
+
+    @property
+    def record(self) -> Record:
+        r = self.new if self.new is not None else self.old
+        assert r is not None
+        return r
+
+    @property
+    def action(self) -> str:
+        return "add" if self.old is None else "delete" if self.new is None else "change"
+
+    @property
+    def ref(self) -> str:
+        m = self.record.meta
+        return f"{m.kind} {m.namespace}/{m.name}" if m.namespace else f"{m.kind} {m.name}"
+
+    def fields(self) -> list[tuple[str, str, str]]:
+        """(field, old, new) for each fact the analysis reads that the change moves."""
+        return list(differences(self.old, self.new)) if self.old is not None and self.new is not None else []
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.record.meta
+        return {"action": self.action, "kind": m.kind, "namespace": m.namespace or None, "name": m.name,
+                "cause": self.cause or None,
+                "fields": [{"field": f, "old": o, "new": n} for f, o, n in self.fields()]}
+
+
+def apply(store: ClusterStore, changes: Iterable[ObjectChange]) -> list[ChangeKey]:
+    """Apply the changes to the store (in memory: nothing is sent anywhere); the keys a watch batch would carry."""
+    keys: list[ChangeKey] = []
+    for c in changes:
+        event = "DELETED" if c.new is None else "MODIFIED" if c.old is not None else "ADDED"
+        if store.apply_record(event, c.new if c.new is not None else c.old):
+            m = c.record.meta
+            keys.append((m.kind, event, m.namespace, m.name))
+    return keys
+
+
+# What two sources' differences are listed by: not pods and slices, which controllers make (their names differ
+# between clusters); the paths show what they change.
+_DERIVED = frozenset({"Pod", "EndpointSlice"})
+
+
+def differing(a: ClusterStore, b: ClusterStore) -> list[ObjectChange]:
+    """The objects that differ from `a` to `b` (added, removed, changed in what the analysis keeps), by kind and
+    name, but for pods and EndpointSlices."""
+    out = []
+    for kind in sorted((set(a.kinds()) | set(b.kinds())) - _DERIVED):
+        mine = {r.meta.key: r for r in a.objects(kind)}
+        theirs = {r.meta.key: r for r in b.objects(kind)}
+        for key in sorted(mine.keys() | theirs.keys()):
+            old, new = mine.get(key), theirs.get(key)
+            if old is None or new is None or not same(old, new):
+                out.append(ObjectChange(old, new))
+    return out
+
+
+def same(old: Record, new: Record) -> bool:
+    """Nothing the analysis keeps differs (the version and the managedFields time and manager aside)."""
+    meta = replace(new.meta, resource_version=old.meta.resource_version, changed=old.meta.changed,
+                   manager=old.meta.manager, uid=old.meta.uid)
+    return old == replace(new, meta=meta)  # type: ignore[type-var]
+
+
+# -- which routes a change can touch ---------------------------------------------------------------------
+
+# Kinds whose change can move any route (a class, a Gateway, who may reference what, namespace labels that
+# NetworkPolicy peers and allowedRoutes select): every route is traced.
+_ANY_ROUTE = frozenset({"Gateway", "GatewayClass", "IngressClass", "ReferenceGrant", "Namespace"})
+
+
+def touched(store: ClusterStore, changes: Iterable[ObjectChange],
+            controllers: ControllerHint | None = None) -> set[Target] | None:
+    """The requests (as `routing.rule_targets` names them) whose path a change can touch, read from the store's
+    indexes before the changes are applied, for both versions of each object; None: possibly any."""
+    out: set[Target] = set()
+    hosts: set[str] = set()
+    for c in changes:
+        for r in (c.old, c.new):
+            if r is None:
+                continue
+            found = _reached(store, r, hosts, controllers)
+            if found is None:
+                return None
+            out |= found
+    if hosts:  # an entry point changed: every request on its hosts (another rule may take or lose them)
+        out.update(t for t in rule_targets(store) if any(_related(t.host, h) for h in hosts))
+    return out
+
+
+def _related(a: str, b: str) -> bool:
+    return not a or not b or host_matches(a, b) or host_matches(b, a)
+
+
+def entries_of(r: Record) -> set[Target]:
+    """The requests an Ingress's or a route's own rules name."""
+    if isinstance(r, Ingress):
+        out = {Target("", "/")} if r.default_backend is not None else set()
+        for rule in r.rules:
+            for p in rule.paths:
+                path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
+                out.add(Target(rule.host, path or "/"))
+        return out
+    if isinstance(r, XRoute):
+        return {t for rule in r.rules for t in route_rule_targets(r, rule)}
+    return set()
+
+
+def _reached(store: ClusterStore, r: Record, hosts: set[str], controllers: ControllerHint | None) -> set[Target] | None:
+    kind, ns, name = r.meta.kind, r.meta.namespace, r.meta.name
+    if kind in _ANY_ROUTE:
+        return None
+    if isinstance(r, Ingress | XRoute):
+        named = entries_of(r)
+        if isinstance(r, XRoute) and not r.hostnames:
+            return None  # it takes its listeners' hostnames: whichever routes share them
+        hosts.update(t.host for t in named)
+        return named
+    if isinstance(r, Service):
+        if any(could_be_controller(p.meta.labels, controllers) for p in _selected(store, ns, r.selector)):
+            return None  # a front door's Service: every route through that controller
+        return set(rules_to_service(store, ns, name))
+    if isinstance(r, EndpointSlice):
+        return set(rules_to_service(store, ns, r.service))
+    if isinstance(r, Pod):
+        if could_be_controller(r.meta.labels, controllers):
+            return None
+        return {t for svc in store.services_selecting(r) for t in rules_to_service(store, ns, svc.meta.name)}
+    if isinstance(r, Workload):  # its pods change on their own (ObjectChange of each); the near miss reads templates
+        return {t for svc in store.services(ns) if svc.selector and matches(from_match_labels(svc.selector),
+                                                                             r.template_labels)
+                for t in rules_to_service(store, ns, svc.meta.name)}
+    if kind == "NetworkPolicy":  # into its namespace's pods; out of them, if they could be a controller
+        if (controllers is not None and controllers.namespace == ns) or \
+                any(could_be_controller(p.meta.labels, controllers) for p in store.pods(ns)):
+            return None
+        return _namespace_services(store, ns)
+    if kind == "Secret":  # an Ingress's TLS Secret; a Gateway's (maybe across namespaces) or a CA: any
+        if store.gateways() or any(True for _ in store.objects("BackendTLSPolicy")):
+            return None
+        return {t for ing in store.ingresses(ns) if any(tls.secret == name for tls in ing.tls) for t in entries_of(ing)}
+    if isinstance(r, BackendTLSPolicy):
+        return {t for ref in r.targets if ref.kind == "Service" for t in rules_to_service(store, ns, ref.name)}
+    if kind == "ConfigMap":  # a BackendTLSPolicy's CA certificate
+        return {t for p in store.objects("BackendTLSPolicy", ns) if isinstance(p, BackendTLSPolicy)
+                and any(c.kind == "ConfigMap" and c.name == name for c in p.ca_refs)
+                for ref in p.targets if ref.kind == "Service" for t in rules_to_service(store, ns, ref.name)}
+    if kind in WORKLOAD_KINDS or kind in ROUTE_KINDS:
+        return set()
+    return None  # a kind the analysis reads in ways not indexed here (Nodes for externalTrafficPolicy): any
+
+
+def _selected(store: ClusterStore, ns: str, selector: Any) -> list[Pod]:
+    return store.pods_matching(ns, selector) if selector else []
+
+
+def _namespace_services(store: ClusterStore, ns: str) -> set[Target]:
+    return {t for svc in store.services(ns) for t in rules_to_service(store, ns, svc.meta.name)}
+
+
+# -- the report --------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class RouteChange(PathDiff):
+    """One request traced before and after; `existed`/`exists`: whether a rule named it on that side."""
+    target: Target
+    before: RequestPath
+    after: RequestPath
+    existed: bool  # a rule named it before
+    exists: bool  # a rule names it after
+
+    @property
+    def status_before(self) -> str:
+        return self.before.status if self.existed else "absent"
+
+    @property
+    def status_after(self) -> str:
+        return self.after.status
+
+    @property
+    def entry_before(self) -> str:
+        return entry_point(self.before)
+
+    @property
+    def entry_after(self) -> str:
+        return entry_point(self.after)
+
+    @property
+    def worse(self) -> bool:
+        """Its verdict gets worse, or it gains an error finding (a new route that is broken counts)."""
+        was = severity(self.before.status) if self.existed else 0
+        return severity(self.after.status) > was or any(f.severity == "error" for f in self.appear)
+
+    @property
+    def better(self) -> bool:
+        return not self.worse and self.existed and severity(self.after.status) < severity(self.before.status)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.status_before != self.status_after or self.stop or self.start or self.ports_before
+                    or self.ports_after or self.shares_before or self.shares_after or self.appear
+                    or self.disappear or self.entry_before != self.entry_after)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.after.label, "before": self.status_before, "after": self.status_after,
+                "worse": self.worse, "entryBefore": self.entry_before or None, "entryAfter": self.entry_after or None,
+                "diff": self.diff_dict(), "path": self.after.to_dict()}
+
+
+@dataclass
+class Plan:
+    changes: list[ObjectChange]
+    routes: list[RouteChange]  # the routes that change, worst first
+    unchanged: list[Target]  # traced (a change could touch them) and the same after
+    appear: list[Finding] = field(default_factory=list)  # findings on no route reported here
+    disappear: list[Finding] = field(default_factory=list)
+    baseline: str = ""  # what the changes were laid over (a source's label)
+    proposed: str = ""  # what was laid over it (files), or the other side of a diff
+
+    @property
+    def worse(self) -> bool:
+        return any(r.worse for r in self.routes) or any(f.severity == "error" for f in self.appear)
+
+    def counts(self) -> dict[str, int]:
+        return {"worse": sum(r.worse for r in self.routes), "better": sum(r.better for r in self.routes),
+                "changed": len(self.routes), "unchanged": len(self.unchanged)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "proposed": self.proposed, "worse": self.worse,
+                "summary": self.counts(),
+                "changes": [c.to_dict() for c in self.changes],
+                "routes": [r.to_dict() for r in self.routes],
+                "unchanged": [str(t) for t in self.unchanged],
+                "findingsAppear": [f.to_dict() for f in self.appear],
+                "findingsDisappear": [f.to_dict() for f in self.disappear]}
+
+
+def compare(targets: Iterable[Target], before: Callable[[Target], RequestPath], after: Callable[[Target], RequestPath],
+            existed: set[Target], exists: set[Target]) -> Iterator[RouteChange]:
+    """Each target traced on both sides, and what differs."""
+    for t in sorted(targets):
+        a, b = before(t), after(t)
+        yield RouteChange(**vars(diff_paths(a, b)), target=t, before=a, after=b, existed=t in existed,
+                          exists=t in exists)
+
+
+def report(changes: list[ObjectChange], routes: Iterable[RouteChange], findings_before: list[Finding],
+           findings_after: list[Finding]) -> Plan:
+    """The plan: the routes that change (worse first, then by request), and the findings that appear or go that
+    no reported route carries."""
+    done = list(routes)
+    moved = [r for r in done if r.changed]
+    moved.sort(key=lambda r: (not r.worse, not r.better, r.target))
+    on_routes = {finding_key(f) for r in moved for f in (*r.appear, *r.disappear)}
+    appear = [f for f in minus(findings_after, findings_before) if finding_key(f) not in on_routes]
+    disappear = [f for f in minus(findings_before, findings_after) if finding_key(f) not in on_routes]
+    return Plan(changes, moved, [r.target for r in done if not r.changed],
+                sorted(appear, key=sort_key), sorted(disappear, key=sort_key))

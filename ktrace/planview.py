@@ -1,0 +1,156 @@
+"""A plan (or a diff of two sources) as text for the terminal and as Markdown for a pull-request comment."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ktrace.findings import Finding
+from ktrace.plan import ObjectChange, Plan, RouteChange
+from ktrace.printable import clean
+from ktrace.render import badge, finding_lines
+
+_ACTION = {"add": "+", "delete": "-", "change": "~"}
+_MAX_LISTED = 8  # pods named per line; then how many more
+MARKDOWN_ROUTES = 50  # rows of the Markdown table; then how many more (a PR comment stays readable)
+
+
+def _names(items: list[str], limit: int = _MAX_LISTED) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _object_lines(changes: list[ObjectChange], arrow: str) -> list[str]:
+    """The files' objects one by one with the facts they move; what controllers make, counted by cause."""
+    out = []
+    for c in changes:
+        if c.cause:
+            continue
+        facts = "; ".join(f"{f}: {o} {arrow} {n}" for f, o, n in c.fields())
+        out.append(f"{_ACTION[c.action]} {c.ref}" + (f"  {facts}" if facts else ""))
+    derived = Counter((c.cause, c.record.meta.kind, c.action) for c in changes if c.cause)
+    for (cause, kind, action), n in sorted(derived.items()):
+        verb = {"add": "added", "delete": "removed", "change": "replaced"}[action]
+        out.append(f"{_ACTION[action]} {n} {kind}{'s' if n > 1 else ''} {verb} ({cause})")
+    return out
+
+
+def route_lines(r: RouteChange, arrow: str) -> list[str]:
+    """What changes on one route, one fact per line."""
+    out = []
+    if r.entry_before != r.entry_after:
+        out.append(f"entry point: {r.entry_before or 'none'} {arrow} {r.entry_after or 'none'}")
+    for title, items in (("pods stop", r.stop), ("pods start", r.start)):
+        if items:
+            out.append(f"{title}: {_names(items)}")
+    if (r.stop or r.start) and r.keep:
+        out.append(f"pods keep: {_names(r.keep)}")
+    out += [f"port mapping - {m}" for m in r.ports_before] + [f"port mapping + {m}" for m in r.ports_after]
+    if r.shares_before:
+        out.append(f"split: {', '.join(r.shares_before) or 'none'} {arrow} {', '.join(r.shares_after) or 'none'}")
+    return out
+
+
+def _lines(lines: list[str], indent: str) -> Text:
+    return Text("\n".join(indent + clean(line) for line in lines))
+
+
+def _status(status: str, ascii_only: bool) -> Text:
+    return badge(status, ascii_only) if status != "absent" else Text("absent", style="dim")
+
+
+def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: str = "plan") -> RenderableType:
+    arrow = "->" if ascii_only else "→"
+    c = plan.counts()
+    head = Text(f"{title} ", style="bold")
+    head.append(clean(f"{plan.proposed} over {plan.baseline}" if title == "plan" else
+                      f"{plan.baseline} {arrow} {plan.proposed}"))
+    parts: list[RenderableType] = [head]
+    objects = _object_lines(plan.changes, arrow)
+    if objects:
+        parts.append(Text("objects", style="bold"))
+        parts.append(_lines(objects, "  "))
+    summary = Text("routes: ", style="bold")
+    summary.append(f"{c['worse']} worse", style="red bold" if c["worse"] else "")
+    summary.append(f", {c['better']} better, {c['changed']} changed, {c['unchanged']} unchanged")
+    parts.append(summary)
+    for r in plan.routes:
+        line = Text("  ")
+        line.append(clean(r.after.label), style="bold")
+        line.append("  ")
+        line.append_text(_status(r.status_before, ascii_only))
+        line.append(f" {arrow} ")
+        line.append_text(_status(r.status_after, ascii_only))
+        if r.worse:
+            line.append("  WORSE", style="red bold")
+        elif r.better:
+            line.append("  better", style="green")
+        parts.append(line)
+        facts = route_lines(r, arrow)
+        if facts:
+            parts.append(_lines(facts, "      "))
+        parts += _finding_block(r.appear, r.disappear, ascii_only, width)
+    if plan.appear or plan.disappear:
+        parts.append(Text("findings on no route above", style="bold"))
+        parts += _finding_block(plan.appear, plan.disappear, ascii_only, width)
+    verdict = Text()
+    verdict.append("exit 1: a route gets worse or an error finding appears" if plan.worse else
+                   "exit 0: no route gets worse, no error finding appears", style="bold")
+    parts.append(verdict)
+    return Group(*parts)
+
+
+def _finding_block(appear: list[Finding], disappear: list[Finding], ascii_only: bool, width: int) -> list[Text]:
+    out = []
+    for sign, found in (("appear", appear), ("disappear", disappear)):
+        if found:
+            out.append(Text(f"    findings that {sign}:", style="dim" if sign == "disappear" else ""))
+            lines = finding_lines(found, ascii_only, width=width - 6)
+            lines.rstrip()
+            out.append(Text("\n").join(Text("      ").append_text(line) for line in lines.split("\n")))
+    return out
+
+
+# -- Markdown ----------------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: no pipe, no line break, no HTML."""
+    return clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+def _codes(found: Iterable[Finding], sign: str) -> list[str]:
+    return [f"{sign} `{f.code}` {_cell(f.kind)} {_cell(f.namespace + '/' if f.namespace else '')}{_cell(f.name)}"
+            for f in found]
+
+
+_MARK = {"ok": "✅", "unknown": "❔", "degraded": "⚠️", "broken": "❌", "absent": "➖"}
+
+
+def plan_markdown(plan: Plan, *, title: str = "ktrace plan") -> str:
+    c = plan.counts()
+    verdict = f"**{c['worse']} route{'s' if c['worse'] != 1 else ''} worse**" if c["worse"] else "no route worse"
+    lines = [f"### {title}: {verdict}, {c['better']} better, {c['changed']} changed, {c['unchanged']} unchanged",
+             "", f"{_cell(plan.proposed)} over {_cell(plan.baseline)}" if title == "ktrace plan" else
+             f"{_cell(plan.baseline)} → {_cell(plan.proposed)}", ""]
+    if plan.routes:
+        lines += ["| Route | Before | After | What changes |", "|---|---|---|---|"]
+        for r in plan.routes[:MARKDOWN_ROUTES]:
+            what = [_cell(x) for x in route_lines(r, "→")] + _codes(r.appear, "+") + _codes(r.disappear, "−")
+            after = f"**{r.status_after}**" if r.worse else r.status_after
+            lines.append(f"| `{_cell(r.after.label)}` | {_MARK.get(r.status_before, '')} {r.status_before} | "
+                         f"{_MARK.get(r.status_after, '')} {after} | {'<br>'.join(what) or 'findings reworded'} |")
+        if len(plan.routes) > MARKDOWN_ROUTES:
+            lines.append(f"| … and {len(plan.routes) - MARKDOWN_ROUTES} more | | | |")
+        lines.append("")
+    outside = _codes(plan.appear, "+") + _codes(plan.disappear, "−")
+    if outside:
+        lines += ["Findings on no route above:", ""] + [f"- {x}" for x in outside] + [""]
+    objects = _object_lines(plan.changes, "→")
+    if objects:
+        lines += [f"<details><summary>{len(objects)} object change{'s' if len(objects) > 1 else ''}</summary>", ""]
+        lines += [f"- {_cell(x)}" for x in objects] + ["", "</details>", ""]
+    return "\n".join(lines)
