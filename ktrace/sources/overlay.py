@@ -6,8 +6,8 @@ them, in memory (nothing is sent anywhere): what `ktrace.plan` applies to the st
   a Gateway's published addresses (status), when the file has no status. No admission runs (no webhook, no default
   the API server would add beyond those ktrace applies itself).
 - A workload whose pod template changes (labels or container ports: what the analysis reads) stands in for its pods,
-  as offline files do: its pods go and its template (readiness unknown) takes their place. A workload deleted takes
-  its pods with it.
+  as offline files do: its pods go and its template (readiness unknown) takes their place; one whose pods are a
+  template's stand-in already (offline) gets the new one. A workload deleted takes its pods with it.
 - The Services whose selection changes get the EndpointSlices the simulator's controller would publish
   (ktrace.sim.endpointslices) from the pods that have a status; slices in the files are used as they are.
 """
@@ -125,9 +125,10 @@ def _owned(store: ClusterStore, w: Workload) -> list[Pod]:
     return out
 
 
-def _pods_readsame(old: Workload, new: Workload) -> bool:
+def _pods_look_same(old: Workload, new: Workload) -> bool:
     """Whether the pods a rollout would make look the same to the analysis (labels, container ports)."""
-    return old.template_labels == new.template_labels and old.containers == new.containers
+    return old.template_labels == new.template_labels and \
+        [c.ports for c in old.containers] == [c.ports for c in new.containers]
 
 
 def _pod_changes(store: ClusterStore, changes: list[ObjectChange], docs: dict[Key, dict]) -> list[ObjectChange]:
@@ -138,11 +139,13 @@ def _pod_changes(store: ClusterStore, changes: list[ObjectChange], docs: dict[Ke
             continue
         old, new = c.old, c.new
         assert isinstance(old, Workload | None) and isinstance(new, Workload | None)
-        if old is not None and new is not None and _pods_readsame(old, new):
-            continue
         w = c.record
+        owned = _owned(store, w)  # type: ignore[arg-type]
+        if old is not None and new is not None and _pods_look_same(old, new) and \
+                not any(p.template_of for p in owned):  # running pods stay; a stand-in takes the new template
+            continue
         ref = f"{w.meta.kind} {w.meta.namespace}/{w.meta.name}"
-        for pod in _owned(store, w):  # type: ignore[arg-type]
+        for pod in owned:
             out[_key(pod)] = ObjectChange(pod, None, f"pods of {ref}")
         if new is None:
             continue
