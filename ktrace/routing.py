@@ -21,6 +21,8 @@ from ktrace.model import (
     IngressTLS,
     RouteMatch,
     RouteRule,
+    Service,
+    ServicePort,
     XRoute,
 )
 from ktrace.store import ClusterStore
@@ -80,6 +82,17 @@ def prefix_match(prefix: str, path: str) -> int | None:
     PathPrefix share this rule."""
     if not prefix or path == prefix or path.startswith(prefix + "/"):
         return len(prefix)
+    return None
+
+
+def find_service_port(svc: Service, port: int | str | None) -> ServicePort | None:
+    """The Service port an Ingress backend names: numbers compared with numbers, names with names
+    (an unnamed Service port never matches a name). A missing port matches a single-port Service."""
+    if port is None:
+        return svc.ports[0] if len(svc.ports) == 1 else None
+    for p in svc.ports:
+        if (p.port == port) if isinstance(port, int) else (p.name == port and p.name != ""):
+            return p
     return None
 
 

@@ -130,6 +130,8 @@ class Tracer:
                             checks.networkpolicy.ingress_entry(cls, svc))
         ingress_hops = len(result.hops)  # the Ingress path, then the Gateway path: alternative entry points
         gateway_status = self._gateway_hops(g, result, via) if g is not None and _serves(g) else None
+        if r is not None and gateway_status is not None:  # both entry points serve the host: do they agree?
+            result.findings += checks.migration.host_findings(store, t.host, live=self.live)
         result.findings.sort(key=sort_key)
         result.status = _combine([s for s in (_overall(result.hops[:ingress_hops]) if r is not None else None,
                                               gateway_status) if s is not None])

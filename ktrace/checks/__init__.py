@@ -6,7 +6,8 @@ from __future__ import annotations
 
 # isort: off
 # Each module registers its rules as it is imported: this order is the catalog's.
-from ktrace.checks import ingress, gateway, backendtls, host, service, networkpolicy, frontdoor, certificates, source
+from ktrace.checks import ingress, gateway, backendtls, host, service, networkpolicy, frontdoor, certificates
+from ktrace.checks import migration, source
 # isort: on
 from ktrace.certs import CertificateBook
 from ktrace.checks.units import CheckUnits
@@ -15,7 +16,7 @@ from ktrace.rules import Rule, registered
 from ktrace.store import ClusterStore
 
 __all__ = ["CATALOG", "CheckUnits", "backendtls", "certificates", "frontdoor", "gateway", "host", "ingress",
-           "networkpolicy", "run_checks", "service", "source"]
+           "migration", "networkpolicy", "run_checks", "service", "source"]
 
 CATALOG: dict[str, Rule] = registered()
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ktrace.findings import Finding
-from ktrace.model import TLS_SECRET_TYPE, Backend, Ingress, IngressTLS, Service, ServicePort
+from ktrace.model import TLS_SECRET_TYPE, Backend, Ingress, IngressTLS
 from ktrace.nearmiss import is_typo
-from ktrace.routing import ingress_class
+from ktrace.routing import find_service_port, ingress_class
 from ktrace.rules import Rule, produces, register
 from ktrace.store import ClusterStore
 
@@ -67,17 +67,6 @@ def class_findings(store: ClusterStore, ing: Ingress, default: str) -> list[Find
         return [CLASS_UNSET.finding(*_where(ing), "no ingress class and no default IngressClass", hint,
                         classes=classes)]
     return []
-
-
-def find_service_port(svc: Service, port: int | str | None) -> ServicePort | None:
-    """The Service port an Ingress backend names: numbers compared with numbers, names with names
-    (an unnamed Service port never matches a name). A missing port matches a single-port Service."""
-    if port is None:
-        return svc.ports[0] if len(svc.ports) == 1 else None
-    for p in svc.ports:
-        if (p.port == port) if isinstance(port, int) else (p.name == port and p.name != ""):
-            return p
-    return None
 
 
 @produces(RESOURCE_BACKEND, BACKEND_SERVICE_MISSING, BACKEND_PORT_MISSING)

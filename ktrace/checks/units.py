@@ -19,6 +19,8 @@ reads, and so what a change invalidates:
   controllers or Gateway pods.
 - front doors: Ingresses, IngressClasses, Services, Gateways and classes, and the pods of the namespaces
   where controller or data-plane pods were found (or that could be such pods, by their labels).
+- entry points (a host served by an Ingress and an HTTPRoute): Ingresses, the Gateway API kinds, Services
+  (named ports), Namespaces (allowedRoutes), and offline which namespaces hold anything; as the Gateway API.
 A relist or an IngressClass change re-runs everything.
 
 The findings are kept in order as units re-run (`OrderedFindings`), with the suppressions applied per
@@ -30,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 
 from ktrace.certs import CertificateBook
-from ktrace.checks import backendtls, certificates, frontdoor, gateway, ingress, networkpolicy, service
+from ktrace.checks import backendtls, certificates, frontdoor, gateway, ingress, migration, networkpolicy, service
 from ktrace.checks.ordered import OrderedFindings
 from ktrace.findings import Finding
 from ktrace.model import ROUTE_KINDS, BackendTLSPolicy, EndpointSlice, Ingress, Pod, Service
@@ -46,7 +48,7 @@ _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", 
 _FRONT_KINDS = frozenset({"Ingress", "IngressClass", "Service", "Gateway", "GatewayClass"})
 _GATEWAY_API = frozenset({"Gateway", "GatewayClass", "ReferenceGrant", "BackendTLSPolicy", *ROUTE_KINDS})
 # The units' groups in the order a full check lists their findings (before sorting them).
-INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS, FRONT = range(7)
+INGRESS, HOSTS, SERVICE, NETPOL, GATEWAY, CERTS, FRONT, ENTRIES = range(8)
 
 
 class CheckUnits:
@@ -94,6 +96,7 @@ class CheckUnits:
         self._check_gateway()
         self._set_global(CERTS, certificates.check_certificates(certs(), self.store) if certs is not None else [])
         self._check_front(default)
+        self._check_entries()
         self._list_not_ready()
         self._ordered.take_changes()
         self.changed = (before, self._ordered.findings())
@@ -188,6 +191,8 @@ class CheckUnits:
             self._set_global(CERTS, certificates.check_certificates(certs(), store))
         if front:
             self._check_front(default)
+        if gw or hosts:  # every kind the Gateway API checks read, and Ingresses
+            self._check_entries()
         self._list_not_ready()
         for kind, _, ns, name in changes:  # an ignore annotation may have come or gone
             self._ordered.refilter((kind, ns, name))
@@ -271,6 +276,9 @@ class CheckUnits:
     def _check_gateway(self) -> None:
         self._set_global(GATEWAY, gateway.check_gateway_api(self.store, live=self.live)
                          + backendtls.check_backend_tls_policies(self.store, live=self.live))
+
+    def _check_entries(self) -> None:
+        self._set_global(ENTRIES, migration.check_entry_points(self.store, live=self.live))
 
     def _names_ca(self, name: str) -> bool:
         """Whether a BackendTLSPolicy names a ConfigMap of this name as a CA certificate (of any namespace: the
