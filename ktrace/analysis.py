@@ -21,7 +21,17 @@ from ktrace.checks.units import ChangeKey
 from ktrace.errors import KtraceError, UsageError
 from ktrace.findings import Finding, sort_key
 from ktrace.options import AnalysisOptions
-from ktrace.plan import ObjectChange, Plan, apply, compare, differing, entries_of, report, touched
+from ktrace.plan import (
+    ObjectChange,
+    Plan,
+    apply,
+    compare,
+    differing,
+    entries_of,
+    moved_entry_points,
+    report,
+    touched,
+)
 from ktrace.preview import Preview, preview
 from ktrace.requestpath import LastChange
 from ktrace.routing import rule_targets
@@ -200,5 +210,8 @@ class Analysis:
     def diff(self, other: Analysis) -> Plan:
         """Every route of either source traced on both, and what differs from this one to `other`."""
         mine, theirs = set(rule_targets(self.store)), set(rule_targets(other.store))
-        return report(differing(self.store, other.store),
-                      compare(mine | theirs, self.trace, other.trace, mine, theirs), self.check(), other.check())
+        routes = list(compare(mine | theirs, self.trace, other.trace, mine, theirs))
+        out = report(differing(self.store, other.store), routes, self.check(), other.check())
+        out.entry_points = moved_entry_points(routes, self.store, other.store, live_before=self.live,
+                                              live_after=other.live)
+        return out

@@ -65,6 +65,12 @@ class EntryComparison:
     def agree(self) -> bool:
         return not self.differences
 
+    def to_dict(self) -> dict:
+        return {"host": self.host, "ingresses": list(self.ingresses), "routes": list(self.routes),
+                "agree": self.agree, "differences": [{"aspect": d.aspect, "path": d.path or None,
+                                                      "ingress": d.ingress, "route": d.route, "text": d.text}
+                                                     for d in self.differences]}
+
     def pairs(self) -> dict[tuple[str, str], list[Difference]]:
         """The differences by (Ingress, HTTPRoute) pair, in order."""
         out: dict[tuple[str, str], list[Difference]] = {}

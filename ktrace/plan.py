@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ktrace import migration
 from ktrace.checks.networkpolicy import ControllerHint, could_be_controller
 from ktrace.findings import Finding, sort_key
 from ktrace.history import differences
+from ktrace.migration import EntryComparison
 from ktrace.model import (
     ROUTE_KINDS,
     WORKLOAD_KINDS,
@@ -265,6 +267,8 @@ class Plan:
     disappear: list[Finding] = field(default_factory=list)
     baseline: str = ""  # what the changes were laid over (a source's label)
     proposed: str = ""  # what was laid over it (files), or the other side of a diff
+    # A diff's hosts whose entry point moved between an Ingress and an HTTPRoute: the two compared (ktrace.migration)
+    entry_points: list[EntryComparison] = field(default_factory=list)
 
     @property
     def worse(self) -> bool:
@@ -281,7 +285,8 @@ class Plan:
                 "routes": [r.to_dict() for r in self.routes],
                 "unchanged": [str(t) for t in self.unchanged],
                 "findingsAppear": [f.to_dict() for f in self.appear],
-                "findingsDisappear": [f.to_dict() for f in self.disappear]}
+                "findingsDisappear": [f.to_dict() for f in self.disappear],
+                "entryPoints": [e.to_dict() for e in self.entry_points]}
 
 
 def compare(targets: Iterable[Target], before: Callable[[Target], RequestPath], after: Callable[[Target], RequestPath],
@@ -291,6 +296,24 @@ def compare(targets: Iterable[Target], before: Callable[[Target], RequestPath], 
         a, b = before(t), after(t)
         yield RouteChange(**vars(diff_paths(a, b)), target=t, before=a, after=b, existed=t in existed,
                           exists=t in exists)
+
+
+def moved_entry_points(routes: Iterable[RouteChange], before: ClusterStore, after: ClusterStore, *,
+                       live_before: bool, live_after: bool) -> list[EntryComparison]:
+    """For each host an Ingress served on one side and an HTTPRoute on the other, the two entry points compared."""
+    found: list[EntryComparison] = []
+    seen: set[tuple[str, bool]] = set()
+    for r in routes:
+        kinds = (r.entry_before.partition(" ")[0], r.entry_after.partition(" ")[0])
+        forward = kinds == ("Ingress", "HTTPRoute")
+        if (not forward and kinds != ("HTTPRoute", "Ingress")) or not r.target.host or (r.target.host, forward) in seen:
+            continue
+        seen.add((r.target.host, forward))
+        c = migration.compare(before, after, r.target.host, live=live_after) if forward else \
+            migration.compare(after, before, r.target.host, live=live_before)
+        if c is not None:
+            found.append(c)
+    return found
 
 
 def report(changes: list[ObjectChange], routes: Iterable[RouteChange], findings_before: list[Finding],

@@ -9,6 +9,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ktrace.findings import Finding
+from ktrace.migration import EntryComparison
 from ktrace.plan import ObjectChange, Plan, RouteChange
 from ktrace.printable import clean
 from ktrace.render import badge, finding_lines
@@ -96,6 +97,10 @@ def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: s
     if plan.appear or plan.disappear:
         parts.append(Text("findings on no route above", style="bold"))
         parts += _finding_block(plan.appear, plan.disappear, ascii_only, width)
+    for c in plan.entry_points:
+        parts.append(Text(clean(f"entry point moved: {c.host}: {', '.join(c.ingresses)} {arrow} {', '.join(c.routes)}"),
+                          style="bold"))
+        parts.append(_lines(_entry_lines(c), "    "))
     verdict = Text()
     verdict.append("exit 1: a route gets worse or an error finding appears" if plan.worse else
                    "exit 0: no route gets worse, no error finding appears", style="bold")
@@ -112,6 +117,12 @@ def _finding_block(appear: list[Finding], disappear: list[Finding], ascii_only: 
             lines.rstrip()
             out.append(Text("\n").join(Text("      ").append_text(line) for line in lines.split("\n")))
     return out
+
+
+def _entry_lines(c: EntryComparison) -> list[str]:
+    if c.agree:
+        return ["they agree on every path"]
+    return [f"{d.aspect}{' ' + d.path if d.path else ''}: {d.text}" for d in c.differences]
 
 
 # -- Markdown ----------------------------------------------------------------------------------------------
@@ -149,6 +160,9 @@ def plan_markdown(plan: Plan, *, title: str = "ktrace plan") -> str:
     outside = _codes(plan.appear, "+") + _codes(plan.disappear, "−")
     if outside:
         lines += ["Findings on no route above:", ""] + [f"- {x}" for x in outside] + [""]
+    for c in plan.entry_points:
+        lines += [f"Entry point moved for `{_cell(c.host)}`: {_cell(', '.join(c.ingresses))} → "
+                  f"{_cell(', '.join(c.routes))}", ""] + [f"- {_cell(x)}" for x in _entry_lines(c)] + [""]
     objects = _object_lines(plan.changes, "→")
     if objects:
         lines += [f"<details><summary>{len(objects)} object change{'s' if len(objects) > 1 else ''}</summary>", ""]
