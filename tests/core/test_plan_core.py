@@ -22,6 +22,7 @@ from ktrace.store import ClusterStore
 from ktrace.targets import Target
 
 DEMO = Path(__file__).parent.parent.parent / "ktrace" / "sim" / "scenarios" / "demo.yaml"
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
 OBJECTS = [d for d in yaml.safe_load_all(DEMO.read_text()) if d]
 
 
@@ -203,3 +204,24 @@ def test_object_change_names_the_facts_it_moves() -> None:
     assert c.action == "change" and c.ref == "Service shop/shop-green"
     assert c.fields() == [("spec.selector", "version=green", "version=gren")]
     assert c.to_dict()["fields"] == [{"field": "spec.selector", "old": "version=green", "new": "version=gren"}]
+
+
+def test_diff_compares_the_entry_points_of_a_host_moved_from_an_ingress_to_an_httproute(tmp_path: Path) -> None:
+    """`ktrace diff -f old/ --to -f new/` where the old files serve a host by an Ingress and the new ones by an
+    HTTPRoute: each path's route, and the two entry points compared (ktrace.migration)."""
+    docs = [d for d in yaml.safe_load_all((SCENARIOS / "ingress-to-gateway.yaml").read_text()) if d]
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(yaml.safe_dump_all([d for d in docs if d["kind"] != "HTTPRoute"]))
+    new.write_text(yaml.safe_dump_all([d for d in docs if d["kind"] != "Ingress"]))
+    a, b = ManifestSource([str(old)]), ManifestSource([str(new)])
+    plan = Analysis(a, a.load(), AnalysisOptions()).diff(Analysis(b, b.load(), AnalysisOptions()))
+    legacy = next(r for r in plan.routes if str(r.target) == "shop.migrate.example.com/legacy")
+    assert (legacy.entry_before, legacy.entry_after) == ("Ingress mig/shop", "HTTPRoute mig/shop")
+    assert (legacy.stop, legacy.start) == (["mig/legacy-1"], ["mig/web-1"])  # the HTTPRoute's `/` takes it
+    by_host = {c.host: c for c in plan.entry_points}
+    assert by_host["blog.migrate.example.com"].agree
+    assert sorted({d.aspect for d in by_host["shop.migrate.example.com"].differences}) == [
+        "backends", "match", "path", "tls"]
+    assert {c.ref for c in plan.changes} == {"HTTPRoute mig/blog", "HTTPRoute mig/shop", "Ingress mig/blog",
+                                             "Ingress mig/shop"}
+    assert plan.to_dict()["entryPoints"][0]["host"] == "blog.migrate.example.com"
