@@ -15,6 +15,7 @@ from ktrace.printable import clean
 from ktrace.render import badge, finding_lines
 
 _ACTION = {"add": "+", "delete": "-", "change": "~"}
+_VERB = {"add": "added", "delete": "removed", "change": "replaced"}
 _MAX_LISTED = 8  # pods named per line; then how many more
 MARKDOWN_ROUTES = 50  # rows of the Markdown table; then how many more (a PR comment stays readable)
 
@@ -32,10 +33,14 @@ def _object_lines(changes: list[ObjectChange], arrow: str) -> list[str]:
             continue
         facts = "; ".join(f"{f}: {o} {arrow} {n}" for f, o, n in c.fields())
         out.append(f"{_ACTION[c.action]} {c.ref}" + (f"  {facts}" if facts else ""))
-    derived = Counter((c.cause, c.record.meta.kind, c.action) for c in changes if c.cause)
-    for (cause, kind, action), n in sorted(derived.items()):
-        verb = {"add": "added", "delete": "removed", "change": "replaced"}[action]
-        out.append(f"{_ACTION[action]} {n} {kind}{'s' if n > 1 else ''} {verb} ({cause})")
+    by_cause: dict[str, Counter] = {}
+    for c in changes:
+        if c.cause:
+            by_cause.setdefault(c.cause, Counter())[(c.record.meta.kind, c.action)] += 1
+    for cause, counts in by_cause.items():
+        actions = {a for _, a in counts}
+        parts = [f"{n} {kind}{'s' if n > 1 else ''} {_VERB[action]}" for (kind, action), n in sorted(counts.items())]
+        out.append(f"{_ACTION[actions.pop()] if len(actions) == 1 else '~'} {cause}: {', '.join(parts)}")
     return out
 
 
@@ -49,7 +54,7 @@ def route_lines(r: RouteChange, arrow: str) -> list[str]:
             out.append(f"{title}: {_names(items)}")
     if (r.stop or r.start) and r.keep:
         out.append(f"pods keep: {_names(r.keep)}")
-    out += [f"port mapping - {m}" for m in r.ports_before] + [f"port mapping + {m}" for m in r.ports_after]
+    out += [f"port mapping was: {m}" for m in r.ports_before] + [f"port mapping now: {m}" for m in r.ports_after]
     if r.shares_before:
         out.append(f"split: {', '.join(r.shares_before) or 'none'} {arrow} {', '.join(r.shares_after) or 'none'}")
     return out

@@ -206,7 +206,7 @@ def _slice_changes(store: ClusterStore, changes: list[ObjectChange], given: set[
         for slice_name in sorted(old.keys() | new.keys()):
             before, after = old.get(slice_name), new.get(slice_name)
             if before is None or after is None or not same(before, after):
-                out.append(ObjectChange(before, after, "EndpointSlice controller"))
+                out.append(ObjectChange(before, after, f"EndpointSlices of Service {ns}/{name}"))
     return out
 
 
