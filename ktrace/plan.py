@@ -33,7 +33,7 @@ from ktrace.model import (
 )
 from ktrace.pathdiff import PathDiff, diff_paths, entry_point, finding_key, minus, severity
 from ktrace.requestpath import RequestPath
-from ktrace.routing import host_matches, route_rule_targets, rule_targets, rules_to_service
+from ktrace.routing import host_matches, ingress_targets, route_targets, rule_targets, rules_to_service
 from ktrace.selectors import from_match_labels, matches
 from ktrace.store import ClusterStore
 from ktrace.targets import Target
@@ -144,16 +144,7 @@ def _related(a: str, b: str) -> bool:
 
 def entries_of(r: Record) -> set[Target]:
     """The requests an Ingress's or a route's own rules name."""
-    if isinstance(r, Ingress):
-        out = {Target("", "/")} if r.default_backend is not None else set()
-        for rule in r.rules:
-            for p in rule.paths:
-                path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
-                out.add(Target(rule.host, path or "/"))
-        return out
-    if isinstance(r, XRoute):
-        return {t for rule in r.rules for t in route_rule_targets(r, rule)}
-    return set()
+    return ingress_targets(r) if isinstance(r, Ingress) else route_targets(r) if isinstance(r, XRoute) else set()
 
 
 def _reached(store: ClusterStore, r: Record, hosts: set[str], controllers: ControllerHint | None) -> set[Target] | None:

@@ -179,15 +179,25 @@ def rule_targets(store: ClusterStore) -> list[Target]:
     host-less rules and default backends; a path's trailing `*` (ImplementationSpecific) is dropped."""
     out: set[Target] = set()
     for ing in store.ingresses():
-        if ing.default_backend is not None:
-            out.add(Target("", "/"))
-        for rule in ing.rules:
-            for p in rule.paths:
-                path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
-                out.add(Target(rule.host, path or "/"))
+        out |= ingress_targets(ing)
     for r in store.routes():
-        out.update(t for rule in r.rules for t in route_rule_targets(r, rule))
+        out |= route_targets(r)
     return sorted(out)
+
+
+def ingress_targets(ing: Ingress) -> set[Target]:
+    """The requests one Ingress's rules (and default backend) name."""
+    out = {Target("", "/")} if ing.default_backend is not None else set()
+    for rule in ing.rules:
+        for p in rule.paths:
+            path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
+            out.add(Target(rule.host, path or "/"))
+    return out
+
+
+def route_targets(r: XRoute) -> set[Target]:
+    """The requests one Gateway API route's rules name."""
+    return {t for rule in r.rules for t in route_rule_targets(r, rule)}
 
 
 def route_rule_targets(route: XRoute, rule: RouteRule) -> list[Target]:
