@@ -73,6 +73,16 @@ def _plan_switches(parser: argparse.ArgumentParser) -> None:
                    help="the -f files after it are the baseline (default: the cluster of the current context)")
 
 
+def _comparison_options(parser: argparse.ArgumentParser) -> None:
+    """What `plan` and `diff` share: their outputs, and the options of every analysis."""
+    parser.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text",
+                        help="text; json; markdown (a table for a pull-request comment)")
+    _timeout_option(parser)
+    _ignore_option(parser)
+    _analysis_options(parser)
+    _source_options(parser, suppress=True)
+
+
 def _ignore_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore", metavar="CODE[,CODE]", action="append",
                         help="leave out findings with these codes (repeatable); per object: annotation "
@@ -183,12 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(files_into="changes")
     _plan_switches(p)
-    p.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text",
-                   help="text; json; markdown (a table for a pull-request comment)")
-    _timeout_option(p)
-    _ignore_option(p)
-    _analysis_options(p)
-    _source_options(p, suppress=True)
+    _comparison_options(p)
 
     p = sub.add_parser("diff", help="compare every route between two sources",
                        description="Trace every route of two sources and report what differs, route by route: two "
@@ -200,12 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--to", action=_Into, const="to_filename",
                    help="the source options after it (-f, --context, --kubeconfig, --demo) describe the second source")
-    p.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text",
-                   help="text; json; markdown (a table for a pull-request comment)")
-    _timeout_option(p)
-    _ignore_option(p)
-    _analysis_options(p)
-    _source_options(p, suppress=True)
+    _comparison_options(p)
 
     p = sub.add_parser("sim", help="serve the embedded Kubernetes API simulator",
                        description="Serve a simulated Kubernetes API on 127.0.0.1 for kubectl and ktrace.")
