@@ -59,7 +59,7 @@ def diff_paths(before: RequestPath, after: RequestPath) -> PathDiff:
     d.ports_before = [m for m in old_ports if m not in new_ports]
     d.ports_after = [m for m in new_ports if m not in old_ports]
     old_shares, new_shares = _shares(before), _shares(after)
-    if old_shares != new_shares:
+    if _split_moves(old_shares, new_shares):
         d.shares_before, d.shares_after = old_shares, new_shares
     d.appear = minus(after.findings, before.findings)
     d.disappear = minus(before.findings, after.findings)
@@ -97,6 +97,15 @@ def _receiving(path: RequestPath) -> dict[str, bool | None]:
 def _shares(path: RequestPath) -> list[str]:
     return [f"{b.name} weight {b.weight} ({b.share:.0%})" for h in path.hops
             if isinstance(h.detail, HTTPRouteDetail | GRPCRouteDetail | TLSRouteDetail) for b in h.detail.backends]
+
+
+def _split_moves(old: list[str], new: list[str]) -> bool:
+    """Whether the rule's split changes. A request no rule splits (an Ingress's) against one a rule sends whole to
+    one backend: no split to show (every route of an Ingress -> HTTPRoute migration would list one)."""
+    def whole(shares: list[str]) -> bool:
+        return len(shares) == 1 and shares[0].endswith("(100%)")
+
+    return old != new and not (not old and whole(new)) and not (not new and whole(old))
 
 
 def _port_mappings(path: RequestPath) -> list[str]:
