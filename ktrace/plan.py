@@ -133,9 +133,23 @@ def touched(store: ClusterStore, changes: Iterable[ObjectChange],
             if found is None:
                 return None
             out |= found
-    if hosts:  # an entry point changed: every request on its hosts (another rule may take or lose them)
+    if hosts:  # every request on those hosts: another rule of theirs may take or lose it
+        hosts = _sharing(store, hosts)
         out.update(t for t in rule_targets(store) if any(_related(t.host, h) for h in hosts))
     return out
+
+
+def _sharing(store: ClusterStore, hosts: set[str]) -> set[str]:
+    """`hosts` and every hostname of the routes sharing one of them, until none is added: a Gateway accepts one of
+    two conflicting routes whole, so a change on one host can move another route's other hostnames."""
+    out = set(hosts)
+    routes = [r for r in store.routes() if r.hostnames]
+    while True:
+        more = {h for r in routes if not out.issuperset(r.hostnames)
+                and any(_related(a, b) for a in r.hostnames for b in out) for h in r.hostnames}
+        if not more - out:
+            return out
+        out |= more
 
 
 def _related(a: str, b: str) -> bool:
@@ -160,32 +174,32 @@ def _reached(store: ClusterStore, r: Record, hosts: set[str], controllers: Contr
     if isinstance(r, Service):
         if any(could_be_controller(p.meta.labels, controllers) for p in _selected(store, ns, r.selector)):
             return None  # a front door's Service: every route through that controller
-        return set(rules_to_service(store, ns, name))
+        return _via_service(store, ns, name, hosts)
     if isinstance(r, EndpointSlice):
-        return set(rules_to_service(store, ns, r.service))
+        return _via_service(store, ns, r.service, hosts)
     if isinstance(r, Pod):
         if could_be_controller(r.meta.labels, controllers):
             return None
-        return {t for svc in store.services_selecting(r) for t in rules_to_service(store, ns, svc.meta.name)}
+        return {t for svc in store.services_selecting(r) for t in _via_service(store, ns, svc.meta.name, hosts)}
     if isinstance(r, Workload):  # its pods change on their own (ObjectChange of each); the near miss reads templates
         return {t for svc in store.services(ns) if svc.selector and matches(from_match_labels(svc.selector),
                                                                              r.template_labels)
-                for t in rules_to_service(store, ns, svc.meta.name)}
+                for t in _via_service(store, ns, svc.meta.name, hosts)}
     if kind == "NetworkPolicy":  # into its namespace's pods; out of them, if they could be a controller
         if (controllers is not None and controllers.namespace == ns) or \
                 any(could_be_controller(p.meta.labels, controllers) for p in store.pods(ns)):
             return None
-        return _namespace_services(store, ns)
+        return {t for svc in store.services(ns) for t in _via_service(store, ns, svc.meta.name, hosts)}
     if kind == "Secret":  # an Ingress's TLS Secret; a Gateway's (maybe across namespaces) or a CA: any
         if store.gateways() or any(True for _ in store.objects("BackendTLSPolicy")):
             return None
         return {t for ing in store.ingresses(ns) if any(tls.secret == name for tls in ing.tls) for t in entries_of(ing)}
     if isinstance(r, BackendTLSPolicy):
-        return {t for ref in r.targets if ref.kind == "Service" for t in rules_to_service(store, ns, ref.name)}
+        return {t for ref in r.targets if ref.kind == "Service" for t in _via_service(store, ns, ref.name, hosts)}
     if kind == "ConfigMap":  # a BackendTLSPolicy's CA certificate
         return {t for p in store.objects("BackendTLSPolicy", ns) if isinstance(p, BackendTLSPolicy)
                 and any(c.kind == "ConfigMap" and c.name == name for c in p.ca_refs)
-                for ref in p.targets if ref.kind == "Service" for t in rules_to_service(store, ns, ref.name)}
+                for ref in p.targets if ref.kind == "Service" for t in _via_service(store, ns, ref.name, hosts)}
     if kind in WORKLOAD_KINDS or kind in ROUTE_KINDS:
         return set()
     return None  # a kind the analysis reads in ways not indexed here (Nodes for externalTrafficPolicy): any
@@ -195,8 +209,17 @@ def _selected(store: ClusterStore, ns: str, selector: Any) -> list[Pod]:
     return store.pods_matching(ns, selector) if selector else []
 
 
-def _namespace_services(store: ClusterStore, ns: str) -> set[Target]:
-    return {t for svc in store.services(ns) for t in rules_to_service(store, ns, svc.meta.name)}
+def _via_service(store: ClusterStore, ns: str, name: str, hosts: set[str]) -> set[Target]:
+    """The requests the rules naming a Service send it, and (into `hosts`) the hosts of every rule naming it at all
+    (a weight of 0, a mirror): a request one rule names may be served by another rule of its host (one whose header
+    match the bare request lacks names it, another takes it), and a backendRef of weight 0 is still on its path."""
+    for ing in store.ingresses_for_service(ns, name):
+        if ing.default_backend is not None and ing.default_backend.service == name:
+            hosts.add("")
+        hosts.update(rule.host for rule in ing.rules if any(p.backend.service == name for p in rule.paths))
+    for route in store.routes_for_service(ns, name):
+        hosts.update(route.hostnames or ("",))
+    return set(rules_to_service(store, ns, name))
 
 
 # -- the report --------------------------------------------------------------------------------------------

@@ -205,7 +205,11 @@ class ClusterStore:
         elif isinstance(r, XRoute):
             kind = r.meta.kind
             entries.extend((self._routes_by_host, (kind, h), (ns, name)) for h in set(r.hostnames or ("",)))
-            refs = {(b.namespace, b.name) for rule in r.rules for b in rule.backends if b.is_service}
+            # the Services its rules send to, and those a RequestMirror filter copies requests to (on their path)
+            mirrors = (f.mirror for rule in r.rules for fs in (rule.filters, *(b.filters for b in rule.backends))
+                       for f in fs if f.mirror is not None)
+            refs = {(b.namespace, b.name) for b in (*(b for rule in r.rules for b in rule.backends), *mirrors)
+                    if b.is_service}
             entries.extend((self._routes_by_service, ref, (kind, ns, name)) for ref in refs)
         elif isinstance(r, BackendTLSPolicy):
             services = {t.name for t in r.targets if t.group == "" and t.kind == "Service"}
@@ -441,7 +445,8 @@ class ClusterStore:
         return [table[k] for k in sorted(self._routes_by_host.get((kind, hostname), _EMPTY))]  # type: ignore[misc]
 
     def routes_for_service(self, namespace: str, service: str) -> list[XRoute]:
-        """Routes of every kind with a backendRef to this Service (from any namespace): the reverse path."""
+        """Routes of every kind with a backendRef to this Service (from any namespace), a RequestMirror's included:
+        the reverse path."""
         for kind in ROUTE_KINDS:
             self._need(kind, None)
         return [self._by_kind[kind][(ns, name)]  # type: ignore[misc]

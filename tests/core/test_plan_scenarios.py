@@ -16,8 +16,9 @@ import yaml
 from ktrace.analysis import Analysis, controller_hint
 from ktrace.cli import main
 from ktrace.loader import load_paths
+from ktrace.model import Record
 from ktrace.options import AnalysisOptions, SourceSpec
-from ktrace.plan import Plan
+from ktrace.plan import ObjectChange, Plan, touched
 from ktrace.sim.handle import Simulator
 from ktrace.sources import open_source
 from ktrace.sources.overlay import overlay, read_files
@@ -157,6 +158,62 @@ def test_touched_routes_are_every_changed_route_on_the_simulator(name: str, sim_
     shortcut, every = _both_ways(spec, *_files(name))
     assert shortcut == every
     assert shortcut["routes"]
+
+
+SCENARIO_FILES = sorted(p.name for p in PLANS.parent.glob("*.yaml") if p.name != "expectations.yaml")
+
+
+def _deleting(path: Path, record: Record, every_route: bool) -> dict:
+    analysis = _analysis(SourceSpec(files=(str(path),)))
+    try:
+        gone = analysis.store.get(record.meta.kind, record.meta.namespace, record.meta.name)
+        return _facts(analysis.plan([ObjectChange(gone, None)], every_route=every_route))
+    finally:
+        analysis.source.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCENARIO_FILES)
+def test_deleting_any_object_of_a_scenario_touches_every_route_it_changes(name: str) -> None:
+    """Each object of each scenario file (tests/scenarios) deleted on its own: the routes the indexes find are those
+    a trace of every route finds changed."""
+    path = PLANS.parent / name
+    store = _analysis(SourceSpec(files=(str(path),))).store
+    for record in [r for kind in store.kinds() for r in store.objects(kind)]:
+        assert _deleting(path, record, False) == _deleting(path, record, True), record.meta
+
+
+def _touched_by_deleting(name: str, kind: str, namespace: str, obj: str) -> set[str]:
+    store = _analysis(SourceSpec(files=(str(PLANS.parent / name),))).store
+    found = touched(store, [ObjectChange(store.get(kind, namespace, obj), None)])
+    assert found is not None
+    return {str(t) for t in found}
+
+
+def test_a_request_named_by_a_header_match_is_touched_through_the_rule_that_serves_it() -> None:
+    """GRPCRouteRule.matches: "a request matches a rule if it matches any of the rule's matches" and a
+    GRPCHeaderMatch is one of a match's conditions: the bare request `Cart/Add` that the header-matched rule names is
+    served by the rule matching the service alone, whose backend `cart` it reaches."""
+    assert "grpc://cart.grpc.example.com/shop.v1.Cart/Add" in _touched_by_deleting("grpc-match.yaml", "Service",
+                                                                                   "shop", "cart")
+
+
+def test_a_backend_ref_of_weight_0_and_a_mirror_are_on_the_path() -> None:
+    """HTTPBackendRef weight: "If weight is set to 0, no traffic should be forwarded for this entry" (the Service is
+    still on the request's path, its findings with it); HTTPRequestMirrorFilter: "Requests are sent to the
+    specified destination, but responses from that destination are ignored" (the mirror's Service is reached)."""
+    assert "store.apps.example.com/off" in _touched_by_deleting("gateway-problems.yaml", "Service", "infra", "web")
+    assert "shop.filters.example.com/" in _touched_by_deleting("gateway-filters.yaml", "Service", "flt", "shadow")
+    store = _analysis(SourceSpec(files=(str(PLANS.parent / "gateway-filters.yaml"),))).store
+    assert [r.meta.name for r in store.routes_for_service("flt", "shadow")] == ["shop"]
+
+
+def test_a_route_change_touches_the_other_hostnames_of_a_route_it_conflicts_with() -> None:
+    """GRPCRouteSpec.hostnames: with an HTTPRoute on an intersecting hostname of the same listener "the
+    implementation MUST accept exactly one of these two routes": deleting the HTTPRoute lets the GRPCRoute serve all
+    its hostnames, grpc.mixed.example.com (which the HTTPRoute never named) among them."""
+    assert "grpc://grpc.mixed.example.com" in _touched_by_deleting("grpc-http-conflict.yaml", "HTTPRoute", "apps",
+                                                                   "web")
 
 
 # -- outputs ---------------------------------------------------------------------------------------------
