@@ -189,10 +189,13 @@ def ingress_targets(ing: Ingress) -> set[Target]:
     """The requests one Ingress's rules (and default backend) name."""
     out = {Target("", "/")} if ing.default_backend is not None else set()
     for rule in ing.rules:
-        for p in rule.paths:
-            path = p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path
-            out.add(Target(rule.host, path or "/"))
+        out.update(_ingress_target(rule.host, p) for p in rule.paths)
     return out
+
+
+def _ingress_target(host: str, p: IngressPath) -> Target:
+    """The request an Ingress path names: a trailing `*` (ImplementationSpecific) dropped, no path is `/`."""
+    return Target(host, (p.path.rstrip("*") if p.path_type == "ImplementationSpecific" else p.path) or "/")
 
 
 def route_targets(r: XRoute) -> set[Target]:
@@ -223,7 +226,7 @@ def rules_to_service(store: ClusterStore, namespace: str, service: str) -> list[
         if ing.default_backend is not None and ing.default_backend.service == service:
             out.add(Target("", "/"))
         for rule in ing.rules:
-            out.update(Target(rule.host, p.path) for p in rule.paths if p.backend.service == service)
+            out.update(_ingress_target(rule.host, p) for p in rule.paths if p.backend.service == service)
     for r in store.routes_for_service(namespace, service):  # route rules giving it a share of requests
         for rule in r.rules:
             if any(b.is_service and (b.namespace, b.name) == (namespace, service) and b.weight > 0
