@@ -210,13 +210,9 @@ def _selected(store: ClusterStore, ns: str, selector: Any) -> list[Pod]:
 
 
 def _via_service(store: ClusterStore, ns: str, name: str, hosts: set[str]) -> set[Target]:
-    """The requests the rules naming a Service send it, and (into `hosts`) the hosts of every rule naming it at all
-    (a weight of 0, a mirror): a request one rule names may be served by another rule of its host (one whose header
-    match the bare request lacks names it, another takes it), and a backendRef of weight 0 is still on its path."""
-    for ing in store.ingresses_for_service(ns, name):
-        if ing.default_backend is not None and ing.default_backend.service == name:
-            hosts.add("")
-        hosts.update(rule.host for rule in ing.rules if any(p.backend.service == name for p in rule.paths))
+    """The requests the rules naming a Service send it, and (into `hosts`) the hostnames of every Gateway API route
+    naming it at all (at weight 0, as a mirror: still on the path). A request one route rule names may be served by
+    another rule of its host (a header match the bare request lacks); an Ingress path's request is its own rule's."""
     for route in store.routes_for_service(ns, name):
         hosts.update(route.hostnames or ("",))
     return set(rules_to_service(store, ns, name))
