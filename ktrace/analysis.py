@@ -24,6 +24,7 @@ from ktrace.options import AnalysisOptions
 from ktrace.plan import (
     ObjectChange,
     Plan,
+    RouteChange,
     apply,
     compare,
     differing,
@@ -215,3 +216,24 @@ class Analysis:
         out.entry_points = moved_entry_points(routes, self.store, other.store, live_before=self.live,
                                               live_after=other.live)
         return out
+
+    def lay_over(self, changes: list[ObjectChange], verdicts: RouteVerdicts) -> tuple[list[RouteChange], list[Finding]]:
+        """The changes applied to the store, for the interactive view: every route before is read from `verdicts`
+        (current for this store), which is then refreshed, incrementally, with the changes; each route of either
+        side compared (in request order), and the findings after. A route that only the changes name (found when
+        they are applied, like a Gateway's listener hostname) had no path before: it compares against none."""
+        existed = set(verdicts.paths)
+        new = {t for c in changes if c.new is not None for t in entries_of(c.new)} - existed
+        before = {**verdicts.paths, **{t: self.trace(t) for t in new}}
+        keys = apply(self.store, changes)
+        findings = self.recheck(keys)
+        verdicts.refresh(keys)
+        exists = set(verdicts.paths)
+
+        def was(t: Target) -> RequestPath:
+            return before.get(t) or RequestPath(str(t), t.host, t.path)
+
+        def now(t: Target) -> RequestPath:
+            return verdicts.paths.get(t) or self.trace(t)
+
+        return list(compare(before.keys() | exists, was, now, existed, exists)), findings

@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_diff(spec, other_source(args), options, args.output, timeout(args))
         from ktrace.commands import run_default
 
-        return run_default(spec, options, view_options(args))
+        return run_default(spec, options, view_options(args), plan_request(args))
     except (KtraceError, ManifestError) as e:
         from ktrace.printable import clean_lines
 

@@ -21,6 +21,7 @@ from ktrace.deadline import DEFAULT_TIMEOUT, Deadline
 from ktrace.errors import UsageError
 from ktrace.findings import Finding, FindingId, at_least, finding_id
 from ktrace.options import AnalysisOptions, PlanRequest, PreviewRequest, SourceSpec, ViewOptions
+from ktrace.plan import Overlay
 from ktrace.printable import clean, json_safe
 from ktrace.sources import open_source, prepare_credentials
 from ktrace.sources.protocol import NarrowReadRefused, Source, label
@@ -258,22 +259,28 @@ def _files_text(request: PlanRequest) -> str:
     return f"files: {', '.join(request.changes) or 'none'}{deleted}"
 
 
-def run_plan(spec: SourceSpec, options: AnalysisOptions, request: PlanRequest, output: str,
-             timeout: float | None = DEFAULT_TIMEOUT) -> int:
-    """`ktrace plan`: the changes laid over the source, in memory; exit 1 when a route gets worse or an error
-    finding appears."""
+def plan_overlay(request: PlanRequest) -> Overlay:
+    """The change files read now (any that cannot be read is a usage error), laid over a store once it is loaded."""
     from ktrace.sources.overlay import overlay, read_files
 
     applied = read_files(list(request.changes), "-f") if request.changes else []
     deleted = read_files(list(request.deletes), "--delete -f") if request.deletes else []
+    return Overlay(_files_text(request), lambda store: overlay(store, applied, deleted))
+
+
+def run_plan(spec: SourceSpec, options: AnalysisOptions, request: PlanRequest, output: str,
+             timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """`ktrace plan`: the changes laid over the source, in memory; exit 1 when a route gets worse or an error
+    finding appears."""
+    changes = plan_overlay(request)
     analysis, deadline = _open(spec, options, timeout)
     source = analysis.source
     try:
-        plan = deadline.run(lambda: analysis.plan(overlay(analysis.store, applied, deleted)),
+        plan = deadline.run(lambda: analysis.plan(changes.changes(analysis.store)),
                             lambda: f"still planning over {label(source)}")
     finally:
         source.close()
-    plan.baseline, plan.proposed = label(source), _files_text(request)
+    plan.baseline, plan.proposed = label(source), changes.proposed
     _plan_output(plan, output, "plan")
     return max(1 if plan.worse else 0, _unread_input(source))
 
@@ -296,11 +303,13 @@ def run_diff(spec: SourceSpec, other: SourceSpec, options: AnalysisOptions, outp
     return max(1 if plan.worse else 0, _unread_input(first.source), _unread_input(second.source))
 
 
-def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions) -> int:
-    """The interactive view. The terminal is checked first (no TTY, TERM=dumb: one line instead of a
-    spinning or garbled screen); Textual's import-time settings are chosen before it is imported."""
+def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, plan: PlanRequest | None = None) -> int:
+    """The interactive view (`plan`: with changes laid over the source, `ktrace --plan`). The change files are read
+    first, then the terminal is checked (no TTY, TERM=dumb: one line instead of a spinning or garbled screen);
+    Textual's import-time settings are chosen before it is imported."""
     from ktrace.tui.session import apply_profile, choose_profile, leave_on_signals, refusal
 
+    overlay = plan_overlay(plan) if plan is not None else None
     why = refusal()
     if why is not None:
         print(f"ktrace: {why}", file=sys.stderr)
@@ -315,4 +324,4 @@ def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions) -
     from ktrace.tui.app import run
     from ktrace.tui.terminal import wants_ascii
 
-    return run(spec, options, view, wants_ascii(view), profile, source_factory=open_source)
+    return run(spec, options, view, wants_ascii(view), profile, source_factory=open_source, overlay=overlay)

@@ -17,7 +17,7 @@ from typing import Any
 from ktrace import migration
 from ktrace.checks.networkpolicy import ControllerHint, could_be_controller
 from ktrace.findings import Finding, sort_key
-from ktrace.history import differences
+from ktrace.history import History, differences
 from ktrace.migration import EntryComparison
 from ktrace.model import (
     ROUTE_KINDS,
@@ -75,14 +75,27 @@ class ObjectChange:
                 "fields": [{"field": f, "old": o, "new": n} for f, o, n in self.fields()]}
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """Changes to lay over a source once it is loaded (the interactive view's `--plan`): `proposed` names them (the
+    files), `changes` makes them for the loaded store (the files are read before the view opens)."""
+    proposed: str
+    changes: Callable[[ClusterStore], list[ObjectChange]]
+
+
 def apply(store: ClusterStore, changes: Iterable[ObjectChange]) -> list[ChangeKey]:
-    """Apply the changes to the store (in memory: nothing is sent anywhere); the keys a watch batch would carry."""
+    """Apply the changes to the store (in memory: nothing is sent anywhere); the keys a watch batch would carry.
+    They are planned, not seen: the store's history of changes (the paths' "changes seen") does not note them."""
     keys: list[ChangeKey] = []
-    for c in changes:
-        event = "DELETED" if c.new is None else "MODIFIED" if c.old is not None else "ADDED"
-        if store.apply_record(event, c.new if c.new is not None else c.old):
-            m = c.record.meta
-            keys.append((m.kind, event, m.namespace, m.name))
+    seen, store.history = store.history, History()
+    try:
+        for c in changes:
+            event = "DELETED" if c.new is None else "MODIFIED" if c.old is not None else "ADDED"
+            if store.apply_record(event, c.new if c.new is not None else c.old):
+                m = c.record.meta
+                keys.append((m.kind, event, m.namespace, m.name))
+    finally:
+        store.history = seen
     return keys
 
 

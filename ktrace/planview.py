@@ -12,17 +12,11 @@ from ktrace.findings import Finding
 from ktrace.migration import EntryComparison
 from ktrace.plan import ObjectChange, Plan, RouteChange
 from ktrace.printable import clean
-from ktrace.render import badge, finding_lines
+from ktrace.render import badge, diff_facts, finding_lines
 
 _ACTION = {"add": "+", "delete": "-", "change": "~"}
 _VERB = {"add": "added", "delete": "removed", "change": "replaced"}
-_MAX_LISTED = 8  # pods named per line; then how many more
 MARKDOWN_ROUTES = 50  # rows of the Markdown table; then how many more (a PR comment stays readable)
-
-
-def _names(items: list[str], limit: int = _MAX_LISTED) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _object_lines(changes: list[ObjectChange], arrow: str) -> list[str]:
@@ -45,19 +39,8 @@ def _object_lines(changes: list[ObjectChange], arrow: str) -> list[str]:
 
 
 def route_lines(r: RouteChange, arrow: str) -> list[str]:
-    """What changes on one route, one fact per line."""
-    out = []
-    if r.entry_before != r.entry_after:
-        out.append(f"entry point: {r.entry_before or 'none'} {arrow} {r.entry_after or 'none'}")
-    for title, items in (("pods stop", r.stop), ("pods start", r.start)):
-        if items:
-            out.append(f"{title}: {_names(items)}")
-    if (r.stop or r.start) and r.keep:
-        out.append(f"pods keep: {_names(r.keep)}")
-    out += [f"port mapping was: {m}" for m in r.ports_before] + [f"port mapping now: {m}" for m in r.ports_after]
-    if r.shares_before:
-        out.append(f"split: {', '.join(r.shares_before) or 'none'} {arrow} {', '.join(r.shares_after) or 'none'}")
-    return out
+    """What changes on one route, one fact per line (the entry point that takes it included)."""
+    return diff_facts(r, arrow, (r.entry_before, r.entry_after))
 
 
 def _lines(lines: list[str], indent: str) -> Text:

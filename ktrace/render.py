@@ -24,6 +24,7 @@ from rich.tree import Tree
 from ktrace.findings import Finding, FindingId, finding_id
 from ktrace.history import FieldChange
 from ktrace.model import ROUTE_KINDS
+from ktrace.pathdiff import PathDiff
 from ktrace.preview import Preview
 from ktrace.printable import clean
 from ktrace.requestpath import (
@@ -495,28 +496,55 @@ def preview_view(p: Preview, ascii_only: bool = False, width: int = 80, *, detai
     parts: list[RenderableType] = [head, Text("would-be path:", style="bold")]
     tree = path_tree(p.would_be, ascii_only, details=details)
     parts.append(AsciiGuides(tree) if ascii_only else tree)
-    diff = Text("difference against today's path ", style="bold")
-    diff.append_text(badge(p.today.status, ascii_only))
-    diff.append(f" {arrow} ")
-    diff.append_text(badge(p.would_be.status, ascii_only))
-    rows = [("pods that stop receiving traffic", p.stop), ("pods that start receiving traffic", p.start),
-            ("pods receiving traffic either way", p.keep), ("port mapping today", p.ports_before),
-            ("port mapping then", p.ports_after)]
-    if p.shares_before:
-        rows += [("split today", p.shares_before), ("split then", p.shares_after)]
-    for title, items in rows:
-        diff.append(f"\n  {title}: ")
-        diff.append(clean(", ".join(i.rpartition("/")[2] if title.startswith("pods") else i for i in items))
-                    if items else "none", style="" if items else "dim")
-    gone = ", ".join(f"{f.code} ({f.kind} {f.name})" for f in p.disappear)
-    diff.append("\n  findings that disappear: ")
-    diff.append(clean(gone) if gone else "none", style="" if gone else "dim")
-    diff.append(f"\n  findings that appear: {len(p.appear) or 'none'}", style="" if p.appear else "dim")
-    parts.append(diff)
-    if p.appear:
-        lines = finding_lines(p.appear, ascii_only, width=width)
-        lines.rstrip()
-        parts.append(lines)
+    parts.append(path_diff_view(p, p.today.status, p.would_be.status, ascii_only, width,
+                                title="difference against today's path"))
+    return Group(*parts)
+
+
+_MAX_NAMED = 8  # pods named per line of a difference; then how many more
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(items[:_MAX_NAMED])
+    return shown + (f" and {len(items) - _MAX_NAMED} more" if len(items) > _MAX_NAMED else "")
+
+
+def diff_facts(d: PathDiff, arrow: str, entry: tuple[str, str] = ("", "")) -> list[str]:
+    """What differs between two paths of one request, one fact per line; `entry`: what took the request before
+    and after (`Ingress ns/name`), when that is compared."""
+    out = []
+    if entry[0] != entry[1]:
+        out.append(f"entry point: {entry[0] or 'none'} {arrow} {entry[1] or 'none'}")
+    for title, items in (("pods stop", d.stop), ("pods start", d.start)):
+        if items:
+            out.append(f"{title}: {_names(items)}")
+    if (d.stop or d.start) and d.keep:
+        out.append(f"pods keep: {_names(d.keep)}")
+    out += [f"port mapping was: {m}" for m in d.ports_before] + [f"port mapping now: {m}" for m in d.ports_after]
+    if d.shares_before:
+        out.append(f"split: {', '.join(d.shares_before) or 'none'} {arrow} {', '.join(d.shares_after) or 'none'}")
+    return out
+
+
+def path_diff_view(d: PathDiff, before: str, after: str, ascii_only: bool = False, width: int = 80, *,
+                   title: str = "what changes", entry: tuple[str, str] = ("", "")) -> RenderableType:
+    """One difference of two paths, as every view shows it (a `--via` preview, a planned change's route): the
+    verdict before -> after, the facts that differ, the findings that appear and those that go."""
+    arrow = "->" if ascii_only else "→"
+    head = Text(f"{title} ", style="bold")
+    head.append_text(badge(before, ascii_only) if before != "absent" else Text("absent", style="dim"))
+    head.append(f" {arrow} ")
+    head.append_text(badge(after, ascii_only))
+    facts = diff_facts(d, arrow, entry)
+    body = Text("\n".join(f"  {clean(line)}" for line in facts) if facts else "  no pod, port or split changes",
+                style="" if facts else "dim")
+    parts: list[RenderableType] = [head, body]
+    for sign, found, style in (("appear", d.appear, ""), ("disappear", d.disappear, "dim")):
+        parts.append(Text(f"  findings that {sign}: " + ("" if found else "none"), style=style if found else "dim"))
+        if found:
+            lines = finding_lines(found, ascii_only, width=width - 4)
+            lines.rstrip()
+            parts.append(Text("\n").join(Text("    ").append_text(line) for line in lines.split("\n")))
     return Group(*parts)
 
 

@@ -37,6 +37,7 @@ from ktrace.errors import KtraceError, LoginRequired
 from ktrace.findings import Finding
 from ktrace.loader import ManifestError
 from ktrace.options import AnalysisOptions, SourceSpec, ViewOptions
+from ktrace.plan import Overlay, RouteChange
 from ktrace.printable import clean, clean_lines
 from ktrace.render import trace_text
 from ktrace.sources.protocol import Change, NarrowReadRefused, Source
@@ -50,6 +51,7 @@ from ktrace.tui.keys import KEYMAP_ENV, key_display, mapped_keys, parse_keymap
 from ktrace.tui.marks import ProblemMarks
 from ktrace.tui.palette import ContextCommands, HostCommands, NamespaceCommands, Palette, PaneCommands
 from ktrace.tui.path_panel import PathPanel
+from ktrace.tui.plan_column import plan_columns, plan_rows
 from ktrace.tui.rowdiff import ChangeKey, PaneChange, pane_changes
 from ktrace.tui.selection import (
     FINDING_PANE,
@@ -106,9 +108,10 @@ class Listed(Message):
 
 class Loaded(Message):
     def __init__(self, analysis: Analysis, rows: dict[str, list[R.Row]], findings: list[Finding],
-                 verdicts: RouteVerdicts) -> None:
+                 verdicts: RouteVerdicts, planned: list[RouteChange] | None = None) -> None:
         super().__init__()
         self.analysis, self.rows, self.findings, self.verdicts = analysis, rows, findings, verdicts
+        self.planned = planned  # with --plan: every route before -> after
 
 
 class KtraceApp(App[int]):
@@ -138,7 +141,8 @@ class KtraceApp(App[int]):
 
     def __init__(self, spec: SourceSpec = DEFAULT_SPEC, options: AnalysisOptions = DEFAULT_OPTIONS,
                  view: ViewOptions = DEFAULT_VIEW, *, source_factory: Callable[[SourceSpec], Source],
-                 ascii_only: bool = False, debounce: float = DEBOUNCE, retry: tuple[float, float] = RETRY) -> None:
+                 ascii_only: bool = False, debounce: float = DEBOUNCE, retry: tuple[float, float] = RETRY,
+                 overlay: Overlay | None = None) -> None:
         # NO_COLOR: Textual would turn every colour into a grey, and dark red errors into near-black
         # on black; with the terminal's own palette and NO_COLOR it drops colour and keeps contrast.
         super().__init__(ansi_color=bool(os.environ.get("NO_COLOR")))
@@ -150,6 +154,10 @@ class KtraceApp(App[int]):
         # Opens the spec's source (ktrace.sources.open_source; the view knows only the protocol). Called
         # again by relist and context switches.
         self.source_factory = source_factory
+        # --plan: the changes laid over each load of the source (ktrace.sources.overlay, built by the command line:
+        # the view does not read files); the source is then a snapshot, never watched.
+        self.overlay = overlay
+        self.planned: dict[Target, RouteChange] = {}  # with --plan: every route of either side, before -> after
         self.analysis: Analysis | None = None  # the open source and its store (None while reloading)
         self.store: ClusterStore | None = None  # what the panes show: the last store loaded
         self.findings: list[Finding] = []
@@ -174,7 +182,9 @@ class KtraceApp(App[int]):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        tables = {pane_id: KeyedTable(columns, essential=R.RULE_ESSENTIAL if pane_id == "rules" else 1,
+        planning = self.overlay is not None
+        tables = {pane_id: KeyedTable(plan_columns(columns) if planning and pane_id == "rules" else columns,
+                                      essential=R.RULE_ESSENTIAL + planning if pane_id == "rules" else 1,
                                       ascii_only=self.ascii_only, id=pane_id)
                   for pane_id, _, columns in PANES}
         path = PathPanel(ascii_only=self.ascii_only, id="path")
@@ -296,7 +306,7 @@ class KtraceApp(App[int]):
         source: Source | None = None
         try:
             source = self._loading = self.source_factory(self.spec)
-            if not self._started:
+            if not self._started and self.overlay is None:  # a plan's routes are known once the changes are laid
                 first = threading.Thread(target=self._entry_first, args=(source,), name="ktrace-path-first",
                                          daemon=True)
                 first.start()
@@ -305,13 +315,17 @@ class KtraceApp(App[int]):
                 first.join(ENTRY_HEAD_START)
             store = source.load()
             self._loading = None  # listed: the status bar stops counting kinds
-            rows = {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store),
-                    "services": R.service_rows(store), "pods": R.pod_rows(store)}
-            if not self._started:  # the panes at once; the findings and the verdicts follow (seconds at 60k pods)
-                self.post_message(Listed(rows, source.describe()))
+            rows = _pane_rows(store)
+            if not self._started and self.overlay is None:  # the panes at once; the findings and the verdicts
+                self.post_message(Listed(rows, source.describe()))  # follow (seconds at 60k pods)
             analysis = Analysis(source, store, self.options)
             findings = analysis.check()
             verdicts = analysis.routes()
+            planned = None
+            if self.overlay is not None:  # the verdicts before, then the changes laid over the store and re-checked
+                planned, findings = analysis.lay_over(self.overlay.changes(store), verdicts)
+                before, rows = rows["rules"], _pane_rows(store)
+                rows["rules"] = plan_rows(rows["rules"], before, {r.target: r for r in planned}, self.ascii_only)
         except LoginRequired as e:  # the exec plugin needs the terminal: lend it, then load again
             if source is not None:
                 source.close()
@@ -330,7 +344,7 @@ class KtraceApp(App[int]):
         if get_current_worker().is_cancelled:
             source.close()
             return
-        self.post_message(Loaded(analysis, rows, findings, verdicts))
+        self.post_message(Loaded(analysis, rows, findings, verdicts, planned))
 
     def _entry_first(self, source: Source) -> None:
         """The first load, before the whole listing is in (at 60,000 pods, some twenty seconds): the routes
@@ -409,6 +423,7 @@ class KtraceApp(App[int]):
         old = self.source
         self.analysis, self.findings, self.verdicts = message.analysis, message.findings, message.verdicts
         self.store = message.analysis.store
+        self.planned = {r.target: r for r in message.planned or ()}
         if old is not None and old is not self.source:
             old.close()
         self.error = None
@@ -424,7 +439,8 @@ class KtraceApp(App[int]):
                 self._replay_early_keys()
             self._titles()
         self._failures = 0
-        self.status_bar.set_state(source=self.source.describe(), findings=self.findings, error="", retry_at=None)
+        self.status_bar.set_state(source=self._described(message.planned), findings=self.findings, error="",
+                                  retry_at=None)
         if self._relisting:
             self._relisting = False
             self.notify(f"relisted at {time.strftime('%H:%M:%S')}", title="relist", timeout=4)
@@ -432,8 +448,17 @@ class KtraceApp(App[int]):
         # 10,000 pods stalls a key press for a few hundred ms. (Records hold no cycles: dropping a
         # store on relist still frees it by reference counting.)
         gc.freeze()
-        self.analysis.source.watch(self.analysis.store, self._on_change, deferred=True)
+        if self.overlay is None:  # a plan is a snapshot: a watch event would overwrite the objects laid over
+            self.analysis.source.watch(self.analysis.store, self._on_change, deferred=True)
         self._show_watch_state()
+
+    def _described(self, planned: list[RouteChange] | None) -> str:
+        """The status bar's source; with --plan, what is laid over it first."""
+        assert self.source is not None
+        if self.overlay is None:
+            return self.source.describe()
+        changed = sum(r.changed for r in planned or ())
+        return f"plan over {self.source.describe()}: {changed} of {len(planned or ())} routes change"
 
     def _show_watch_state(self) -> None:
         if not self.is_running:  # a tick while the app shuts down: its widgets are being removed
@@ -443,7 +468,9 @@ class KtraceApp(App[int]):
         if loading is not None:  # what is still coming, by name once few are left (the pods, typically)
             waiting = f"{', '.join(loading.pending)} " if 0 < len(loading.pending) <= 2 else ""
             self.status_bar.set_state(source=f"loading {waiting}({loading})")
-        self.status_bar.set_state(watch=source.status if source is not None else None)
+        # A plan's source is never watched: the bar says it is a snapshot, not the source's (live) state.
+        self.status_bar.set_state(watch=source.status if source is not None and self.overlay is None else None,
+                                  snapshot=self.overlay is not None)
         if source is not None and source.credentials_refused:
             self._renew_credentials(source)
 
@@ -531,7 +558,7 @@ class KtraceApp(App[int]):
             self.path = known if known is not None else self.analysis.trace(t)
             if self.path is previous:  # not traced again since: the panel and the marks stand (redrawing the
                 return  # panel would relayout the whole screen)
-            self.path_panel.show(self.path)
+            self.path_panel.show(self.path, self.planned.get(t))
         elif self.reverse_of is not None:
             self._show_reverse(self.reverse_of)
         self._mark_path()
@@ -544,8 +571,10 @@ class KtraceApp(App[int]):
         self._reveal_path(reveal)
 
     def _select_worst(self) -> None:
-        """At start without --host: the first broken route, else the first degraded one, under the cursor."""
-        entry = self.verdicts.worst() if self.verdicts is not None else None
+        """At start without --host: the first broken route, else the first degraded one, under the cursor; with
+        --plan, the first route that gets worse, else the first that changes."""
+        moved = sorted((r for r in self.planned.values() if r.changed), key=lambda r: (not r.worse, r.target))
+        entry = moved[0].target if moved else self.verdicts.worst() if self.verdicts is not None else None
         if entry is None:
             return
         self.target = entry
@@ -833,11 +862,11 @@ class KtraceApp(App[int]):
 
 
 def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_only: bool, profile: Profile | None,
-        *, source_factory: Callable[[SourceSpec], Source]) -> int:
+        *, source_factory: Callable[[SourceSpec], Source], overlay: Overlay | None = None) -> int:
     if sys.platform != "win32":
         replace_invalid_input()
     profile = profile or Profile(low_bandwidth=False, mouse=True, mouse_motion=True)
-    app = KtraceApp(spec, options, view, source_factory=source_factory, ascii_only=ascii_only)
+    app = KtraceApp(spec, options, view, source_factory=source_factory, ascii_only=ascii_only, overlay=overlay)
     app.driver_class = mouse_driver(profile) or app.driver_class
     # Our own loop, not asyncio.run()'s: its end would wait for a worker thread still blocked on a list.
     loop = asyncio.new_event_loop()
@@ -850,6 +879,11 @@ def run(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, ascii_onl
     if result == 2 and app.error:
         print(f"ktrace: {clean_lines(app.error)}", file=sys.stderr)
     return result if isinstance(result, int) else 0
+
+
+def _pane_rows(store: ClusterStore) -> dict[str, list[R.Row]]:
+    return {"namespaces": R.namespace_rows(store), "rules": R.rule_rows(store), "services": R.service_rows(store),
+            "pods": R.pod_rows(store)}
 
 
 def leave_app(app: KtraceApp, loop: asyncio.AbstractEventLoop, restore: Callable[[], None], code: int) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ktrace.plan import RouteChange
 from ktrace.printable import clean
-from ktrace.render import AsciiGuides, hop_key, path_summary, path_tree, timeline
+from ktrace.render import AsciiGuides, hop_key, path_diff_view, path_summary, path_tree, timeline
 from ktrace.requestpath import RequestPath
 
 CHANGE_SECONDS = 5.0  # how long a hop that changed state stays marked
@@ -43,6 +44,7 @@ class PathPanel(VerticalScroll, can_focus=True):
         self.ascii_only = ascii_only
         self.change_seconds = change_seconds
         self.path: RequestPath | None = None
+        self.change: RouteChange | None = None  # with --plan: the path before the changes and what differs
         # hop_key -> (status before, or None for a new hop; when the mark expires)
         self._changed: dict[tuple, tuple[str | None, float]] = {}
         self._gone: dict[tuple, tuple[str, float]] = {}  # hops that left the path, same expiry
@@ -60,11 +62,12 @@ class PathPanel(VerticalScroll, can_focus=True):
         now = time.monotonic()
         return {k: before for k, (before, until) in self._changed.items() if until > now}
 
-    def show(self, path: RequestPath | None) -> None:
-        """Show a path. Same target as before: hops whose status changed (or that appeared) are
-        marked for `change_seconds`; another target: the scroll position goes back to the top."""
+    def show(self, path: RequestPath | None, change: RouteChange | None = None) -> None:
+        """Show a path (with --plan, the path after the changes, under what they change on it: `change`). Same
+        target as before: hops whose status changed (or that appeared) are marked for `change_seconds`; another
+        target: the scroll position goes back to the top."""
         previous = self.path
-        self.path = path
+        self.path, self.change = path, change
         if path is None or previous is None or previous.target != path.target:
             self._changed.clear()
             self._gone.clear()
@@ -102,7 +105,7 @@ class PathPanel(VerticalScroll, can_focus=True):
 
     def show_reverse(self, title: str, lines: list[str]) -> None:
         """Show which hosts and paths reach an object (a Service or a Pod selected in its pane)."""
-        self.path = None
+        self.path, self.change = None, None
         self._changed.clear()
         self._gone.clear()
         body = Text(clean(title), style="bold")
@@ -127,11 +130,12 @@ class PathPanel(VerticalScroll, can_focus=True):
             self._body.update(PLACEHOLDER)
             return
         changed = self.changed_hops
+        parts = self._planned()
         if self.full:
             tree = path_tree(path, self.ascii_only, details=True, changed=changed, max_problem_pods=MAX_PROBLEM_PODS)
-            parts = [AsciiGuides(tree) if self.ascii_only else tree]
+            parts.append(AsciiGuides(tree) if self.ascii_only else tree)
         else:
-            parts = [path_summary(path, self.ascii_only, changed=changed)]
+            parts.append(path_summary(path, self.ascii_only, changed=changed))
         now = time.monotonic()
         for label, until in self._gone.values():
             if until > now:
@@ -144,3 +148,14 @@ class PathPanel(VerticalScroll, can_focus=True):
                 if f.hint:
                     parts.append(Text(clean(f"hint: {f.hint}"), style="italic"))
         self._body.update(Group(*parts))
+
+    def _planned(self) -> list[RenderableType]:
+        """With --plan, first what the changes do to this route (the path after them follows)."""
+        c = self.change
+        if c is None:
+            return []
+        if not c.changed:
+            return [Text("plan: this route does not change", style="dim")]
+        return [path_diff_view(c, c.status_before, c.status_after, self.ascii_only, self.size.width or 80,
+                               title="plan:", entry=(c.entry_before, c.entry_after)),
+                Text("after the changes:", style="bold")]

@@ -51,12 +51,14 @@ class StatusBar(Widget):
         self._counts: Counter[str] = Counter()  # the findings in scope by severity (counted as they change)
         self._error = ""
         self._retry_at: float | None = None  # when the failed load is tried again (None: only `r` does)
+        self._snapshot = False  # a plan's changes laid over the source: never watched, never current
         self._drawn = Text()  # the whole line last drawn (render fits it to the width): repaint on change only
 
     def set_state(self, *, source: str = _UNSET, scope: str | None = _UNSET, watch: Any = _UNSET,
-                  findings: list[Finding] = _UNSET, error: str = _UNSET, retry_at: float | None = _UNSET) -> None:
+                  findings: list[Finding] = _UNSET, error: str = _UNSET, retry_at: float | None = _UNSET,
+                  snapshot: bool = _UNSET) -> None:
         """Change what is given; `watch` is a WatchStatus (state, since) or None for static sources;
-        `retry_at` the time.time() the failed load (`error`) is retried."""
+        `retry_at` the time.time() the failed load (`error`) is retried; `snapshot`: a plan (`--plan`) is shown."""
         if source is not _UNSET:
             self._source = source
         if scope is not _UNSET:
@@ -69,6 +71,8 @@ class StatusBar(Widget):
             self._error = error
         if retry_at is not _UNSET:
             self._retry_at = retry_at
+        if snapshot is not _UNSET:
+            self._snapshot = snapshot
         if findings is not _UNSET or scope is not _UNSET:
             self._counts = Counter(f.severity for f in self._findings or ()
                                    if not self._scope or f.namespace in ("", self._scope))
@@ -124,6 +128,8 @@ class StatusBar(Widget):
         return out
 
     def _state(self) -> tuple[str, str] | None:
+        if self._snapshot:  # what a connection state would say: the changes are not applied anywhere
+            return "snapshot, not live", "bold yellow"
         w = self._watch
         if w is None:
             return None
