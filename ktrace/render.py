@@ -540,7 +540,7 @@ def path_diff_view(d: PathDiff, before: str, after: str, ascii_only: bool = Fals
                 style="" if facts else "dim")
     parts: list[RenderableType] = [head, body]
     for sign, found, style in (("appear", d.appear, ""), ("disappear", d.disappear, "dim")):
-        parts.append(Text(f"  findings that {sign}: " + ("" if found else "none"), style=style if found else "dim"))
+        parts.append(Text(f"  findings that {sign}:" + ("" if found else " none"), style=style if found else "dim"))
         if found:
             lines = finding_lines(found, ascii_only, width=width - 4)
             lines.rstrip()

@@ -58,7 +58,7 @@ def test_candidate_whose_selector_matches_nothing_shows_the_near_miss(store: Clu
     text = plain_text(preview_view(p, details=True), width=200)
     assert "pod shop-blue-1 has version=blue (value differs)" in text
     assert "hint: change the selector (version=bleu -> version=blue)" in text
-    assert "pods that stop receiving traffic: shop-green-1, shop-green-2" in text
+    assert "pods stop: shop/shop-green-1, shop/shop-green-2" in text
 
 
 @pytest.mark.parametrize(("via", "words"), [
@@ -101,7 +101,7 @@ def test_gateway_rule_with_several_backends_needs_backend() -> None:
 def test_cli_text_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trace", "shop.example.com", "-f", str(SHOP), "--via", "shop-blue"]) == 0
     out = capsys.readouterr().out
-    assert "would-be path" in out and "pods that start receiving traffic: shop-blue-1, shop-blue-2" in out
+    assert "would-be path" in out and "pods start: shop/shop-blue-1, shop/shop-blue-2" in out
     assert main(["trace", "shop.example.com", "-f", str(SHOP), "--via", "shop-next", "-o", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["status"] == "broken" and doc["todayStatus"] == "ok" and doc["candidate"] == "shop-next"

@@ -29,8 +29,8 @@ async def test_preview_binding_opens_candidates_shows_diff_and_esc_returns() -> 
         assert screen.shown == "shop-blue"
         body = text_of(screen.query_one("#preview-body", Static))
         assert "would-be path" in body
-        assert "pods that stop receiving traffic: shop-green-" in body
-        assert "pods that start receiving traffic: shop-blue-" in body
+        assert "pods stop: shop/shop-green-" in body
+        assert "pods start: shop/shop-blue-" in body
         today = text_of(screen.query_one("#preview-today-body", Static))
         assert "shop-green" in today and "shop-blue" not in today
         await pilot.press("escape")
@@ -80,8 +80,8 @@ async def test_preview_of_an_httproute_rule_takes_weights_and_draws_the_split() 
         assert screen.shown_weights == {"shop-green": 0, "shop-blue": 100}
         text = text_of(body)
         assert "would-be path" in text and "weights shop-green=0, shop-blue=100" in text
-        assert "pods that stop receiving traffic: shop-green-" in text
-        assert "split today" in text and "split then" in text
+        assert "pods stop: shop/shop-green-" in text
+        assert "split: shop-green weight 90 (90%), shop-blue weight 10 (10%) → shop-green weight 0 (0%)" in text
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, PreviewScreen)
