@@ -47,6 +47,14 @@ class _Sided(argparse.Action):
         setattr(namespace, f"to_{self.dest}" if to else self.dest, True if self.nargs == 0 else values)
 
 
+class _Plan(_Into):
+    """`--plan`: the -f files after it are changes, and the view is a plan even when none follow (an error)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        super().__call__(parser, namespace, values, option_string)
+        namespace.plan = True
+
+
 def _source_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Options shared by every command. Subcommands use SUPPRESS defaults so an option given
     before the subcommand (`ktrace -A check`) is not reset by the subparser."""
@@ -139,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--low-bandwidth", action=argparse.BooleanOptionalAction, default=None,
                         help="slow links: fewer frames per second, no animations, no mouse-motion reports "
                         "(default: on when SSH_CONNECTION is set)")
-    parser.add_argument("--plan", action=_Into, const="changes",
+    parser.add_argument("--plan", action=_Plan, const="changes",
                         help="open on the source with the changes of the -f files after it laid over it (see "
                         "`ktrace plan`): the routes show their verdict before -> after")
     _plan_switches(parser)
@@ -245,7 +253,7 @@ def other_source(args: argparse.Namespace) -> SourceSpec:
 def plan_request(args: argparse.Namespace) -> PlanRequest | None:
     changes, deletes = tuple(getattr(args, "changes", None) or ()), tuple(getattr(args, "deletes", None) or ())
     if not changes and not deletes:
-        if args.command == "plan" or getattr(args, "files_into", None) == "changes":
+        if args.command == "plan" or getattr(args, "plan", False):
             raise UsageError("a plan needs changes: -f FILES to apply and/or --delete -f FILES to remove")
         return None
     return PlanRequest(changes, deletes)

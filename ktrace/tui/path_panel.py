@@ -156,6 +156,7 @@ class PathPanel(VerticalScroll, can_focus=True):
             return []
         if not c.changed:
             return [Text("plan: this route does not change", style="dim")]
-        return [path_diff_view(c, c.status_before, c.status_after, self.ascii_only, self.size.width or 80,
-                               title="plan:", entry=(c.entry_before, c.entry_after)),
+        width = self.scrollable_content_region.width or 80
+        return [path_diff_view(c, c.status_before, c.status_after, self.ascii_only, width, title="plan:",
+                               entry=(c.entry_before, c.entry_after)),
                 Text("after the changes:", style="bold")]
