@@ -162,6 +162,23 @@ def test_touched_routes_are_every_changed_route_on_the_simulator(name: str, sim_
     assert shortcut["routes"]
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_the_interactive_view_and_the_command_give_one_answer(name: str) -> None:
+    """`ktrace --plan` (Analysis.lay_over, over the view's kept verdicts) reports each changed route as `ktrace plan`
+    (Analysis.plan, over the routes the indexes pick) does."""
+    spec = SourceSpec(files=(str(PLANS / name / "baseline.yaml"),))
+    applied, deleted = _files(name)
+    command, _ = _both_ways(spec, applied, deleted)
+    analysis = _analysis(spec)
+    try:
+        analysis.check()
+        routes, _ = analysis.lay_over(overlay(analysis.store, applied, deleted), analysis.routes())
+    finally:
+        analysis.source.close()
+    view = _facts(Plan([], [r for r in routes if r.changed], []))
+    assert view["routes"] == command["routes"]
+
+
 SCENARIO_FILES = sorted(p.name for p in PLANS.parent.glob("*.yaml") if p.name != "expectations.yaml")
 
 
