@@ -458,7 +458,7 @@ class KtraceApp(App[int]):
         if self.overlay is None:
             return self.source.describe()
         changed = sum(r.changed for r in planned or ())
-        return f"plan: {changed} of {len(planned or ())} routes change over {self.source.describe()}"
+        return f"plan {changed}/{len(planned or ())}: {self.source.describe()}"  # routes changed / all
 
     def _show_watch_state(self) -> None:
         if not self.is_running:  # a tick while the app shuts down: its widgets are being removed

@@ -109,7 +109,7 @@ async def test_plan_shows_both_routes_before_after_the_pods_that_stop_and_says_s
         assert "service-selector-no-match" in body.split("after the changes:")[0]  # a finding that appears
         assert "changes seen" not in body  # planned, not seen: no "changes seen since ktrace started"
         line = app.status_bar.line().plain
-        assert line.startswith("plan: 2 of 2 routes change over files: base.yaml") and "snapshot, not live" in line
+        assert line.startswith("plan 2/2: files: base.yaml") and "snapshot, not live" in line
         assert "snapshot, not live" in app.status_bar.line(60).plain  # the state stays when the name gives way
         # The api route: fixed, its pod starts receiving traffic.
         app.select_target(Target("api.example", "/"))
