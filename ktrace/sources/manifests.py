@@ -55,7 +55,7 @@ def _pod_template_spec(workload: dict) -> dict:
     return t if isinstance(t, dict) else {}
 
 
-def _workload_selector(workload: dict) -> selectors.Selector:
+def workload_selector(workload: dict) -> selectors.Selector:
     """The workload's selector; Jobs and CronJobs usually have none: their template labels stand in."""
     sel = _spec(workload).get("selector")
     try:
@@ -64,7 +64,8 @@ def _workload_selector(workload: dict) -> selectors.Selector:
         parsed = ()
     if parsed:
         return parsed
-    return selectors.from_match_labels(_meta(_pod_template_spec(workload)).get("labels") or {})
+    labels = _meta(_pod_template_spec(workload)).get("labels")
+    return selectors.from_match_labels(labels if isinstance(labels, dict) else {})
 
 
 def template_pod(workload: dict) -> dict:
@@ -127,7 +128,7 @@ def complete(objects: list[dict]) -> list[dict]:
         if isinstance(owners, list) and any(isinstance(o, dict) and isinstance(o.get("name"), str) and
                                             (o.get("kind"), _ns(w), o["name"]) in present for o in owners):
             continue  # a ReplicaSet of a Deployment in the files, a Job of a CronJob: the owner stands in
-        sel = _workload_selector(w)
+        sel = workload_selector(w)
         if not sel or any(selectors.matches(sel, _labels(p)) for p in index.candidates(_ns(w), sel)):
             continue
         extra.append(template_pod(w))

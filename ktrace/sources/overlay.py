@@ -30,9 +30,9 @@ from ktrace.model import (
     record_from_dict,
 )
 from ktrace.plan import ObjectChange, same
-from ktrace.selectors import from_label_selector, from_match_labels, matches
+from ktrace.selectors import from_match_labels, matches
 from ktrace.sim.endpointslices import MANAGED_BY, MANAGED_BY_LABEL, compute_slices
-from ktrace.sources.manifests import template_pod
+from ktrace.sources.manifests import template_pod, workload_selector
 from ktrace.store import ClusterStore
 
 Key = tuple[str, str, str]
@@ -149,8 +149,7 @@ def _pod_changes(store: ClusterStore, changes: list[ObjectChange], docs: dict[Ke
             out[_key(pod)] = ObjectChange(pod, None, f"pods of {ref}")
         if new is None:
             continue
-        selector = from_label_selector(new.selector) if new.selector.get("matchLabels") or \
-            new.selector.get("matchExpressions") else from_match_labels(new.template_labels)
+        selector = workload_selector(docs[_key(new)])
         if any(p.meta.namespace == w.meta.namespace and matches(selector, p.meta.labels) for p in files_pods):
             continue  # the files hold its pods
         pod = record_from_dict(template_pod(docs[_key(new)]))
@@ -171,7 +170,7 @@ def _slice_changes(store: ClusterStore, changes: list[ObjectChange], given: set[
     """New EndpointSlices for every Service whose selection the changes move (not those whose slices the files
     give)."""
     services: dict[tuple[str, str], Service | None] = {}  # (ns, name) -> the Service after (None: deleted)
-    gone: dict[tuple[str, str], set[str]] = {}  # namespace -> pods removed
+    gone: dict[str, set[str]] = {}  # namespace -> pods removed
     added: dict[str, list[Pod]] = {}
     for c in changes:
         r = c.record

@@ -88,3 +88,21 @@ def test_the_huge_integer_reaches_the_file() -> None:
     for as_json in (True, False):
         text = _written([{"kind": "Pod", "n": HUGE_INT}], as_json)
         assert "9" * 5000 in text and HUGE_INT not in text
+
+
+@settings(max_examples=120, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(st.sampled_from(FIELDS), wrong), min_size=1, max_size=4), st.booleans())
+def test_wrong_types_in_a_plans_changes_never_a_traceback(mutations: list, as_json: bool) -> None:
+    """`ktrace plan -f CHANGES --against -f DEMO` where the changes are demo objects with fields of the wrong type:
+    laid over the demo as kubectl apply would (pods and slices the controllers would make included)."""
+    docs = list(DEMO)
+    for (i, path), value in mutations:
+        with contextlib.suppress(LookupError):
+            docs[i] = _replace(docs[i], path, value)
+    changed = [docs[i] for i in sorted({i for (i, _), _ in mutations})]
+    with tempfile.TemporaryDirectory() as tmp:
+        base, change = Path(tmp) / "demo.yaml", Path(tmp) / ("change.json" if as_json else "change.yaml")
+        base.write_text(_written(DEMO, False))
+        change.write_text(_written(changed, as_json))
+        assert main(["plan", "-f", str(change), "--against", "-f", str(base)]) in (0, 1, 2)
