@@ -225,3 +225,19 @@ def test_diff_compares_the_entry_points_of_a_host_moved_from_an_ingress_to_an_ht
     assert {c.ref for c in plan.changes} == {"HTTPRoute mig/blog", "HTTPRoute mig/shop", "Ingress mig/blog",
                                              "Ingress mig/shop"}
     assert plan.to_dict()["entryPoints"][0]["host"] == "blog.migrate.example.com"
+
+
+def test_the_switches_say_where_the_source_options_after_them_go() -> None:
+    from ktrace.cli import other_source, parse_args, plan_request, source_spec
+
+    args = parse_args(["diff", "--context", "staging", "--to", "--context", "prod", "-n", "shop"])
+    assert (source_spec(args).context, other_source(args).context) == ("staging", "prod")
+    assert source_spec(args).namespace == other_source(args).namespace == "shop"  # -n applies to both
+    args = parse_args(["diff", "--to", "-f", "desired/"])
+    assert (source_spec(args).files, source_spec(args).context, other_source(args).files) == ((), None, ("desired/",))
+    args = parse_args(["plan", "-f", "a.yaml", "--delete", "-f", "b.yaml", "-f", "c.yaml", "--against", "-f", "base/"])
+    request = plan_request(args)
+    assert request is not None and (request.changes, request.deletes) == (("a.yaml",), ("b.yaml", "c.yaml"))
+    assert source_spec(args).files == ("base/",)
+    args = parse_args(["-f", "base/", "--plan", "-f", "change.yaml"])  # the interactive view of a plan
+    assert source_spec(args).files == ("base/",) and plan_request(args).changes == ("change.yaml",)  # type: ignore[union-attr]

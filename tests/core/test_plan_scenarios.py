@@ -346,3 +346,30 @@ def test_diff_of_baseline_and_applied_files_agrees_with_the_plan(name: str, tmp_
                               sorted(f["code"] for f in r["diff"]["findingsDisappear"])) for r in doc["routes"]}
 
     assert verdicts(diffed) == verdicts(planned)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["selector-typo", "ingress-to-gateway"])
+def test_diff_of_two_clusters_and_of_a_cluster_and_files(name: str, sim_factory: Callable[..., Simulator],
+                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two clusters (two simulators: `--kubeconfig A --to --kubeconfig B`, as `--context staging --to --context prod`
+    picks two of one kubeconfig's) and a cluster against the files it should match (`--to -f desired/`): the routes
+    that differ, with the verdicts the clusters give."""
+    before = sim_factory(load_paths([str(PLANS / name / "baseline.yaml")]).objects)
+    after = sim_factory(_applied(name))
+    staging = before.write_kubeconfig(tmp_path / "staging")
+    prod = after.write_kubeconfig(tmp_path / "prod")
+    desired = tmp_path / "after.yaml"
+    desired.write_text(yaml.safe_dump_all(_applied(name)))
+
+    def targets(argv: list[str]) -> tuple[int, dict]:
+        code = main(["diff", *argv, "-o", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        return code, {r["target"]: (r["before"], r["after"]) for r in doc["routes"]}
+
+    clusters = targets(["--kubeconfig", str(staging), "--to", "--kubeconfig", str(prod)])
+    cluster_files = targets(["--kubeconfig", str(staging), "--to", "-f", str(desired)])
+    assert clusters[0] == cluster_files[0] == EXPECT[name]["exit"]
+    assert set(clusters[1]) == set(cluster_files[1]) == set(EXPECT[name]["routes"])
+    for target, w in EXPECT[name]["routes"].items():
+        assert clusters[1][target] == (w.get("sim_before", w["before"]), w.get("sim_after", w["after"]))
