@@ -54,10 +54,11 @@ def _status(status: str, ascii_only: bool) -> Text:
 def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: str = "plan") -> RenderableType:
     arrow = "->" if ascii_only else "→"
     c = plan.counts()
+    first, second = ("changes", "over") if title == "plan" else ("from", "to")
+    before, after = (plan.proposed, plan.baseline) if title == "plan" else (plan.baseline, plan.proposed)
     head = Text(f"{title} ", style="bold")
-    head.append(clean(f"{plan.proposed} over {plan.baseline}" if title == "plan" else
-                      f"{plan.baseline} {arrow} {plan.proposed}"))
-    parts: list[RenderableType] = [head]
+    head.append(clean(f"{first} {before}"))
+    parts: list[RenderableType] = [head, Text(f"{' ' * len(title)} {second:<{len(first)}} {clean(after)}")]
     objects = _object_lines(plan.changes, arrow)
     if objects:
         parts.append(Text("objects", style="bold"))
