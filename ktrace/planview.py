@@ -127,7 +127,8 @@ def _codes(found: Iterable[Finding], sign: str) -> list[str]:
             for f in found]
 
 
-_MARK = {"ok": "✅", "unknown": "❔", "degraded": "⚠️", "broken": "❌", "absent": "➖"}
+# The terminal's symbols (never emoji: a PR comment is read in terminals and editors too).
+_MARK = {"ok": "✓", "unknown": "?", "degraded": "!", "broken": "✗", "absent": "·"}
 
 
 def plan_markdown(plan: Plan, *, title: str = "ktrace plan") -> str:

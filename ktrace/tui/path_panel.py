@@ -149,6 +149,10 @@ class PathPanel(VerticalScroll, can_focus=True):
                     parts.append(Text(clean(f"hint: {f.hint}"), style="italic"))
         self._body.update(Group(*parts))
 
+    def on_resize(self) -> None:
+        if self.change is not None and self.change.changed:  # its finding lines are wrapped to the width: anew
+            self._draw()
+
     def _planned(self) -> list[RenderableType]:
         """With --plan, first what the changes do to this route (the path after them follows)."""
         c = self.change
@@ -156,7 +160,8 @@ class PathPanel(VerticalScroll, can_focus=True):
             return []
         if not c.changed:
             return [Text("plan: this route does not change", style="dim")]
-        width = self.scrollable_content_region.width or 80
+        # Wrapped as if the scrollbar were there: whether it shows must not move the words (a snapshot, a reader).
+        width = (self.content_region.width - self.styles.scrollbar_size_vertical) or 80
         return [path_diff_view(c, c.status_before, c.status_after, self.ascii_only, width, title="plan:",
                                entry=(c.entry_before, c.entry_after)),
                 Text("after the changes:", style="bold")]

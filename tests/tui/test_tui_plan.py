@@ -86,8 +86,10 @@ def plan_app(ascii_only: bool = False) -> KtraceApp:
 
 async def planned(pilot) -> KtraceApp:
     app: KtraceApp = pilot.app
-    await until(pilot, lambda: app._started)
+    await until(pilot, lambda: app._started and app.path_panel.change is not None)
     await pilot.pause(0.2)  # the selected route's path is traced when the cursor rests
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
     return app
 
 
