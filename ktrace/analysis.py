@@ -29,6 +29,7 @@ from ktrace.plan import (
     compare,
     differing,
     entries_of,
+    ingress_side,
     moved_entry_points,
     report,
     touched,
@@ -203,10 +204,15 @@ class Analysis:
         if targets is None:
             targets = existed | {t for c in changes if c.new is not None for t in entries_of(c.new)}
         before = {t: self.trace(t) for t in targets}
+        ingresses = ingress_side(self.store, changes)
         findings_after = self.recheck(apply(self.store, changes))
         exists = set(rule_targets(self.store))
-        return report(changes, compare(targets, before.__getitem__, self.trace, existed, exists),
-                      findings_before, findings_after)
+        routes = list(compare(targets, before.__getitem__, self.trace, existed, exists))
+        out = report(changes, routes, findings_before, findings_after)
+        if ingresses is not None:
+            out.entry_points = moved_entry_points(routes, ingresses, self.store, live_before=self.live,
+                                                  live_after=self.live)
+        return out
 
     def diff(self, other: Analysis) -> Plan:
         """Every route of either source traced on both, and what differs from this one to `other`."""

@@ -290,7 +290,7 @@ class Plan:
     disappear: list[Finding] = field(default_factory=list)
     baseline: str = ""  # what the changes were laid over (a source's label)
     proposed: str = ""  # what was laid over it (files), or the other side of a diff
-    # A diff's hosts whose entry point moved between an Ingress and an HTTPRoute: the two compared (ktrace.migration)
+    # The hosts whose entry point moved between an Ingress and an HTTPRoute: the two compared (ktrace.migration)
     entry_points: list[EntryComparison] = field(default_factory=list)
 
     @property
@@ -319,6 +319,21 @@ def compare(targets: Iterable[Target], before: Callable[[Target], RequestPath], 
         a, b = before(t), after(t)
         yield RouteChange(**vars(diff_paths(a, b)), target=t, before=a, after=b, existed=t in existed,
                           exists=t in exists)
+
+
+def ingress_side(store: ClusterStore, changes: list[ObjectChange]) -> ClusterStore | None:
+    """Before the changes are applied, what an Ingress entry point reads (Ingresses, IngressClasses, Services), to
+    compare with the HTTPRoutes the changes bring where a host moves off its Ingress; None when none can (the files
+    change no Ingress or no HTTPRoute)."""
+    kinds = {c.record.meta.kind for c in changes if not c.cause}
+    if not {"Ingress", "HTTPRoute"} <= kinds:
+        return None
+    side = ClusterStore()
+    for kind in ("Ingress", "IngressClass", "Service"):
+        for r in store.objects(kind):
+            side.apply_record("ADDED", r)
+    side.scope, side.unreadable = store.scope, set(store.unreadable)
+    return side
 
 
 def moved_entry_points(routes: Iterable[RouteChange], before: ClusterStore, after: ClusterStore, *,

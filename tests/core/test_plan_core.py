@@ -241,3 +241,19 @@ def test_the_switches_say_where_the_source_options_after_them_go() -> None:
     assert source_spec(args).files == ("base/",)
     args = parse_args(["-f", "base/", "--plan", "-f", "change.yaml"])  # the interactive view of a plan
     assert source_spec(args).files == ("base/",) and plan_request(args).changes == ("change.yaml",)  # type: ignore[union-attr]
+
+
+def test_a_plan_that_moves_a_host_from_its_ingress_to_an_httproute_compares_the_two() -> None:
+    """The Ingress the plan deletes (read before the changes) against the HTTPRoute it adds (after them)."""
+    d = SCENARIOS / "plan" / "ingress-to-gateway"
+    source = ManifestSource([str(d / "baseline.yaml")])
+    a = Analysis(source, source.load(), AnalysisOptions())
+    plan = a.plan(overlay(a.store, yaml_objects(d / "change.yaml"), yaml_objects(d / "delete.yaml")))
+    [moved] = plan.entry_points
+    assert (moved.host, moved.ingresses, moved.routes) == ("shop.example.com", ("Ingress shop/shop",),
+                                                           ("HTTPRoute shop/shop",))
+    assert [(x.aspect, x.path) for x in moved.differences] == [("path", "/admin")]
+
+
+def yaml_objects(path: Path) -> list[dict]:
+    return [o for o in yaml.safe_load_all(path.read_text()) if o]
