@@ -39,9 +39,14 @@ class PathDiff:
     shares_after: list[str] = field(default_factory=list)
     appear: list[Finding] = field(default_factory=list)
     disappear: list[Finding] = field(default_factory=list)
+    backends_stop: list[str] = field(default_factory=list)  # Services (ns/name) that would stop receiving traffic
+    backends_start: list[str] = field(default_factory=list)
+    backends_keep: list[str] = field(default_factory=list)
 
     def diff_dict(self) -> dict:
-        return {"podsStop": self.stop, "podsStart": self.start, "podsKeep": self.keep,
+        return {"backendsStop": self.backends_stop, "backendsStart": self.backends_start,
+                "backendsKeep": self.backends_keep,
+                "podsStop": self.stop, "podsStart": self.start, "podsKeep": self.keep,
                 "portsBefore": self.ports_before, "portsAfter": self.ports_after,
                 "sharesBefore": self.shares_before, "sharesAfter": self.shares_after,
                 "findingsAppear": [f.to_dict() for f in self.appear],
@@ -55,6 +60,8 @@ def diff_paths(before: RequestPath, after: RequestPath) -> PathDiff:
     gets = {k for k, v in was.items() if v is not False}
     gives = {k for k, v in will.items() if v is not False}
     d = PathDiff(sorted(gets - gives), sorted(gives - gets), sorted(gets & gives))
+    had, has = _backends(before), _backends(after)
+    d.backends_stop, d.backends_start, d.backends_keep = sorted(had - has), sorted(has - had), sorted(had & has)
     old_ports, new_ports = _port_mappings(before), _port_mappings(after)
     d.ports_before = [m for m in old_ports if m not in new_ports]
     d.ports_after = [m for m in new_ports if m not in old_ports]
@@ -92,6 +99,12 @@ def _receiving(path: RequestPath) -> dict[str, bool | None]:
             before = out.get(key, False)
             out[key] = True if True in (before, gets) else None if None in (before, gets) else False
     return out
+
+
+def _backends(path: RequestPath) -> set[str]:
+    """The Services the request is sent to (a share of 0 is none)."""
+    return {f"{h.namespace}/{h.name}" for h in path.hops
+            if h.level == SERVICE and h.kind == "Service" and (h.split is None or h.split.share)}
 
 
 def _shares(path: RequestPath) -> list[str]:

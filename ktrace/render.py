@@ -515,11 +515,11 @@ def diff_facts(d: PathDiff, arrow: str, entry: tuple[str, str] = ("", "")) -> li
     out = []
     if entry[0] != entry[1]:
         out.append(f"entry point: {entry[0] or 'none'} {arrow} {entry[1] or 'none'}")
-    for title, items in (("pods stop", d.stop), ("pods start", d.start)):
-        if items:
-            out.append(f"{title}: {_names(items)}")
-    if (d.stop or d.start) and d.keep:
-        out.append(f"pods keep: {_names(d.keep)}")
+    for what, stop, start, keep in (("backends", d.backends_stop, d.backends_start, d.backends_keep),
+                                    ("pods", d.stop, d.start, d.keep)):
+        out += [f"{what} {title}: {_names(items)}" for title, items in (("stop", stop), ("start", start)) if items]
+        if (stop or start) and keep:
+            out.append(f"{what} keep: {_names(keep)}")
     out += [f"port mapping was: {m}" for m in d.ports_before] + [f"port mapping now: {m}" for m in d.ports_after]
     if d.shares_before:
         out.append(f"split: {', '.join(d.shares_before) or 'none'} {arrow} {', '.join(d.shares_after) or 'none'}")

@@ -97,6 +97,7 @@ def test_httproutes_served_only_as_v1beta1_are_read_and_watched(sim_factory: Cal
     assert lists == {"/apis/gateway.networking.k8s.io/v1beta1/httproutes"}
 
 
+@pytest.mark.slow  # a watch waits for the route's events (up to 2 s)
 @pytest.mark.parametrize(("kind", "version", "name", "target", "fixed"), [
     ("GRPCRoute", "v1alpha2", "cart", "grpc://cart.demo.example/shop.v1.Cart/Add", None),
     ("TLSRoute", "v1alpha2", "vault", "tls://vault.demo.example", ("Service", "ops", "vault",
