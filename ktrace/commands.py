@@ -259,20 +259,22 @@ def _files_text(request: PlanRequest) -> str:
     return f"files: {', '.join(request.changes) or 'none'}{deleted}"
 
 
-def plan_overlay(request: PlanRequest) -> Overlay:
-    """The change files read now (any that cannot be read is a usage error), laid over a store once it is loaded."""
+def plan_overlay(request: PlanRequest, spec: SourceSpec) -> Overlay:
+    """The change files read now (any that cannot be read is a usage error), laid over a store of `spec`'s source
+    once it is loaded (objects without a namespace go to `-n`, else the context's, as kubectl puts them)."""
+    from ktrace.sources import apply_namespace
     from ktrace.sources.overlay import overlay, read_files
 
     applied = read_files(list(request.changes), "-f") if request.changes else []
     deleted = read_files(list(request.deletes), "--delete -f") if request.deletes else []
-    return Overlay(_files_text(request), lambda store: overlay(store, applied, deleted))
+    return Overlay(_files_text(request), lambda store: overlay(store, applied, deleted, apply_namespace(spec)))
 
 
 def run_plan(spec: SourceSpec, options: AnalysisOptions, request: PlanRequest, output: str,
              timeout: float | None = DEFAULT_TIMEOUT) -> int:
     """`ktrace plan`: the changes laid over the source, in memory; exit 1 when a route gets worse or an error
     finding appears."""
-    changes = plan_overlay(request)
+    changes = plan_overlay(request, spec)
     analysis, deadline = _open(spec, options, timeout)
     source = analysis.source
     try:
@@ -309,7 +311,7 @@ def run_default(spec: SourceSpec, options: AnalysisOptions, view: ViewOptions, p
     Textual's import-time settings are chosen before it is imported."""
     from ktrace.tui.session import apply_profile, choose_profile, leave_on_signals, refusal
 
-    overlay = plan_overlay(plan) if plan is not None else None
+    overlay = plan_overlay(plan, spec) if plan is not None else None
     why = refusal()
     if why is not None:
         print(f"ktrace: {why}", file=sys.stderr)

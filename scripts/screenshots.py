@@ -17,7 +17,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from ktrace.cli import analysis_options, build_parser, source_spec, view_options
+from ktrace.cli import analysis_options, build_parser, plan_request, source_spec, view_options
+from ktrace.commands import plan_overlay
 from ktrace.sources import open_source
 from ktrace.tui.app import KtraceApp
 
@@ -42,6 +43,8 @@ SHOTS: dict[str, tuple[list[str], Steps, str] | tuple[list[str], Steps, str, tup
     "findings": (["--demo", "--host", "aspnetapp.demo.example/"], _findings, "every finding, grouped by severity"),
     "tlsroute-near-miss": (["--demo", "--host", "tls://vault.demo.example"], _no_steps,
                            "a TLSRoute through a passthrough listener, its Service's selector a typo from the pods'"),
+    "plan": (["--demo", "--plan", "-f", "examples/plan/change.yaml"], _no_steps,
+             "ktrace --plan: a selector typo breaks shop.demo.example, a fix mends tls://vault.demo.example"),
 }
 
 
@@ -59,8 +62,9 @@ async def shoot(name: str, out: Path, size: tuple[int, int], ascii_only: bool) -
     argv, steps = SHOTS[name][:2]
     size = SHOTS[name][3] if len(SHOTS[name]) > 3 else size  # type: ignore[misc]
     args = build_parser().parse_args(argv)
-    app = KtraceApp(source_spec(args), analysis_options(args), view_options(args), source_factory=open_source,
-                    ascii_only=ascii_only)
+    spec, request = source_spec(args), plan_request(args)
+    app = KtraceApp(spec, analysis_options(args), view_options(args), source_factory=open_source,
+                    ascii_only=ascii_only, overlay=plan_overlay(request, spec) if request is not None else None)
     async with app.run_test(size=size) as pilot:
         await _settled(pilot, app)
         await steps(pilot)

@@ -29,6 +29,18 @@ def open_source(spec: SourceSpec) -> Source:
     return open_live(spec)
 
 
+def apply_namespace(spec: SourceSpec) -> str:
+    """The namespace `kubectl apply -f` gives an object whose file names none: `-n`, else the context's (a live
+    cluster), else default."""
+    if spec.namespace:
+        return spec.namespace
+    if not spec.live_cluster:
+        return "default"
+    from ktrace.sources.kubeconfig import resolve_context
+
+    return resolve_context(spec.kubeconfig, spec.context).namespace
+
+
 def prepare_credentials(spec: SourceSpec, interactive: bool) -> None:
     """Run a live context's exec credential plugin now, with the terminal if `interactive` (a login
     may prompt): before a TUI takes the screen, or before `trace`/`check` run at a terminal, as

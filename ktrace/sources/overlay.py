@@ -2,9 +2,10 @@
 them, in memory (nothing is sent anywhere): what `ktrace.plan` applies to the store.
 
 - An object of the files replaces the one of the same kind, namespace and name, or is added; `--delete` files name
-  objects to remove. What the API server keeps from the live object on apply is kept: a Service's, an Ingress's or
-  a Gateway's published addresses (status), when the file has no status. No admission runs (no webhook, no default
-  the API server would add beyond those ktrace applies itself).
+  objects to remove. One whose file names no namespace goes where kubectl would put it: `-n`, else the context's
+  namespace, else `default`. What the API server keeps from the live object on apply is kept: its creation time,
+  and a Service's, an Ingress's or a Gateway's published addresses (status) when the file has no status. No
+  admission runs (no webhook, no default the API server would add beyond those ktrace applies itself).
 - A workload whose pod template changes (labels or container ports: what the analysis reads) stands in for its pods,
   as offline files do: its pods go and its template (readiness unknown) takes their place; one whose pods are a
   template's stand-in already (offline) gets the new one. A workload deleted takes its pods with it.
@@ -81,10 +82,21 @@ def _kept(old: Record | None, new: Record, obj: dict) -> Record:
     return new
 
 
-def overlay(store: ClusterStore, applied: list[dict], deleted: list[dict]) -> list[ObjectChange]:
-    """The changes that laying `applied` over the store (and removing `deleted`) makes, the controllers' included."""
+def _placed(obj: dict, namespace: str) -> dict:
+    """The object in `namespace` when its file names none, as `kubectl apply -f` places it."""
+    meta = obj.get("metadata")
+    if obj.get("kind") in CLUSTER_SCOPED or not isinstance(meta, dict) or meta.get("namespace"):
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": namespace}}
+
+
+def overlay(store: ClusterStore, applied: list[dict], deleted: list[dict], namespace: str = "default") -> \
+        list[ObjectChange]:
+    """The changes that laying `applied` over the store (and removing `deleted`) makes, the controllers' included;
+    `namespace`: where objects whose file names none go (`-n`, else the context's, else default)."""
     changes: dict[Key, ObjectChange] = {}
     docs: dict[Key, dict] = {}
+    applied, deleted = [_placed(o, namespace) for o in applied], [_placed(o, namespace) for o in deleted]
     for obj in applied:
         new = _record(obj)
         docs[_key(new)] = obj

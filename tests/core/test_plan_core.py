@@ -257,3 +257,30 @@ def test_a_plan_that_moves_a_host_from_its_ingress_to_an_httproute_compares_the_
 
 def yaml_objects(path: Path) -> list[dict]:
     return [o for o in yaml.safe_load_all(path.read_text()) if o]
+
+
+def test_an_object_whose_file_names_no_namespace_goes_where_kubectl_would_put_it() -> None:
+    """`kubectl apply -f` puts an object without metadata.namespace in the namespace of `-n`, else of the
+    kubeconfig context; the plan lays it there, not in `default`."""
+    svc = _typo()
+    del svc["metadata"]["namespace"]
+    a = _analysis()
+    [change] = [c for c in overlay(a.store, [svc], [], "shop") if not c.cause]
+    assert change.action == "change" and change.ref == "Service shop/shop-green"
+    [added] = [c for c in overlay(a.store, [svc], []) if not c.cause]
+    assert added.action == "add" and added.ref == "Service default/shop-green"
+
+
+def test_apply_namespace_is_minus_n_else_the_contexts_else_default(tmp_path: Path) -> None:
+    from ktrace.options import SourceSpec
+    from ktrace.sources import apply_namespace
+
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dev",
+        "contexts": [{"name": "dev", "context": {"cluster": "c", "user": "u", "namespace": "team-a"}}],
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+        "users": [{"name": "u", "user": {}}]}))
+    assert apply_namespace(SourceSpec(kubeconfig=str(kubeconfig))) == "team-a"
+    assert apply_namespace(SourceSpec(kubeconfig=str(kubeconfig), namespace="shop")) == "shop"
+    assert apply_namespace(SourceSpec(files=("x.yaml",))) == "default"

@@ -81,7 +81,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def plan_app(ascii_only: bool = False) -> KtraceApp:
     return KtraceApp(SourceSpec(files=("base.yaml",)), source_factory=open_source, ascii_only=ascii_only,
-                     overlay=plan_overlay(PlanRequest(("change.yaml",))))
+                     overlay=plan_overlay(PlanRequest(("change.yaml",)), SourceSpec(files=("base.yaml",))))
 
 
 async def planned(pilot) -> KtraceApp:
