@@ -24,9 +24,12 @@ from ktrace.model import (
     WORKLOAD_KINDS,
     BackendTLSPolicy,
     EndpointSlice,
+    Gateway,
     Ingress,
+    Namespace,
     Pod,
     Record,
+    Secret,
     Service,
     Workload,
     XRoute,
@@ -102,20 +105,51 @@ def apply(store: ClusterStore, changes: Iterable[ObjectChange]) -> list[ChangeKe
 # What two sources' differences are listed by: not pods and slices, which controllers make (their names differ
 # between clusters); the paths show what they change.
 _DERIVED = frozenset({"Pod", "EndpointSlice"})
+_NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the API server labels every Namespace with its name
+# Namespaces every cluster has, which files seldom declare: one side without them is no difference.
+_BUILT_IN = frozenset({("", "default"), ("", "kube-system"), ("", "kube-public"), ("", "kube-node-lease")})
 
 
 def differing(a: ClusterStore, b: ClusterStore) -> list[ObjectChange]:
-    """The objects that differ from `a` to `b` (added, removed, changed in what the analysis keeps), by kind and
-    name, but for pods and EndpointSlices."""
+    """The objects that differ from `a` to `b`, by kind and name (pods and EndpointSlices aside): added, removed,
+    or changed in a fact the analysis reads (ktrace.history's), as the objects' own files would write it: what the
+    cluster adds (statuses, creation times, the Namespace name label) is left out, so a cluster compares equal to
+    the files it was applied from."""
     out = []
     for kind in sorted((set(a.kinds()) | set(b.kinds())) - _DERIVED):
-        mine = {r.meta.key: r for r in a.objects(kind)}
-        theirs = {r.meta.key: r for r in b.objects(kind)}
+        mine = {r.meta.key: _written(r) for r in a.objects(kind)}
+        theirs = {r.meta.key: _written(r) for r in b.objects(kind)}
         for key in sorted(mine.keys() | theirs.keys()):
             old, new = mine.get(key), theirs.get(key)
-            if old is None or new is None or not same(old, new):
+            if kind == "Namespace" and key in _BUILT_IN and (old is None or new is None):
+                continue
+            if old is None or new is None or _moved(old, new):
                 out.append(ObjectChange(old, new))
     return out
+
+
+def _written(r: Record) -> Record:
+    """The record as a file writes the object: the fields the cluster fills in emptied."""
+    if isinstance(r, Gateway):
+        return replace(r, conditions=(), addresses=(), listeners=tuple(replace(x, conditions=()) for x in r.listeners))
+    if isinstance(r, XRoute | BackendTLSPolicy):
+        return replace(r, created="", **({"statuses": ()} if isinstance(r, XRoute) else {"ancestors": ()}))
+    if isinstance(r, Ingress):
+        return replace(r, addresses=())
+    if isinstance(r, Service):
+        return replace(r, lb_addresses=())
+    if isinstance(r, Namespace):
+        labels = {k: v for k, v in r.meta.labels.items() if k != _NAMESPACE_NAME_LABEL}
+        return replace(r, phase="", meta=replace(r.meta, labels=labels))
+    return r
+
+
+def _moved(old: Record, new: Record) -> bool:
+    """Whether a fact the analysis reads differs; a Secret's type where both sides know it (a cluster's
+    metadata-only list may not)."""
+    if isinstance(old, Secret) and isinstance(new, Secret):
+        return bool(old.type and new.type and old.type != new.type)
+    return any(True for _ in differences(old, new))
 
 
 def same(old: Record, new: Record) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 import yaml
 
@@ -36,3 +37,16 @@ def test_a_plan_sends_only_reads_and_changes_nothing(sim_factory: Callable[..., 
     after = sim.get("Service", "shop", "shop-green")
     assert after["spec"]["selector"] == before["spec"]["selector"] == {"app": "shop", "version": "green"}
     assert sim.get("Secret", "shop", "shop-tls")["metadata"]["name"] == "shop-tls"
+
+
+@pytest.mark.slow
+def test_a_cluster_diffed_against_the_files_it_was_applied_from_has_no_object_change(
+        sim_factory: Callable[..., Simulator], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What the cluster adds (statuses, creation times, defaults, the Namespace name label, the built-in
+    namespaces) is no difference; the routes differ only in what files cannot know (readiness)."""
+    sim = sim_factory(load_paths([str(DEMO)]).objects)
+    kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
+    assert main(["diff", "--kubeconfig", str(kubeconfig), "--to", "-f", str(DEMO), "-o", "json"]) == 0
+    doc = orjson.loads(capsys.readouterr().out)
+    assert doc["changes"] == []
+    assert {(r["before"], r["after"]) for r in doc["routes"]} <= {("ok", "unknown"), ("degraded", "unknown")}
