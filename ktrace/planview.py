@@ -60,8 +60,8 @@ def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: s
     head.append(clean(f"{first} {before}"))
     parts: list[RenderableType] = [head, Text(f"{' ' * len(title)} {second:<{len(first)}} {clean(after)}")]
     objects = _object_lines(plan.changes, arrow)
+    parts.append(Text("objects" if objects else "objects: none differs", style="bold"))
     if objects:
-        parts.append(Text("objects", style="bold"))
         parts.append(_lines(objects, "  "))
     summary = Text("routes: ", style="bold")
     summary.append(f"{c['worse']} worse", style="red bold" if c["worse"] else "")

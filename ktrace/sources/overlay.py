@@ -66,13 +66,22 @@ def _record(obj: dict) -> Record:
     return r
 
 
+# A Service's spec fields the API server fills in when they are left out (the record's names): an apply that
+# leaves them out keeps them.
+_SERVER_FILLED = {"clusterIP": "cluster_ip", "ipFamilies": "ip_families", "ipFamilyPolicy": "ip_family_policy",
+                  "externalTrafficPolicy": "external_traffic_policy"}
+
+
 def _kept(old: Record | None, new: Record, obj: dict) -> Record:
-    """What an apply keeps of the live object: its creation time (route precedence reads it) and its status (a
-    subresource the file does not write)."""
+    """What an apply keeps of the live object: its creation time (route precedence reads it), a Service's spec
+    fields the API server filled in, and its status (a subresource the file does not write)."""
     if old is None:
         return new
     if getattr(new, "created", None) == "" and getattr(old, "created", ""):  # the server keeps creationTimestamp
         new = replace(new, created=old.created)  # type: ignore[call-arg]
+    if isinstance(new, Service) and isinstance(old, Service):  # what the API server filled in stays where the
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}  # file leaves it out
+        new = replace(new, **{field: getattr(old, field) for key, field in _SERVER_FILLED.items() if key not in spec})
     if obj.get("status"):
         return new
     if isinstance(new, Service) and isinstance(old, Service):

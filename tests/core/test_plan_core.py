@@ -284,3 +284,16 @@ def test_apply_namespace_is_minus_n_else_the_contexts_else_default(tmp_path: Pat
     assert apply_namespace(SourceSpec(kubeconfig=str(kubeconfig))) == "team-a"
     assert apply_namespace(SourceSpec(kubeconfig=str(kubeconfig), namespace="shop")) == "shop"
     assert apply_namespace(SourceSpec(files=("x.yaml",))) == "default"
+
+
+def test_a_service_file_without_what_the_api_server_filled_in_changes_nothing() -> None:
+    """`kubectl apply` of a Service that leaves out spec.clusterIP, ipFamilies, ipFamilyPolicy and
+    externalTrafficPolicy keeps the values the API server gave them: no change, no EndpointSlice republished."""
+    live = _demo("Service", "shop", "shop-green")
+    live["spec"].update(clusterIP="10.96.0.12", ipFamilies=["IPv4"], ipFamilyPolicy="SingleStack")
+    store = ClusterStore([live])
+    assert overlay(store, [_demo("Service", "shop", "shop-green")], []) == []
+    headless = _demo("Service", "shop", "shop-green")
+    headless["spec"]["clusterIP"] = "None"
+    [change] = [c for c in overlay(store, [headless], []) if not c.cause]
+    assert change.new.cluster_ip == "None"  # type: ignore[union-attr]
