@@ -47,10 +47,6 @@ def _lines(lines: list[str], indent: str) -> Text:
     return Text("\n".join(indent + clean(line) for line in lines))
 
 
-def _status(status: str, ascii_only: bool) -> Text:
-    return badge(status, ascii_only) if status != "absent" else Text("absent", style="dim")
-
-
 def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: str = "plan") -> RenderableType:
     arrow = "->" if ascii_only else "→"
     c = plan.counts()
@@ -71,9 +67,9 @@ def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: s
         line = Text("  ")
         line.append(clean(r.after.label), style="bold")
         line.append("  ")
-        line.append_text(_status(r.status_before, ascii_only))
+        line.append_text(badge(r.status_before, ascii_only))
         line.append(f" {arrow} ")
-        line.append_text(_status(r.status_after, ascii_only))
+        line.append_text(badge(r.status_after, ascii_only))
         if r.worse:
             line.append("  WORSE", style="red bold")
         elif r.better:

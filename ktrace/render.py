@@ -96,6 +96,9 @@ def timeline(changes: list[FieldChange], ascii_only: bool = False, limit: int = 
 
 
 def badge(status: str, ascii_only: bool = False) -> Text:
+    """A verdict as symbol and word; `absent` (a route no rule named before a change) as the word alone."""
+    if status == "absent":
+        return Text("absent", style="dim")
     sym = (ASCII_SYMBOLS if ascii_only else SYMBOLS).get(status, "?")
     return Text(f"{sym} {status}", style=STYLES.get(status, ""))
 
@@ -532,7 +535,7 @@ def path_diff_view(d: PathDiff, before: str, after: str, ascii_only: bool = Fals
     verdict before -> after, the facts that differ, the findings that appear and those that go."""
     arrow = "->" if ascii_only else "→"
     head = Text(f"{title} ", style="bold")
-    head.append_text(badge(before, ascii_only) if before != "absent" else Text("absent", style="dim"))
+    head.append_text(badge(before, ascii_only))
     head.append(f" {arrow} ")
     head.append_text(badge(after, ascii_only))
     facts = diff_facts(d, arrow, entry)
