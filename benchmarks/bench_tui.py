@@ -3,8 +3,8 @@
 Measures: start to first path (`--host`: load, rows, checks, trace, marks), key press to repaint
 on the pods pane (until the compositor's update is turned into terminal output), the cursor moved to a
 route until its path is drawn (selecting is highlighting: it waits for the cursor to rest), a live burst
-of 100 pod changes until the panes show them (the 150 ms debounce included); then the start again
-through the live source, listing from the simulator over HTTP.
+of 100 pod changes until the panes show them (the 150 ms debounce included); then `--plan` with 10 changes
+to the first path drawn, and the start again through the live source, listing from the simulator over HTTP.
 Targets (issue 5): key press to repaint <= 50 ms, start to first path < 3 s.
 Run: .venv/bin/python benchmarks/bench_tui.py [PODS]
 """
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from textual._compositor import CompositorUpdate
 
 from ktrace.options import SourceSpec, ViewOptions
+from ktrace.plan import Overlay
 from ktrace.routing import rule_targets
 from ktrace.sim.synthetic import synthetic_objects
 from ktrace.sources.manifests import complete
@@ -202,15 +203,34 @@ async def measure_live(pods: int) -> list[tuple[str, str]]:
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.path is not None)
             first = time.perf_counter() - start
-            await until(pilot, lambda: getattr(app.source.status, "state", None) == "live")
+            await until(pilot, lambda: getattr(getattr(app.source, "status", None), "state", None) == "live")
             watching = time.perf_counter() - start
     return [("live source over HTTP: start -> first path / watches live",
              f"{first * 1000:.0f} / {watching * 1000:.0f} ms")]
 
 
+async def measure_plan(pods: int) -> list[tuple[str, str]]:
+    """`ktrace --plan` over the objects in memory with bench_plan's 10 changes: start to the worse route's path
+    drawn with what changes on it (every route traced before and after: the view's column needs them all)."""
+    from bench_plan import changes
+
+    from ktrace.sources.overlay import overlay
+
+    applied, deleted = changes(pods)
+    source = MemorySource(complete(synthetic_objects(pods)))
+    start = time.perf_counter()
+    app = KtraceApp(source_factory=lambda _: source,  # type: ignore[arg-type,return-value]
+                    overlay=Overlay("10 changes", lambda store: overlay(store, applied, deleted)))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.path_panel.change is not None)
+        drawn = time.perf_counter() - start
+        changed = sum(r.changed for r in app.planned.values())
+    return [("--plan (10 changes): start -> worse route drawn", f"{drawn * 1000:.0f} ms ({changed} routes change)")]
+
+
 def main() -> None:
     pods = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    rows = asyncio.run(measure(pods)) + asyncio.run(measure_live(pods))
+    rows = asyncio.run(measure(pods)) + asyncio.run(measure_plan(pods)) + asyncio.run(measure_live(pods))
     width = max(len(k) for k, _ in rows)
     print(f"{'measure':<{width}}  result")
     print(f"{'-' * width}  {'-' * 24}")
