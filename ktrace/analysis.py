@@ -28,9 +28,9 @@ from ktrace.plan import (
     apply,
     compare,
     differing,
-    entries_of,
     ingress_side,
     moved_entry_points,
+    named_by,
     report,
     touched,
 )
@@ -202,7 +202,7 @@ class Analysis:
         existed = set(rule_targets(self.store))
         targets = None if every_route else touched(self.store, changes, self.controllers)
         if targets is None:
-            targets = existed | {t for c in changes if c.new is not None for t in entries_of(c.new)}
+            targets = existed | named_by(changes)
         before = {t: self.trace(t) for t in targets}
         ingresses = ingress_side(self.store, changes)
         findings_after = self.recheck(apply(self.store, changes))
@@ -229,7 +229,7 @@ class Analysis:
         side compared (in request order), and the findings after. A route that only the changes name (found when
         they are applied, like a Gateway's listener hostname) had no path before: it compares against none."""
         existed = set(verdicts.paths)
-        new = {t for c in changes if c.new is not None for t in entries_of(c.new)} - existed
+        new = named_by(changes) - existed
         before = {**verdicts.paths, **{t: self.trace(t) for t in new}}
         keys = apply(self.store, changes)
         findings = self.recheck(keys)

@@ -203,6 +203,11 @@ def _related(a: str, b: str) -> bool:
     return not a or not b or host_matches(a, b) or host_matches(b, a)
 
 
+def named_by(changes: Iterable[ObjectChange]) -> set[Target]:
+    """The requests the changed Ingresses' and routes' rules name after the changes."""
+    return {t for c in changes if c.new is not None for t in entries_of(c.new)}
+
+
 def entries_of(r: Record) -> set[Target]:
     """The requests an Ingress's or a route's own rules name."""
     return ingress_targets(r) if isinstance(r, Ingress) else route_targets(r) if isinstance(r, XRoute) else set()

@@ -12,7 +12,7 @@ from ktrace.findings import Finding
 from ktrace.migration import EntryComparison
 from ktrace.plan import ObjectChange, Plan, RouteChange
 from ktrace.printable import clean
-from ktrace.render import badge, diff_facts, finding_lines
+from ktrace.render import badge, changed_findings, diff_facts
 
 _ACTION = {"add": "+", "delete": "-", "change": "~"}
 _VERB = {"add": "added", "delete": "removed", "change": "replaced"}
@@ -78,10 +78,10 @@ def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: s
         facts = route_lines(r, arrow)
         if facts:
             parts.append(_lines(facts, "      "))
-        parts += _finding_block(r.appear, r.disappear, ascii_only, width)
+        parts += changed_findings(r.appear, r.disappear, ascii_only, width, indent=4, empty=False)
     if plan.appear or plan.disappear:
         parts.append(Text("findings on no route above", style="bold"))
-        parts += _finding_block(plan.appear, plan.disappear, ascii_only, width)
+        parts += changed_findings(plan.appear, plan.disappear, ascii_only, width, indent=4, empty=False)
     for c in plan.entry_points:
         parts.append(Text(clean(f"entry point moved: {c.host}: {', '.join(c.ingresses)} {arrow} {', '.join(c.routes)}"),
                           style="bold"))
@@ -91,17 +91,6 @@ def plan_view(plan: Plan, ascii_only: bool = False, width: int = 80, *, title: s
                    "exit 0: no route gets worse, no error finding appears", style="bold")
     parts.append(verdict)
     return Group(*parts)
-
-
-def _finding_block(appear: list[Finding], disappear: list[Finding], ascii_only: bool, width: int) -> list[Text]:
-    out = []
-    for sign, found in (("appear", appear), ("disappear", disappear)):
-        if found:
-            out.append(Text(f"    findings that {sign}:", style="dim" if sign == "disappear" else ""))
-            lines = finding_lines(found, ascii_only, width=width - 6)
-            lines.rstrip()
-            out.append(Text("\n").join(Text("      ").append_text(line) for line in lines.split("\n")))
-    return out
 
 
 def _entry_lines(c: EntryComparison) -> list[str]:

@@ -542,13 +542,25 @@ def path_diff_view(d: PathDiff, before: str, after: str, ascii_only: bool = Fals
     body = Text("\n".join(f"  {clean(line)}" for line in facts) if facts else "  no pod, port or split changes",
                 style="" if facts else "dim")
     parts: list[RenderableType] = [head, body]
-    for sign, found, style in (("appear", d.appear, ""), ("disappear", d.disappear, "dim")):
-        parts.append(Text(f"  findings that {sign}:" + ("" if found else " none"), style=style if found else "dim"))
-        if found:
-            lines = finding_lines(found, ascii_only, width=width - 4)
-            lines.rstrip()
-            parts.append(Text("\n").join(Text("    ").append_text(line) for line in lines.split("\n")))
+    parts += changed_findings(d.appear, d.disappear, ascii_only, width, indent=2)
     return Group(*parts)
+
+
+def changed_findings(appear: list[Finding], disappear: list[Finding], ascii_only: bool, width: int, *, indent: int,
+                     empty: bool = True) -> list[Text]:
+    """`findings that appear:` and `findings that disappear:`, each with its findings indented under it;
+    `empty`: say `none` under a title with no finding (else leave the title out)."""
+    pad = " " * indent
+    out = []
+    for sign, found, style in (("appear", appear, ""), ("disappear", disappear, "dim")):
+        if found or empty:
+            title = f"{pad}findings that {sign}:" + ("" if found else " none")
+            out.append(Text(title, style=style if found else "dim"))
+        if found:
+            lines = finding_lines(found, ascii_only, width=width - indent - 2)
+            lines.rstrip()
+            out.append(Text("\n").join(Text(pad + "  ").append_text(line) for line in lines.split("\n")))
+    return out
 
 
 def _indented(text: str, width: int, style: str = "") -> Text:
